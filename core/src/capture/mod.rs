@@ -1,0 +1,304 @@
+//! Capture: from the camera's JPEG and a location fix to a sanitized photo, an upload copy, a
+//! thumbnail and their hashes. The first stage of the data flow; nothing here touches disk except
+//! reading the photo the platform hands us.
+//!
+//! Order matters for safety and memory: the container is walked and the pixel count checked
+//! before any pixel is decoded; the camera's metadata is dropped before the image is decoded
+//! (the decoder only ever sees the sanitized bytes).
+
+mod jpeg;
+pub mod location;
+mod metadata;
+mod phash;
+mod upload_copy;
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use ring::digest::{digest, SHA256};
+use time::OffsetDateTime;
+
+pub use jpeg::{Coding, Frame, Removed};
+pub use location::{Location, LocationError, LocationFix, LocationMissing, LocationSource};
+pub use metadata::{CameraMetadata, WRITTEN_TAGS};
+pub use phash::distance as phash_distance;
+
+use metadata::FreshExif;
+
+/// Limits checked before work is done, and the upload copy's shape.
+#[derive(Debug, Clone)]
+pub struct CaptureOptions {
+    /// Largest photo file accepted, in bytes (default 64 MiB).
+    pub max_file_bytes: u64,
+    /// Largest pixel count accepted, from the header, before decoding (default 100 MP).
+    pub max_pixels: u64,
+    /// Long edge of the upload copy (default 2048).
+    pub max_edge: u32,
+    /// JPEG quality of the upload copy (default 82).
+    pub quality: u8,
+    /// Long edge of the reporter's thumbnail (default 320).
+    pub thumbnail_edge: u32,
+    pub thumbnail_quality: u8,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 << 20,
+            max_pixels: 100_000_000,
+            max_edge: 2048,
+            quality: 82,
+            thumbnail_edge: 320,
+            thumbnail_quality: 75,
+        }
+    }
+}
+
+/// What the platform knows at shutter time besides the photo.
+#[derive(Debug, Clone)]
+pub struct CaptureRequest {
+    /// The phone's fix, or why there is none. A missing fix falls back to the camera's own GPS.
+    pub location: Location,
+    /// The phone's wall clock at the shutter, with its UTC offset. `None` uses the camera's
+    /// DateTimeOriginal (photos imported rather than taken in the app), else now in UTC.
+    pub captured_at: Option<OffsetDateTime>,
+}
+
+/// The camera's JPEG with every metadata segment replaced by the fresh Exif; pixels untouched.
+pub struct SanitizedPhoto {
+    pub jpeg: Vec<u8>,
+    /// SHA-256 of `jpeg` (not of the camera's bytes: that hash could match a copy left in the
+    /// reporter's gallery and so point back at them).
+    pub sha256: [u8; 32],
+    /// The camera frame.
+    pub frame: Frame,
+    /// The camera's Orientation, kept in the sanitized photo's Exif.
+    pub orientation: u16,
+    pub captured_at: OffsetDateTime,
+    pub location: Location,
+    /// Segments and trailers dropped from the camera's file.
+    pub removed: Vec<Removed>,
+    /// Parts of the camera's Exif that could not be read (it was all discarded anyway).
+    pub camera_exif_problems: Vec<String>,
+}
+
+/// A photo ready to become a report. Holds a child's picture: keep it in memory only.
+pub struct CapturedPhoto {
+    pub sanitized: SanitizedPhoto,
+    /// What is uploaded: upright, long edge ≤ `max_edge`, fresh Exif (or the sanitized photo
+    /// itself when re-encoding would not make it smaller).
+    pub upload_copy: Vec<u8>,
+    pub sha256_upload: [u8; 32],
+    /// Stored pixel size of the upload copy.
+    pub width: u32,
+    pub height: u32,
+    /// For the reporter's own outbox; never leaves the device.
+    pub thumbnail: Vec<u8>,
+    /// dHash of the upright picture.
+    pub perceptual_hash: u64,
+}
+
+// Photo bytes are a child's picture: never in logs.
+impl fmt::Debug for SanitizedPhoto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SanitizedPhoto")
+            .field("bytes", &self.jpeg.len())
+            .field("frame", &self.frame)
+            .field("orientation", &self.orientation)
+            .field("captured_at", &self.captured_at)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for CapturedPhoto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CapturedPhoto")
+            .field("sanitized", &self.sanitized)
+            .field("upload_copy_bytes", &self.upload_copy.len())
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("thumbnail_bytes", &self.thumbnail.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("the photo file is empty")]
+    Empty,
+    #[error("HEIC is not supported yet, capture as JPEG")]
+    Heic,
+    #[error("not a JPEG photo (it looks like {0})")]
+    NotJpeg(&'static str),
+    #[error("the JPEG is cut short (at byte {offset})")]
+    Truncated { offset: usize },
+    #[error("the JPEG is damaged at byte {offset}: {reason}")]
+    Malformed { offset: usize, reason: &'static str },
+    #[error("the photo file is {bytes} bytes; the limit is {limit}")]
+    FileTooLarge { bytes: u64, limit: u64 },
+    #[error("the photo is {width}×{height} pixels; the limit is {limit} pixels")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("this kind of JPEG is not supported: {0}")]
+    Unsupported(&'static str),
+    #[error("the photo's image data cannot be decoded: {0}")]
+    Undecodable(String),
+    #[error("invalid location: {0}")]
+    Location(#[from] LocationError),
+    #[error("cannot read the photo: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the JPEG encoder failed: {0}")]
+    Encode(String),
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// Reads a photo file, checking its size before reading it.
+pub fn read_photo(path: &Path, options: &CaptureOptions) -> Result<Vec<u8>, CaptureError> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    check_file_size(len, options)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    // `take` guards against a file that grows while we read it.
+    file.take(options.max_file_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The lossless stage alone: strips every metadata segment and trailer and writes the fresh
+/// Exif. Never decodes pixels, so it also works on a photo whose scan data is damaged. Takes
+/// ownership so the camera's bytes (with their metadata) are freed as soon as the copy exists.
+pub fn sanitize(
+    camera_jpeg: Vec<u8>,
+    request: &CaptureRequest,
+    options: &CaptureOptions,
+) -> Result<SanitizedPhoto, CaptureError> {
+    check_file_size(camera_jpeg.len() as u64, options)?;
+    let now = OffsetDateTime::now_utc();
+    if let Location::Fix(fix) = &request.location {
+        fix.validate(now)?;
+    }
+    let layout = jpeg::Layout::parse(&camera_jpeg)?;
+    let frame = layout.frame;
+    check_frame(&frame, options)?;
+    let camera = metadata::read_camera(layout.camera_exif);
+    let location = match &request.location {
+        Location::Missing(reason) => camera
+            .gps
+            .clone()
+            .map_or(Location::Missing(*reason), Location::Fix),
+        fix => fix.clone(),
+    };
+    let captured_at = request.captured_at.or(camera.taken_at).unwrap_or(now);
+    let exif = fresh_exif(camera.orientation, captured_at, &location)?;
+    let jpeg = layout.write(&exif);
+    Ok(SanitizedPhoto {
+        sha256: sha256(&jpeg),
+        jpeg,
+        frame,
+        orientation: camera.orientation,
+        captured_at,
+        location,
+        removed: layout.removed,
+        camera_exif_problems: camera.problems,
+    })
+}
+
+/// The whole capture stage: [`sanitize`], then one decode for the upload copy, the thumbnail
+/// and the perceptual hash.
+pub fn capture(
+    camera_jpeg: Vec<u8>,
+    request: &CaptureRequest,
+    options: &CaptureOptions,
+) -> Result<CapturedPhoto, CaptureError> {
+    let sanitized = sanitize(camera_jpeg, request, options)?;
+    let SanitizedPhoto {
+        frame, orientation, ..
+    } = sanitized;
+    let upright = upload_copy::decode_upright(&sanitized.jpeg, options.max_edge, orientation)?;
+    let (thumbnail, perceptual_hash) = upload_copy::thumbnail(&upright, options)?;
+    let long_edge = u32::from(frame.width.max(frame.height));
+    let encoded = if long_edge > options.max_edge || orientation != 1 {
+        let plain = upload_copy::encode(&upright, options.quality)?;
+        // The encoder's own APP0 goes; the fresh Exif (now Orientation 1) comes in.
+        let exif = fresh_exif(1, sanitized.captured_at, &sanitized.location)?;
+        Some(jpeg::Layout::parse(&plain)?.write(&exif)).filter(|c| c.len() < sanitized.jpeg.len())
+    } else {
+        None
+    };
+    let (upload_copy, (width, height)) = match encoded {
+        Some(copy) => (copy, upright.dimensions()),
+        None => (
+            sanitized.jpeg.clone(),
+            (u32::from(frame.width), u32::from(frame.height)),
+        ),
+    };
+    Ok(CapturedPhoto {
+        sha256_upload: sha256(&upload_copy),
+        upload_copy,
+        width,
+        height,
+        thumbnail,
+        perceptual_hash,
+        sanitized,
+    })
+}
+
+/// The complete APP1 segment with the fresh Exif block.
+fn fresh_exif(
+    orientation: u16,
+    captured_at: OffsetDateTime,
+    location: &Location,
+) -> Result<Vec<u8>, CaptureError> {
+    let location = match location {
+        Location::Fix(fix) => Some(fix),
+        Location::Missing(_) => None,
+    };
+    jpeg::exif_segment(
+        &FreshExif {
+            orientation,
+            captured_at,
+            location,
+        }
+        .to_tiff()?,
+    )
+}
+
+fn check_file_size(bytes: u64, options: &CaptureOptions) -> Result<(), CaptureError> {
+    if bytes > options.max_file_bytes {
+        return Err(CaptureError::FileTooLarge {
+            bytes,
+            limit: options.max_file_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn check_frame(frame: &Frame, options: &CaptureOptions) -> Result<(), CaptureError> {
+    let (width, height) = (u32::from(frame.width), u32::from(frame.height));
+    if u64::from(width) * u64::from(height) > options.max_pixels {
+        return Err(CaptureError::TooManyPixels {
+            width,
+            height,
+            limit: options.max_pixels,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(CaptureError::Unsupported(
+            "a frame whose size is set later (DNL) or is zero",
+        ));
+    }
+    match (frame.coding, frame.precision) {
+        (Coding::Lossless, _) => Err(CaptureError::Unsupported("lossless JPEG")),
+        (Coding::Hierarchical, _) => Err(CaptureError::Unsupported("hierarchical JPEG")),
+        (_, 8) => Ok(()),
+        _ => Err(CaptureError::Unsupported("12-bit JPEG")),
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
+    out
+}

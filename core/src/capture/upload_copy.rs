@@ -1,0 +1,152 @@
+//! The upload copy (upright, long edge ≤ `max_edge`) and the reporter's thumbnail, from one decode.
+//!
+//! libjpeg-turbo scales in the DCT domain by eighths, so a 48 MP photo is decoded straight to
+//! about 3000 px and never becomes a full-size RGB buffer; `fast_image_resize` takes it the rest
+//! of the way. Orientation is applied after resizing, on the smaller buffer.
+
+use fast_image_resize::{
+    images::{Image, ImageRef},
+    FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+};
+use image::{metadata::Orientation, DynamicImage, RgbImage};
+use turbojpeg::{Compressor, Decompressor, PixelFormat, ScalingFactor, Subsamp};
+
+use super::{phash, CaptureError, CaptureOptions};
+
+/// Decodes `jpeg` at the smallest DCT scale that still covers `long_edge`, resizes to it and
+/// turns the pixels upright.
+pub fn decode_upright(
+    jpeg: &[u8],
+    long_edge: u32,
+    orientation: u16,
+) -> Result<RgbImage, CaptureError> {
+    let mut decoder = Decompressor::new().map_err(undecodable)?;
+    let header = decoder.read_header(jpeg).map_err(undecodable)?;
+    if header.is_lossless {
+        return Err(CaptureError::Unsupported("lossless JPEG"));
+    }
+    let long = header.width.max(header.height);
+    let target = (long_edge as usize).min(long);
+    let scale = Decompressor::supported_scaling_factors()
+        .into_iter()
+        .filter(|f| f.num() <= f.denom() && f.scale(long) >= target)
+        .min_by_key(|f| f.scale(long))
+        .unwrap_or(ScalingFactor::ONE);
+    decoder.set_scaling_factor(scale).map_err(undecodable)?;
+    let scaled = header.scaled(scale);
+    let mut image = turbojpeg::Image {
+        pixels: vec![0u8; 3 * scaled.width * scaled.height],
+        width: scaled.width,
+        pitch: 3 * scaled.width,
+        height: scaled.height,
+        format: PixelFormat::RGB,
+    };
+    decoder
+        .decompress(jpeg, image.as_deref_mut())
+        .map_err(undecodable)?;
+    let (w, h) = (scaled.width as u32, scaled.height as u32);
+    let resized = match resize(&image.pixels, (w, h), target as u32)? {
+        Some(resized) => resized,
+        None => RgbImage::from_raw(w, h, image.pixels)
+            .ok_or(CaptureError::Internal("pixel buffer size"))?,
+    };
+    let mut oriented = DynamicImage::ImageRgb8(resized);
+    oriented.apply_orientation(
+        Orientation::from_exif(orientation as u8).unwrap_or(Orientation::NoTransforms),
+    );
+    Ok(oriented.into_rgb8())
+}
+
+/// Resizes RGB pixels so the long edge is `long_edge`; `None` when they already fit.
+fn resize(
+    pixels: &[u8],
+    (w, h): (u32, u32),
+    long_edge: u32,
+) -> Result<Option<RgbImage>, CaptureError> {
+    let (nw, nh) = fit((w, h), long_edge);
+    if (nw, nh) == (w, h) {
+        return Ok(None);
+    }
+    let src = ImageRef::new(w, h, pixels, PixelType::U8x3)
+        .map_err(|_| CaptureError::Internal("pixel buffer size"))?;
+    let mut dst = Image::new(nw, nh, PixelType::U8x3);
+    Resizer::new()
+        .resize(
+            &src,
+            &mut dst,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom)),
+        )
+        .map_err(|_| CaptureError::Internal("resize failed"))?;
+    RgbImage::from_raw(nw, nh, dst.into_vec())
+        .map(Some)
+        .ok_or(CaptureError::Internal("pixel buffer size"))
+}
+
+/// The size that fits `long_edge` with the aspect ratio kept (never upscales, never 0).
+fn fit((w, h): (u32, u32), long_edge: u32) -> (u32, u32) {
+    let long = w.max(h);
+    if long <= long_edge {
+        return (w, h);
+    }
+    let scale = |v: u32| {
+        ((u64::from(v) * u64::from(long_edge) + u64::from(long) / 2) / u64::from(long)).max(1)
+            as u32
+    };
+    (scale(w), scale(h))
+}
+
+/// Encodes upright RGB pixels as a baseline 4:2:0 JPEG (optimised Huffman tables: every byte
+/// counts on a 2G uplink).
+pub fn encode(pixels: &RgbImage, quality: u8) -> Result<Vec<u8>, CaptureError> {
+    let mut c = Compressor::new().map_err(encode_error)?;
+    c.set_quality(i32::from(quality)).map_err(encode_error)?;
+    c.set_subsamp(Subsamp::Sub2x2).map_err(encode_error)?;
+    c.set_optimize(true).map_err(encode_error)?;
+    let (w, h) = pixels.dimensions();
+    let image = turbojpeg::Image {
+        pixels: pixels.as_raw().as_slice(),
+        width: w as usize,
+        pitch: 3 * w as usize,
+        height: h as usize,
+        format: PixelFormat::RGB,
+    };
+    c.compress_to_vec(image).map_err(encode_error)
+}
+
+/// The thumbnail (JPEG) and perceptual hash, from the upright pixels.
+pub fn thumbnail(
+    upright: &RgbImage,
+    options: &CaptureOptions,
+) -> Result<(Vec<u8>, u64), CaptureError> {
+    let resized = resize(
+        upright.as_raw(),
+        upright.dimensions(),
+        options.thumbnail_edge,
+    )?;
+    let small = resized.as_ref().unwrap_or(upright);
+    Ok((
+        encode(small, options.thumbnail_quality)?,
+        phash::dhash(small),
+    ))
+}
+
+fn undecodable(e: turbojpeg::Error) -> CaptureError {
+    CaptureError::Undecodable(e.to_string())
+}
+
+fn encode_error(e: turbojpeg::Error) -> CaptureError {
+    CaptureError::Encode(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn fit_keeps_aspect_and_never_upscales() {
+        assert_eq!(fit((8000, 6000), 2048), (2048, 1536));
+        assert_eq!(fit((1976, 4608), 2048), (878, 2048));
+        assert_eq!(fit((600, 450), 2048), (600, 450));
+        assert_eq!(fit((10000, 1), 320), (320, 1));
+    }
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask test [--long]` runs every test; `cargo xtask bench` runs the benchmarks side by
+//! side with the peer tools (exiftool, libjpeg-turbo, ImageMagick) and prints ratios.
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root, args[1..].iter().any(|a| a == "--long")),
+        Some("bench") => bench::run(&root, args[1..].iter().any(|a| a == "--quick")),
+        _ => bail!("usage: cargo xtask test [--long] | bench [--quick]"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn test(root: &Path, long: bool) -> Result<()> {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(root)
+        .args(["test", "--workspace", "--all-targets"]);
+    if long {
+        cargo.env("SIGHTING_LONG_TESTS", "1");
+    }
+    run(&mut cargo)
+}
+
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
