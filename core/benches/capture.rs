@@ -1,1 +1,93 @@
-fn main() {}
+//! The capture stage in-process, and the JPEG decoder candidates side by side on the same 8 MP
+//! photo (what `docs/benchmarks.md` cites for choosing libjpeg-turbo).
+//!
+//! Run: `cargo bench -p sighting-core --bench capture` (or `cargo xtask bench`).
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sighting_core::capture::{
+    capture, sanitize, CaptureOptions, CaptureRequest, Location, LocationMissing,
+};
+
+fn photo() -> Vec<u8> {
+    let dir = std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        });
+    std::fs::read(dir.join("hdr/iphone_hdr_NO.jpg")).expect("the iPhone 8 MP fixture")
+}
+
+fn pipeline(c: &mut Criterion) {
+    let bytes = photo();
+    let request = CaptureRequest {
+        location: Location::Missing(LocationMissing::NoFix),
+        captured_at: None,
+    };
+    let options = CaptureOptions::default();
+    let mut g = c.benchmark_group("capture_8mp");
+    g.sample_size(20);
+    g.bench_function("sanitize", |b| {
+        b.iter(|| sanitize(bytes.clone(), &request, &options).unwrap())
+    });
+    g.bench_function("capture (sanitize + upload copy + thumbnail)", |b| {
+        b.iter(|| capture(bytes.clone(), &request, &options).unwrap())
+    });
+    g.finish();
+}
+
+/// Decoding the 8 MP photo to (at least) the 2048 px the upload copy needs.
+fn decoders(c: &mut Criterion) {
+    let bytes = photo();
+    let mut g = c.benchmark_group("decode_8mp_for_2048");
+    g.sample_size(10);
+    g.bench_function("turbojpeg at 5/8 (DCT scaling, ours)", |b| {
+        b.iter(|| {
+            let mut d = turbojpeg::Decompressor::new().unwrap();
+            let scale = turbojpeg::ScalingFactor::new(5, 8);
+            let h = d.read_header(&bytes).unwrap().scaled(scale);
+            d.set_scaling_factor(scale).unwrap();
+            let mut img = turbojpeg::Image {
+                pixels: vec![0u8; 3 * h.width * h.height],
+                width: h.width,
+                pitch: 3 * h.width,
+                height: h.height,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            d.decompress(&bytes, img.as_deref_mut()).unwrap();
+            img.pixels.len()
+        })
+    });
+    g.bench_function("turbojpeg full size", |b| {
+        b.iter(|| {
+            turbojpeg::decompress(&bytes, turbojpeg::PixelFormat::RGB)
+                .unwrap()
+                .pixels
+                .len()
+        })
+    });
+    g.bench_function(
+        "jpeg-decoder full size (its scale() gives 1/2 = 1632 px, too small)",
+        |b| {
+            b.iter(|| {
+                jpeg_decoder::Decoder::new(&bytes[..])
+                    .decode()
+                    .unwrap()
+                    .len()
+            })
+        },
+    );
+    g.bench_function("zune-jpeg full size (cannot scale)", |b| {
+        b.iter(|| {
+            zune_jpeg::JpegDecoder::new(zune_jpeg::zune_core::bytestream::ZCursor::new(&bytes[..]))
+                .decode()
+                .unwrap()
+                .len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pipeline, decoders);
+criterion_main!(benches);

@@ -1,4 +1,244 @@
-use std::path::Path;
-pub fn run(_: &Path, _: bool) -> anyhow::Result<()> {
+//! `cargo xtask bench`: Sighting side by side with the peer tools, whole process each, in one run.
+//!
+//! - sanitize + geotag: `sighting photo sanitize` vs `exiftool -all= -tagsfromfile @ …`
+//! - upload copy: `sighting photo sanitize --upload-copy` vs `djpeg -scale 1/2 | cjpeg -quality 82`
+//!   (libjpeg-turbo) and ImageMagick `convert -auto-orient -strip -resize 2048x2048> -quality 82`
+//! - peak RSS of the 48 MP upload copy (`/usr/bin/time -v`)
+//! - the decoder candidates (criterion, `core/benches/capture.rs`)
+//!
+//! Photos: the iPhone 8 MP fixture, and 12 MP / 48 MP photos made by tiling it
+//! (`core/examples/tile_photo.rs`, quality 92, the original Exif copied in), cached under
+//! `target/bench-photos`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const GPS: &[&str] = &["--lat", "52.0907", "--lon", "5.1214", "--accuracy", "5"];
+
+struct Photo {
+    name: &'static str,
+    path: PathBuf,
+}
+
+pub fn run(root: &Path, quick: bool) -> Result<()> {
+    let runs = if quick { "3" } else { "10" };
+    crate::run(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "sighting-cli",
+    ]))?;
+    let sighting = root.join("target/release/sighting");
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work)?;
+    let photos = photos(root)?;
+    let convert = imagemagick()?;
+    let mut report = String::from(
+        "| photo | task | sighting (ms) | peer | peer (ms) | peer ÷ sighting |\n|---|---|---|---|---|---|\n",
+    );
+    for photo in &photos {
+        let input = photo.path.display().to_string();
+        let out = |n: &str| {
+            work.join(format!("{}.{n}.jpg", photo.name))
+                .display()
+                .to_string()
+        };
+        let ours_sanitize = format!(
+            "{} photo sanitize {input} {} {}",
+            sighting.display(),
+            out("s"),
+            GPS.join(" ")
+        );
+        let exiftool = format!(
+            "exiftool -q -all= -tagsfromfile @ -Orientation -GPSLatitude=52.0907 -GPSLatitudeRef=N \
+             -GPSLongitude=5.1214 -GPSLongitudeRef=E -GPSHPositioningError=5 -o {} {input}",
+            out("e")
+        );
+        let ours_upload = format!("{ours_sanitize} --upload-copy {}", out("u"));
+        let turbo = format!(
+            "djpeg -scale 1/2 {input} | cjpeg -quality 82 > {}",
+            out("t")
+        );
+        let magick = format!(
+            "{convert} {input} -auto-orient -strip -resize '2048x2048>' -quality 82 {}",
+            out("m")
+        );
+        let prepare = format!("rm -f {}", out("e"));
+        let times = hyperfine(
+            &work,
+            photo.name,
+            runs,
+            &prepare,
+            &[&ours_sanitize, &exiftool, &ours_upload, &turbo, &magick],
+        )?;
+        let rows = [
+            ("sanitize + geotag", times[0], "exiftool", times[1]),
+            ("upload copy", times[2], "djpeg | cjpeg", times[3]),
+            ("upload copy", times[2], "ImageMagick", times[4]),
+        ];
+        for (task, ours, peer, theirs) in rows {
+            writeln!(
+                report,
+                "| {} | {task} | {:.1} | {peer} | {:.1} | {:.2}× |",
+                photo.name,
+                ours * 1e3,
+                theirs * 1e3,
+                theirs / ours
+            )?;
+        }
+    }
+    let big = photos.last().expect("photos");
+    let rss = peak_rss_kib(&sighting, &big.path, &work)?;
+    writeln!(
+        report,
+        "\nPeak RSS, upload copy of the {} photo: {:.1} MiB",
+        big.name,
+        rss as f64 / 1024.0
+    )?;
+    println!("\n{report}");
+    std::fs::write(work.join("report.md"), &report)?;
+
+    // The decoder candidates, in-process (criterion).
+    let mut criterion = Command::new(env!("CARGO"));
+    criterion
+        .current_dir(root)
+        .args(["bench", "-p", "sighting-core", "--bench", "capture"]);
+    if quick {
+        criterion.args(["--", "--quick"]);
+    }
+    crate::run(&mut criterion)?;
+    println!("report written to {}", work.join("report.md").display());
     Ok(())
+}
+
+/// Medians (seconds) of each command, from one hyperfine run that alternates nothing but keeps
+/// every command on the same warm machine.
+fn hyperfine(
+    work: &Path,
+    name: &str,
+    runs: &str,
+    prepare: &str,
+    commands: &[&str],
+) -> Result<Vec<f64>> {
+    let json = work.join(format!("{name}.hyperfine.json"));
+    let mut cmd = Command::new("hyperfine");
+    cmd.args([
+        "--style",
+        "basic",
+        "--warmup",
+        "1",
+        "--runs",
+        runs,
+        "--prepare",
+        prepare,
+        "--export-json",
+    ])
+    .arg(&json)
+    .args(commands);
+    crate::run(&mut cmd).context("hyperfine (Debian package hyperfine) is needed")?;
+    let parsed: serde_json::Value = serde_json::from_slice(&std::fs::read(&json)?)?;
+    parsed["results"]
+        .as_array()
+        .context("hyperfine JSON")?
+        .iter()
+        .map(|r| r["median"].as_f64().context("median"))
+        .collect()
+}
+
+fn peak_rss_kib(sighting: &Path, photo: &Path, work: &Path) -> Result<u64> {
+    let mut peaks = Vec::new();
+    for _ in 0..3 {
+        let out = Command::new("/usr/bin/time")
+            .arg("-v")
+            .arg(sighting)
+            .args(["photo", "sanitize"])
+            .arg(photo)
+            .arg(work.join("rss.s.jpg"))
+            .arg("--upload-copy")
+            .arg(work.join("rss.u.jpg"))
+            .args(GPS)
+            .output()
+            .context("/usr/bin/time (Debian package time) is needed")?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        let line = text
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
+            .with_context(|| format!("no RSS in /usr/bin/time output: {text}"))?;
+        peaks.push(line.trim().parse()?);
+    }
+    peaks.sort_unstable();
+    Ok(peaks[1])
+}
+
+/// The real ImageMagick 6 binary (some machines shadow `convert` with a stand-in).
+fn imagemagick() -> Result<String> {
+    for candidate in [
+        "/usr/bin/convert-im6.q16",
+        "/usr/bin/magick",
+        "/usr/bin/convert",
+    ] {
+        if Path::new(candidate).exists() {
+            return Ok(candidate.into());
+        }
+    }
+    bail!("ImageMagick not found (Debian package imagemagick)")
+}
+
+fn fixtures(root: &Path) -> PathBuf {
+    std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/fixtures/photos"))
+}
+
+/// The 8 MP fixture, and 12 MP / 48 MP photos tiled from it (made once, then cached).
+fn photos(root: &Path) -> Result<Vec<Photo>> {
+    let iphone = fixtures(root).join("hdr/iphone_hdr_NO.jpg");
+    if !iphone.exists() {
+        bail!("{} not found (set SIGHTING_FIXTURES)", iphone.display());
+    }
+    let dir = root.join("target/bench-photos");
+    std::fs::create_dir_all(&dir)?;
+    let mut photos = vec![Photo {
+        name: "8MP",
+        path: iphone.clone(),
+    }];
+    for (name, width, height) in [("12MP", "4000", "3000"), ("48MP", "8000", "6000")] {
+        let path = dir.join(format!("{name}.jpg"));
+        if !path.exists() {
+            let tmp = path.with_extension("tmp");
+            crate::run(
+                Command::new(env!("CARGO"))
+                    .current_dir(root)
+                    .args([
+                        "run",
+                        "--quiet",
+                        "--release",
+                        "-p",
+                        "sighting-core",
+                        "--example",
+                        "tile_photo",
+                        "--",
+                    ])
+                    .args([iphone.as_os_str(), tmp.as_os_str()])
+                    .args([width, height]),
+            )?;
+            // The camera's Exif too, so the strip has real work to do.
+            crate::run(
+                Command::new("exiftool")
+                    .args(["-q", "-overwrite_original", "-tagsfromfile"])
+                    .arg(&iphone)
+                    .args(["-all:all"])
+                    .arg(&tmp),
+            )?;
+            std::fs::rename(&tmp, &path)?;
+        }
+        photos.push(Photo { name, path });
+    }
+    Ok(photos)
 }

@@ -219,14 +219,21 @@ pub fn capture(
     let upright = upload_copy::decode_upright(&sanitized.jpeg, options.max_edge, orientation)?;
     let (thumbnail, perceptual_hash) = upload_copy::thumbnail(&upright, options)?;
     let long_edge = u32::from(frame.width.max(frame.height));
-    let encoded = if long_edge > options.max_edge || orientation != 1 {
-        let plain = upload_copy::encode(&upright, options.quality)?;
-        // The encoder's own APP0 goes; the fresh Exif (now Orientation 1) comes in.
+    let mut encoded = None;
+    if long_edge > options.max_edge || orientation != 1 {
         let exif = fresh_exif(1, sanitized.captured_at, &sanitized.location)?;
-        Some(jpeg::Layout::parse(&plain)?.write(&exif)).filter(|c| c.len() < sanitized.jpeg.len())
-    } else {
-        None
-    };
+        // A camera that already compressed hard can beat our quality at fewer pixels: step the
+        // quality down before giving up on the re-encode (the copy is never the bigger file).
+        for quality in (50..=options.quality).rev().step_by(8) {
+            let plain = upload_copy::encode(&upright, quality)?;
+            // The encoder's own APP0 goes; the fresh Exif (now Orientation 1) comes in.
+            let copy = jpeg::Layout::parse(&plain)?.write(&exif);
+            if copy.len() < sanitized.jpeg.len() {
+                encoded = Some(copy);
+                break;
+            }
+        }
+    }
     let (upload_copy, (width, height)) = match encoded {
         Some(copy) => (copy, upright.dimensions()),
         None => (

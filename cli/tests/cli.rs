@@ -1,0 +1,134 @@
+//! The `sighting` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sighting(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sighting"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        })
+}
+
+fn exiftool_n(path: &Path) -> serde_json::Value {
+    let out = Command::new("exiftool")
+        .args(["-j", "-n", "-G1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone()
+}
+
+#[test]
+fn sanitize_writes_gps_that_exiftool_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixtures().join("Nikon_D70.jpg");
+    let (out, up, thumb) = (
+        dir.path().join("o.jpg"),
+        dir.path().join("u.jpg"),
+        dir.path().join("t.jpg"),
+    );
+    let run = sighting(&[
+        "photo",
+        "sanitize",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--lat",
+        "-33.8567844",
+        "--lon",
+        "151.2152967",
+        "--accuracy",
+        "12",
+        "--time",
+        "2026-01-02T03:04:05Z",
+        "--upload-copy",
+        up.to_str().unwrap(),
+        "--thumbnail",
+        thumb.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let removed: Vec<&str> = summary["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["what"].as_str().unwrap())
+        .collect();
+    assert!(
+        removed.contains(&"Exif") && removed.contains(&"XMP"),
+        "{removed:?}"
+    );
+    let tags = exiftool_n(&out);
+    assert!((tags["Composite:GPSLatitude"].as_f64().unwrap() + 33.856_784_4).abs() < 1e-6);
+    assert!((tags["Composite:GPSLongitude"].as_f64().unwrap() - 151.215_296_7).abs() < 1e-6);
+    assert_eq!(tags["GPS:GPSDateStamp"], "2026:01:02");
+    assert!(tags.get("XMP-x:XMPToolkit").is_none() && tags.get("IFD0:Make").is_none());
+    assert!(up.exists() && thumb.exists());
+}
+
+#[test]
+fn bad_input_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.jpg");
+    let heic = fixtures().join("heic/IMG_5195.HEIC");
+    let run = sighting(&[
+        "photo",
+        "sanitize",
+        heic.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("HEIC is not supported yet, capture as JPEG"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!out.exists());
+
+    let nikon = fixtures().join("Nikon_D70.jpg");
+    let run = sighting(&[
+        "photo",
+        "sanitize",
+        nikon.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--lat",
+        "91",
+        "--lon",
+        "0",
+    ]);
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("latitude 91"));
+}
+
+#[test]
+fn demo_runs_and_runs_again_in_the_same_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let run = sighting(&["demo", "--keep", dir.path().to_str().unwrap()]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(stdout.contains("removed:"), "{stdout}");
+    }
+    let uploads = std::fs::read_dir(dir.path().join("device/sanitized"))
+        .unwrap()
+        .count();
+    assert_eq!(uploads, 4);
+}
