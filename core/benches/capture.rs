@@ -42,23 +42,29 @@ fn decoders(c: &mut Criterion) {
     let bytes = photo();
     let mut g = c.benchmark_group("decode_8mp_for_2048");
     g.sample_size(10);
-    g.bench_function("turbojpeg at 5/8 (DCT scaling, ours)", |b| {
-        b.iter(|| {
-            let mut d = turbojpeg::Decompressor::new().unwrap();
-            let scale = turbojpeg::ScalingFactor::new(5, 8);
-            let h = d.read_header(&bytes).unwrap().scaled(scale);
-            d.set_scaling_factor(scale).unwrap();
-            let mut img = turbojpeg::Image {
-                pixels: vec![0u8; 3 * h.width * h.height],
-                width: h.width,
-                pitch: 3 * h.width,
-                height: h.height,
-                format: turbojpeg::PixelFormat::RGB,
-            };
-            d.decompress(&bytes, img.as_deref_mut()).unwrap();
-            img.pixels.len()
-        })
-    });
+    for (num, den) in [(1, 2), (5, 8)] {
+        let name = format!(
+            "turbojpeg at {num}/{den} (DCT scaling{})",
+            if den == 2 { ", ours" } else { ", no SIMD" }
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut d = turbojpeg::Decompressor::new().unwrap();
+                let scale = turbojpeg::ScalingFactor::new(num, den);
+                let h = d.read_header(&bytes).unwrap().scaled(scale);
+                d.set_scaling_factor(scale).unwrap();
+                let mut img = turbojpeg::Image {
+                    pixels: vec![0u8; 3 * h.width * h.height],
+                    width: h.width,
+                    pitch: 3 * h.width,
+                    height: h.height,
+                    format: turbojpeg::PixelFormat::RGB,
+                };
+                d.decompress(&bytes, img.as_deref_mut()).unwrap();
+                img.pixels.len()
+            })
+        });
+    }
     g.bench_function("turbojpeg full size", |b| {
         b.iter(|| {
             turbojpeg::decompress(&bytes, turbojpeg::PixelFormat::RGB)

@@ -68,9 +68,6 @@ pub struct CaptureRequest {
 /// The camera's JPEG with every metadata segment replaced by the fresh Exif; pixels untouched.
 pub struct SanitizedPhoto {
     pub jpeg: Vec<u8>,
-    /// SHA-256 of `jpeg` (not of the camera's bytes: that hash could match a copy left in the
-    /// reporter's gallery and so point back at them).
-    pub sha256: [u8; 32],
     /// The camera frame.
     pub frame: Frame,
     /// The camera's Orientation, kept in the sanitized photo's Exif.
@@ -97,6 +94,14 @@ pub struct CapturedPhoto {
     pub thumbnail: Vec<u8>,
     /// dHash of the upright picture.
     pub perceptual_hash: u64,
+}
+
+impl SanitizedPhoto {
+    /// SHA-256 of the sanitized photo (not of the camera's bytes: that hash could match a copy
+    /// left in the reporter's gallery and so point back at them).
+    pub fn sha256(&self) -> [u8; 32] {
+        sha256(&self.jpeg)
+    }
 }
 
 // Photo bytes are a child's picture: never in logs.
@@ -194,7 +199,6 @@ pub fn sanitize(
     let exif = fresh_exif(camera.orientation, captured_at, &location)?;
     let jpeg = layout.write(&exif);
     Ok(SanitizedPhoto {
-        sha256: sha256(&jpeg),
         jpeg,
         frame,
         orientation: camera.orientation,
