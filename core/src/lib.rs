@@ -3,3 +3,4 @@
 //! No FFI types live here: `bindings/` maps this API for Kotlin, Swift and Python.
 
 pub mod capture;
+pub mod seal;
