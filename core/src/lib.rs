@@ -3,4 +3,6 @@
 //! No FFI types live here: `bindings/` maps this API for Kotlin, Swift and Python.
 
 pub mod capture;
+pub mod keys;
+pub mod report;
 pub mod seal;
