@@ -5,7 +5,11 @@ pub mod age;
 
 use std::io::{self, Write};
 
+use ring::digest::{Context, SHA256};
+use uuid::Uuid;
+
 pub use self::age::Recipient;
+use crate::keys::DeviceKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -43,4 +47,85 @@ pub fn seal<W: Write>(
         tar.append_data(&mut header, file.name, file.bytes)?;
     }
     tar.into_inner()?.finish()
+}
+
+/// What the intake server is told about a sealed report (it never sees inside).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub report_id: Uuid,
+    pub ciphertext_sha256: [u8; 32],
+    pub ciphertext_bytes: u64,
+    /// Ed25519 by the device key over `"sighting-envelope/1" || report_id || sha256(ciphertext)`.
+    pub envelope_sig: [u8; 64],
+}
+
+/// Seals one report: `manifest.json`, `manifest.sig`, `photo.jpg` (and `original.jpg` when the
+/// configuration asks for the full-size photo), hashing the ciphertext as it streams out.
+pub fn seal_report<W: Write>(
+    report_id: Uuid,
+    manifest_json: &[u8],
+    photo: &[u8],
+    original: Option<&[u8]>,
+    device: &DeviceKey,
+    recipients: &[Recipient],
+    out: W,
+) -> Result<(W, Envelope), SealError> {
+    let signature = device.sign_manifest(manifest_json);
+    let mut files = vec![
+        BundleFile {
+            name: "manifest.json",
+            bytes: manifest_json,
+        },
+        BundleFile {
+            name: "manifest.sig",
+            bytes: &signature,
+        },
+        BundleFile {
+            name: "photo.jpg",
+            bytes: photo,
+        },
+    ];
+    if let Some(original) = original {
+        files.push(BundleFile {
+            name: "original.jpg",
+            bytes: original,
+        });
+    }
+    let hashing = seal(
+        recipients,
+        &files,
+        HashingWriter {
+            inner: out,
+            hash: Context::new(&SHA256),
+            bytes: 0,
+        },
+    )?;
+    let mut ciphertext_sha256 = [0u8; 32];
+    ciphertext_sha256.copy_from_slice(hashing.hash.finish().as_ref());
+    let envelope = Envelope {
+        report_id,
+        ciphertext_sha256,
+        ciphertext_bytes: hashing.bytes,
+        envelope_sig: device.sign_envelope(report_id, &ciphertext_sha256),
+    };
+    Ok((hashing.inner, envelope))
+}
+
+struct HashingWriter<W> {
+    inner: W,
+    hash: Context,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -1,0 +1,176 @@
+//! The review desk: opens sealed reports with the organisation's identity (the `age` crate, an
+//! implementation independent of the phone's) and checks each one.
+//!
+//! Checks, in order, each with its own error so staff see exactly which one failed: the report
+//! decrypts with our identity; the bundle holds `manifest.json`, `manifest.sig` and `photo.jpg`;
+//! the manifest is a known schema; its signature verifies against the `device_key` it names; the
+//! photo's SHA-256 is the one the manifest states.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use ring::digest::{digest, SHA256};
+use ring::signature::{UnparsedPublicKey, ED25519};
+use sighting_core::report::{hex, Manifest, ReportError};
+
+/// The bundle's size limit once decrypted: a report is one photo and a manifest.
+const MAX_BUNDLE_BYTES: u64 = 256 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("sealed to another organisation's key (none of our identities can open it)")]
+    NotForUs,
+    #[error("the ciphertext is corrupt or was tampered with: {0}")]
+    Decrypt(String),
+    #[error("the bundle is malformed: {0}")]
+    Bundle(String),
+    #[error("the manifest is invalid: {0}")]
+    Manifest(#[from] ReportError),
+    #[error("the manifest signature does not verify against its device key")]
+    Signature,
+    #[error("photo.jpg does not match the SHA-256 in the manifest (swapped or altered photo)")]
+    PhotoHash,
+}
+
+/// A report that passed every check.
+#[derive(Debug)]
+pub struct OpenedReport {
+    pub manifest: Manifest,
+    pub manifest_json: Vec<u8>,
+    pub photo: Vec<u8>,
+}
+
+/// Reads the organisation's age identities from an identity file (comments allowed).
+pub fn read_identities(path: &Path) -> anyhow::Result<Vec<age::x25519::Identity>> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let identities: Vec<age::x25519::Identity> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.parse()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    anyhow::ensure!(
+        !identities.is_empty(),
+        "{} holds no age identity",
+        path.display()
+    );
+    Ok(identities)
+}
+
+/// Decrypts and checks one sealed report.
+pub fn open_report(
+    identities: &[age::x25519::Identity],
+    sealed: impl Read,
+) -> Result<OpenedReport, OpenError> {
+    let decryptor = age::Decryptor::new(sealed).map_err(|e| OpenError::Decrypt(e.to_string()))?;
+    let reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => OpenError::NotForUs,
+            other => OpenError::Decrypt(other.to_string()),
+        })?;
+    let files = untar(reader.take(MAX_BUNDLE_BYTES))?;
+    let part = |name: &str| {
+        files
+            .get(name)
+            .ok_or_else(|| OpenError::Bundle(format!("no {name}")))
+    };
+    let manifest_json = part("manifest.json")?.clone();
+    let manifest = Manifest::from_json(&manifest_json)?;
+    let device_key = STANDARD
+        .decode(&manifest.device_key)
+        .map_err(|_| OpenError::Bundle("device_key is not base64".into()))?;
+    UnparsedPublicKey::new(&ED25519, device_key)
+        .verify(&manifest_json, part("manifest.sig")?)
+        .map_err(|_| OpenError::Signature)?;
+    let photo = part("photo.jpg")?.clone();
+    if hex(digest(&SHA256, &photo).as_ref()) != manifest.photo.sha256_upload {
+        return Err(OpenError::PhotoHash);
+    }
+    Ok(OpenedReport {
+        manifest,
+        manifest_json,
+        photo,
+    })
+}
+
+fn untar(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, OpenError> {
+    // A decryption failure mid-stream surfaces as an I/O error from the tar reader.
+    let io = |e: std::io::Error| match e.get_ref().map(|inner| inner.to_string()) {
+        Some(inner) => OpenError::Decrypt(inner),
+        None => OpenError::Decrypt(e.to_string()),
+    };
+    let mut files = BTreeMap::new();
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().map_err(io)? {
+        let mut entry = entry.map_err(io)?;
+        let name = entry.path().map_err(io)?.to_string_lossy().into_owned();
+        if !matches!(
+            name.as_str(),
+            "manifest.json" | "manifest.sig" | "photo.jpg" | "original.jpg"
+        ) {
+            return Err(OpenError::Bundle(format!("unexpected entry {name:?}")));
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(io)?;
+        if files.insert(name.clone(), bytes).is_some() {
+            return Err(OpenError::Bundle(format!("{name} appears twice")));
+        }
+    }
+    Ok(files)
+}
+
+/// The outcome for one sealed file.
+#[derive(Debug)]
+pub struct Outcome {
+    pub file: PathBuf,
+    pub result: Result<OpenedReport, OpenError>,
+}
+
+/// Opens every `*.age` file under `data` and writes each good report to
+/// `out/reports/<id>/{photo.jpg,manifest.json}`. Bad reports are returned with their reason,
+/// never skipped.
+pub fn open_dir(
+    identities: &[age::x25519::Identity],
+    data: &Path,
+    out: &Path,
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut files = Vec::new();
+    collect_sealed(data, &mut files)?;
+    files.sort();
+    let mut outcomes = Vec::new();
+    for file in files {
+        let result = fs::File::open(&file)
+            .map_err(|e| OpenError::Decrypt(e.to_string()))
+            .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
+        if let Ok(report) = &result {
+            let dir = out.join("reports").join(report.manifest.id.to_string());
+            fs::create_dir_all(&dir)?;
+            fs::write(dir.join("photo.jpg"), &report.photo)?;
+            fs::write(dir.join("manifest.json"), &report.manifest_json)?;
+        }
+        outcomes.push(Outcome { file, result });
+    }
+    Ok(outcomes)
+}
+
+fn collect_sealed(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in
+        fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_sealed(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "age") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! `sighting-server keygen`: the organisation's keys.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use age::secrecy::ExposeSecret;
+use anyhow::{bail, Context, Result};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+
+pub const IDENTITY_FILE: &str = "identity.txt";
+pub const RECIPIENT_FILE: &str = "recipient.txt";
+pub const SERVER_KEY_FILE: &str = "server.key";
+pub const SERVER_PUB_FILE: &str = "server.pub";
+
+/// What goes into the app's configuration.
+#[derive(Debug, Clone)]
+pub struct PublicKeys {
+    /// The `age1…` recipient reports are sealed to.
+    pub recipient: String,
+    /// The intake server's Ed25519 receipt key, base64.
+    pub server_key: String,
+}
+
+/// Writes a new organisation identity and server key into `out`. Refuses to overwrite: losing an
+/// organisation identity loses every report sealed to it.
+pub fn keygen(out: &Path) -> Result<PublicKeys> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for name in [IDENTITY_FILE, SERVER_KEY_FILE] {
+        if out.join(name).exists() {
+            bail!(
+                "{} already exists; refusing to overwrite an organisation key",
+                out.join(name).display()
+            );
+        }
+    }
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let secret = identity.to_string();
+    let identity_text = format!(
+        "# Sighting organisation identity: keep offline, at the review desk only.\n# public key: {recipient}\n{}\n",
+        secret.expose_secret()
+    );
+    write_file(&out.join(IDENTITY_FILE), identity_text.as_bytes(), true)?;
+    write_file(
+        &out.join(RECIPIENT_FILE),
+        format!("{recipient}\n").as_bytes(),
+        false,
+    )?;
+
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+    let pair =
+        Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("Ed25519 key"))?;
+    let server_key = STANDARD.encode(pair.public_key().as_ref());
+    write_file(
+        &out.join(SERVER_KEY_FILE),
+        format!("{}\n", STANDARD.encode(pkcs8.as_ref())).as_bytes(),
+        true,
+    )?;
+    write_file(
+        &out.join(SERVER_PUB_FILE),
+        format!("{server_key}\n").as_bytes(),
+        false,
+    )?;
+    Ok(PublicKeys {
+        recipient,
+        server_key,
+    })
+}
+
+fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if private { 0o600 } else { 0o644 });
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}

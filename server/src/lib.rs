@@ -1,0 +1,7 @@
+//! The organisation's side of Sighting. Nothing here ever runs on a phone.
+//!
+//! - [`keygen`]: the organisation's age identity and the intake server's receipt key.
+//! - [`desk`]: opening sealed reports with the organisation's identity and checking them.
+
+pub mod desk;
+pub mod keygen;

@@ -1,0 +1,253 @@
+//! Phone to desk: reports sealed by the core (ring) are opened by the desk (age crate), and every
+//! kind of bad report gets its own reason.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sighting_core::capture::{capture, CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::keys::{DeviceKeys, FileKeyStore};
+use sighting_core::report::{CaptureClock, Details, Manifest};
+use sighting_core::seal::{self, BundleFile, Recipient};
+use sighting_server::desk::{self, OpenError};
+use sighting_server::keygen;
+use uuid::Uuid;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        });
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+struct Phone {
+    keys: DeviceKeys,
+    _dir: tempfile::TempDir,
+}
+
+fn phone() -> Phone {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileKeyStore::open(&dir.path().join("store.key")).unwrap();
+    Phone {
+        keys: DeviceKeys::open_or_create(&dir.path().join("keys"), &store).unwrap(),
+        _dir: dir,
+    }
+}
+
+/// A real report: a fixture photo through capture, a signed manifest, the upload copy.
+fn report(phone: &Phone, photo: &str) -> (Uuid, Vec<u8>, Vec<u8>) {
+    let request = CaptureRequest {
+        location: Location::Missing(LocationMissing::NoFix),
+        captured_at: None,
+    };
+    let captured = capture(fixture(photo), &request, &CaptureOptions::default()).unwrap();
+    let id = Uuid::now_v7();
+    let details = Details {
+        note: Some("near the market".into()),
+        ..Default::default()
+    };
+    let manifest = Manifest::new(
+        id,
+        &captured,
+        CaptureClock::now().unwrap(),
+        details,
+        &phone.keys.device.public_key(),
+    )
+    .unwrap();
+    (id, manifest.to_json().unwrap(), captured.upload_copy)
+}
+
+fn org(dir: &Path) -> (Vec<age::x25519::Identity>, Recipient) {
+    let keys = keygen::keygen(dir).unwrap();
+    (
+        desk::read_identities(&dir.join(keygen::IDENTITY_FILE)).unwrap(),
+        keys.recipient.parse().unwrap(),
+    )
+}
+
+#[test]
+fn good_and_bad_reports_each_get_the_right_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, recipient) = org(&tmp.path().join("org"));
+    let ours = std::slice::from_ref(&recipient);
+    let (_, other_recipient) = org(&tmp.path().join("other-org"));
+    let data = tmp.path().join("data/reports");
+    std::fs::create_dir_all(&data).unwrap();
+    let phone = phone();
+    let put =
+        |name: &str, bytes: &[u8]| std::fs::write(data.join(format!("{name}.age")), bytes).unwrap();
+
+    let (id, manifest, photo) = report(&phone, "gps/DSCN0010.jpg");
+    let (good, envelope) = seal::seal_report(
+        id,
+        &manifest,
+        &photo,
+        None,
+        &phone.keys.device,
+        ours,
+        Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(envelope.ciphertext_bytes, good.len() as u64);
+    put("1-good", &good);
+
+    let mut tampered = good.clone();
+    let at = tampered.len() - 100;
+    tampered[at] ^= 0x40;
+    put("2-tampered", &tampered);
+
+    // A valid signature over the manifest, but another photo in the bundle.
+    let (_, _, other_photo) = report(&phone, "Canon_40D.jpg");
+    let sig = phone.keys.device.sign_manifest(&manifest);
+    let swapped = seal::seal(
+        ours,
+        &[
+            BundleFile {
+                name: "manifest.json",
+                bytes: &manifest,
+            },
+            BundleFile {
+                name: "manifest.sig",
+                bytes: &sig,
+            },
+            BundleFile {
+                name: "photo.jpg",
+                bytes: &other_photo,
+            },
+        ],
+        Vec::new(),
+    )
+    .unwrap();
+    put("3-swapped-photo", &swapped);
+
+    // The manifest edited after signing (the note changed).
+    let edited = String::from_utf8(manifest.clone())
+        .unwrap()
+        .replace("near the market", "near the harbour");
+    let edited_bundle = seal::seal(
+        ours,
+        &[
+            BundleFile {
+                name: "manifest.json",
+                bytes: edited.as_bytes(),
+            },
+            BundleFile {
+                name: "manifest.sig",
+                bytes: &sig,
+            },
+            BundleFile {
+                name: "photo.jpg",
+                bytes: &photo,
+            },
+        ],
+        Vec::new(),
+    )
+    .unwrap();
+    put("4-edited-manifest", &edited_bundle);
+
+    let (other_id, other_manifest, other) = report(&phone, "Nikon_D70.jpg");
+    let (for_others, _) = seal::seal_report(
+        other_id,
+        &other_manifest,
+        &other,
+        None,
+        &phone.keys.device,
+        &[other_recipient],
+        Vec::new(),
+    )
+    .unwrap();
+    put("5-other-org", &for_others);
+    put("6-truncated", &good[..good.len() / 2]);
+
+    let out = tmp.path().join("desk");
+    let outcomes = desk::open_dir(&identities, &tmp.path().join("data"), &out).unwrap();
+    let status: Vec<(String, String)> = outcomes
+        .iter()
+        .map(|o| {
+            let name = o.file.file_stem().unwrap().to_string_lossy().into_owned();
+            let status = match &o.result {
+                Ok(_) => "verified".to_string(),
+                Err(OpenError::NotForUs) => "not-for-us".into(),
+                Err(OpenError::Decrypt(_)) => "corrupt".into(),
+                Err(OpenError::Signature) => "bad-signature".into(),
+                Err(OpenError::PhotoHash) => "photo-mismatch".into(),
+                Err(e) => format!("other: {e}"),
+            };
+            (name, status)
+        })
+        .collect();
+    let expected = [
+        ("1-good", "verified"),
+        ("2-tampered", "corrupt"),
+        ("3-swapped-photo", "photo-mismatch"),
+        ("4-edited-manifest", "bad-signature"),
+        ("5-other-org", "not-for-us"),
+        ("6-truncated", "corrupt"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(status, expected);
+    let opened = out.join("reports").join(id.to_string());
+    assert_eq!(std::fs::read(opened.join("photo.jpg")).unwrap(), photo);
+    assert_eq!(
+        std::fs::read(opened.join("manifest.json")).unwrap(),
+        manifest
+    );
+}
+
+#[test]
+fn the_desk_opens_a_bundle_the_age_cli_sealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, recipient) = org(&tmp.path().join("org"));
+    let phone = phone();
+    let (_, manifest, photo) = report(&phone, "Canon_40D.jpg");
+    let bundle = tmp.path().join("bundle");
+    std::fs::create_dir(&bundle).unwrap();
+    std::fs::write(bundle.join("manifest.json"), &manifest).unwrap();
+    std::fs::write(
+        bundle.join("manifest.sig"),
+        phone.keys.device.sign_manifest(&manifest),
+    )
+    .unwrap();
+    std::fs::write(bundle.join("photo.jpg"), &photo).unwrap();
+    let sealed = tmp.path().join("report.age");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar c --format=ustar -C {} manifest.json manifest.sig photo.jpg | age -r {recipient} > {}",
+            bundle.display(),
+            sealed.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let opened = desk::open_report(&identities, std::fs::File::open(&sealed).unwrap()).unwrap();
+    assert_eq!(opened.photo, photo);
+}
+
+#[test]
+fn keygen_writes_private_files_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = keygen::keygen(tmp.path()).unwrap();
+    assert!(keys.recipient.starts_with("age1"));
+    for (file, mode) in [
+        (keygen::IDENTITY_FILE, 0o600),
+        (keygen::SERVER_KEY_FILE, 0o600),
+        (keygen::RECIPIENT_FILE, 0o644),
+    ] {
+        let meta = std::fs::metadata(tmp.path().join(file)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{file}");
+    }
+    // The age CLI accepts the identity file as it is.
+    let out = Command::new("age-keygen")
+        .arg("-y")
+        .arg(tmp.path().join(keygen::IDENTITY_FILE))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), keys.recipient);
+    assert!(keygen::keygen(tmp.path()).is_err());
+}
