@@ -4,6 +4,7 @@
 //! - upload copy: `sighting photo sanitize --upload-copy` vs `djpeg -scale 1/2 | cjpeg -quality 82`
 //!   (libjpeg-turbo) and ImageMagick `convert -auto-orient -strip -resize 2048x2048> -quality 82`
 //! - peak RSS of the 48 MP upload copy (`/usr/bin/time -v`)
+//! - sealing a 2 MB and a 20 MB bundle vs `age -R` (time and peak RSS)
 //! - the decoder candidates (criterion, `core/benches/capture.rs`)
 //!
 //! Photos: the iPhone 8 MP fixture, and 12 MP / 48 MP photos made by tiling it
@@ -91,13 +92,22 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         }
     }
     let big = photos.last().expect("photos");
-    let rss = peak_rss_kib(&sighting, &big.path, &work)?;
+    let (sanitized, upload) = (work.join("rss.s.jpg"), work.join("rss.u.jpg"));
+    let mut cmd = vec![sighting.to_str().context("path")?, "photo", "sanitize"];
+    cmd.extend([
+        big.path.to_str().context("path")?,
+        sanitized.to_str().context("path")?,
+    ]);
+    cmd.extend(["--upload-copy", upload.to_str().context("path")?]);
+    cmd.extend(GPS);
+    let rss = peak_rss_kib(&cmd)?;
     writeln!(
         report,
         "\nPeak RSS, upload copy of the {} photo: {:.1} MiB",
         big.name,
         rss as f64 / 1024.0
     )?;
+    seal_vs_age(root, &work, runs, &mut report)?;
     println!("\n{report}");
     std::fs::write(work.join("report.md"), &report)?;
 
@@ -148,18 +158,13 @@ fn hyperfine(
         .collect()
 }
 
-fn peak_rss_kib(sighting: &Path, photo: &Path, work: &Path) -> Result<u64> {
+/// Median peak RSS (KiB) of three runs of `cmd`, from GNU time.
+fn peak_rss_kib(cmd: &[&str]) -> Result<u64> {
     let mut peaks = Vec::new();
     for _ in 0..3 {
         let out = Command::new("/usr/bin/time")
             .arg("-v")
-            .arg(sighting)
-            .args(["photo", "sanitize"])
-            .arg(photo)
-            .arg(work.join("rss.s.jpg"))
-            .arg("--upload-copy")
-            .arg(work.join("rss.u.jpg"))
-            .args(GPS)
+            .args(cmd)
             .output()
             .context("/usr/bin/time (Debian package time) is needed")?;
         let text = String::from_utf8_lossy(&out.stderr);
@@ -174,6 +179,71 @@ fn peak_rss_kib(sighting: &Path, photo: &Path, work: &Path) -> Result<u64> {
     }
     peaks.sort_unstable();
     Ok(peaks[1])
+}
+
+/// Sealing a 2 MB and a 20 MB bundle: ours (`core/examples/seal_file.rs`) vs `age -R`.
+fn seal_vs_age(root: &Path, work: &Path, runs: &str, report: &mut String) -> Result<()> {
+    crate::run(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "sighting-core",
+        "--example",
+        "seal_file",
+    ]))?;
+    let ours = root
+        .join("target/release/examples/seal_file")
+        .display()
+        .to_string();
+    let identity = work.join("org.txt");
+    let recipients = work.join("recipients.txt");
+    if !recipients.exists() {
+        let _ = std::fs::remove_file(&identity);
+        crate::run(Command::new("age-keygen").arg("-o").arg(&identity))?;
+        let out = Command::new("age-keygen")
+            .arg("-y")
+            .arg(&identity)
+            .output()?;
+        std::fs::write(&recipients, out.stdout)?;
+    }
+    let recipients = recipients.display().to_string();
+    report.push_str("\n| bundle | sighting seal (ms) | age -R (ms) | age ÷ sighting | sighting peak RSS | age peak RSS |\n|---|---|---|---|---|---|\n");
+    for mb in [2, 20] {
+        let input = work
+            .join(format!("bundle-{mb}MB.bin"))
+            .display()
+            .to_string();
+        if !Path::new(&input).exists() {
+            crate::run(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("head -c {mb}000000 /dev/urandom > {input}")),
+            )?;
+        }
+        let (a, b) = (format!("{input}.ours.age"), format!("{input}.age.age"));
+        let ours_cmd = format!("{ours} {input} {a} {recipients}");
+        let age_cmd = format!("age -R {recipients} -o {b} {input}");
+        let prepare = format!("rm -f {a} {b}");
+        let times = hyperfine(
+            work,
+            &format!("seal-{mb}MB"),
+            runs,
+            &prepare,
+            &[&ours_cmd, &age_cmd],
+        )?;
+        let ours_rss = peak_rss_kib(&[&ours, &input, &a, &recipients])?;
+        let age_rss = peak_rss_kib(&["age", "-R", &recipients, "-o", &b, &input])?;
+        writeln!(
+            report,
+            "| {mb} MB | {:.1} | {:.1} | {:.2}× | {:.1} MiB | {:.1} MiB |",
+            times[0] * 1e3,
+            times[1] * 1e3,
+            times[1] / times[0],
+            ours_rss as f64 / 1024.0,
+            age_rss as f64 / 1024.0
+        )?;
+    }
+    Ok(())
 }
 
 /// The real ImageMagick 6 binary (some machines shadow `convert` with a stand-in).

@@ -1,0 +1,242 @@
+//! The device flow on a real data directory: capture into an encrypted draft, submit a sealed
+//! report the `age` CLI opens, and no readable photo anywhere on disk.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ring::signature::{UnparsedPublicKey, ED25519};
+use sighting_core::capture::{capture, CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig, DeviceError};
+use sighting_core::draft::DraftError;
+use sighting_core::keys::{envelope_message, FileKeyStore, KeyError, KeyStore};
+use sighting_core::report::{CaptureClock, Details, ReportError};
+use sighting_core::seal::Recipient;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        });
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+fn org(dir: &Path) -> (PathBuf, Recipient) {
+    let file = dir.join("org.txt");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&file)
+        .output()
+        .expect("age-keygen (Debian package age)");
+    let text = String::from_utf8(out.stderr).unwrap();
+    (
+        file,
+        text.trim()
+            .strip_prefix("Public key: ")
+            .unwrap()
+            .parse()
+            .unwrap(),
+    )
+}
+
+fn request() -> CaptureRequest {
+    CaptureRequest {
+        location: Location::Missing(LocationMissing::NoFix),
+        captured_at: None,
+    }
+}
+
+fn device(data: &Path, recipient: Recipient, store: &dyn KeyStore) -> Device {
+    let config = DeviceConfig {
+        recipients: vec![recipient],
+        include_original: true,
+        capture: CaptureOptions::default(),
+    };
+    Device::open(data, store, config).unwrap()
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Fails if any file under `dir` holds a JPEG start (SOI + APP0/APP1) or any 64-byte window of a
+/// plaintext photo.
+fn assert_no_plaintext(dir: &Path, plaintexts: &[&[u8]]) {
+    let windows: HashSet<&[u8]> = plaintexts.iter().flat_map(|p| p.chunks_exact(64)).collect();
+    for file in files(dir) {
+        let bytes = std::fs::read(&file).unwrap();
+        for w in bytes.windows(4) {
+            assert!(
+                !(w[..3] == [0xFF, 0xD8, 0xFF] && (w[3] == 0xE0 || w[3] == 0xE1)),
+                "{} holds a JPEG",
+                file.display()
+            );
+        }
+        assert!(
+            !bytes.windows(64).any(|w| windows.contains(w)),
+            "{} holds plaintext photo bytes",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn capture_and_submit_leave_no_readable_photo_and_the_age_cli_opens_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identity, recipient) = org(tmp.path());
+    let data = tmp.path().join("device");
+    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let device = device(&data, recipient, &store);
+    let camera = fixture("gps/DSCN0010.jpg");
+    // The same capture run outside the device gives the exact plaintexts to look for.
+    let reference = capture(camera.clone(), &request(), &CaptureOptions::default()).unwrap();
+    let plaintexts = [
+        &camera[..],
+        &reference.sanitized.jpeg,
+        &reference.upload_copy,
+        &reference.thumbnail,
+    ];
+
+    let draft = device
+        .capture(camera.clone(), &request(), CaptureClock::now().unwrap())
+        .unwrap();
+    assert!(draft.has_location, "the camera's GPS is the fallback");
+    assert_no_plaintext(&data, &plaintexts);
+    assert_eq!(device.thumbnail(draft.id).unwrap(), reference.thumbnail);
+
+    let note = "girl of about 8, red dress, with an older man";
+    let envelope = device
+        .submit(
+            draft.id,
+            Details {
+                note: Some(note.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_no_plaintext(&data, &plaintexts);
+    assert!(device.drafts().unwrap().is_empty());
+
+    let sealed = std::fs::read(device.sealed_report(draft.id)).unwrap();
+    assert_eq!(
+        ring::digest::digest(&ring::digest::SHA256, &sealed).as_ref(),
+        envelope.ciphertext_sha256
+    );
+    UnparsedPublicKey::new(&ED25519, device.device_key())
+        .verify(
+            &envelope_message(draft.id, &envelope.ciphertext_sha256),
+            &envelope.envelope_sig,
+        )
+        .unwrap();
+
+    let out = tmp.path().join("opened");
+    std::fs::create_dir(&out).unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "age -d -i {} {} | tar x -C {}",
+            identity.display(),
+            device.sealed_report(draft.id).display(),
+            out.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read(out.join("photo.jpg")).unwrap(),
+        reference.upload_copy
+    );
+    assert_eq!(
+        std::fs::read(out.join("original.jpg")).unwrap(),
+        reference.sanitized.jpeg
+    );
+    let manifest = std::fs::read(out.join("manifest.json")).unwrap();
+    let sig = std::fs::read(out.join("manifest.sig")).unwrap();
+    UnparsedPublicKey::new(&ED25519, device.device_key())
+        .verify(&manifest, &sig)
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(manifest["details"]["note"], note);
+    assert_eq!(manifest["id"], draft.id.to_string());
+    assert_eq!(manifest["location"]["source"], "exif");
+}
+
+#[test]
+fn a_bad_note_keeps_the_draft_and_discard_removes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, recipient) = org(tmp.path());
+    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let device = device(&tmp.path().join("device"), recipient, &store);
+    let draft = device
+        .capture(
+            fixture("Canon_40D.jpg"),
+            &request(),
+            CaptureClock::now().unwrap(),
+        )
+        .unwrap();
+    let long = Details {
+        note: Some("x".repeat(5000)),
+        ..Default::default()
+    };
+    assert!(matches!(
+        device.submit(draft.id, long),
+        Err(DeviceError::Report(ReportError::NoteTooLong(5000)))
+    ));
+    assert_eq!(
+        device.drafts().unwrap(),
+        vec![draft.id],
+        "nothing lost on bad input"
+    );
+    device.discard(draft.id).unwrap();
+    assert!(device.drafts().unwrap().is_empty());
+    assert!(matches!(
+        device.thumbnail(draft.id),
+        Err(DeviceError::Draft(DraftError::NotFound(_)))
+    ));
+    assert!(matches!(
+        device.submit(draft.id, Details::default()),
+        Err(DeviceError::Draft(DraftError::NotFound(_)))
+    ));
+}
+
+#[test]
+fn a_failing_keystore_is_a_typed_error_and_writes_no_key() {
+    struct Broken;
+    impl KeyStore for Broken {
+        fn wrap(&self, _: &[u8]) -> Result<Vec<u8>, KeyError> {
+            Err(KeyError::KeyStore("the keystore is locked".into()))
+        }
+        fn unwrap(&self, _: &[u8]) -> Result<Vec<u8>, KeyError> {
+            Err(KeyError::KeyStore("the keystore is locked".into()))
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, recipient) = org(tmp.path());
+    let config = DeviceConfig {
+        recipients: vec![recipient],
+        include_original: false,
+        capture: CaptureOptions::default(),
+    };
+    let data = tmp.path().join("device");
+    let err = Device::open(&data, &Broken, config).unwrap_err();
+    assert!(
+        matches!(err, DeviceError::Key(KeyError::KeyStore(_))),
+        "{err}"
+    );
+    assert!(
+        files(&data).is_empty(),
+        "no key file may be half-written: {:?}",
+        files(&data)
+    );
+}
