@@ -1,15 +1,21 @@
 //! `sighting demo`: the whole flow on one machine.
 //!
-//! The flow grows with the project; today it runs the capture stage on the sample photos and
-//! shows what was stripped and written. Later stages (sealing, queue, intake, desk) join here.
+//! Today: the organisation's keys, a device that captures the sample photos into encrypted
+//! drafts and seals them, and the review desk that opens and verifies them. The intake server and
+//! sync join between "sealed" and "opened" as those stages land.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use sighting_core::capture::{capture, CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig};
+use sighting_core::keys::FileKeyStore;
+use sighting_core::report::{CaptureClock, Details};
+use sighting_core::seal::Recipient;
+use sighting_server::{desk, keygen};
 
-use crate::photo::summary_text;
+use crate::photo::location_text;
 
 /// Sample photos compiled in, so the demo needs nothing outside the repository (see
 /// `cli/samples/NOTICE.md`).
@@ -42,8 +48,6 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             temp.path().to_path_buf()
         }
     };
-    let out = root.join("device").join("sanitized");
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let photos = match &args.photos {
         Some(dir) => read_photos(dir)?,
         None => SAMPLES
@@ -51,44 +55,102 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             .map(|(n, b)| (n.to_string(), b.to_vec()))
             .collect(),
     };
+
+    println!("1. The organisation makes its keys (the identity stays at the review desk)");
+    let org = root.join("org");
+    let recipient = organisation_recipient(&org)?;
+    println!("   recipient {recipient}\n");
+
+    println!(
+        "2. A reporter's device captures {} photos and seals them",
+        photos.len()
+    );
+    let device_dir = root.join("device");
+    let keystore = FileKeyStore::open(&device_dir.join("keystore.key"))?;
+    let config = DeviceConfig {
+        recipients: vec![recipient],
+        include_original: false,
+        capture: CaptureOptions::default(),
+    };
+    let device = Device::open(&device_dir, &keystore, config)?;
     // The demo device has no location service: each photo keeps its camera GPS if it had one.
     let request = CaptureRequest {
         location: Location::Missing(LocationMissing::NoFix),
         captured_at: None,
     };
-    let options = CaptureOptions::default();
-    println!(
-        "Capture: {} photos, metadata stripped losslessly, fresh Exif written\n",
-        photos.len()
-    );
     let mut failed = 0;
     for (name, bytes) in photos {
-        match capture(bytes, &request, &options) {
-            Ok(photo) => {
-                let stem = Path::new(&name)
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                let upload = out.join(format!("{stem}.upload.jpg"));
-                std::fs::write(&upload, &photo.upload_copy)?;
-                let written = [(upload, photo.upload_copy.len())];
-                print!(
-                    "{}",
-                    summary_text(Path::new(&name), &photo.sanitized, &written)
-                );
-            }
+        let camera_bytes = bytes.len();
+        let draft = match device.capture(bytes, &request, CaptureClock::now()?) {
+            Ok(draft) => draft,
             Err(e) => {
                 failed += 1;
-                println!("{name}: refused: {e}");
+                println!("   {name}: refused: {e}");
+                continue;
+            }
+        };
+        let note = format!("demo sighting from {name}");
+        let envelope = device.submit(
+            draft.id,
+            Details {
+                note: Some(note),
+                ..Default::default()
+            },
+        )?;
+        let removed: Vec<String> = draft
+            .removed
+            .iter()
+            .map(|r| format!("{} {} B", r.what, r.bytes))
+            .collect();
+        println!(
+            "   {name}: {camera_bytes} B camera file → {}×{} upload copy → {} B sealed\n      stripped: {}\n      location: {}",
+            draft.width,
+            draft.height,
+            envelope.ciphertext_bytes,
+            removed.join(", "),
+            location_text(&draft.location)
+        );
+    }
+
+    println!("\n3. The review desk opens and verifies every sealed report");
+    let identities = desk::read_identities(&org.join(keygen::IDENTITY_FILE))?;
+    let desk_dir = root.join("desk");
+    let outcomes = desk::open_dir(&identities, &device_dir.join("outbox"), &desk_dir)?;
+    for o in &outcomes {
+        match &o.result {
+            Ok(r) => println!(
+                "   verified {}  {}",
+                r.manifest.id,
+                r.manifest.details.note.as_deref().unwrap_or("")
+            ),
+            Err(e) => {
+                failed += 1;
+                println!("   FAILED {}: {e}", o.file.display());
             }
         }
     }
+    println!(
+        "   opened reports are in {}",
+        desk_dir.join("reports").display()
+    );
     if args.keep.is_some() {
         println!("\nKept in {}", root.display());
     }
-    anyhow::ensure!(failed == 0, "{failed} photo(s) could not be captured");
+    anyhow::ensure!(failed == 0, "{failed} photo(s) or report(s) failed");
     Ok(())
+}
+
+/// Makes the organisation's keys on the first run; later runs in the same directory reuse them.
+fn organisation_recipient(org: &Path) -> Result<Recipient> {
+    let recipient_file = org.join(keygen::RECIPIENT_FILE);
+    let recipient = if recipient_file.exists() {
+        std::fs::read_to_string(&recipient_file)?.trim().to_string()
+    } else {
+        keygen::keygen(org)?.recipient
+    };
+    recipient
+        .parse()
+        .with_context(|| format!("{}", recipient_file.display()))
 }
 
 fn read_photos(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {

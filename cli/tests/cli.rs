@@ -117,18 +117,31 @@ fn bad_input_fails_with_one_line() {
 #[test]
 fn demo_runs_and_runs_again_in_the_same_dir() {
     let dir = tempfile::tempdir().unwrap();
-    for _ in 0..2 {
-        let run = sighting(&["demo", "--keep", dir.path().to_str().unwrap()]);
+    for run in 1..=2 {
+        let out = sighting(&["demo", "--keep", dir.path().to_str().unwrap()]);
         assert!(
-            run.status.success(),
+            out.status.success(),
             "{}",
-            String::from_utf8_lossy(&run.stderr)
+            String::from_utf8_lossy(&out.stderr)
         );
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        assert!(stdout.contains("removed:"), "{stdout}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // Each run seals the four samples again; the desk opens all of them.
+        assert_eq!(stdout.matches("   verified ").count(), 4 * run, "{stdout}");
+        assert!(stdout.contains("stripped: "), "{stdout}");
     }
-    let uploads = std::fs::read_dir(dir.path().join("device/sanitized"))
+    let reports = std::fs::read_dir(dir.path().join("desk/reports")).unwrap();
+    let mut count = 0;
+    for report in reports {
+        let report = report.unwrap().path();
+        assert!(report.join("photo.jpg").exists() && report.join("manifest.json").exists());
+        count += 1;
+    }
+    assert_eq!(count, 8);
+    // The organisation's identity is private to its owner.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("org/identity.txt"))
         .unwrap()
-        .count();
-    assert_eq!(uploads, 4);
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

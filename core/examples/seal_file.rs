@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p sighting-core --example seal_file -- IN OUT RECIPIENTS_FILE`
 
-use std::io::{BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 
 use sighting_core::seal::{seal, BundleFile, Recipient};
 
@@ -17,12 +17,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| l.trim().parse())
         .collect::<Result<_, _>>()?;
-    let photo = std::fs::read(input)?;
+    // Streamed from disk: the bundle is never whole in memory.
+    let photo = std::fs::File::open(input)?;
+    let size = photo.metadata()?.len();
     let out = BufWriter::new(std::fs::File::create(output)?);
-    let files = [BundleFile {
+    let files = vec![BundleFile {
         name: "photo.jpg",
-        bytes: &photo,
+        size,
+        data: Box::new(BufReader::new(photo)),
     }];
-    seal(&recipients, &files, out)?.flush()?;
+    seal(&recipients, files, out)?.flush()?;
     Ok(())
 }

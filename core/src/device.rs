@@ -50,7 +50,9 @@ pub struct DraftSummary {
     pub width: u32,
     pub height: u32,
     pub bytes: u64,
-    pub has_location: bool,
+    pub location: capture::Location,
+    /// What was stripped from the camera's file.
+    pub removed: Vec<capture::Removed>,
 }
 
 pub struct Device {
@@ -106,7 +108,8 @@ impl Device {
             width: captured.width,
             height: captured.height,
             bytes: captured.upload_copy.len() as u64,
-            has_location: matches!(captured.sanitized.location, capture::Location::Fix(_)),
+            location: captured.sanitized.location.clone(),
+            removed: captured.sanitized.removed.clone(),
         };
         let draft = Draft {
             manifest,

@@ -481,3 +481,85 @@ fn what_is_removed_is_reported_per_kind() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn an_arithmetic_coded_photo_goes_through_losslessly() {
+    // jpegtran (libjpeg-turbo) recodes the entropy layer to arithmetic coding, pixels unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let arithmetic = dir.path().join("arith.jpg");
+    let status = Command::new("jpegtran")
+        .args(["-arithmetic", "-copy", "all", "-outfile"])
+        .arg(&arithmetic)
+        .arg(fixtures().join("Nikon_D70.jpg"))
+        .status()
+        .expect("jpegtran must be installed (Debian libjpeg-turbo-progs)");
+    assert!(status.success());
+    let bytes = std::fs::read(&arithmetic).unwrap();
+    let photo = capture(bytes.clone(), &request(), &CaptureOptions::default()).unwrap();
+    assert_eq!(
+        photo.sanitized.frame.coding,
+        sighting_core::capture::Coding::Arithmetic
+    );
+    assert!(decode(&bytes).unwrap().pixels == decode(&photo.sanitized.jpeg).unwrap().pixels);
+}
+
+#[test]
+fn random_fixes_read_back_through_exiftool() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let fixes = (
+        -90.0f64..=90.0,
+        -180.0f64..=180.0,
+        0.0f64..5000.0,
+        -400.0f64..9000.0,
+        0.0f64..359.99,
+    );
+    let mut runner = TestRunner::deterministic();
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::fs::read(fixtures().join("Canon_40D.jpg")).unwrap();
+    let mut cases = Vec::new();
+    // One exiftool process for all cases: it takes a third of a second to start.
+    for i in 0..64 {
+        let (lat, lon, acc, alt, heading) = fixes.new_tree(&mut runner).unwrap().current();
+        let fix = LocationFix {
+            lat,
+            lon,
+            accuracy_m: Some(acc),
+            altitude_m: Some(alt),
+            heading_deg: Some(heading),
+            ..fix()
+        };
+        let request = CaptureRequest {
+            location: Location::Fix(fix.clone()),
+            captured_at: None,
+        };
+        let photo = sanitize(source.clone(), &request, &CaptureOptions::default()).unwrap();
+        let file = dir.path().join(format!("{i}.jpg"));
+        std::fs::write(&file, &photo.jpeg).unwrap();
+        cases.push((file, fix));
+    }
+    let files: Vec<PathBuf> = cases.iter().map(|(f, _)| f.clone()).collect();
+    for (tags, (_, fix)) in exiftool(&files).iter().zip(&cases) {
+        let num = |t: &str| tags[t].as_f64().unwrap();
+        assert!(
+            (num("Composite:GPSLatitude") - fix.lat).abs() < 1e-6,
+            "{fix:?}"
+        );
+        assert!(
+            (num("Composite:GPSLongitude") - fix.lon).abs() < 1e-6,
+            "{fix:?}"
+        );
+        assert!(
+            (num("Composite:GPSAltitude") - fix.altitude_m.unwrap()).abs() < 0.006,
+            "{fix:?}"
+        );
+        assert!(
+            (num("GPS:GPSHPositioningError") - fix.accuracy_m.unwrap()).abs() < 0.006,
+            "{fix:?}"
+        );
+        assert!(
+            (num("GPS:GPSImgDirection") - fix.heading_deg.unwrap()).abs() < 0.006,
+            "{fix:?}"
+        );
+    }
+}

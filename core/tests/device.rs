@@ -111,7 +111,11 @@ fn capture_and_submit_leave_no_readable_photo_and_the_age_cli_opens_the_report()
     let draft = device
         .capture(camera.clone(), &request(), CaptureClock::now().unwrap())
         .unwrap();
-    assert!(draft.has_location, "the camera's GPS is the fallback");
+    assert!(
+        matches!(draft.location, Location::Fix(_)),
+        "the camera's GPS is the fallback"
+    );
+    assert!(draft.removed.iter().any(|r| r.what == "Exif"));
     assert_no_plaintext(&data, &plaintexts);
     assert_eq!(device.thumbnail(draft.id).unwrap(), reference.thumbnail);
 

@@ -110,17 +110,11 @@ fn a_sealed_bundle_untars_with_age_and_tar() {
     let id = keygen(dir.path(), "org.txt");
     let manifest = br#"{"schema":"sighting.report/1"}"#;
     let photo = random_bytes(300_000);
-    let files = [
-        BundleFile {
-            name: "manifest.json",
-            bytes: manifest,
-        },
-        BundleFile {
-            name: "photo.jpg",
-            bytes: &photo,
-        },
+    let files = vec![
+        BundleFile::bytes("manifest.json", manifest),
+        BundleFile::bytes("photo.jpg", &photo),
     ];
-    let sealed = seal::seal(&[id.recipient], &files, Vec::new()).unwrap();
+    let sealed = seal::seal(&[id.recipient], files, Vec::new()).unwrap();
     let report = dir.path().join("report.age");
     std::fs::write(&report, &sealed).unwrap();
     let out_dir = dir.path().join("out");

@@ -102,19 +102,10 @@ fn good_and_bad_reports_each_get_the_right_status() {
     let sig = phone.keys.device.sign_manifest(&manifest);
     let swapped = seal::seal(
         ours,
-        &[
-            BundleFile {
-                name: "manifest.json",
-                bytes: &manifest,
-            },
-            BundleFile {
-                name: "manifest.sig",
-                bytes: &sig,
-            },
-            BundleFile {
-                name: "photo.jpg",
-                bytes: &other_photo,
-            },
+        vec![
+            BundleFile::bytes("manifest.json", &manifest),
+            BundleFile::bytes("manifest.sig", &sig),
+            BundleFile::bytes("photo.jpg", &other_photo),
         ],
         Vec::new(),
     )
@@ -127,19 +118,10 @@ fn good_and_bad_reports_each_get_the_right_status() {
         .replace("near the market", "near the harbour");
     let edited_bundle = seal::seal(
         ours,
-        &[
-            BundleFile {
-                name: "manifest.json",
-                bytes: edited.as_bytes(),
-            },
-            BundleFile {
-                name: "manifest.sig",
-                bytes: &sig,
-            },
-            BundleFile {
-                name: "photo.jpg",
-                bytes: &photo,
-            },
+        vec![
+            BundleFile::bytes("manifest.json", edited.as_bytes()),
+            BundleFile::bytes("manifest.sig", &sig),
+            BundleFile::bytes("photo.jpg", &photo),
         ],
         Vec::new(),
     )
@@ -250,4 +232,43 @@ fn keygen_writes_private_files_and_never_overwrites() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), keys.recipient);
     assert!(keygen::keygen(tmp.path()).is_err());
+}
+
+#[test]
+fn the_desk_refuses_every_tampered_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, recipient) = org(&tmp.path().join("org"));
+    let phone = phone();
+    let (id, manifest, photo) = report(&phone, "gps/DSCN0010.jpg");
+    let (sealed, _) = seal::seal_report(
+        id,
+        &manifest,
+        &photo,
+        None,
+        &phone.keys.device,
+        &[recipient],
+        Vec::new(),
+    )
+    .unwrap();
+    let mac = sealed.windows(4).position(|w| w == b"--- ").unwrap();
+    let header = mac + sealed[mac..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let chunks = (sealed.len() - header - 16).div_ceil(65536 + 16);
+    assert!(chunks >= 2, "the photo spans several chunks");
+    let mut cases = vec![("header MAC", header - 3), ("payload nonce", header + 3)];
+    let stanza = sealed.windows(10).position(|w| w == b"-> X25519 ").unwrap();
+    cases.push(("stanza", stanza + 14));
+    for c in 0..chunks {
+        cases.push(("chunk", header + 16 + c * (65536 + 16) + 5));
+    }
+    for (what, at) in cases {
+        let mut t = sealed.clone();
+        t[at] = if t[at] == b'A' { b'B' } else { t[at] ^ 0x01 };
+        let err = desk::open_report(&identities, &t[..]).err();
+        assert!(
+            matches!(err, Some(OpenError::Decrypt(_) | OpenError::NotForUs)),
+            "{what} at {at}: {err:?}"
+        );
+    }
+    assert!(desk::open_report(&identities, &sealed[..sealed.len() - 1]).is_err());
+    assert!(desk::open_report(&identities, &sealed[..]).is_ok());
 }

@@ -3,7 +3,7 @@
 
 pub mod age;
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use ring::digest::{Context, SHA256};
 use uuid::Uuid;
@@ -23,10 +23,21 @@ pub enum SealError {
     Io(#[from] io::Error),
 }
 
-/// One file of the bundle.
+/// One file of the bundle, read as it is sealed.
 pub struct BundleFile<'a> {
     pub name: &'static str,
-    pub bytes: &'a [u8],
+    pub size: u64,
+    pub data: Box<dyn Read + 'a>,
+}
+
+impl<'a> BundleFile<'a> {
+    pub fn bytes(name: &'static str, bytes: &'a [u8]) -> Self {
+        Self {
+            name,
+            size: bytes.len() as u64,
+            data: Box::new(bytes),
+        }
+    }
 }
 
 /// Writes `files` as a ustar archive, age-encrypted to `recipients`, into `out`.
@@ -34,17 +45,17 @@ pub struct BundleFile<'a> {
 /// Entries carry no owner, time or mode beyond 0644: nothing about the phone.
 pub fn seal<W: Write>(
     recipients: &[Recipient],
-    files: &[BundleFile<'_>],
+    files: Vec<BundleFile<'_>>,
     out: W,
 ) -> Result<W, SealError> {
     let mut tar = tar::Builder::new(age::encrypt(recipients, out)?);
     for file in files {
         let mut header = tar::Header::new_ustar();
         header.set_entry_type(tar::EntryType::Regular);
-        header.set_size(file.bytes.len() as u64);
+        header.set_size(file.size);
         header.set_mode(0o644);
         header.set_mtime(0);
-        tar.append_data(&mut header, file.name, file.bytes)?;
+        tar.append_data(&mut header, file.name, file.data.take(file.size))?;
     }
     tar.into_inner()?.finish()
 }
@@ -72,28 +83,16 @@ pub fn seal_report<W: Write>(
 ) -> Result<(W, Envelope), SealError> {
     let signature = device.sign_manifest(manifest_json);
     let mut files = vec![
-        BundleFile {
-            name: "manifest.json",
-            bytes: manifest_json,
-        },
-        BundleFile {
-            name: "manifest.sig",
-            bytes: &signature,
-        },
-        BundleFile {
-            name: "photo.jpg",
-            bytes: photo,
-        },
+        BundleFile::bytes("manifest.json", manifest_json),
+        BundleFile::bytes("manifest.sig", &signature),
+        BundleFile::bytes("photo.jpg", photo),
     ];
     if let Some(original) = original {
-        files.push(BundleFile {
-            name: "original.jpg",
-            bytes: original,
-        });
+        files.push(BundleFile::bytes("original.jpg", original));
     }
     let hashing = seal(
         recipients,
-        &files,
+        files,
         HashingWriter {
             inner: out,
             hash: Context::new(&SHA256),
