@@ -1,4 +1,7 @@
-//! Sighting's phone-side core. One module per stage of the data flow, in flow order.
+//! Sighting's phone-side core. One module per stage of the data flow; in flow order:
+//! [`capture`] → [`report`] (manifest) → [`draft`] (encrypted at rest) → [`seal`] (age) →
+//! [`queue`] (durable outbox), with [`keys`] for the device's identity and [`device`] tying them
+//! together for the bindings.
 //!
 //! No FFI types live here: `bindings/` maps this API for Kotlin, Swift and Python.
 
@@ -6,5 +9,6 @@ pub mod capture;
 pub mod device;
 pub mod draft;
 pub mod keys;
+pub mod queue;
 pub mod report;
 pub mod seal;
