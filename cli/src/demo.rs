@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
-use sighting_core::device::{Device, DeviceConfig};
+use sighting_core::device::{Device, DeviceConfig, DEFAULT_QUOTA_BYTES};
 use sighting_core::keys::FileKeyStore;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
@@ -71,8 +71,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         recipients: vec![recipient],
         include_original: false,
         capture: CaptureOptions::default(),
+        quota_bytes: DEFAULT_QUOTA_BYTES,
     };
-    let device = Device::open(&device_dir, &keystore, config)?;
+    let mut device = Device::open(&device_dir, &keystore, config)?;
     // The demo device has no location service: each photo keeps its camera GPS if it had one.
     let request = CaptureRequest {
         location: Location::Missing(LocationMissing::NoFix),

@@ -1,22 +1,31 @@
 //! The reporter's device: capture into an encrypted draft, submit it as a sealed report.
 //!
-//! This is the object the bindings will wrap. Sealed reports land in `outbox/` as
-//! `<id>.age` (the ciphertext) and `<id>.envelope.json` (what the intake server is told); the
-//! durable queue that syncs them builds on this.
+//! This is the object the bindings will wrap. Each report has a row in the queue
+//! (`queue.sqlite3`); a sealed report's ciphertext is `outbox/<id>.age`.
+//!
+//! Crash safety comes from the order of writes: a file is made durable (temp, fsync, rename,
+//! directory fsync) before the row that points at it, and a row is only ever acknowledged to
+//! the reporter after its transaction committed. The recovery sweep at open cleans what a kill
+//! between those steps leaves behind, and flags (never drops) rows whose file is wrong.
 
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use serde_json::json;
+use ring::digest::{Context, SHA256};
 use uuid::Uuid;
 
 use crate::capture::{self, CaptureOptions, CaptureRequest};
-use crate::draft::{self, Draft, DraftError, DraftStore};
+use crate::draft::{Draft, DraftError, DraftStore};
 use crate::keys::{self, DeviceKeys, KeyError, KeyStore};
+use crate::queue::{Queue, QueueError, ReportStatus, SealedFields, State};
 use crate::report::{hex, CaptureClock, Details, Manifest, ReportError};
 use crate::seal::{self, Envelope, Recipient, SealError};
+
+/// Default storage quota for drafts and undelivered reports.
+pub const DEFAULT_QUOTA_BYTES: u64 = 512 << 20;
+const ENOSPC: i32 = 28;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
@@ -30,8 +39,31 @@ pub enum DeviceError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Seal(#[from] SealError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("not enough storage: {needed} more bytes would exceed {limit} ({why})")]
+    StorageFull {
+        needed: u64,
+        limit: u64,
+        why: &'static str,
+    },
     #[error("storage: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for DeviceError {
+    // A full disk is the same condition to the reporter as the quota: one clear error.
+    fn from(e: std::io::Error) -> Self {
+        if e.raw_os_error() == Some(ENOSPC) {
+            DeviceError::StorageFull {
+                needed: 0,
+                limit: 0,
+                why: "the device is full",
+            }
+        } else {
+            DeviceError::Io(e)
+        }
+    }
 }
 
 /// What the organisation configured in the app.
@@ -41,6 +73,8 @@ pub struct DeviceConfig {
     /// Also seal the sanitized full-size photo as `original.jpg`.
     pub include_original: bool,
     pub capture: CaptureOptions,
+    /// Most bytes drafts and undelivered reports may take (default 512 MiB).
+    pub quota_bytes: u64,
 }
 
 /// A draft as the reporter's screen shows it.
@@ -59,6 +93,7 @@ pub struct Device {
     data_dir: PathBuf,
     keys: DeviceKeys,
     drafts: DraftStore,
+    queue: Queue,
     config: DeviceConfig,
 }
 
@@ -75,12 +110,72 @@ impl Device {
         let keys = DeviceKeys::open_or_create(&keys::keys_dir(data_dir), keystore)?;
         let drafts = DraftStore::open(data_dir)?;
         fs::create_dir_all(data_dir.join("outbox"))?;
-        Ok(Self {
+        let queue = Queue::open(&data_dir.join("queue.sqlite3"))?;
+        let device = Self {
             data_dir: data_dir.to_path_buf(),
             keys,
             drafts,
+            queue,
             config,
-        })
+        };
+        device.recovery_sweep()?;
+        Ok(device)
+    }
+
+    /// Cleans up after a kill: temp files, files no row points at, and flags rows whose file is
+    /// missing or does not match its hash.
+    fn recovery_sweep(&self) -> Result<(), DeviceError> {
+        let rows = self.queue.all_rows()?;
+        let state_of = |id: Uuid| rows.iter().find(|(r, _, _)| *r == id).map(|(_, s, _)| *s);
+        for dir in ["outbox", "drafts", "thumbnails"] {
+            for entry in fs::read_dir(self.data_dir.join(dir))? {
+                let path = entry?.path();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                let id = name.split('.').next().and_then(|i| i.parse::<Uuid>().ok());
+                let keep = match (dir, id.and_then(state_of)) {
+                    _ if name.ends_with(".tmp") => false,
+                    // A sealed file whose row never said so: the submit did not return.
+                    ("outbox", Some(state)) => matches!(state, State::Sealed | State::Uploading),
+                    // A draft file after its report was sealed, or before its row existed.
+                    ("drafts", Some(state)) => state == State::Draft,
+                    ("thumbnails", Some(state)) => state != State::Purged,
+                    _ => false,
+                };
+                if !keep {
+                    fs::remove_file(&path)?;
+                }
+            }
+        }
+        for (id, state, sha) in &rows {
+            let problem = match state {
+                State::Sealed | State::Uploading => match file_sha256(&self.outbox_path(*id)) {
+                    Ok(actual) if Some(&actual) == sha.as_ref() => None,
+                    Ok(_) => Some("the sealed file does not match its hash"),
+                    Err(_) => Some("the sealed file is missing"),
+                },
+                State::Draft if !self.drafts.exists(*id) => Some("the draft file is missing"),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                self.queue.flag(*id, problem)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_quota(&self, adding: u64) -> Result<(), DeviceError> {
+        let stored = self.queue.stored_bytes()?;
+        if stored + adding > self.config.quota_bytes {
+            return Err(DeviceError::StorageFull {
+                needed: adding,
+                limit: self.config.quota_bytes,
+                why: "the outbox is at its storage limit",
+            });
+        }
+        Ok(())
     }
 
     pub fn device_key(&self) -> [u8; 32] {
@@ -95,6 +190,13 @@ impl Device {
         clock: CaptureClock,
     ) -> Result<DraftSummary, DeviceError> {
         let captured = capture::capture(photo, request, &self.config.capture)?;
+        let size = (captured.upload_copy.len() + captured.thumbnail.len()) as u64
+            + if self.config.include_original {
+                captured.sanitized.jpeg.len() as u64
+            } else {
+                0
+            };
+        self.check_quota(size)?;
         let id = Uuid::now_v7();
         let manifest = Manifest::new(
             id,
@@ -121,19 +223,32 @@ impl Device {
         };
         self.drafts
             .put(&self.keys.at_rest, &draft, &captured.thumbnail)?;
+        // The row comes last: a kill before it leaves only files the sweep removes.
+        self.queue.insert_draft(id, size)?;
         Ok(summary)
     }
 
     /// Seals a draft with the reporter's details into the outbox, then removes the draft.
-    pub fn submit(&self, id: Uuid, details: Details) -> Result<Envelope, DeviceError> {
+    /// When this returns, the report is durably queued.
+    pub fn submit(&mut self, id: Uuid, details: Details) -> Result<Envelope, DeviceError> {
         details.validate()?;
+        if self.queue.state(id)? != State::Draft {
+            return Err(QueueError::IllegalTransition {
+                id,
+                from: self.queue.state(id)?,
+                to: State::Sealed,
+            }
+            .into());
+        }
         let draft = self.drafts.get(&self.keys.at_rest, id)?;
+        // Sealing adds the tar and age framing, well under 64 KiB for a report.
+        self.check_quota(64 << 10)?;
         let mut manifest = draft.manifest;
         manifest.details = details;
         // Signed by the identity current at submit time (the reporter may have reset it).
         manifest.device_key = STANDARD.encode(self.keys.device.public_key());
         let manifest_json = manifest.to_json()?;
-        let sealed_path = self.outbox_path(id, "age");
+        let sealed_path = self.outbox_path(id);
         let tmp = sealed_path.with_extension("age.tmp");
         let file = BufWriter::new(fs::File::create(&tmp)?);
         let (file, envelope) = seal::seal_report(
@@ -148,16 +263,15 @@ impl Device {
         let file = file.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         fs::rename(&tmp, &sealed_path)?;
-        let envelope_json = json!({
-            "report_id": id,
-            "device_key": manifest.device_key,
-            "ciphertext_sha256": hex(&envelope.ciphertext_sha256),
-            "ciphertext_bytes": envelope.ciphertext_bytes,
-            "envelope_sig": STANDARD.encode(envelope.envelope_sig),
-        });
-        draft::write_atomic(
-            &self.outbox_path(id, "envelope.json"),
-            envelope_json.to_string().as_bytes(),
+        fs::File::open(self.data_dir.join("outbox"))?.sync_all()?;
+        self.queue.mark_sealed(
+            id,
+            &SealedFields {
+                bytes: envelope.ciphertext_bytes,
+                ciphertext_sha256: envelope.ciphertext_sha256,
+                envelope_sig: STANDARD.encode(envelope.envelope_sig),
+                device_key: manifest.device_key,
+            },
         )?;
         self.drafts.remove_draft(id)?;
         Ok(envelope)
@@ -165,8 +279,49 @@ impl Device {
 
     /// Throws a draft away, photo and thumbnail.
     pub fn discard(&self, id: Uuid) -> Result<(), DeviceError> {
+        self.queue.delete_draft(id)?;
         self.drafts.remove_draft(id)?;
         self.drafts.remove_thumbnail(id)?;
+        Ok(())
+    }
+
+    /// The honest outbox: every report's state, size, attempts, last error and next retry.
+    pub fn reports(&self) -> Result<Vec<ReportStatus>, DeviceError> {
+        Ok(self.queue.reports()?)
+    }
+
+    /// The queue itself, for the sync engine.
+    pub fn queue(&mut self) -> &mut Queue {
+        &mut self.queue
+    }
+
+    /// Removes delivered reports' ciphertexts and thumbnails; their rows become `purged`.
+    pub fn purge_delivered(&mut self) -> Result<usize, DeviceError> {
+        let delivered: Vec<Uuid> = self
+            .queue
+            .reports()?
+            .into_iter()
+            .filter(|r| matches!(r.state, State::Delivered | State::UploadedUnconfirmed))
+            .map(|r| r.id)
+            .collect();
+        for id in &delivered {
+            remove_if_present(&self.outbox_path(*id))?;
+            let _ = self.drafts.remove_thumbnail(*id);
+            self.queue.transition(*id, State::Purged, |_| Ok(()))?;
+        }
+        Ok(delivered.len())
+    }
+
+    /// Panic wipe: every draft, report, key and the database, now. With the keys gone, any
+    /// copy of an encrypted file that flash storage keeps is unreadable too.
+    pub fn wipe(self) -> Result<(), DeviceError> {
+        let Self {
+            data_dir, queue, ..
+        } = self;
+        drop(queue);
+        // Keys first: from that moment nothing left behind can be decrypted.
+        fs::remove_dir_all(keys::keys_dir(&data_dir))?;
+        fs::remove_dir_all(&data_dir)?;
         Ok(())
     }
 
@@ -181,7 +336,7 @@ impl Device {
 
     /// The sealed file of a submitted report.
     pub fn sealed_report(&self, id: Uuid) -> PathBuf {
-        self.outbox_path(id, "age")
+        self.outbox_path(id)
     }
 
     /// A new pseudonymous identity; reports already sealed keep their signatures.
@@ -191,8 +346,8 @@ impl Device {
             .reset_identity(&keys::keys_dir(&self.data_dir), keystore)?)
     }
 
-    fn outbox_path(&self, id: Uuid, ext: &str) -> PathBuf {
-        self.data_dir.join("outbox").join(format!("{id}.{ext}"))
+    fn outbox_path(&self, id: Uuid) -> PathBuf {
+        self.data_dir.join("outbox").join(format!("{id}.age"))
     }
 }
 
@@ -202,5 +357,25 @@ impl std::fmt::Debug for Device {
             .field("data_dir", &self.data_dir)
             .field("keys", &self.keys)
             .finish_non_exhaustive()
+    }
+}
+
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut file = fs::File::open(path)?;
+    let mut hash = Context::new(&SHA256);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf)?;
+        if n == 0 {
+            return Ok(hex(hash.finish().as_ref()));
+        }
+        hash.update(&buf[..n]);
+    }
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }

@@ -118,6 +118,10 @@ impl DraftStore {
         remove(&self.thumb_path(id), id)
     }
 
+    pub fn exists(&self, id: Uuid) -> bool {
+        self.draft_path(id).exists()
+    }
+
     /// Ids of the drafts on disk.
     pub fn list(&self) -> Result<Vec<Uuid>, DraftError> {
         let mut ids = Vec::new();

@@ -107,7 +107,10 @@ impl FromStr for State {
     type Err = QueueError;
 
     fn from_str(s: &str) -> Result<Self, QueueError> {
-        State::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| QueueError::Corrupt(format!("unknown state {s:?}")))
+        State::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| QueueError::Corrupt(format!("unknown state {s:?}")))
     }
 }
 
@@ -161,7 +164,10 @@ impl Queue {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Self { conn, path: path.to_path_buf() })
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -201,16 +207,25 @@ impl Queue {
         to: State,
         extra: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), QueueError>,
     ) -> Result<(), QueueError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let from: String = tx
-            .query_row("SELECT state FROM reports WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT state FROM reports WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or(QueueError::NotFound(id))?;
         let from: State = from.parse()?;
         if !from.can_become(to) {
             return Err(QueueError::IllegalTransition { id, from, to });
         }
-        tx.execute("UPDATE reports SET state = ?2 WHERE id = ?1", params![id.to_string(), to.as_str()])?;
+        tx.execute(
+            "UPDATE reports SET state = ?2 WHERE id = ?1",
+            params![id.to_string(), to.as_str()],
+        )?;
         extra(&tx)?;
         tx.commit()?;
         Ok(())
@@ -218,7 +233,10 @@ impl Queue {
 
     /// Removes a draft's row (the reporter discarded it).
     pub fn delete_draft(&self, id: Uuid) -> Result<(), QueueError> {
-        let n = self.conn.execute("DELETE FROM reports WHERE id = ?1 AND state = 'draft'", [id.to_string()])?;
+        let n = self.conn.execute(
+            "DELETE FROM reports WHERE id = ?1 AND state = 'draft'",
+            [id.to_string()],
+        )?;
         if n == 0 {
             return Err(QueueError::NotFound(id));
         }
@@ -228,24 +246,41 @@ impl Queue {
     pub fn state(&self, id: Uuid) -> Result<State, QueueError> {
         let s: String = self
             .conn
-            .query_row("SELECT state FROM reports WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT state FROM reports WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or(QueueError::NotFound(id))?;
         s.parse()
     }
 
-    /// The recorded SHA-256 of a report's ciphertext.
-    pub fn ciphertext_sha256(&self, id: Uuid) -> Result<Option<String>, QueueError> {
-        Ok(self
+    /// Every row's id, state and recorded ciphertext hash, for the recovery sweep.
+    pub fn all_rows(&self) -> Result<Vec<(Uuid, State, Option<String>)>, QueueError> {
+        let mut stmt = self
             .conn
-            .query_row("SELECT ciphertext_sha256 FROM reports WHERE id = ?1", [id.to_string()], |r| r.get(0))
-            .optional()?
-            .ok_or(QueueError::NotFound(id))?)
+            .prepare("SELECT id, state, ciphertext_sha256 FROM reports")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, state, sha) = row?;
+            let id = id
+                .parse()
+                .map_err(|_| QueueError::Corrupt(format!("bad id {id:?}")))?;
+            out.push((id, state.parse()?, sha));
+        }
+        Ok(out)
     }
 
     /// Flags a row the recovery sweep found wrong (kept, shown, never silently dropped).
     pub fn flag(&self, id: Uuid, problem: &str) -> Result<(), QueueError> {
-        self.conn.execute("UPDATE reports SET problem = ?2 WHERE id = ?1", params![id.to_string(), problem])?;
+        self.conn.execute(
+            "UPDATE reports SET problem = ?2 WHERE id = ?1",
+            params![id.to_string(), problem],
+        )?;
         Ok(())
     }
 
@@ -270,9 +305,12 @@ impl Queue {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, state, bytes, created, attempts, last_error, next, reject_reason, problem) = row?;
+            let (id, state, bytes, created, attempts, last_error, next, reject_reason, problem) =
+                row?;
             out.push(ReportStatus {
-                id: id.parse().map_err(|_| QueueError::Corrupt(format!("bad id {id:?}")))?,
+                id: id
+                    .parse()
+                    .map_err(|_| QueueError::Corrupt(format!("bad id {id:?}")))?,
                 state: state.parse()?,
                 bytes: bytes.max(0) as u64,
                 created_at: from_ms(created),
@@ -288,8 +326,16 @@ impl Queue {
 
     /// Count and total bytes per state.
     pub fn totals(&self) -> Result<BTreeMap<State, (u64, u64)>, QueueError> {
-        let mut stmt = self.conn.prepare("SELECT state, COUNT(*), SUM(bytes) FROM reports GROUP BY state")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, COUNT(*), SUM(bytes) FROM reports GROUP BY state")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         let mut out = BTreeMap::new();
         for row in rows {
             let (state, count, bytes) = row?;
@@ -310,7 +356,9 @@ impl Queue {
 
     /// `PRAGMA integrity_check` = "ok".
     pub fn integrity_ok(&self) -> Result<bool, QueueError> {
-        let result: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let result: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(result == "ok")
     }
 }
@@ -319,7 +367,9 @@ fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
-        return Err(QueueError::Corrupt(format!("schema version {version} is newer than this app ({known})")));
+        return Err(QueueError::Corrupt(format!(
+            "schema version {version} is newer than this app ({known})"
+        )));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
@@ -335,7 +385,8 @@ fn now_ms() -> i64 {
 }
 
 fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]
@@ -343,7 +394,12 @@ mod tests {
     use super::*;
 
     fn sealed() -> SealedFields {
-        SealedFields { bytes: 1234, ciphertext_sha256: [9; 32], envelope_sig: "sig".into(), device_key: "key".into() }
+        SealedFields {
+            bytes: 1234,
+            ciphertext_sha256: [9; 32],
+            envelope_sig: "sig".into(),
+            device_key: "key".into(),
+        }
     }
 
     #[test]
@@ -353,13 +409,33 @@ mod tests {
         let id = Uuid::now_v7();
         q.insert_draft(id, 100).unwrap();
         let err = q.transition(id, State::Delivered, |_| Ok(())).unwrap_err();
-        assert!(matches!(err, QueueError::IllegalTransition { from: State::Draft, to: State::Delivered, .. }));
-        assert_eq!(q.state(id).unwrap(), State::Draft, "a refused transition changes nothing");
+        assert!(matches!(
+            err,
+            QueueError::IllegalTransition {
+                from: State::Draft,
+                to: State::Delivered,
+                ..
+            }
+        ));
+        assert_eq!(
+            q.state(id).unwrap(),
+            State::Draft,
+            "a refused transition changes nothing"
+        );
         q.mark_sealed(id, &sealed()).unwrap();
-        for (to, ok) in [(State::Draft, false), (State::Uploading, true), (State::Delivered, true), (State::Uploading, false), (State::Purged, true)] {
+        for (to, ok) in [
+            (State::Draft, false),
+            (State::Uploading, true),
+            (State::Delivered, true),
+            (State::Uploading, false),
+            (State::Purged, true),
+        ] {
             assert_eq!(q.transition(id, to, |_| Ok(())).is_ok(), ok, "→ {to}");
         }
-        assert!(q.reports().unwrap().is_empty(), "purged reports leave the outbox");
+        assert!(
+            q.reports().unwrap().is_empty(),
+            "purged reports leave the outbox"
+        );
     }
 
     #[test]
@@ -370,8 +446,14 @@ mod tests {
             .filter(|(a, b)| a.can_become(*b))
             .collect();
         assert_eq!(allowed.len(), 9);
-        assert!(!State::Delivered.can_become(State::Uploading), "delivered is never re-sent");
-        assert!(!State::Rejected.can_become(State::Sealed), "rejected is not retried");
+        assert!(
+            !State::Delivered.can_become(State::Uploading),
+            "delivered is never re-sent"
+        );
+        assert!(
+            !State::Rejected.can_become(State::Sealed),
+            "rejected is not retried"
+        );
     }
 
     #[test]
@@ -384,12 +466,18 @@ mod tests {
         q.mark_sealed(b, &sealed()).unwrap();
         q.transition(b, State::Uploading, |_| Ok(())).unwrap();
         q.transition(b, State::Rejected, |tx| {
-            tx.execute("UPDATE reports SET reject_reason = 'photo too large' WHERE id = ?1", [b.to_string()])?;
+            tx.execute(
+                "UPDATE reports SET reject_reason = 'photo too large' WHERE id = ?1",
+                [b.to_string()],
+            )?;
             Ok(())
         })
         .unwrap();
         let list = q.reports().unwrap();
-        assert_eq!(list.iter().map(|r| (r.id, r.state)).collect::<Vec<_>>(), vec![(a, State::Draft), (b, State::Rejected)]);
+        assert_eq!(
+            list.iter().map(|r| (r.id, r.state)).collect::<Vec<_>>(),
+            vec![(a, State::Draft), (b, State::Rejected)]
+        );
         assert_eq!(list[1].reject_reason.as_deref(), Some("photo too large"));
         let totals = q.totals().unwrap();
         assert_eq!(totals[&State::Draft], (1, 10));
