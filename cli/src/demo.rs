@@ -113,6 +113,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         );
     }
 
+    println!("\n   The outbox (no intake server yet: reports wait, sealed):");
+    for r in device.reports()? {
+        println!("   {}  {:<9} {:>7} B", r.id, r.state.as_str(), r.bytes);
+    }
+
     println!("\n3. The review desk opens and verifies every sealed report");
     let identities = desk::read_identities(&org.join(keygen::IDENTITY_FILE))?;
     let desk_dir = root.join("desk");
