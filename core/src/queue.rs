@@ -210,15 +210,7 @@ impl Queue {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let from: String = tx
-            .query_row(
-                "SELECT state FROM reports WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or(QueueError::NotFound(id))?;
-        let from: State = from.parse()?;
+        let from = current_state(&tx, id)?;
         if !from.can_become(to) {
             return Err(QueueError::IllegalTransition { id, from, to });
         }
@@ -244,16 +236,7 @@ impl Queue {
     }
 
     pub fn state(&self, id: Uuid) -> Result<State, QueueError> {
-        let s: String = self
-            .conn
-            .query_row(
-                "SELECT state FROM reports WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or(QueueError::NotFound(id))?;
-        s.parse()
+        current_state(&self.conn, id)
     }
 
     /// Every row's id, state and recorded ciphertext hash, for the recovery sweep.
@@ -361,6 +344,18 @@ impl Queue {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(result == "ok")
     }
+}
+
+fn current_state(conn: &Connection, id: Uuid) -> Result<State, QueueError> {
+    let state: String = conn
+        .query_row(
+            "SELECT state FROM reports WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(QueueError::NotFound(id))?;
+    state.parse()
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), QueueError> {

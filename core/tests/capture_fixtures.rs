@@ -12,20 +12,8 @@ use sighting_core::capture::{
 };
 use time::OffsetDateTime;
 
-/// `SIGHTING_FIXTURES`, else `../shared/fixtures/photos` beside the repository.
-fn fixtures() -> PathBuf {
-    let dir = std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        });
-    assert!(
-        dir.is_dir(),
-        "fixture photos not found at {} (set SIGHTING_FIXTURES)",
-        dir.display()
-    );
-    dir
-}
+mod support;
+use support::fixtures;
 
 fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -14,31 +14,13 @@ use sighting_core::queue::{QueueError, State};
 use sighting_core::report::{CaptureClock, Details, ReportError};
 use sighting_core::seal::Recipient;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        });
-    std::fs::read(dir.join(name)).unwrap()
-}
+mod support;
+use support::fixture;
 
 fn org(dir: &Path) -> (PathBuf, Recipient) {
     let file = dir.join("org.txt");
-    let out = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&file)
-        .output()
-        .expect("age-keygen (Debian package age)");
-    let text = String::from_utf8(out.stderr).unwrap();
-    (
-        file,
-        text.trim()
-            .strip_prefix("Public key: ")
-            .unwrap()
-            .parse()
-            .unwrap(),
-    )
+    let recipient = support::age_keygen(&file);
+    (file, recipient)
 }
 
 fn request() -> CaptureRequest {

@@ -18,16 +18,10 @@ use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
 use uuid::Uuid;
 
-const CHILD_ENV: &str = "SIGHTING_CRASH_CHILD";
+mod support;
+use support::fixture;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        });
-    std::fs::read(dir.join(name)).unwrap()
-}
+const CHILD_ENV: &str = "SIGHTING_CRASH_CHILD";
 
 fn open(dir: &Path) -> Device {
     let recipient: Recipient = std::fs::read_to_string(dir.join("recipient.txt"))
@@ -97,17 +91,7 @@ fn kill_9_at_random_moments_loses_nothing() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let out = Command::new("age-keygen")
-        .arg("-o")
-        .arg(dir.join("org.txt"))
-        .output()
-        .expect("age-keygen");
-    let recipient = String::from_utf8(out.stderr)
-        .unwrap()
-        .trim()
-        .strip_prefix("Public key: ")
-        .unwrap()
-        .to_string();
+    let recipient = support::age_keygen(&dir.join("org.txt")).to_string();
     std::fs::write(dir.join("recipient.txt"), recipient).unwrap();
     drop(open(dir)); // keys and database exist before the first kill
     let rng = SystemRandom::new();

@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use ring::rand::{SecureRandom, SystemRandom};
 use sighting_core::seal::{self, age, BundleFile, Recipient};
 
+mod support;
+
 struct Identity {
     file: PathBuf,
     recipient: Recipient,
@@ -15,20 +17,7 @@ struct Identity {
 
 fn keygen(dir: &Path, name: &str) -> Identity {
     let file = dir.join(name);
-    let out = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&file)
-        .output()
-        .expect("age-keygen must be installed (Debian package age; .ci/run installs it)");
-    assert!(out.status.success());
-    // age-keygen prints "Public key: age1…" on stderr.
-    let text = String::from_utf8(out.stderr).unwrap();
-    let recipient = text
-        .trim()
-        .strip_prefix("Public key: ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let recipient = support::age_keygen(&file);
     Identity { file, recipient }
 }
 
