@@ -41,7 +41,7 @@ pub enum DeviceError {
     Seal(#[from] SealError),
     #[error(transparent)]
     Queue(#[from] QueueError),
-    #[error("not enough storage: {needed} more bytes would exceed {limit} ({why})")]
+    #[error("not enough storage: {why}")]
     StorageFull {
         needed: u64,
         limit: u64,
@@ -49,6 +49,32 @@ pub enum DeviceError {
     },
     #[error("storage: {0}")]
     Io(std::io::Error),
+}
+
+impl DeviceError {
+    /// A full disk, wherever in the chain it surfaced (a file write, SQLite, the sealer), is the
+    /// reporter's "storage full", the same as the quota.
+    fn full_disk_as_storage_full(self) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&self);
+        while let Some(e) = source {
+            let io_full = e
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.raw_os_error() == Some(ENOSPC));
+            let sqlite_full = matches!(
+                e.downcast_ref::<rusqlite::Error>(),
+                Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull
+            );
+            if io_full || sqlite_full {
+                return DeviceError::StorageFull {
+                    needed: 0,
+                    limit: 0,
+                    why: "the device is full",
+                };
+            }
+            source = e.source();
+        }
+        self
+    }
 }
 
 impl From<std::io::Error> for DeviceError {
@@ -189,6 +215,16 @@ impl Device {
         request: &CaptureRequest,
         clock: CaptureClock,
     ) -> Result<DraftSummary, DeviceError> {
+        self.capture_draft(photo, request, clock)
+            .map_err(DeviceError::full_disk_as_storage_full)
+    }
+
+    fn capture_draft(
+        &self,
+        photo: Vec<u8>,
+        request: &CaptureRequest,
+        clock: CaptureClock,
+    ) -> Result<DraftSummary, DeviceError> {
         let captured = capture::capture(photo, request, &self.config.capture)?;
         let size = (captured.upload_copy.len() + captured.thumbnail.len()) as u64
             + if self.config.include_original {
@@ -231,6 +267,15 @@ impl Device {
     /// Seals a draft with the reporter's details into the outbox, then removes the draft.
     /// When this returns, the report is durably queued.
     pub fn submit(&mut self, id: Uuid, details: Details) -> Result<Envelope, DeviceError> {
+        let result = self.seal_draft(id, details);
+        if result.is_err() {
+            // A half-written ciphertext would hold space until the next open's sweep.
+            remove_if_present(&self.outbox_path(id).with_extension("age.tmp"))?;
+        }
+        result.map_err(DeviceError::full_disk_as_storage_full)
+    }
+
+    fn seal_draft(&mut self, id: Uuid, details: Details) -> Result<Envelope, DeviceError> {
         details.validate()?;
         if self.queue.state(id)? != State::Draft {
             return Err(QueueError::IllegalTransition {

@@ -192,9 +192,15 @@ fn unpack(bytes: &[u8]) -> std::io::Result<BTreeMap<String, Zeroizing<Vec<u8>>>>
 /// Temp name, fsync, rename, fsync the directory: after a crash the file is whole or absent.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    let written = fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        // On a full disk, do not keep the part that fitted.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
         fs::File::open(dir)?.sync_all()?;

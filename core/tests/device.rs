@@ -384,3 +384,97 @@ fn panic_wipe_of_500_reports_leaves_nothing_and_is_quick() {
     );
     assert!(!data.exists());
 }
+
+/// A 2 MiB tmpfs, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .arg(dir)
+            .status();
+        // CI runs as root on a machine that allows it; elsewhere say so rather than pass quietly.
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "this test mounts a small tmpfs and needs root (run the suite as CI does, via .ci/run)"
+        );
+        SmallDisk(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, recipient) = org(tmp.path());
+    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let disk = SmallDisk::mount(&tmp.path().join("disk"));
+    let data = disk.0.join("device");
+    let mut device = device(&data, recipient.clone(), &store);
+    let first = device
+        .capture(
+            fixture("Nikon_D70.jpg"),
+            &request(),
+            CaptureClock::now().unwrap(),
+        )
+        .unwrap();
+    device.submit(first.id, Details::default()).unwrap();
+    // Fill the disk to the last few kilobytes.
+    let filler = disk.0.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let block = vec![0x5A; 4096];
+    while std::io::Write::write_all(&mut file, &block).is_ok() {}
+    drop(file);
+    let len = std::fs::metadata(&filler).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(len - 16 * 1024)
+        .unwrap();
+
+    let err = device
+        .capture(
+            fixture("gps/DSCN0010.jpg"),
+            &request(),
+            CaptureClock::now().unwrap(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, DeviceError::StorageFull { .. }), "{err}");
+    assert!(device.queue().integrity_ok().unwrap());
+    let outbox: Vec<(uuid::Uuid, State)> = device
+        .reports()
+        .unwrap()
+        .iter()
+        .map(|r| (r.id, r.state))
+        .collect();
+    assert_eq!(
+        outbox,
+        vec![(first.id, State::Sealed)],
+        "the queued report is untouched"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let second = device
+        .capture(
+            fixture("gps/DSCN0010.jpg"),
+            &request(),
+            CaptureClock::now().unwrap(),
+        )
+        .unwrap();
+    device.submit(second.id, Details::default()).unwrap();
+    drop(device);
+    let device = self::device(&data, recipient, &store);
+    assert!(device
+        .reports()
+        .unwrap()
+        .iter()
+        .all(|r| r.state == State::Sealed && r.problem.is_none()));
+}
