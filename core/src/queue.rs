@@ -42,6 +42,9 @@ const MIGRATIONS: &[&str] = &[
         problem         TEXT
     );
     CREATE INDEX reports_by_state ON reports (state, created_at_ms);",
+    // 2: when each report last changed state, so the outbox can say "waiting since …".
+    "ALTER TABLE reports ADD COLUMN updated_at_ms INTEGER;
+    UPDATE reports SET updated_at_ms = created_at_ms;",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -133,6 +136,8 @@ pub struct ReportStatus {
     pub state: State,
     pub bytes: u64,
     pub created_at: OffsetDateTime,
+    /// When it entered its current state.
+    pub updated_at: OffsetDateTime,
     pub attempts: u32,
     /// Human-readable: what went wrong last time.
     pub last_error: Option<String>,
@@ -177,7 +182,7 @@ impl Queue {
     pub fn insert_draft(&self, id: Uuid, bytes: u64) -> Result<(), QueueError> {
         let now = now_ms();
         self.conn.execute(
-            "INSERT INTO reports (id, state, created_at_ms, bytes) VALUES (?1, 'draft', ?2, ?3)",
+            "INSERT INTO reports (id, state, created_at_ms, updated_at_ms, bytes) VALUES (?1, 'draft', ?2, ?2, ?3)",
             params![id.to_string(), now, bytes as i64],
         )?;
         Ok(())
@@ -215,8 +220,8 @@ impl Queue {
             return Err(QueueError::IllegalTransition { id, from, to });
         }
         tx.execute(
-            "UPDATE reports SET state = ?2 WHERE id = ?1",
-            params![id.to_string(), to.as_str()],
+            "UPDATE reports SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
+            params![id.to_string(), to.as_str(), now_ms()],
         )?;
         extra(&tx)?;
         tx.commit()?;
@@ -250,10 +255,7 @@ impl Queue {
         let mut out = Vec::new();
         for row in rows {
             let (id, state, sha) = row?;
-            let id = id
-                .parse()
-                .map_err(|_| QueueError::Corrupt(format!("bad id {id:?}")))?;
-            out.push((id, state.parse()?, sha));
+            out.push((parse_id(&id)?, state.parse()?, sha));
         }
         Ok(out)
     }
@@ -270,38 +272,27 @@ impl Queue {
     /// The outbox, oldest first, purged reports left out.
     pub fn reports(&self) -> Result<Vec<ReportStatus>, QueueError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, state, bytes, created_at_ms, attempts, last_error, next_attempt_ms, reject_reason, problem
+            "SELECT id, state, bytes, created_at_ms, updated_at_ms, attempts, last_error,
+                    next_attempt_ms, reject_reason, problem
              FROM reports WHERE state != 'purged' ORDER BY created_at_ms, id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ))
-        })?;
+        let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, state, bytes, created, attempts, last_error, next, reject_reason, problem) =
-                row?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let state: String = r.get(1)?;
+            let created: i64 = r.get(3)?;
             out.push(ReportStatus {
-                id: id
-                    .parse()
-                    .map_err(|_| QueueError::Corrupt(format!("bad id {id:?}")))?,
+                id: parse_id(&id)?,
                 state: state.parse()?,
-                bytes: bytes.max(0) as u64,
+                bytes: r.get::<_, i64>(2)?.max(0) as u64,
                 created_at: from_ms(created),
-                attempts: attempts.max(0) as u32,
-                last_error,
-                next_attempt_at: next.map(from_ms),
-                reject_reason,
-                problem,
+                updated_at: from_ms(r.get::<_, Option<i64>>(4)?.unwrap_or(created)),
+                attempts: r.get::<_, i64>(5)?.max(0) as u32,
+                last_error: r.get(6)?,
+                next_attempt_at: r.get::<_, Option<i64>>(7)?.map(from_ms),
+                reject_reason: r.get(8)?,
+                problem: r.get(9)?,
             });
         }
         Ok(out)
@@ -344,6 +335,11 @@ impl Queue {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(result == "ok")
     }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, QueueError> {
+    id.parse()
+        .map_err(|_| QueueError::Corrupt(format!("bad id {id:?}")))
 }
 
 fn current_state(conn: &Connection, id: Uuid) -> Result<State, QueueError> {
