@@ -148,11 +148,15 @@ impl Device {
         Ok(device)
     }
 
-    /// Cleans up after a kill: temp files, files no row points at, and flags rows whose file is
-    /// missing or does not match its hash.
+    /// Cleans up after a kill: temp files and files no row points at are removed; rows whose
+    /// file is missing or has the wrong size are flagged. Only metadata is read, so opening
+    /// stays fast with a full outbox; [`Device::verify_ciphertexts`] checks the hashes.
+    ///
+    /// A kill cannot leave a `sealed` row with a partial file (the file is durable before the
+    /// row says so); what this catches is storage damage and files removed behind our back.
     fn recovery_sweep(&self) -> Result<(), DeviceError> {
         let rows = self.queue.all_rows()?;
-        let state_of = |id: Uuid| rows.iter().find(|(r, _, _)| *r == id).map(|(_, s, _)| *s);
+        let state_of = |id: Uuid| rows.iter().find(|r| r.id == id).map(|r| r.state);
         for dir in ["outbox", "drafts", "thumbnails"] {
             for entry in fs::read_dir(self.data_dir.join(dir))? {
                 let path = entry?.path();
@@ -175,21 +179,40 @@ impl Device {
                 }
             }
         }
-        for (id, state, sha) in &rows {
-            let problem = match state {
-                State::Sealed | State::Uploading => match file_sha256(&self.outbox_path(*id)) {
-                    Ok(actual) if Some(&actual) == sha.as_ref() => None,
-                    Ok(_) => Some("the sealed file does not match its hash"),
+        for row in &rows {
+            let problem = match row.state {
+                State::Sealed | State::Uploading => match fs::metadata(self.outbox_path(row.id)) {
+                    Ok(meta) if meta.len() == row.bytes => None,
+                    Ok(_) => Some("the sealed file has the wrong size (damaged)"),
                     Err(_) => Some("the sealed file is missing"),
                 },
-                State::Draft if !self.drafts.exists(*id) => Some("the draft file is missing"),
+                State::Draft if !self.drafts.exists(row.id) => Some("the draft file is missing"),
                 _ => None,
             };
             if let Some(problem) = problem {
-                self.queue.flag(*id, problem)?;
+                self.queue.flag(row.id, problem)?;
             }
         }
         Ok(())
+    }
+
+    /// Hashes every queued ciphertext and flags those that no longer match; returns how many.
+    /// [`crate::handle::DeviceHandle`] runs it in the background right after open.
+    pub fn verify_ciphertexts(&self) -> Result<usize, DeviceError> {
+        let mut flagged = 0;
+        for row in self.queue.all_rows()? {
+            if !matches!(row.state, State::Sealed | State::Uploading) {
+                continue;
+            }
+            if let Ok(actual) = file_sha256(&self.outbox_path(row.id)) {
+                if Some(actual) != row.ciphertext_sha256 {
+                    self.queue
+                        .flag(row.id, "the sealed file does not match its hash")?;
+                    flagged += 1;
+                }
+            }
+        }
+        Ok(flagged)
     }
 
     fn check_quota(&self, adding: u64) -> Result<(), DeviceError> {

@@ -156,6 +156,15 @@ pub struct SealedFields {
     pub device_key: String,
 }
 
+/// A row as the recovery sweep sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepRow {
+    pub id: Uuid,
+    pub state: State,
+    pub bytes: u64,
+    pub ciphertext_sha256: Option<String>,
+}
+
 pub struct Queue {
     conn: Connection,
     path: PathBuf,
@@ -244,18 +253,21 @@ impl Queue {
         current_state(&self.conn, id)
     }
 
-    /// Every row's id, state and recorded ciphertext hash, for the recovery sweep.
-    pub fn all_rows(&self) -> Result<Vec<(Uuid, State, Option<String>)>, QueueError> {
+    /// Every row, as the recovery sweep needs it.
+    pub fn all_rows(&self) -> Result<Vec<SweepRow>, QueueError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, state, ciphertext_sha256 FROM reports")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-        })?;
+            .prepare("SELECT id, state, bytes, ciphertext_sha256 FROM reports")?;
+        let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, state, sha) = row?;
-            out.push((parse_id(&id)?, state.parse()?, sha));
+        while let Some(r) = rows.next()? {
+            let (id, state): (String, String) = (r.get(0)?, r.get(1)?);
+            out.push(SweepRow {
+                id: parse_id(&id)?,
+                state: state.parse()?,
+                bytes: r.get::<_, i64>(2)?.max(0) as u64,
+                ciphertext_sha256: r.get(3)?,
+            });
         }
         Ok(out)
     }

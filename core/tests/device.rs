@@ -321,6 +321,11 @@ fn the_recovery_sweep_flags_a_damaged_report_and_removes_leftovers() {
     )
     .unwrap();
     let device = self::device(&data, recipient, &store);
+    assert_eq!(
+        device.verify_ciphertexts().unwrap(),
+        1,
+        "the flipped byte is found by the hash check"
+    );
     let problems: Vec<Option<String>> = device
         .reports()
         .unwrap()

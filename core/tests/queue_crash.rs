@@ -109,6 +109,11 @@ fn kill_9_at_random_moments_loses_nothing() {
         child.wait().unwrap();
 
         let mut device = open(dir); // runs the recovery sweep
+        assert_eq!(
+            device.verify_ciphertexts().unwrap(),
+            0,
+            "trial {trial}: a sealed file does not match its hash"
+        );
         assert!(
             device.queue().integrity_ok().unwrap(),
             "trial {trial}: integrity_check"
