@@ -483,3 +483,52 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
         .iter()
         .all(|r| r.state == State::Sealed && r.problem.is_none()));
 }
+
+#[test]
+fn purge_delivered_removes_ciphertext_thumbnail_and_the_outbox_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, recipient) = org(tmp.path());
+    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let mut device = device(&tmp.path().join("device"), recipient, &store);
+    let delivered = device
+        .capture(
+            fixture("Canon_40D.jpg"),
+            &request(),
+            CaptureClock::now().unwrap(),
+        )
+        .unwrap();
+    device.submit(delivered.id, Details::default()).unwrap();
+    let waiting = device
+        .capture(
+            fixture("Nikon_D70.jpg"),
+            &request(),
+            CaptureClock::now().unwrap(),
+        )
+        .unwrap();
+    device.submit(waiting.id, Details::default()).unwrap();
+    for state in [State::Uploading, State::Delivered] {
+        device
+            .queue()
+            .transition(delivered.id, state, |_| Ok(()))
+            .unwrap();
+    }
+    assert_eq!(device.purge_delivered().unwrap(), 1);
+    assert!(!device.sealed_report(delivered.id).exists());
+    assert!(matches!(
+        device.thumbnail(delivered.id),
+        Err(DeviceError::Draft(DraftError::NotFound(_)))
+    ));
+    let outbox: Vec<_> = device
+        .reports()
+        .unwrap()
+        .iter()
+        .map(|r| (r.id, r.state))
+        .collect();
+    assert_eq!(
+        outbox,
+        vec![(waiting.id, State::Sealed)],
+        "undelivered reports are kept"
+    );
+    assert!(device.sealed_report(waiting.id).exists());
+    assert_eq!(device.queue().totals().unwrap()[&State::Purged].0, 1);
+}

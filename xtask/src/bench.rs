@@ -6,6 +6,8 @@
 //! - peak RSS of the 48 MP upload copy (`/usr/bin/time -v`)
 //! - sealing a 2 MB and a 20 MB bundle vs `age -R` (time and peak RSS)
 //! - the decoder candidates (criterion, `core/benches/capture.rs`)
+//! - queue cold open with 0 and 1,000 reports, submit throughput (`core/benches/queue.rs`)
+//! - queue cold open with 0 and 1,000 reports, submit throughput (criterion, `core/benches/queue.rs`)
 //!
 //! Photos: the iPhone 8 MP fixture, and 12 MP / 48 MP photos made by tiling it
 //! (`core/examples/tile_photo.rs`, quality 92, the original Exif copied in), cached under
@@ -118,9 +120,15 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
 
     // The decoder candidates, in-process (criterion).
     let mut criterion = Command::new(env!("CARGO"));
-    criterion
-        .current_dir(root)
-        .args(["bench", "-p", "sighting-core", "--bench", "capture"]);
+    criterion.current_dir(root).args([
+        "bench",
+        "-p",
+        "sighting-core",
+        "--bench",
+        "capture",
+        "--bench",
+        "queue",
+    ]);
     if quick {
         criterion.args(["--", "--quick"]);
     }

@@ -1,0 +1,111 @@
+//! The queue: cold open (open + migrate + recovery sweep) of a data dir holding 0 and 1,000
+//! sealed reports of realistic size, and submit throughput (seal + durable write + row).
+//!
+//! Run: `cargo bench -p sighting-core --bench queue` (or `cargo xtask bench`).
+
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig};
+use sighting_core::keys::FileKeyStore;
+use sighting_core::queue::SealedFields;
+use sighting_core::report::{CaptureClock, Details};
+
+/// A test-only recipient (made with age-keygen; its identity is in core/src/seal/age.rs tests).
+const RECIPIENT: &str = "age12d26g50hktp8t73tgtudnn5dgd5efy88fgntq49fcremdz20ua8spn6353";
+
+fn photo() -> Vec<u8> {
+    let dir = std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        });
+    std::fs::read(dir.join("hdr/iphone_hdr_NO.jpg")).expect("the iPhone 8 MP fixture")
+}
+
+fn open(dir: &Path) -> Device {
+    let store = FileKeyStore::open(&dir.join("keystore.key")).unwrap();
+    let config = DeviceConfig {
+        recipients: vec![RECIPIENT.parse().unwrap()],
+        include_original: false,
+        capture: CaptureOptions::default(),
+        quota_bytes: u64::MAX,
+    };
+    Device::open(&dir.join("device"), &store, config).unwrap()
+}
+
+fn request() -> CaptureRequest {
+    CaptureRequest {
+        location: Location::Missing(LocationMissing::NoFix),
+        captured_at: None,
+    }
+}
+
+/// A data dir with `n` sealed reports: one real sealed report, copied under `n - 1` more rows.
+fn outbox_with(n: usize) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut device = open(tmp.path());
+    if n > 0 {
+        let draft = device
+            .capture(photo(), &request(), CaptureClock::now().unwrap())
+            .unwrap();
+        let envelope = device.submit(draft.id, Details::default()).unwrap();
+        let sealed = std::fs::read(device.sealed_report(draft.id)).unwrap();
+        for _ in 1..n {
+            let id = uuid::Uuid::now_v7();
+            std::fs::write(device.sealed_report(id), &sealed).unwrap();
+            device.queue().insert_draft(id, 0).unwrap();
+            let fields = SealedFields {
+                bytes: envelope.ciphertext_bytes,
+                ciphertext_sha256: envelope.ciphertext_sha256,
+                envelope_sig: String::new(),
+                device_key: String::new(),
+            };
+            device.queue().mark_sealed(id, &fields).unwrap();
+        }
+    }
+    tmp
+}
+
+fn cold_open(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_cold_open");
+    g.sample_size(20);
+    for n in [0, 1000] {
+        let dir = outbox_with(n);
+        assert_eq!(open(dir.path()).reports().unwrap().len(), n);
+        g.bench_function(format!("{n} sealed reports"), |b| {
+            b.iter(|| open(dir.path()))
+        });
+    }
+    g.finish();
+}
+
+fn submit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut device = open(dir.path());
+    let photo = photo();
+    let mut g = c.benchmark_group("queue_submit");
+    g.sample_size(20);
+    // Only the submit is timed: seal the ~360 KB upload copy, fsync, rename, fsync the
+    // directory, commit the row.
+    g.bench_function("submit (8 MP photo's upload copy)", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let id = device
+                    .capture(photo.clone(), &request(), CaptureClock::now().unwrap())
+                    .unwrap()
+                    .id;
+                let started = std::time::Instant::now();
+                device.submit(id, Details::default()).unwrap();
+                timed += started.elapsed();
+            }
+            timed
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, cold_open, submit);
+criterion_main!(benches);
