@@ -11,5 +11,6 @@ pub mod draft;
 pub mod handle;
 pub mod keys;
 pub mod queue;
+pub mod receipt;
 pub mod report;
 pub mod seal;

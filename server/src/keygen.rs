@@ -83,3 +83,14 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     file.sync_all()?;
     Ok(())
 }
+
+/// Reads the receipt signing key written by [`keygen`].
+pub fn read_server_key(path: &Path) -> Result<Ed25519KeyPair> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the server key {}", path.display()))?;
+    let pkcs8 = STANDARD
+        .decode(text.trim())
+        .with_context(|| format!("{} is not a server key (base64 PKCS#8)", path.display()))?;
+    Ed25519KeyPair::from_pkcs8(&pkcs8)
+        .map_err(|_| anyhow::anyhow!("{} is not an Ed25519 server key", path.display()))
+}

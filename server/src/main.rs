@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use sighting_server::{desk, keygen};
+use sighting_server::{desk, intake, keygen};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,18 @@ enum Command {
         /// Directory for identity.txt (0600), recipient.txt, server.key (0600) and server.pub.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Run the intake server (tus 1.0.0 + receipts). It stores ciphertext only.
+    Serve {
+        /// Where uploads and received reports are kept.
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on (put TLS in front for anything but loopback).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The receipt signing key (server.key from keygen); default DATA/server.key.
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
     /// Decrypt and check every sealed report under DATA; write the good ones to OUT.
     Open {
@@ -65,6 +77,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { data, listen, key } => {
+            let key = key.unwrap_or_else(|| data.join(keygen::SERVER_KEY_FILE));
+            serve(&data, &listen, &key)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Open {
             identity,
             data,
@@ -98,4 +115,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Starts the intake server; every bad configuration is a one-line error before it listens.
+fn serve(data: &std::path::Path, listen: &str, key: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    // Logs carry report ids and sizes only: no layer here records addresses or user agents.
+    tracing_subscriber::fmt().with_target(false).init();
+    let key = keygen::read_server_key(key)?;
+    let store = intake::store::SqliteStore::open(data)
+        .with_context(|| format!("cannot use {} as the data directory", data.display()))?;
+    let intake = intake::Intake::new(
+        std::sync::Arc::new(store),
+        key,
+        intake::IntakeConfig::default(),
+    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        println!(
+            "intake server on http://{} (receipt key {})",
+            listener.local_addr()?,
+            intake.server_key()
+        );
+        let sweeper = intake.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                let s = sweeper.clone();
+                let _ = tokio::task::spawn_blocking(move || s.expire()).await;
+            }
+        });
+        axum::serve(listener, intake::router(intake))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the server stopped")
+    })
 }

@@ -1,0 +1,671 @@
+//! The intake server: tus 1.0.0 (core + creation, creation-with-upload, termination, checksum,
+//! expiration) at `/v1/uploads`, plus `GET /v1/reports/{id}/receipt`.
+//!
+//! It holds only ciphertext. It checks what it can without decrypting: the device's envelope
+//! signature at creation, and at the last byte the length and SHA-256 the signature covers.
+//! It never logs or stores a client's address or user agent: logs carry report ids and sizes.
+//!
+//! tus 1.0.0, *Core Protocol*: "The Tus-Resumable header MUST be included in every request and
+//! response except for OPTIONS requests. [...] If the Client's version is not supported by the
+//! Server, it MUST respond with the 412 Precondition Failed status and MUST include the
+//! Tus-Version header." "[PATCH] If the offsets do not match, the Server MUST respond with the
+//! 409 Conflict status [...] All PATCH requests MUST use Content-Type:
+//! application/offset+octet-stream, otherwise the server SHOULD return a 415".
+//! *Checksum*: "If the hashes do not match, the Server MUST respond with the 460 Checksum
+//! Mismatch status [...] and the Upload-Offset MUST NOT be incremented."
+
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, options};
+use axum::{Json, Router};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use ring::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY, SHA256};
+use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
+use serde_json::json;
+use sighting_core::keys::envelope_message;
+use sighting_core::receipt::Receipt;
+use sighting_core::report::hex;
+use uuid::Uuid;
+
+use store::{StoreError, Upload, UploadStore};
+
+const TUS_VERSION: &str = "1.0.0";
+const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
+const OFFSET_STREAM: &str = "application/offset+octet-stream";
+
+/// What the organisation can tune; the defaults suit one server on the open internet.
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    /// `Tus-Max-Size`: the largest report accepted (default 64 MiB).
+    pub max_size: u64,
+    /// An unfinished upload is abandoned after this long without completion (default 24 h).
+    pub expiry: Duration,
+    /// Per device key: uploads created in a burst, and the refill interval of one more.
+    pub rate_burst: u32,
+    pub rate_refill: Duration,
+    /// A request (headers and body) taking longer than this is cut (slow clients).
+    pub request_timeout: Duration,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 64 << 20,
+            expiry: Duration::from_secs(24 * 3600),
+            rate_burst: 30,
+            rate_refill: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+pub struct Intake {
+    store: Arc<dyn UploadStore>,
+    key: Ed25519KeyPair,
+    config: IntakeConfig,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+/// A protocol error: status and the JSON body every error carries.
+struct Refusal(
+    StatusCode,
+    &'static str,
+    String,
+    Vec<(header::HeaderName, String)>,
+);
+
+impl Refusal {
+    fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
+        Self(status, error, detail.into(), Vec::new())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.0, Json(json!({ "error": self.1, "detail": self.2 }))).into_response();
+        for (name, value) in self.3 {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::OffsetMismatch { expected, actual } => Refusal::new(
+                StatusCode::CONFLICT,
+                "offset_mismatch",
+                format!("Upload-Offset {expected} does not match the upload's offset {actual}"),
+            ),
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                Refusal::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage",
+                    "the server could not store the upload",
+                )
+            }
+        }
+    }
+}
+
+type Reply = Result<Response, Refusal>;
+
+impl Intake {
+    pub fn new(
+        store: Arc<dyn UploadStore>,
+        key: Ed25519KeyPair,
+        config: IntakeConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            key,
+            config,
+            buckets: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn server_key(&self) -> String {
+        STANDARD.encode(self.key.public_key().as_ref())
+    }
+
+    /// Deletes abandoned uploads; returns how many.
+    pub fn expire(&self) -> Result<usize, StoreError> {
+        let ids = self.store.expired(unix_now())?;
+        for id in &ids {
+            self.store.delete(*id)?;
+            tracing::info!(upload = %id, "abandoned upload expired");
+        }
+        Ok(ids.len())
+    }
+
+    /// Takes a token from the device key's bucket, or says how long until there is one.
+    fn rate_limit(&self, device_key: &str) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let burst = f64::from(self.config.rate_burst);
+        let refill = self.config.rate_refill.as_secs_f64().max(1e-3);
+        let (tokens, at) = buckets
+            .entry(device_key.to_string())
+            .or_insert((burst, Instant::now()));
+        *tokens = (*tokens + at.elapsed().as_secs_f64() / refill).min(burst);
+        *at = Instant::now();
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) * refill))
+        }
+    }
+}
+
+/// The router, with the tus version rule and the `Tus-Resumable` header applied to every route.
+pub fn router(intake: Arc<Intake>) -> Router {
+    let body_limit = usize::try_from(intake.config.max_size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 << 10);
+    let timeout = intake.config.request_timeout;
+    Router::new()
+        .route("/v1/uploads", options(discover).post(create))
+        .route(
+            "/v1/uploads/{id}",
+            axum::routing::head(head_upload)
+                .patch(patch)
+                .delete(terminate),
+        )
+        .route("/v1/reports/{id}/receipt", get(receipt))
+        .layer(middleware::from_fn(tus_version))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                match tokio::time::timeout(timeout, next.run(req)).await {
+                    Ok(response) => response,
+                    Err(_) => Refusal::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "timeout",
+                        "the request took too long",
+                    )
+                    .into_response(),
+                }
+            },
+        ))
+        .with_state(intake)
+}
+
+async fn tus_version(req: Request, next: Next) -> Response {
+    let is_options = req.method() == Method::OPTIONS;
+    let is_tus = req.uri().path().starts_with("/v1/uploads");
+    let version = req
+        .headers()
+        .get("tus-resumable")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut response = if is_tus && !is_options && version.as_deref() != Some(TUS_VERSION) {
+        let mut r = Refusal::new(
+            StatusCode::PRECONDITION_FAILED,
+            "tus_version",
+            "this server speaks tus 1.0.0",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+        r
+    } else {
+        next.run(req).await
+    };
+    if !is_options {
+        response
+            .headers_mut()
+            .insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    }
+    response
+}
+
+async fn discover(State(intake): State<Arc<Intake>>) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let h = r.headers_mut();
+    h.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
+    h.insert(
+        "tus-checksum-algorithm",
+        HeaderValue::from_static("sha1,sha256"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&intake.config.max_size.to_string()) {
+        h.insert("tus-max-size", v);
+    }
+    r
+}
+
+/// `Upload-Metadata`: `key base64(value)` pairs, comma separated.
+fn metadata(headers: &HeaderMap) -> Result<HashMap<String, String>, Refusal> {
+    let bad = |d: &str| Refusal::new(StatusCode::BAD_REQUEST, "metadata", d.to_string());
+    let raw = headers
+        .get("upload-metadata")
+        .ok_or_else(|| bad("Upload-Metadata is required"))?;
+    let raw = raw
+        .to_str()
+        .map_err(|_| bad("Upload-Metadata is not ASCII"))?;
+    let mut out = HashMap::new();
+    for pair in raw.split(',') {
+        let mut parts = pair.trim().splitn(2, ' ');
+        let key = parts.next().unwrap_or_default();
+        let value = parts.next().unwrap_or_default();
+        let value = STANDARD
+            .decode(value)
+            .map_err(|_| bad("a metadata value is not base64"))?;
+        let value = String::from_utf8(value).map_err(|_| bad("a metadata value is not UTF-8"))?;
+        out.insert(key.to_string(), value);
+    }
+    Ok(out)
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Result<Option<u64>, Refusal> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str().ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "header",
+                    format!("{name} must be a non-negative integer"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Checks the envelope fields and signature; returns the upload to create.
+fn envelope(
+    meta: &HashMap<String, String>,
+    length: u64,
+    expiry: Duration,
+) -> Result<Upload, Refusal> {
+    let bad = |d: &str| Refusal::new(StatusCode::BAD_REQUEST, "envelope", d.to_string());
+    let field = |k: &str| {
+        meta.get(k)
+            .ok_or_else(|| bad(&format!("metadata {k} is required")))
+    };
+    let report_id: Uuid = field("report_id")?
+        .parse()
+        .map_err(|_| bad("report_id is not a UUID"))?;
+    let device_key = field("device_key")?.clone();
+    let key_bytes = STANDARD
+        .decode(&device_key)
+        .ok()
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| bad("device_key is not a base64 Ed25519 key"))?;
+    let sha_hex = field("ciphertext_sha256")?.to_ascii_lowercase();
+    let sha: [u8; 32] =
+        decode_hex(&sha_hex).ok_or_else(|| bad("ciphertext_sha256 is not 64 hex digits"))?;
+    let envelope_sig = field("envelope_sig")?.clone();
+    let sig = STANDARD
+        .decode(&envelope_sig)
+        .map_err(|_| bad("envelope_sig is not base64"))?;
+    UnparsedPublicKey::new(&ED25519, key_bytes)
+        .verify(&envelope_message(report_id, &sha), &sig)
+        .map_err(|_| bad("the envelope signature does not verify"))?;
+    Ok(Upload {
+        id: Uuid::now_v7(),
+        report_id,
+        device_key,
+        ciphertext_sha256: sha_hex,
+        envelope_sig,
+        length,
+        offset: 0,
+        expires_at: unix_now() + expiry.as_secs() as i64,
+        receipt: None,
+    })
+}
+
+fn decode_hex(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "a storage task failed",
+        )
+    })?
+}
+
+fn location(id: Uuid) -> String {
+    format!("/v1/uploads/{id}")
+}
+
+async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bytes) -> Reply {
+    let length = header_u64(&headers, "upload-length")?.ok_or_else(|| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "header",
+            "Upload-Length is required (deferred length is not supported)",
+        )
+    })?;
+    if length > intake.config.max_size {
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the limit is {} bytes", intake.config.max_size),
+        ));
+    }
+    let upload = envelope(&metadata(&headers)?, length, intake.config.expiry)?;
+    if let Err(wait) = intake.rate_limit(&upload.device_key) {
+        let mut r = Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many uploads from this device; retry later",
+        );
+        r.3.push((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+        return Err(r);
+    }
+    let store = intake.store.clone();
+    let existing = {
+        let (store, report_id) = (store.clone(), upload.report_id);
+        blocking(move || Ok(store.by_report(report_id)?)).await?
+    };
+    if let Some(existing) = existing {
+        if existing.ciphertext_sha256 != upload.ciphertext_sha256 || existing.length != length {
+            return Err(Refusal::new(
+                StatusCode::CONFLICT,
+                "report_exists",
+                "this report id was uploaded with other content",
+            ));
+        }
+        // Idempotent: the same report again gets the same upload (finished: 200, to fetch the
+        // receipt; unfinished: 201, to resume from its offset).
+        let status = if existing.receipt.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        return Ok(upload_response(status, &existing, &intake.config));
+    }
+    {
+        let (store, upload) = (store.clone(), upload.clone());
+        blocking(move || Ok(store.create(&upload)?)).await?;
+    }
+    tracing::info!(report = %upload.report_id, bytes = length, "upload created");
+    if body.is_empty() {
+        return Ok(upload_response(
+            StatusCode::CREATED,
+            &upload,
+            &intake.config,
+        ));
+    }
+    // creation-with-upload: the first bytes ride along with the POST.
+    check_content_type(&headers)?;
+    let done = append(&intake, &upload, 0, &headers, body).await?;
+    Ok(upload_response(StatusCode::CREATED, &done, &intake.config))
+}
+
+fn upload_response(status: StatusCode, upload: &Upload, config: &IntakeConfig) -> Response {
+    let mut r = status.into_response();
+    let h = r.headers_mut();
+    let offset = if upload.receipt.is_some() {
+        upload.length
+    } else {
+        upload.offset
+    };
+    for (name, value) in [
+        ("location", location(upload.id)),
+        ("upload-offset", offset.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    if upload.receipt.is_none() {
+        let expires = SystemTime::UNIX_EPOCH + Duration::from_secs(upload.expires_at.max(0) as u64);
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(expires)) {
+            h.insert("upload-expires", v);
+        }
+    }
+    let _ = config;
+    r
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+    match headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(OFFSET_STREAM) => Ok(()),
+        _ => Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            format!("Content-Type must be {OFFSET_STREAM}"),
+        )),
+    }
+}
+
+/// Looks an upload up; an expired one is deleted and answered with 410.
+async fn live_upload(intake: &Arc<Intake>, id: &str) -> Result<Upload, Refusal> {
+    let not_found = || Refusal::new(StatusCode::NOT_FOUND, "not_found", "no such upload");
+    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    let store = intake.store.clone();
+    let upload = blocking(move || Ok(store.get(id)?))
+        .await?
+        .ok_or_else(not_found)?;
+    if upload.receipt.is_none() && upload.expires_at < unix_now() {
+        let store = intake.store.clone();
+        blocking(move || Ok(store.delete(id)?)).await?;
+        return Err(Refusal::new(
+            StatusCode::GONE,
+            "expired",
+            "the upload expired; create it again",
+        ));
+    }
+    Ok(upload)
+}
+
+async fn head_upload(State(intake): State<Arc<Intake>>, Path(id): Path<String>) -> Reply {
+    let upload = live_upload(&intake, &id).await?;
+    let mut r = upload_response(StatusCode::OK, &upload, &intake.config);
+    let h = r.headers_mut();
+    h.remove("location");
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&upload.length.to_string()) {
+        h.insert("upload-length", v);
+    }
+    Ok(r)
+}
+
+async fn patch(
+    State(intake): State<Arc<Intake>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    check_content_type(&headers)?;
+    let offset = header_u64(&headers, "upload-offset")?.ok_or_else(|| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "header",
+            "Upload-Offset is required",
+        )
+    })?;
+    let upload = live_upload(&intake, &id).await?;
+    if upload.receipt.is_some() {
+        if offset == upload.length && body.is_empty() {
+            return Ok(upload_response(
+                StatusCode::NO_CONTENT,
+                &upload,
+                &intake.config,
+            ));
+        }
+        return Err(Refusal::new(
+            StatusCode::CONFLICT,
+            "finished",
+            "this upload is complete",
+        ));
+    }
+    let done = append(&intake, &upload, offset, &headers, body).await?;
+    let mut r = upload_response(StatusCode::NO_CONTENT, &done, &intake.config);
+    r.headers_mut().remove("location");
+    Ok(r)
+}
+
+/// Verifies an optional `Upload-Checksum`, appends, and finishes the upload on its last byte.
+async fn append(
+    intake: &Arc<Intake>,
+    upload: &Upload,
+    offset: u64,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Upload, Refusal> {
+    if offset != upload.offset {
+        return Err(StoreError::OffsetMismatch {
+            expected: offset,
+            actual: upload.offset,
+        }
+        .into());
+    }
+    if offset + body.len() as u64 > upload.length {
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_long",
+            "the body goes past Upload-Length",
+        ));
+    }
+    if let Some(checksum) = headers.get("upload-checksum") {
+        let checksum = checksum.to_str().unwrap_or_default();
+        let (algorithm, expected) = checksum.split_once(' ').unwrap_or((checksum, ""));
+        let actual = match algorithm {
+            "sha1" => digest(&SHA1_FOR_LEGACY_USE_ONLY, &body),
+            "sha256" => digest(&SHA256, &body),
+            _ => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "checksum",
+                    "supported: sha1, sha256",
+                ))
+            }
+        };
+        if STANDARD.encode(actual.as_ref()) != expected {
+            return Err(Refusal::new(
+                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+                "checksum_mismatch",
+                "the body does not match Upload-Checksum",
+            ));
+        }
+    }
+    let store = intake.store.clone();
+    let id = upload.id;
+    let new_offset = blocking(move || Ok(store.append(id, offset, &body)?)).await?;
+    let mut done = Upload {
+        offset: new_offset,
+        ..upload.clone()
+    };
+    if new_offset == upload.length {
+        done.receipt = Some(finish(intake, &done).await?);
+    }
+    Ok(done)
+}
+
+/// The last byte arrived: check the whole ciphertext against the envelope, then sign a receipt.
+/// A failure deletes everything received: nothing unverified is kept.
+async fn finish(intake: &Arc<Intake>, upload: &Upload) -> Result<String, Refusal> {
+    let store = intake.store.clone();
+    let id = upload.id;
+    let data = blocking(move || Ok(store.read_all(id)?)).await?;
+    let sha = digest(&SHA256, &data);
+    if data.len() as u64 != upload.length || hex(sha.as_ref()) != upload.ciphertext_sha256 {
+        let store = intake.store.clone();
+        blocking(move || Ok(store.delete(id)?)).await?;
+        tracing::warn!(report = %upload.report_id, "completed upload refused: hash mismatch");
+        return Err(Refusal::new(
+            StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+            "ciphertext_mismatch",
+            "the uploaded bytes do not match ciphertext_sha256; nothing was kept",
+        ));
+    }
+    let mut sha32 = [0u8; 32];
+    sha32.copy_from_slice(sha.as_ref());
+    let received_at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let sig = intake.key.sign(&Receipt::signed_message(
+        upload.report_id,
+        &sha32,
+        &received_at,
+    ));
+    let receipt = Receipt {
+        report_id: upload.report_id,
+        ciphertext_sha256: upload.ciphertext_sha256.clone(),
+        received_at,
+        server_key: intake.server_key(),
+        sig: STANDARD.encode(sig.as_ref()),
+    };
+    let json = serde_json::to_string(&receipt)
+        .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "receipt"))?;
+    let (store, stored) = (intake.store.clone(), json.clone());
+    blocking(move || Ok(store.complete(id, &stored)?)).await?;
+    tracing::info!(report = %upload.report_id, bytes = upload.length, "report received");
+    Ok(json)
+}
+
+async fn terminate(State(intake): State<Arc<Intake>>, Path(id): Path<String>) -> Reply {
+    let upload = live_upload(&intake, &id).await?;
+    if upload.receipt.is_some() {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "delivered",
+            "a delivered report cannot be terminated",
+        ));
+    }
+    let store = intake.store.clone();
+    blocking(move || Ok(store.delete(upload.id)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn receipt(State(intake): State<Arc<Intake>>, Path(report_id): Path<String>) -> Reply {
+    let not_found = || {
+        Refusal::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no receipt for this report",
+        )
+    };
+    let report_id: Uuid = report_id.parse().map_err(|_| not_found())?;
+    let store = intake.store.clone();
+    let upload = blocking(move || Ok(store.by_report(report_id)?))
+        .await?
+        .ok_or_else(not_found)?;
+    let receipt = upload.receipt.ok_or_else(not_found)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], receipt).into_response())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,245 @@
+//! Where the intake server keeps uploads: a trait, and the default SQLite + files implementation.
+//!
+//! The trait is what a Postgres + S3-compatible backend would implement for deployments that
+//! outgrow one machine (see docs/architecture.md): metadata operations are small and
+//! transactional; bytes are appended to an object at a known offset and read back whole.
+
+use std::fs::{self, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the upload's offset is {actual}, not {expected}")]
+    OffsetMismatch { expected: u64, actual: u64 },
+    #[error("storage: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("storage database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("storage is poisoned by an earlier panic")]
+    Poisoned,
+}
+
+/// An upload, finished or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: Uuid,
+    pub report_id: Uuid,
+    pub device_key: String,
+    pub ciphertext_sha256: String,
+    pub envelope_sig: String,
+    pub length: u64,
+    pub offset: u64,
+    /// Unix seconds after which an unfinished upload is abandoned.
+    pub expires_at: i64,
+    /// The signed receipt JSON, once the last byte arrived and every check passed.
+    pub receipt: Option<String>,
+}
+
+pub trait UploadStore: Send + Sync {
+    /// Records a new upload (offset 0) and makes its empty data object.
+    fn create(&self, upload: &Upload) -> Result<(), StoreError>;
+    fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
+    fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError>;
+    /// Appends `bytes` at `offset` (which must be the current offset), makes them durable, then
+    /// records the new offset: an acknowledged byte survives a restart.
+    fn append(&self, id: Uuid, offset: u64, bytes: &[u8]) -> Result<u64, StoreError>;
+    /// The whole data of an upload, for the completion checks.
+    fn read_all(&self, id: Uuid) -> Result<Vec<u8>, StoreError>;
+    fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError>;
+    /// Removes an upload and its data (termination, failed checks, expiry).
+    fn delete(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Unfinished uploads whose time ran out.
+    fn expired(&self, now: i64) -> Result<Vec<Uuid>, StoreError>;
+}
+
+/// SQLite for metadata, one file per upload under `DIR/uploads/` (partial) and
+/// `DIR/reports/<report_id>.age` (finished: the review desk reads this folder).
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    dir: PathBuf,
+}
+
+impl SqliteStore {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        fs::create_dir_all(dir.join("uploads"))?;
+        fs::create_dir_all(dir.join("reports"))?;
+        let conn = Connection::open(dir.join("intake.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS uploads (
+                id TEXT PRIMARY KEY,
+                report_id TEXT NOT NULL UNIQUE,
+                device_key TEXT NOT NULL,
+                ciphertext_sha256 TEXT NOT NULL,
+                envelope_sig TEXT NOT NULL,
+                length INTEGER NOT NULL,
+                upload_offset INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                receipt TEXT,
+                received_at INTEGER
+            )",
+        )?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    fn partial_path(&self, id: Uuid) -> PathBuf {
+        self.dir.join("uploads").join(id.to_string())
+    }
+
+    fn finished_path(&self, report_id: Uuid) -> PathBuf {
+        self.dir.join("reports").join(format!("{report_id}.age"))
+    }
+
+    fn row(conn: &Connection, clause: &str, key: Uuid) -> Result<Option<Upload>, StoreError> {
+        let sql = format!(
+            "SELECT id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at, receipt
+             FROM uploads WHERE {clause} = ?1"
+        );
+        let row = conn
+            .query_row(&sql, [key.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .optional()?;
+        Ok(row.and_then(
+            |(
+                id,
+                report_id,
+                device_key,
+                ciphertext_sha256,
+                envelope_sig,
+                length,
+                offset,
+                expires_at,
+                receipt,
+            )| {
+                Some(Upload {
+                    id: id.parse().ok()?,
+                    report_id: report_id.parse().ok()?,
+                    device_key,
+                    ciphertext_sha256,
+                    envelope_sig,
+                    length: length as u64,
+                    offset: offset as u64,
+                    expires_at,
+                    receipt,
+                })
+            },
+        ))
+    }
+}
+
+impl UploadStore for SqliteStore {
+    fn create(&self, u: &Upload) -> Result<(), StoreError> {
+        let file = fs::File::create(self.partial_path(u.id))?;
+        file.sync_all()?;
+        fs::File::open(self.dir.join("uploads"))?.sync_all()?;
+        self.conn()?.execute(
+            "INSERT INTO uploads (id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+            params![
+                u.id.to_string(),
+                u.report_id.to_string(),
+                u.device_key,
+                u.ciphertext_sha256,
+                u.envelope_sig,
+                u.length as i64,
+                u.expires_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
+        Self::row(&*self.conn()?, "id", id)
+    }
+
+    fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
+        Self::row(&*self.conn()?, "report_id", report_id)
+    }
+
+    fn append(&self, id: Uuid, offset: u64, bytes: &[u8]) -> Result<u64, StoreError> {
+        // The lock is held across the write: two PATCHes to one upload cannot interleave.
+        let conn = self.conn()?;
+        let current: i64 = conn.query_row(
+            "SELECT upload_offset FROM uploads WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        if current as u64 != offset {
+            return Err(StoreError::OffsetMismatch {
+                expected: offset,
+                actual: current as u64,
+            });
+        }
+        let mut file = OpenOptions::new().write(true).open(self.partial_path(id))?;
+        // Bytes past the recorded offset were never acknowledged (a crash mid-PATCH): overwrite.
+        file.set_len(offset)?;
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(bytes)?;
+        file.sync_data()?;
+        let new_offset = offset + bytes.len() as u64;
+        conn.execute(
+            "UPDATE uploads SET upload_offset = ?2 WHERE id = ?1",
+            params![id.to_string(), new_offset as i64],
+        )?;
+        Ok(new_offset)
+    }
+
+    fn read_all(&self, id: Uuid) -> Result<Vec<u8>, StoreError> {
+        Ok(fs::read(self.partial_path(id))?)
+    }
+
+    fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        let upload =
+            Self::row(&conn, "id", id)?.ok_or_else(|| std::io::Error::other("no such upload"))?;
+        // The finished ciphertext moves to reports/ (durably) before the row says so.
+        fs::rename(self.partial_path(id), self.finished_path(upload.report_id))?;
+        fs::File::open(self.dir.join("reports"))?.sync_all()?;
+        conn.execute(
+            "UPDATE uploads SET receipt = ?2, received_at = strftime('%s','now') WHERE id = ?1",
+            params![id.to_string(), receipt],
+        )?;
+        Ok(())
+    }
+
+    fn delete(&self, id: Uuid) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        conn.execute("DELETE FROM uploads WHERE id = ?1", [id.to_string()])?;
+        match fs::remove_file(self.partial_path(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn expired(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT id FROM uploads WHERE receipt IS NULL AND expires_at < ?1")?;
+        let ids = stmt.query_map([now], |r| r.get::<_, String>(0))?;
+        Ok(ids.filter_map(|id| id.ok()?.parse().ok()).collect())
+    }
+}

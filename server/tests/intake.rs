@@ -1,0 +1,480 @@
+//! The intake server on a real loopback socket, driven over HTTP: tus conformance, envelope and
+//! ciphertext checks, receipts, limits, and a restart in the middle of an upload.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use reqwest::{Client, Method, StatusCode};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sighting_core::keys::{DeviceKeys, FileKeyStore};
+use sighting_core::receipt::Receipt;
+use sighting_core::report::hex;
+use sighting_server::intake::{self, store::SqliteStore, IntakeConfig};
+use uuid::Uuid;
+
+struct Server {
+    base: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(data: &Path, pkcs8: &[u8], config: IntakeConfig) -> Server {
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8).unwrap();
+        let store = SqliteStore::open(data).unwrap();
+        let app = intake::router(intake::Intake::new(Arc::new(store), key, config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Server {
+            base,
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+}
+
+/// A sealed-looking report: random ciphertext bytes with a real envelope from a device key.
+struct Report {
+    id: Uuid,
+    bytes: Vec<u8>,
+    metadata: String,
+}
+
+fn device_keys(dir: &Path) -> DeviceKeys {
+    let store = FileKeyStore::open(&dir.join("ks.key")).unwrap();
+    DeviceKeys::open_or_create(&dir.join("keys"), &store).unwrap()
+}
+
+fn report(keys: &DeviceKeys, len: usize) -> Report {
+    let mut bytes = vec![0u8; len];
+    ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut bytes).unwrap();
+    let id = Uuid::now_v7();
+    let sha: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &bytes)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    let sig = keys.device.sign_envelope(id, &sha);
+    let metadata = metadata(
+        id,
+        &STANDARD.encode(keys.device.public_key()),
+        &hex(&sha),
+        &STANDARD.encode(sig),
+    );
+    Report {
+        id,
+        bytes,
+        metadata,
+    }
+}
+
+fn metadata(id: Uuid, device_key: &str, sha: &str, sig: &str) -> String {
+    [
+        ("report_id", id.to_string()),
+        ("device_key", device_key.into()),
+        ("ciphertext_sha256", sha.into()),
+        ("envelope_sig", sig.into()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+fn server_pkcs8() -> Vec<u8> {
+    Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+async fn create(client: &Client, base: &str, r: &Report) -> reqwest::Response {
+    client
+        .post(format!("{base}/v1/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", r.bytes.len().to_string())
+        .header("Upload-Metadata", &r.metadata)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn patch(
+    client: &Client,
+    url: &str,
+    offset: usize,
+    body: &[u8],
+    checksum: Option<String>,
+) -> reqwest::Response {
+    let mut req = client
+        .patch(url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", offset.to_string());
+    if let Some(c) = checksum {
+        req = req.header("Upload-Checksum", c);
+    }
+    req.body(body.to_vec()).send().await.unwrap()
+}
+
+async fn head_offset(client: &Client, url: &str) -> (StatusCode, Option<u64>) {
+    let r = client
+        .head(url)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    let offset = r
+        .headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    (r.status(), offset)
+}
+
+fn header(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_report_goes_through_the_tus_protocol_and_gets_a_verified_receipt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkcs8 = server_pkcs8();
+    let server_key: [u8; 32] = Ed25519KeyPair::from_pkcs8(&pkcs8)
+        .unwrap()
+        .public_key()
+        .as_ref()
+        .try_into()
+        .unwrap();
+    let server = Server::start(&tmp.path().join("data"), &pkcs8, IntakeConfig::default()).await;
+    let client = Client::new();
+    let base = server.base.clone();
+    let keys = device_keys(tmp.path());
+    let r = report(&keys, 150_000);
+
+    let options = client
+        .request(Method::OPTIONS, format!("{base}/v1/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&options, "tus-version").as_deref(), Some("1.0.0"));
+    assert_eq!(
+        header(&options, "tus-extension").as_deref(),
+        Some("creation,creation-with-upload,termination,checksum,expiration")
+    );
+    assert_eq!(
+        header(&options, "tus-max-size").as_deref(),
+        Some("67108864")
+    );
+    assert!(
+        header(&options, "tus-resumable").is_none(),
+        "no Tus-Resumable on OPTIONS"
+    );
+
+    let old = client
+        .post(format!("{base}/v1/uploads"))
+        .header("Tus-Resumable", "0.2.2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(header(&old, "tus-version").as_deref(), Some("1.0.0"));
+
+    let created = create(&client, &base, &r).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(header(&created, "tus-resumable").as_deref(), Some("1.0.0"));
+    assert!(header(&created, "upload-expires").is_some());
+    let url = format!("{base}{}", header(&created, "location").unwrap());
+    assert_eq!(head_offset(&client, &url).await, (StatusCode::OK, Some(0)));
+
+    let wrong_type = client
+        .patch(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/octet-stream")
+        .header("Upload-Offset", "0")
+        .body(r.bytes[..10].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        patch(&client, &url, 5, &r.bytes[..10], None).await.status(),
+        StatusCode::CONFLICT
+    );
+    let bad_sum = patch(
+        &client,
+        &url,
+        0,
+        &r.bytes[..1000],
+        Some(format!("sha1 {}", STANDARD.encode([0u8; 20]))),
+    )
+    .await;
+    assert_eq!(bad_sum.status().as_u16(), 460);
+    assert_eq!(
+        head_offset(&client, &url).await.1,
+        Some(0),
+        "a checksum mismatch does not advance the offset"
+    );
+
+    let sha1 = STANDARD.encode(
+        ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &r.bytes[..100_000]).as_ref(),
+    );
+    let first = patch(
+        &client,
+        &url,
+        0,
+        &r.bytes[..100_000],
+        Some(format!("sha1 {sha1}")),
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&first, "upload-offset").as_deref(), Some("100000"));
+    let sha256 =
+        STANDARD.encode(ring::digest::digest(&ring::digest::SHA256, &r.bytes[100_000..]).as_ref());
+    let last = patch(
+        &client,
+        &url,
+        100_000,
+        &r.bytes[100_000..],
+        Some(format!("sha256 {sha256}")),
+    )
+    .await;
+    assert_eq!(last.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&last, "upload-offset").as_deref(), Some("150000"));
+
+    let receipt: Receipt = client
+        .get(format!("{base}/v1/reports/{}/receipt", r.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sha: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &r.bytes)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    receipt.verify(r.id, &sha, &server_key).unwrap();
+    assert!(receipt.verify(r.id, &[0; 32], &server_key).is_err());
+
+    // Stored byte-identical where the desk reads; a replay stores nothing new and says 200.
+    assert_eq!(
+        std::fs::read(tmp.path().join(format!("data/reports/{}.age", r.id))).unwrap(),
+        r.bytes
+    );
+    let replay = create(&client, &base, &r).await;
+    assert_eq!(replay.status(), StatusCode::OK);
+    assert_eq!(
+        format!("{base}{}", header(&replay, "location").unwrap()),
+        url
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("data/reports"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert_eq!(
+        client
+            .delete(&url)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn forged_oversize_tampered_and_terminated_uploads_store_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = IntakeConfig {
+        max_size: 1 << 20,
+        rate_burst: 100,
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&tmp.path().join("data"), &server_pkcs8(), config).await;
+    let (client, base) = (Client::new(), server.base.clone());
+    let keys = device_keys(tmp.path());
+    let stored = || {
+        std::fs::read_dir(tmp.path().join("data/reports"))
+            .unwrap()
+            .count()
+    };
+
+    // A signature by another key, and a valid signature over another hash.
+    let mut forged = report(&keys, 1000);
+    let other = device_keys(&tmp.path().join("other"));
+    let real = report(&keys, 1000);
+    let sha = hex(ring::digest::digest(&ring::digest::SHA256, &real.bytes).as_ref());
+    forged.metadata = metadata(
+        real.id,
+        &STANDARD.encode(keys.device.public_key()),
+        &sha,
+        &STANDARD.encode(other.device.sign_envelope(real.id, &[1; 32])),
+    );
+    let refused = create(&client, &base, &forged).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "envelope");
+    assert!(body["detail"].as_str().unwrap().contains("signature"));
+
+    let big = report(&keys, (1 << 20) + 1);
+    assert_eq!(
+        create(&client, &base, &big).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    // The envelope is right, the bytes sent are not the sealed ones.
+    let tampered = report(&keys, 5000);
+    let url = format!(
+        "{base}{}",
+        header(&create(&client, &base, &tampered).await, "location").unwrap()
+    );
+    let mut bytes = tampered.bytes.clone();
+    bytes[4000] ^= 1;
+    let end = patch(&client, &url, 0, &bytes, None).await;
+    assert_eq!(end.status().as_u16(), 460);
+    assert_eq!(
+        head_offset(&client, &url).await.0,
+        StatusCode::NOT_FOUND,
+        "the partial data is deleted"
+    );
+
+    let abandoned = report(&keys, 5000);
+    let url = format!(
+        "{base}{}",
+        header(&create(&client, &base, &abandoned).await, "location").unwrap()
+    );
+    patch(&client, &url, 0, &abandoned.bytes[..100], None).await;
+    assert_eq!(
+        client
+            .delete(&url)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(head_offset(&client, &url).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(stored(), 0, "nothing was stored");
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("data/uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_over_its_rate_limit_gets_429_with_retry_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = IntakeConfig {
+        rate_burst: 2,
+        rate_refill: std::time::Duration::from_secs(30),
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&tmp.path().join("data"), &server_pkcs8(), config).await;
+    let (client, base) = (Client::new(), server.base.clone());
+    let keys = device_keys(tmp.path());
+    for _ in 0..2 {
+        assert_eq!(
+            create(&client, &base, &report(&keys, 100)).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let limited = create(&client, &base, &report(&keys, 100)).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = header(&limited, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait));
+    // Another device is not affected.
+    let other = device_keys(&tmp.path().join("other"));
+    assert_eq!(
+        create(&client, &base, &report(&other, 100)).await.status(),
+        StatusCode::CREATED
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn creation_with_upload_and_a_restart_mid_upload_lose_no_acknowledged_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pkcs8 = server_pkcs8();
+    let keys = device_keys(tmp.path());
+    let client = Client::new();
+
+    let small = report(&keys, 2000);
+    let server = Server::start(&data, &pkcs8, IntakeConfig::default()).await;
+    let one_shot = client
+        .post(format!("{}/v1/uploads", server.base))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "2000")
+        .header("Upload-Metadata", &small.metadata)
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(small.bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_shot.status(), StatusCode::CREATED);
+    assert_eq!(header(&one_shot, "upload-offset").as_deref(), Some("2000"));
+
+    let r = report(&keys, 300_000);
+    let path = header(&create(&client, &server.base, &r).await, "location").unwrap();
+    let sent = patch(
+        &client,
+        &format!("{}{path}", server.base),
+        0,
+        &r.bytes[..120_000],
+        None,
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    server.stop().await;
+
+    let server = Server::start(&data, &pkcs8, IntakeConfig::default()).await;
+    let url = format!("{}{path}", server.base);
+    assert_eq!(
+        head_offset(&client, &url).await,
+        (StatusCode::OK, Some(120_000))
+    );
+    assert_eq!(
+        patch(&client, &url, 120_000, &r.bytes[120_000..], None)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        std::fs::read(data.join(format!("reports/{}.age", r.id))).unwrap(),
+        r.bytes
+    );
+    assert!(client
+        .get(format!("{}/v1/reports/{}/receipt", server.base, small.id))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    server.stop().await;
+}
