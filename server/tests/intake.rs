@@ -2,7 +2,6 @@
 //! ciphertext checks, receipts, limits, and a restart in the middle of an upload.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use reqwest::{Client, Method, StatusCode};
@@ -11,43 +10,11 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::keys::{DeviceKeys, FileKeyStore};
 use sighting_core::receipt::Receipt;
 use sighting_core::report::hex;
-use sighting_server::intake::{self, store::SqliteStore, IntakeConfig};
+use sighting_server::intake::IntakeConfig;
 use uuid::Uuid;
 
-struct Server {
-    base: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start(data: &Path, pkcs8: &[u8], config: IntakeConfig) -> Server {
-        let key = Ed25519KeyPair::from_pkcs8(pkcs8).unwrap();
-        let store = SqliteStore::open(data).unwrap();
-        let app = intake::router(intake::Intake::new(Arc::new(store), key, config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
-        Server {
-            base,
-            shutdown: Some(tx),
-            task,
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.shutdown.take().unwrap().send(());
-        self.task.await.unwrap();
-    }
-}
+mod support;
+use support::Server;
 
 /// A sealed-looking report: random ciphertext bytes with a real envelope from a device key.
 struct Report {

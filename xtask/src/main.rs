@@ -26,14 +26,34 @@ fn workspace_root() -> PathBuf {
 }
 
 fn test(root: &Path, long: bool) -> Result<()> {
+    let python = python_env(root)?;
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(root)
-        .args(["test", "--workspace", "--all-targets"]);
+        .args(["test", "--workspace", "--all-targets"])
+        .env("SIGHTING_PYTHON", &python);
     if long {
         cargo.env("SIGHTING_LONG_TESTS", "1");
     }
     run(&mut cargo)
+}
+
+/// A Python virtualenv under `target/` with the test tools from PyPI (tuspy: the third-party tus
+/// client the intake server is tested against). Made once, then reused.
+fn python_env(root: &Path) -> Result<PathBuf> {
+    let venv = root.join("target/py-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let has_tuspy = Command::new(&python)
+        .args(["-c", "import tusclient"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_tuspy {
+        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "tuspy==1.1.0"]))?;
+    }
+    Ok(python)
 }
 
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {

@@ -1,0 +1,43 @@
+//! A live intake server on a loopback port, for the integration tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ring::signature::Ed25519KeyPair;
+use sighting_server::intake::{self, store::SqliteStore, IntakeConfig};
+
+pub struct Server {
+    pub base: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(data: &Path, pkcs8: &[u8], config: IntakeConfig) -> Server {
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8).unwrap();
+        let store = SqliteStore::open(data).unwrap();
+        let app = intake::router(intake::Intake::new(Arc::new(store), key, config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Server {
+            base,
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+}
