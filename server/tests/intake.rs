@@ -445,3 +445,135 @@ async fn creation_with_upload_and_a_restart_mid_upload_lose_no_acknowledged_byte
         .is_success());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn garbage_requests_never_get_a_5xx_and_store_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("data"),
+        &server_pkcs8(),
+        IntakeConfig::default(),
+    )
+    .await;
+    let (client, base) = (Client::new(), server.base.clone());
+    let rng = SystemRandom::new();
+    let random = |n: usize| {
+        let mut v = vec![0u8; n];
+        ring::rand::SecureRandom::fill(&rng, &mut v).unwrap();
+        v
+    };
+    let methods = [
+        Method::POST,
+        Method::PATCH,
+        Method::HEAD,
+        Method::DELETE,
+        Method::GET,
+        Method::OPTIONS,
+        Method::PUT,
+    ];
+    let keys = device_keys(tmp.path());
+    let valid = report(&keys, 100);
+    for i in 0..1000 {
+        let r = random(8);
+        let method = methods[r[0] as usize % methods.len()].clone();
+        let path = match r[1] % 5 {
+            0 => "/v1/uploads".to_string(),
+            1 => format!("/v1/uploads/{}", Uuid::now_v7()),
+            2 => format!(
+                "/v1/uploads/{}",
+                String::from_utf8_lossy(&random(6)).replace(['/', '?', '#'], "x")
+            ),
+            3 => format!("/v1/reports/{}/receipt", Uuid::now_v7()),
+            _ => "/v1/uploads/..%2f..%2fetc".to_string(),
+        };
+        let url = reqwest::Url::parse(&format!("{base}"))
+            .unwrap()
+            .join(&path.replace(' ', "%20"))
+            .unwrap_or_else(|_| reqwest::Url::parse(&base).unwrap());
+        let mut req = client.request(method, url);
+        if r[2] % 4 != 0 {
+            req = req.header(
+                "Tus-Resumable",
+                if r[3] % 5 == 0 { "9.9.9" } else { "1.0.0" },
+            );
+        }
+        let garbage_b64 = STANDARD.encode(random(r[4] as usize % 40));
+        req = match r[5] % 6 {
+            0 => req.header(
+                "Upload-Length",
+                format!("{}", u64::from_le_bytes(random(8).try_into().unwrap())),
+            ),
+            1 => req.header("Upload-Length", "-1"),
+            2 => req.header("Upload-Length", "100").header(
+                "Upload-Metadata",
+                format!("report_id {garbage_b64},device_key ,x"),
+            ),
+            3 => req
+                .header("Upload-Length", "100")
+                .header("Upload-Metadata", &valid.metadata)
+                .header("Upload-Checksum", format!("md5 {garbage_b64}")),
+            4 => req
+                .header("Upload-Offset", "18446744073709551615")
+                .header("Content-Type", "application/offset+octet-stream"),
+            _ => req.header(
+                "Upload-Metadata",
+                ["", ",,,", "a", "report_id", "k v w", "report_id !!!"][r[6] as usize % 6],
+            ),
+        };
+        let body = random(r[7] as usize * 4);
+        let response = req.body(body).send().await.unwrap();
+        assert!(
+            !response.status().is_server_error(),
+            "request {i} got {}",
+            response.status()
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("data/reports"))
+            .unwrap()
+            .count(),
+        0,
+        "nothing stored"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_abandoned_upload_expires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pkcs8 = server_pkcs8();
+    let config = IntakeConfig {
+        expiry: std::time::Duration::from_secs(1),
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&data, &pkcs8, config.clone()).await;
+    let (client, base) = (Client::new(), server.base.clone());
+    let keys = device_keys(tmp.path());
+    let r = report(&keys, 1000);
+    let url = format!(
+        "{base}{}",
+        header(&create(&client, &base, &r).await, "location").unwrap()
+    );
+    patch(&client, &url, 0, &r.bytes[..10], None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(head_offset(&client, &url).await.0, StatusCode::GONE);
+    assert_eq!(
+        head_offset(&client, &url).await.0,
+        StatusCode::NOT_FOUND,
+        "and then it is gone"
+    );
+    // The sweep deletes the ones nobody asks about.
+    let other = report(&keys, 1000);
+    create(&client, &base, &other).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let store = sighting_server::intake::store::SqliteStore::open(&data).unwrap();
+    let intake = sighting_server::intake::Intake::new(
+        std::sync::Arc::new(store),
+        Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap(),
+        config,
+    );
+    assert_eq!(intake.expire().unwrap(), 1);
+    assert_eq!(std::fs::read_dir(data.join("uploads")).unwrap().count(), 0);
+    server.stop().await;
+}
