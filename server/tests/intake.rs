@@ -486,7 +486,7 @@ async fn garbage_requests_never_get_a_5xx_and_store_nothing() {
             3 => format!("/v1/reports/{}/receipt", Uuid::now_v7()),
             _ => "/v1/uploads/..%2f..%2fetc".to_string(),
         };
-        let url = reqwest::Url::parse(&format!("{base}"))
+        let url = reqwest::Url::parse(&base)
             .unwrap()
             .join(&path.replace(' ', "%20"))
             .unwrap_or_else(|_| reqwest::Url::parse(&base).unwrap());
