@@ -577,3 +577,28 @@ async fn an_abandoned_upload_expires() {
     assert_eq!(std::fs::read_dir(data.join("uploads")).unwrap().count(), 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn uploads_over_the_concurrency_cap_are_told_to_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = IntakeConfig {
+        max_concurrent_uploads: 0,
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&tmp.path().join("data"), &server_pkcs8(), config).await;
+    let (client, base) = (Client::new(), server.base.clone());
+    let busy = create(&client, &base, &report(&device_keys(tmp.path()), 100)).await;
+    assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header(&busy, "retry-after").as_deref(), Some("5"));
+    let options = client
+        .request(Method::OPTIONS, format!("{base}/v1/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        options.status(),
+        StatusCode::NO_CONTENT,
+        "discovery is not an upload"
+    );
+    server.stop().await;
+}

@@ -54,6 +54,8 @@ pub struct IntakeConfig {
     pub rate_refill: Duration,
     /// A request (headers and body) taking longer than this is cut (slow clients).
     pub request_timeout: Duration,
+    /// Uploads (POST or PATCH with a body) being received at once; more get 503 + Retry-After.
+    pub max_concurrent_uploads: usize,
 }
 
 impl Default for IntakeConfig {
@@ -64,6 +66,7 @@ impl Default for IntakeConfig {
             rate_burst: 30,
             rate_refill: Duration::from_secs(2),
             request_timeout: Duration::from_secs(120),
+            max_concurrent_uploads: 256,
         }
     }
 }
@@ -73,6 +76,7 @@ pub struct Intake {
     key: Ed25519KeyPair,
     config: IntakeConfig,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    receiving: Arc<tokio::sync::Semaphore>,
 }
 
 /// A protocol error: status and the JSON body every error carries.
@@ -130,11 +134,13 @@ impl Intake {
         key: Ed25519KeyPair,
         config: IntakeConfig,
     ) -> Arc<Self> {
+        let receiving = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_uploads));
         Arc::new(Self {
             store,
             key,
             config,
             buckets: Mutex::new(HashMap::new()),
+            receiving,
         })
     }
 
@@ -186,6 +192,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
                 .delete(terminate),
         )
         .route("/v1/reports/{id}/receipt", get(receipt))
+        .layer(middleware::from_fn_with_state(intake.clone(), upload_slots))
         .layer(middleware::from_fn(tus_version))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(
@@ -202,6 +209,25 @@ pub fn router(intake: Arc<Intake>) -> Router {
             },
         ))
         .with_state(intake)
+}
+
+/// Caps the uploads being received at once, before their bodies are read.
+async fn upload_slots(State(intake): State<Arc<Intake>>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PATCH) {
+        return next.run(req).await;
+    }
+    match intake.receiving.clone().try_acquire_owned() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => {
+            let mut r = Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many uploads at once; retry shortly",
+            );
+            r.3.push((header::RETRY_AFTER, "5".into()));
+            r.into_response()
+        }
+    }
 }
 
 async fn tus_version(req: Request, next: Next) -> Response {
