@@ -37,6 +37,8 @@ enum Command {
         /// The receipt signing key (server.key from keygen); default DATA/server.key.
         #[arg(long)]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Decrypt and check every sealed report under DATA; write the good ones to OUT.
     Open {
@@ -53,6 +55,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The intake server's limits (defaults suit one server on the open internet).
+#[derive(clap::Args)]
+struct Limits {
+    /// Largest report accepted, in bytes (Tus-Max-Size).
+    #[arg(long, default_value_t = 64 << 20)]
+    max_size: u64,
+    /// Hours after which an unfinished upload is abandoned and deleted.
+    #[arg(long, default_value_t = 24)]
+    expiry_hours: u64,
+    /// Uploads one device key may create in a burst.
+    #[arg(long, default_value_t = 30)]
+    rate_burst: u32,
+    /// Seconds for one more upload to come back to a device key's allowance.
+    #[arg(long, default_value_t = 2)]
+    rate_refill_secs: u64,
+    /// Uploads received at once; more are told to retry.
+    #[arg(long, default_value_t = 256)]
+    max_concurrent: usize,
+    /// Seconds a request (headers and body) may take: slow clients are cut.
+    #[arg(long, default_value_t = 120)]
+    timeout_secs: u64,
+}
+
+impl From<Limits> for intake::IntakeConfig {
+    fn from(l: Limits) -> Self {
+        use std::time::Duration;
+        Self {
+            max_size: l.max_size,
+            expiry: Duration::from_secs(l.expiry_hours * 3600),
+            rate_burst: l.rate_burst,
+            rate_refill: Duration::from_secs(l.rate_refill_secs),
+            request_timeout: Duration::from_secs(l.timeout_secs),
+            max_concurrent_uploads: l.max_concurrent,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -77,9 +116,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { data, listen, key } => {
+        Command::Serve {
+            data,
+            listen,
+            key,
+            limits,
+        } => {
             let key = key.unwrap_or_else(|| data.join(keygen::SERVER_KEY_FILE));
-            serve(&data, &listen, &key)?;
+            serve(&data, &listen, &key, limits.into())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Open {
@@ -118,18 +162,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Starts the intake server; every bad configuration is a one-line error before it listens.
-fn serve(data: &std::path::Path, listen: &str, key: &std::path::Path) -> anyhow::Result<()> {
+fn serve(
+    data: &std::path::Path,
+    listen: &str,
+    key: &std::path::Path,
+    config: intake::IntakeConfig,
+) -> anyhow::Result<()> {
     use anyhow::Context;
     // Logs carry report ids and sizes only: no layer here records addresses or user agents.
     tracing_subscriber::fmt().with_target(false).init();
     let key = keygen::read_server_key(key)?;
     let store = intake::store::SqliteStore::open(data)
         .with_context(|| format!("cannot use {} as the data directory", data.display()))?;
-    let intake = intake::Intake::new(
-        std::sync::Arc::new(store),
-        key,
-        intake::IntakeConfig::default(),
-    );
+    let intake = intake::Intake::new(std::sync::Arc::new(store), key, config);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)

@@ -7,6 +7,7 @@
 //! - sealing a 2 MB and a 20 MB bundle vs `age -R` (time and peak RSS)
 //! - the decoder candidates (criterion, `core/benches/capture.rs`)
 //! - queue cold open with 0 and 1,000 reports, submit throughput (`core/benches/queue.rs`)
+//! - the intake server under 200 concurrent loopback clients (`server/examples/intake_load.rs`)
 //! - queue cold open with 0 and 1,000 reports, submit throughput (criterion, `core/benches/queue.rs`)
 //!
 //! Photos: the iPhone 8 MP fixture, and 12 MP / 48 MP photos made by tiling it
@@ -116,6 +117,34 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     )?;
     seal_vs_age(root, &work, runs, &mut report)?;
     println!("\n{report}");
+    std::fs::write(work.join("report.md"), &report)?;
+
+    // The intake server under loopback load (its own process; see the example's doc).
+    crate::run(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "sighting-server",
+        "--bin",
+        "sighting-server",
+        "--example",
+        "intake_load",
+    ]))?;
+    let load = Command::new(root.join("target/release/examples/intake_load"))
+        .args(if quick {
+            ["50", "2", "500000"]
+        } else {
+            ["200", "5", "500000"]
+        })
+        .output()?;
+    anyhow::ensure!(
+        load.status.success(),
+        "intake_load failed: {}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    let load = String::from_utf8_lossy(&load.stdout).into_owned();
+    println!("{load}");
+    report.push_str(&format!("\n```\n{load}```\n"));
     std::fs::write(work.join("report.md"), &report)?;
 
     // The decoder candidates, in-process (criterion).
