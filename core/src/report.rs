@@ -88,9 +88,11 @@ pub struct LocationJson {
 pub struct Details {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
-    /// Free tags ("child_alone": "yes", …), for the organisation's own forms.
+    /// Free tags ("child_alone": "yes", …), for the organisation's own forms. Any JSON value,
+    /// so a later version's structured field does not break this reader; the phone writes
+    /// strings.
     #[serde(flatten)]
-    pub tags: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, serde_json::Value>,
 }
 
 impl Details {
@@ -98,8 +100,9 @@ impl Details {
         if let Some(n) = self.note.as_ref().filter(|n| n.len() > MAX_NOTE_BYTES) {
             return Err(ReportError::NoteTooLong(n.len()));
         }
-        let tag_too_long =
-            |(k, v): (&String, &String)| k.len() > MAX_TAG_BYTES || v.len() > MAX_TAG_BYTES;
+        let tag_too_long = |(k, v): (&String, &serde_json::Value)| {
+            k.len() > MAX_TAG_BYTES || v.to_string().len() > MAX_TAG_BYTES
+        };
         // "note" as a tag would collide with the field when flattened.
         if self.tags.len() > MAX_TAGS
             || self.tags.iter().any(tag_too_long)
@@ -281,6 +284,16 @@ mod tests {
         json["schema"] = "sighting.report/2".into();
         let err = Manifest::from_json(&serde_json::to_vec(&json).unwrap()).unwrap_err();
         assert!(matches!(err, ReportError::UnknownSchema(s) if s == "sighting.report/2"));
+    }
+
+    #[test]
+    fn a_later_versions_structured_detail_does_not_break_this_reader() {
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&sample().to_json().unwrap()).unwrap();
+        json["details"]["estimated_age"] = serde_json::json!({"min": 6, "max": 9});
+        let m = Manifest::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(m.details.tags["estimated_age"]["max"], 9);
+        assert_eq!(m.details.note.as_deref(), Some("by the bus station"));
     }
 
     #[test]

@@ -427,7 +427,7 @@ async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Byt
         } else {
             StatusCode::CREATED
         };
-        return Ok(upload_response(status, &existing, &intake.config));
+        return Ok(upload_response(status, &existing));
     }
     {
         let (store, upload) = (store.clone(), upload.clone());
@@ -435,19 +435,15 @@ async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Byt
     }
     tracing::info!(report = %upload.report_id, bytes = length, "upload created");
     if body.is_empty() {
-        return Ok(upload_response(
-            StatusCode::CREATED,
-            &upload,
-            &intake.config,
-        ));
+        return Ok(upload_response(StatusCode::CREATED, &upload));
     }
     // creation-with-upload: the first bytes ride along with the POST.
     check_content_type(&headers)?;
     let done = append(&intake, &upload, 0, &headers, body).await?;
-    Ok(upload_response(StatusCode::CREATED, &done, &intake.config))
+    Ok(upload_response(StatusCode::CREATED, &done))
 }
 
-fn upload_response(status: StatusCode, upload: &Upload, config: &IntakeConfig) -> Response {
+fn upload_response(status: StatusCode, upload: &Upload) -> Response {
     let mut r = status.into_response();
     let h = r.headers_mut();
     let offset = if upload.receipt.is_some() {
@@ -469,7 +465,6 @@ fn upload_response(status: StatusCode, upload: &Upload, config: &IntakeConfig) -
             h.insert("upload-expires", v);
         }
     }
-    let _ = config;
     r
 }
 
@@ -509,7 +504,7 @@ async fn live_upload(intake: &Arc<Intake>, id: &str) -> Result<Upload, Refusal> 
 
 async fn head_upload(State(intake): State<Arc<Intake>>, Path(id): Path<String>) -> Reply {
     let upload = live_upload(&intake, &id).await?;
-    let mut r = upload_response(StatusCode::OK, &upload, &intake.config);
+    let mut r = upload_response(StatusCode::OK, &upload);
     let h = r.headers_mut();
     h.remove("location");
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -536,11 +531,7 @@ async fn patch(
     let upload = live_upload(&intake, &id).await?;
     if upload.receipt.is_some() {
         if offset == upload.length && body.is_empty() {
-            return Ok(upload_response(
-                StatusCode::NO_CONTENT,
-                &upload,
-                &intake.config,
-            ));
+            return Ok(upload_response(StatusCode::NO_CONTENT, &upload));
         }
         return Err(Refusal::new(
             StatusCode::CONFLICT,
@@ -549,7 +540,7 @@ async fn patch(
         ));
     }
     let done = append(&intake, &upload, offset, &headers, body).await?;
-    let mut r = upload_response(StatusCode::NO_CONTENT, &done, &intake.config);
+    let mut r = upload_response(StatusCode::NO_CONTENT, &done);
     r.headers_mut().remove("location");
     Ok(r)
 }
