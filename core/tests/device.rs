@@ -30,6 +30,26 @@ fn request() -> CaptureRequest {
     }
 }
 
+/// A temp dir, an organisation identity made by `age-keygen`, and a file keystore.
+struct Setup {
+    tmp: tempfile::TempDir,
+    identity: PathBuf,
+    recipient: Recipient,
+    store: FileKeyStore,
+}
+
+fn setup() -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identity, recipient) = org(tmp.path());
+    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    Setup {
+        tmp,
+        identity,
+        recipient,
+        store,
+    }
+}
+
 fn device(data: &Path, recipient: Recipient, store: &dyn KeyStore) -> Device {
     let config = DeviceConfig {
         recipients: vec![recipient],
@@ -83,10 +103,13 @@ fn assert_no_plaintext(dir: &Path, plaintexts: &[&[u8]]) {
 
 #[test]
 fn capture_and_submit_leave_no_readable_photo_and_the_age_cli_opens_the_report() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (identity, recipient) = org(tmp.path());
+    let Setup {
+        tmp,
+        identity,
+        recipient,
+        store,
+    } = setup();
     let data = tmp.path().join("device");
-    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
     let mut device = device(&data, recipient, &store);
     let camera = fixture("gps/DSCN0010.jpg");
     // The same capture run outside the device gives the exact plaintexts to look for.
@@ -168,9 +191,12 @@ fn capture_and_submit_leave_no_readable_photo_and_the_age_cli_opens_the_report()
 
 #[test]
 fn a_bad_note_keeps_the_draft_and_discard_removes_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, recipient) = org(tmp.path());
-    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let Setup {
+        tmp,
+        recipient,
+        store,
+        ..
+    } = setup();
     let mut device = device(&tmp.path().join("device"), recipient, &store);
     let draft = device
         .capture(
@@ -238,9 +264,12 @@ fn a_failing_keystore_is_a_typed_error_and_writes_no_key() {
 
 #[test]
 fn the_outbox_is_honest_and_the_quota_refuses_without_evicting() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, recipient) = org(tmp.path());
-    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let Setup {
+        tmp,
+        recipient,
+        store,
+        ..
+    } = setup();
     let config = DeviceConfig {
         recipients: vec![recipient],
         include_original: false,
@@ -286,9 +315,12 @@ fn the_outbox_is_honest_and_the_quota_refuses_without_evicting() {
 
 #[test]
 fn the_recovery_sweep_flags_a_damaged_report_and_removes_leftovers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, recipient) = org(tmp.path());
-    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let Setup {
+        tmp,
+        recipient,
+        store,
+        ..
+    } = setup();
     let data = tmp.path().join("device");
     let mut device = device(&data, recipient.clone(), &store);
     let a = device
@@ -347,9 +379,12 @@ fn the_recovery_sweep_flags_a_damaged_report_and_removes_leftovers() {
 
 #[test]
 fn panic_wipe_of_500_reports_leaves_nothing_and_is_quick() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, recipient) = org(tmp.path());
-    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let Setup {
+        tmp,
+        recipient,
+        store,
+        ..
+    } = setup();
     let data = tmp.path().join("device");
     let mut device = device(&data, recipient, &store);
     let draft = device
@@ -417,9 +452,12 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_is_a_clear_error_and_loses_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, recipient) = org(tmp.path());
-    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let Setup {
+        tmp,
+        recipient,
+        store,
+        ..
+    } = setup();
     let disk = SmallDisk::mount(&tmp.path().join("disk"));
     let data = disk.0.join("device");
     let mut device = device(&data, recipient.clone(), &store);
@@ -486,9 +524,12 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
 
 #[test]
 fn purge_delivered_removes_ciphertext_thumbnail_and_the_outbox_row() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, recipient) = org(tmp.path());
-    let store = FileKeyStore::open(&tmp.path().join("keystore.key")).unwrap();
+    let Setup {
+        tmp,
+        recipient,
+        store,
+        ..
+    } = setup();
     let mut device = device(&tmp.path().join("device"), recipient, &store);
     let delivered = device
         .capture(
