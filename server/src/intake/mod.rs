@@ -607,9 +607,8 @@ async fn append(
 async fn finish(intake: &Arc<Intake>, upload: &Upload) -> Result<String, Refusal> {
     let store = intake.store.clone();
     let id = upload.id;
-    let data = blocking(move || Ok(store.read_all(id)?)).await?;
-    let sha = digest(&SHA256, &data);
-    if data.len() as u64 != upload.length || hex(sha.as_ref()) != upload.ciphertext_sha256 {
+    let (len, sha32) = blocking(move || Ok(store.digest(id)?)).await?;
+    if len != upload.length || hex(&sha32) != upload.ciphertext_sha256 {
         let store = intake.store.clone();
         blocking(move || Ok(store.delete(id)?)).await?;
         tracing::warn!(report = %upload.report_id, "completed upload refused: hash mismatch");
@@ -619,8 +618,6 @@ async fn finish(intake: &Arc<Intake>, upload: &Upload) -> Result<String, Refusal
             "the uploaded bytes do not match ciphertext_sha256; nothing was kept",
         ));
     }
-    let mut sha32 = [0u8; 32];
-    sha32.copy_from_slice(sha.as_ref());
     let received_at = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()

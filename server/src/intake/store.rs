@@ -49,8 +49,8 @@ pub trait UploadStore: Send + Sync {
     /// Appends `bytes` at `offset` (which must be the current offset), makes them durable, then
     /// records the new offset: an acknowledged byte survives a restart.
     fn append(&self, id: Uuid, offset: u64, bytes: &[u8]) -> Result<u64, StoreError>;
-    /// The whole data of an upload, for the completion checks.
-    fn read_all(&self, id: Uuid) -> Result<Vec<u8>, StoreError>;
+    /// Length and SHA-256 of an upload's data, streamed (for the completion checks).
+    fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError>;
     fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError>;
     /// Removes an upload and its data (termination, failed checks, expiry).
     fn delete(&self, id: Uuid) -> Result<(), StoreError>;
@@ -226,8 +226,21 @@ impl UploadStore for SqliteStore {
         Ok(new_offset)
     }
 
-    fn read_all(&self, id: Uuid) -> Result<Vec<u8>, StoreError> {
-        Ok(fs::read(self.partial_path(id))?)
+    fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
+        let mut file = fs::File::open(self.partial_path(id))?;
+        let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut buf = vec![0u8; 256 << 10];
+        let mut len = 0u64;
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf)?;
+            if n == 0 {
+                let mut out = [0u8; 32];
+                out.copy_from_slice(hash.finish().as_ref());
+                return Ok((len, out));
+            }
+            hash.update(&buf[..n]);
+            len += n as u64;
+        }
     }
 
     fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError> {
