@@ -358,6 +358,31 @@ impl Device {
         Ok(self.queue.reports()?)
     }
 
+    /// `len` bytes of a sealed report's ciphertext from `offset` (one tus PATCH).
+    pub fn read_sealed(&self, id: Uuid, offset: u64, len: u64) -> Result<Vec<u8>, DeviceError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = fs::File::open(self.outbox_path(id))?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut chunk = Vec::with_capacity(len as usize);
+        file.take(len).read_to_end(&mut chunk)?;
+        Ok(chunk)
+    }
+
+    /// The upload finished: `delivered` (with the verified receipt; the ciphertext is deleted,
+    /// the organisation holds it) or `uploaded_unconfirmed` (kept until purged).
+    pub fn finish_delivered(
+        &mut self,
+        id: Uuid,
+        to: State,
+        receipt: Option<&str>,
+    ) -> Result<(), DeviceError> {
+        self.queue.finish_upload(id, to, receipt)?;
+        if to == State::Delivered {
+            remove_if_present(&self.outbox_path(id))?;
+        }
+        Ok(())
+    }
+
     /// The queue itself, for the sync engine.
     pub fn queue(&mut self) -> &mut Queue {
         &mut self.queue

@@ -156,6 +156,20 @@ pub struct SealedFields {
     pub device_key: String,
 }
 
+/// A report waiting to be uploaded, with what the sync engine needs to resume it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    pub id: Uuid,
+    pub state: State,
+    pub bytes: u64,
+    pub ciphertext_sha256: String,
+    pub envelope_sig: String,
+    pub device_key: String,
+    pub attempts: u32,
+    pub upload_url: Option<String>,
+    pub upload_offset: u64,
+}
+
 /// A row as the recovery sweep sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepRow {
@@ -270,6 +284,89 @@ impl Queue {
             });
         }
         Ok(out)
+    }
+
+    /// Sealed or uploading reports, oldest first, without a recovery problem; with
+    /// `due_by`, only those whose next attempt time has come.
+    pub fn pending_uploads(
+        &self,
+        due_by: Option<OffsetDateTime>,
+    ) -> Result<Vec<PendingUpload>, QueueError> {
+        let due = due_by
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+            .unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare(
+            "SELECT id, state, bytes, ciphertext_sha256, envelope_sig, device_key, attempts, upload_url, upload_offset
+             FROM reports
+             WHERE state IN ('sealed', 'uploading') AND problem IS NULL
+               AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?1)
+             ORDER BY created_at_ms, id",
+        )?;
+        let mut rows = stmt.query([due])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let (id, state): (String, String) = (r.get(0)?, r.get(1)?);
+            out.push(PendingUpload {
+                id: parse_id(&id)?,
+                state: state.parse()?,
+                bytes: r.get::<_, i64>(2)?.max(0) as u64,
+                ciphertext_sha256: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                envelope_sig: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                device_key: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                attempts: r.get::<_, i64>(6)?.max(0) as u32,
+                upload_url: r.get(7)?,
+                upload_offset: r.get::<_, i64>(8)?.max(0) as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records where an upload lives and how far it got, before the next PATCH is sent.
+    pub fn set_upload_progress(
+        &self,
+        id: Uuid,
+        url: Option<&str>,
+        offset: u64,
+    ) -> Result<(), QueueError> {
+        self.conn.execute(
+            "UPDATE reports SET upload_url = ?2, upload_offset = ?3 WHERE id = ?1",
+            params![id.to_string(), url, offset as i64],
+        )?;
+        Ok(())
+    }
+
+    /// `uploading → sealed` after a failed attempt: counted, explained, and when to try again.
+    pub fn record_failure(
+        &mut self,
+        id: Uuid,
+        error: &str,
+        next_attempt: OffsetDateTime,
+    ) -> Result<(), QueueError> {
+        let next = (next_attempt.unix_timestamp_nanos() / 1_000_000) as i64;
+        self.transition(id, State::Sealed, |tx| {
+            tx.execute(
+                "UPDATE reports SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3 WHERE id = ?1",
+                params![id.to_string(), error, next],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// `uploading → delivered | uploaded_unconfirmed | rejected`, with the receipt or the reason.
+    pub fn finish_upload(
+        &mut self,
+        id: Uuid,
+        to: State,
+        receipt_or_reason: Option<&str>,
+    ) -> Result<(), QueueError> {
+        self.transition(id, to, |tx| {
+            let column = if to == State::Rejected { "reject_reason" } else { "receipt" };
+            tx.execute(
+                &format!("UPDATE reports SET {column} = ?2, last_error = NULL, next_attempt_ms = NULL WHERE id = ?1"),
+                params![id.to_string(), receipt_or_reason],
+            )?;
+            Ok(())
+        })
     }
 
     /// Flags a row the recovery sweep found wrong (kept, shown, never silently dropped).

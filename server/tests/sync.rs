@@ -1,0 +1,221 @@
+//! The phone's sync against the real intake server on loopback: offline first, then online;
+//! resumable within a byte budget; receipts verified (a wrong server key keeps reports queued).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig, DEFAULT_QUOTA_BYTES};
+use sighting_core::handle::DeviceHandle;
+use sighting_core::keys::FileKeyStore;
+use sighting_core::queue::State;
+use sighting_core::report::{CaptureClock, Details};
+use sighting_core::sync::{sync, SyncBudget, SyncConfig};
+use sighting_server::intake::IntakeConfig;
+use sighting_server::{desk, keygen};
+use uuid::Uuid;
+
+mod support;
+use support::Server;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        });
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+fn phone(dir: &Path, recipient: &str) -> DeviceHandle {
+    let store = FileKeyStore::open(&dir.join("ks.key")).unwrap();
+    let config = DeviceConfig {
+        recipients: vec![recipient.parse().unwrap()],
+        include_original: false,
+        capture: CaptureOptions::default(),
+        quota_bytes: DEFAULT_QUOTA_BYTES,
+    };
+    DeviceHandle::new(Device::open(&dir.join("device"), &store, config).unwrap()).unwrap()
+}
+
+async fn submit(device: &DeviceHandle, photo: &'static str) -> Uuid {
+    device
+        .call(move |d| {
+            let request = CaptureRequest {
+                location: Location::Missing(LocationMissing::NoFix),
+                captured_at: None,
+            };
+            let draft = d.capture(fixture(photo), &request, CaptureClock::now()?)?;
+            d.submit(draft.id, Details::default())?;
+            Ok(draft.id)
+        })
+        .await
+        .unwrap()
+}
+
+const NOW: SyncBudget = SyncBudget {
+    max_wall: Duration::from_secs(30),
+    max_bytes: u64::MAX,
+    honour_backoff: false,
+};
+
+fn server_key() -> (Vec<u8>, [u8; 32]) {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let public = Ed25519KeyPair::from_pkcs8(&pkcs8)
+        .unwrap()
+        .public_key()
+        .as_ref()
+        .try_into()
+        .unwrap();
+    (pkcs8, public)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_reports_are_delivered_once_online_and_the_desk_opens_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    let ids = [
+        submit(&device, "gps/DSCN0010.jpg").await,
+        submit(&device, "Canon_40D.jpg").await,
+    ];
+    let (pkcs8, public) = server_key();
+
+    // Offline: nothing listens there.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let offline = SyncConfig {
+        intake: format!("http://{}", dead.local_addr().unwrap()),
+        server_key: public,
+        chunk_size: 64 << 10,
+    };
+    drop(dead);
+    let summary = sync(&device, &offline, NOW).await.unwrap();
+    assert_eq!(summary.retrying.len(), 2);
+    let outbox = device.call(|d| d.reports()).await.unwrap();
+    assert!(outbox.iter().all(|r| r.state == State::Sealed
+        && r.attempts == 1
+        && r.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("network")));
+    assert!(
+        outbox.iter().all(|r| r.next_attempt_at.is_some()),
+        "a retry time is shown"
+    );
+
+    let data = tmp.path().join("intake");
+    let server = Server::start(&data, &pkcs8, IntakeConfig::default()).await;
+    let online = SyncConfig {
+        intake: server.base.clone(),
+        ..offline
+    };
+    let summary = sync(&device, &online, NOW).await.unwrap();
+    assert_eq!(summary.delivered, ids.to_vec());
+    let outbox = device.call(|d| d.reports()).await.unwrap();
+    assert!(outbox
+        .iter()
+        .all(|r| r.state == State::Delivered && r.last_error.is_none()));
+    for id in ids {
+        let sealed = device.call(move |d| Ok(d.sealed_report(id))).await.unwrap();
+        assert!(
+            !sealed.exists(),
+            "the delivered ciphertext is deleted on the phone"
+        );
+    }
+    // A second sync sends nothing: exactly once.
+    assert_eq!(sync(&device, &online, NOW).await.unwrap().bytes_sent, 0);
+    server.stop().await;
+
+    let identities = desk::read_identities(&tmp.path().join("org/identity.txt")).unwrap();
+    let opened = desk::open_dir(&identities, &data, &tmp.path().join("desk")).unwrap();
+    assert_eq!(opened.iter().filter(|o| o.result.is_ok()).count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_byte_budget_stops_mid_report_and_the_next_sync_resumes_from_the_server_offset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    let id = submit(&device, "gps/DSCN0010.jpg").await;
+    let size = device
+        .call(move |d| Ok(std::fs::metadata(d.sealed_report(id))?.len()))
+        .await
+        .unwrap();
+    let (pkcs8, public) = server_key();
+    let server = Server::start(&tmp.path().join("intake"), &pkcs8, IntakeConfig::default()).await;
+    let config = SyncConfig {
+        intake: server.base.clone(),
+        server_key: public,
+        chunk_size: 32 << 10,
+    };
+    let first = sync(
+        &device,
+        &config,
+        SyncBudget {
+            max_bytes: 64 << 10,
+            ..NOW
+        },
+    )
+    .await
+    .unwrap();
+    assert!(first.delivered.is_empty());
+    let second = sync(&device, &config, NOW).await.unwrap();
+    assert_eq!(second.delivered, vec![id]);
+    assert_eq!(
+        first.bytes_sent + second.bytes_sent,
+        size,
+        "no byte sent twice"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receipt_from_the_wrong_server_key_keeps_the_report_queued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    let id = submit(&device, "Canon_40D.jpg").await;
+    let (pkcs8, _) = server_key();
+    let (_, configured) = server_key();
+    let server = Server::start(&tmp.path().join("intake"), &pkcs8, IntakeConfig::default()).await;
+    let config = SyncConfig {
+        intake: server.base.clone(),
+        server_key: configured,
+        chunk_size: 256 << 10,
+    };
+    let summary = sync(&device, &config, NOW).await.unwrap();
+    assert!(summary.delivered.is_empty());
+    assert!(
+        summary.retrying[0].1.contains("RECEIPT REFUSED"),
+        "{:?}",
+        summary.retrying
+    );
+    let outbox = device.call(|d| d.reports()).await.unwrap();
+    assert_eq!((outbox[0].id, outbox[0].state), (id, State::Sealed));
+    assert!(
+        device
+            .call(move |d| Ok(d.sealed_report(id).exists()))
+            .await
+            .unwrap(),
+        "the ciphertext is kept"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn only_loopback_http_is_accepted_for_now() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    let config = SyncConfig {
+        intake: "http://intake.example.org".into(),
+        server_key: [0; 32],
+        chunk_size: 1,
+    };
+    assert!(sync(&device, &config, NOW).await.is_err());
+}
