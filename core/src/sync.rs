@@ -239,7 +239,7 @@ async fn upload(
         let chunk = device
             .call(move |d| {
                 d.queue().set_upload_progress(id, Some(&u), from)?;
-                Ok(d.read_sealed(id, from, len)?)
+                d.read_sealed(id, from, len)
             })
             .await?;
         let response = client
