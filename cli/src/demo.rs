@@ -1,18 +1,26 @@
 //! `sighting demo`: the whole flow on one machine.
 //!
-//! Today: the organisation's keys, a device that captures the sample photos into encrypted
-//! drafts and seals them, and the review desk that opens and verifies them. The intake server and
-//! sync join between "sealed" and "opened" as those stages land.
+//! The organisation's keys; a device that captures the sample photos while offline (its sync
+//! fails and the outbox says so); the intake server on a free loopback port; the device syncs
+//! and verifies each receipt; the review desk opens and verifies every report.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::signature::KeyPair;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
 use sighting_core::device::{Device, DeviceConfig, DEFAULT_QUOTA_BYTES};
+use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
+use sighting_core::queue::State;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
+use sighting_core::sync::{sync, SyncBudget, SyncConfig};
+use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
 use sighting_server::{desk, keygen};
 
 use crate::photo::location_text;
@@ -55,14 +63,23 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             .map(|(n, b)| (n.to_string(), b.to_vec()))
             .collect(),
     };
+    tokio::runtime::Runtime::new()?.block_on(flow(&root, photos))?;
+    if args.keep.is_some() {
+        println!("\nKept in {}", root.display());
+    }
+    Ok(())
+}
 
+async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     println!("1. The organisation makes its keys (the identity stays at the review desk)");
     let org = root.join("org");
     let recipient = organisation_recipient(&org)?;
+    let server_key = keygen::read_server_key(&org.join(keygen::SERVER_KEY_FILE))?;
+    let server_public: [u8; 32] = server_key.public_key().as_ref().try_into()?;
     println!("   recipient {recipient}\n");
 
     println!(
-        "2. A reporter's device captures {} photos and seals them",
+        "2. A reporter's device, offline, captures {} photos and seals them",
         photos.len()
     );
     let device_dir = root.join("device");
@@ -73,55 +90,97 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         capture: CaptureOptions::default(),
         quota_bytes: DEFAULT_QUOTA_BYTES,
     };
-    let mut device = Device::open(&device_dir, &keystore, config)?;
-    // The demo device has no location service: each photo keeps its camera GPS if it had one.
-    let request = CaptureRequest {
-        location: Location::Missing(LocationMissing::NoFix),
-        captured_at: None,
-    };
+    let device = DeviceHandle::new(Device::open(&device_dir, &keystore, config)?)?;
     let mut failed = 0;
     for (name, bytes) in photos {
         let camera_bytes = bytes.len();
-        let draft = match device.capture(bytes, &request, CaptureClock::now()?) {
-            Ok(draft) => draft,
+        let note = format!("demo sighting from {name}");
+        let result = device
+            .call(move |d| {
+                // The demo device has no location service: a photo keeps its camera GPS if any.
+                let request = CaptureRequest {
+                    location: Location::Missing(LocationMissing::NoFix),
+                    captured_at: None,
+                };
+                let draft = d.capture(bytes, &request, CaptureClock::now()?)?;
+                let envelope = d.submit(
+                    draft.id,
+                    Details {
+                        note: Some(note),
+                        ..Default::default()
+                    },
+                )?;
+                Ok((draft, envelope))
+            })
+            .await;
+        match result {
+            Ok((draft, envelope)) => {
+                let removed: Vec<String> = draft
+                    .removed
+                    .iter()
+                    .map(|r| format!("{} {} B", r.what, r.bytes))
+                    .collect();
+                println!(
+                    "   {name}: {camera_bytes} B camera file → {}×{} upload copy → {} B sealed\n      stripped: {}\n      location: {}",
+                    draft.width,
+                    draft.height,
+                    envelope.ciphertext_bytes,
+                    removed.join(", "),
+                    location_text(&draft.location)
+                );
+            }
             Err(e) => {
                 failed += 1;
                 println!("   {name}: refused: {e}");
-                continue;
             }
-        };
-        let note = format!("demo sighting from {name}");
-        let envelope = device.submit(
-            draft.id,
-            Details {
-                note: Some(note),
-                ..Default::default()
-            },
-        )?;
-        let removed: Vec<String> = draft
-            .removed
-            .iter()
-            .map(|r| format!("{} {} B", r.what, r.bytes))
-            .collect();
-        println!(
-            "   {name}: {camera_bytes} B camera file → {}×{} upload copy → {} B sealed\n      stripped: {}\n      location: {}",
-            draft.width,
-            draft.height,
-            envelope.ciphertext_bytes,
-            removed.join(", "),
-            location_text(&draft.location)
-        );
+        }
     }
 
-    println!("\n   The outbox (no intake server yet: reports wait, sealed):");
-    for r in device.reports()? {
-        println!("   {}  {:<9} {:>7} B", r.id, r.state.as_str(), r.bytes);
-    }
+    // Offline: the intake address does not answer yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let sync_config = SyncConfig {
+        intake: format!("http://127.0.0.1:{port}"),
+        server_key: server_public,
+        chunk_size: 64 << 10,
+    };
+    let now = SyncBudget {
+        max_wall: Duration::from_secs(30),
+        max_bytes: u64::MAX,
+        honour_backoff: false,
+    };
+    sync(&device, &sync_config, now).await?;
+    println!("\n   The outbox while offline (honest states):");
+    print_outbox(&device).await?;
 
-    println!("\n3. The review desk opens and verifies every sealed report");
+    println!(
+        "\n3. The intake server starts on {} (it stores ciphertext only)",
+        sync_config.intake
+    );
+    let store = SqliteStore::open(&root.join("server"))?;
+    let intake = Intake::new(Arc::new(store), server_key, IntakeConfig::default());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let server = tokio::spawn(async move { axum::serve(listener, intake::router(intake)).await });
+
+    println!("\n4. Back online, the device syncs (tus, resumable) and checks each signed receipt");
+    let summary = sync(&device, &sync_config, now).await?;
+    println!(
+        "   {} delivered, {} bytes sent",
+        summary.delivered.len(),
+        summary.bytes_sent
+    );
+    for (id, why) in summary.retrying.iter().chain(&summary.rejected) {
+        failed += 1;
+        println!("   NOT DELIVERED {id}: {why}");
+    }
+    print_outbox(&device).await?;
+    server.abort();
+
+    println!("\n5. The review desk opens and verifies every report the server received");
     let identities = desk::read_identities(&org.join(keygen::IDENTITY_FILE))?;
     let desk_dir = root.join("desk");
-    let outcomes = desk::open_dir(&identities, &device_dir.join("outbox"), &desk_dir)?;
+    let outcomes = desk::open_dir(&identities, &root.join("server"), &desk_dir)?;
     for o in &outcomes {
         match &o.result {
             Ok(r) => println!(
@@ -139,10 +198,24 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         "   opened reports are in {}",
         desk_dir.join("reports").display()
     );
-    if args.keep.is_some() {
-        println!("\nKept in {}", root.display());
-    }
     anyhow::ensure!(failed == 0, "{failed} photo(s) or report(s) failed");
+    Ok(())
+}
+
+async fn print_outbox(device: &DeviceHandle) -> Result<()> {
+    for r in device.call(|d| d.reports()).await? {
+        let note = match (&r.last_error, r.state) {
+            (Some(e), _) => format!("attempt {}, {e}", r.attempts),
+            (None, State::Delivered) => "receipt verified".to_string(),
+            _ => String::new(),
+        };
+        println!(
+            "   {}  {:<9} {:>7} B  {note}",
+            r.id,
+            r.state.as_str(),
+            r.bytes
+        );
+    }
     Ok(())
 }
 

@@ -128,6 +128,15 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
         // Each run seals the four samples again; the desk opens all of them.
         assert_eq!(stdout.matches("   verified ").count(), 4 * run, "{stdout}");
         assert!(stdout.contains("stripped: "), "{stdout}");
+        // Offline first: each new report waits with the reason; then each is delivered.
+        assert_eq!(
+            stdout
+                .matches("attempt 1, network: cannot reach the intake server")
+                .count(),
+            4,
+            "{stdout}"
+        );
+        assert_eq!(stdout.matches("4 delivered").count(), 1, "{stdout}");
     }
     let reports = std::fs::read_dir(dir.path().join("desk/reports")).unwrap();
     let mut count = 0;

@@ -261,7 +261,7 @@ async fn upload(
                 Err(outcome) => return Ok(outcome),
             },
             Ok(r) => return Ok(refusal(r).await),
-            Err(e) => return Ok(Outcome::Retry(format!("network: {e}"))),
+            Err(e) => return Ok(Outcome::Retry(network(&e))),
         }
     }
     Ok(receipt(client, config, item).await)
@@ -297,7 +297,7 @@ async fn create(
         .header("Upload-Metadata", metadata)
         .send()
         .await
-        .map_err(|e| Outcome::Retry(format!("network: {e}")))?;
+        .map_err(|e| Outcome::Retry(network(&e)))?;
     let location = response
         .headers()
         .get("location")
@@ -317,7 +317,7 @@ async fn head(client: &reqwest::Client, url: &str) -> Result<Option<u64>, Outcom
         .header("Tus-Resumable", TUS)
         .send()
         .await
-        .map_err(|e| Outcome::Retry(format!("network: {e}")))?;
+        .map_err(|e| Outcome::Retry(network(&e)))?;
     match r.status().as_u16() {
         200 | 204 => header_u64(&r, "upload-offset")
             .map(Some)
@@ -337,7 +337,7 @@ async fn receipt(client: &reqwest::Client, config: &SyncConfig, item: &PendingUp
     );
     let response = match client.get(url).send().await {
         Ok(r) => r,
-        Err(e) => return Outcome::Retry(format!("network: {e}")),
+        Err(e) => return Outcome::Retry(network(&e)),
     };
     if response.status().as_u16() == 404 {
         return Outcome::Unconfirmed;
@@ -369,6 +369,16 @@ async fn refusal(response: reqwest::Response) -> Outcome {
         Outcome::Rejected(detail)
     } else {
         Outcome::Retry(format!("server: {detail}"))
+    }
+}
+
+fn network(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "network: cannot reach the intake server".into()
+    } else if e.is_timeout() {
+        "network: the connection timed out".into()
+    } else {
+        "network: the connection failed".into()
     }
 }
 
