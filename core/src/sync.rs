@@ -76,7 +76,8 @@ enum Outcome {
     Delivered(String),
     Unconfirmed,
     Rejected(String),
-    Retry(String),
+    /// Try again later; not before the server's `Retry-After`, if it gave one.
+    Retry(String, Option<Duration>),
     Paused,
 }
 
@@ -161,8 +162,12 @@ pub async fn sync(
                 summary.rejected.push((id, reason));
             }
             Outcome::Paused => summary.paused.push(id),
-            Outcome::Retry(error) => {
-                let next = OffsetDateTime::now_utc() + backoff(attempts);
+            Outcome::Retry(error, retry_after) => {
+                // Never sooner than the server asked for.
+                let floor = retry_after
+                    .and_then(|d| time::Duration::try_from(d).ok())
+                    .unwrap_or_default();
+                let next = OffsetDateTime::now_utc() + backoff(attempts).max(floor);
                 let e = error.clone();
                 device
                     .call(move |d| Ok(d.queue().record_failure(id, &e, next)?))
@@ -257,11 +262,11 @@ async fn upload(
             }
             Ok(r) if r.status().as_u16() == 409 => match head(client, &url).await {
                 Ok(Some(server_offset)) => offset = server_offset,
-                Ok(None) => return Ok(Outcome::Retry("the server lost the upload".into())),
+                Ok(None) => return Ok(Outcome::Retry("the server lost the upload".into(), None)),
                 Err(outcome) => return Ok(outcome),
             },
             Ok(r) => return Ok(refusal(r).await),
-            Err(e) => return Ok(Outcome::Retry(network(&e))),
+            Err(e) => return Ok(Outcome::Retry(network(&e), None)),
         }
     }
     Ok(receipt(client, config, item).await)
@@ -297,7 +302,7 @@ async fn create(
         .header("Upload-Metadata", metadata)
         .send()
         .await
-        .map_err(|e| Outcome::Retry(network(&e)))?;
+        .map_err(|e| Outcome::Retry(network(&e), None))?;
     let location = response
         .headers()
         .get("location")
@@ -317,11 +322,11 @@ async fn head(client: &reqwest::Client, url: &str) -> Result<Option<u64>, Outcom
         .header("Tus-Resumable", TUS)
         .send()
         .await
-        .map_err(|e| Outcome::Retry(network(&e)))?;
+        .map_err(|e| Outcome::Retry(network(&e), None))?;
     match r.status().as_u16() {
         200 | 204 => header_u64(&r, "upload-offset")
             .map(Some)
-            .ok_or_else(|| Outcome::Retry("HEAD without Upload-Offset".into())),
+            .ok_or_else(|| Outcome::Retry("HEAD without Upload-Offset".into(), None)),
         404 | 410 => Ok(None),
         _ => Err(refusal(r).await),
     }
@@ -337,27 +342,28 @@ async fn receipt(client: &reqwest::Client, config: &SyncConfig, item: &PendingUp
     );
     let response = match client.get(url).send().await {
         Ok(r) => r,
-        Err(e) => return Outcome::Retry(network(&e)),
+        Err(e) => return Outcome::Retry(network(&e), None),
     };
     if response.status().as_u16() == 404 {
         return Outcome::Unconfirmed;
     }
     let Ok(text) = response.text().await else {
-        return Outcome::Retry("the receipt could not be read".into());
+        return Outcome::Retry("the receipt could not be read".into(), None);
     };
     let Ok(receipt) = serde_json::from_str::<Receipt>(&text) else {
-        return Outcome::Retry("the server's receipt is not a receipt".into());
+        return Outcome::Retry("the server's receipt is not a receipt".into(), None);
     };
     let sha = decode_hex32(&item.ciphertext_sha256).unwrap_or_default();
     match receipt.verify(item.id, &sha, &config.server_key) {
         Ok(()) => Outcome::Delivered(text),
-        Err(e) => Outcome::Retry(format!("RECEIPT REFUSED: {e}")),
+        Err(e) => Outcome::Retry(format!("RECEIPT REFUSED: {e}"), None),
     }
 }
 
 /// 4xx other than 408/409/429 is the server's final word; anything else is worth retrying.
 async fn refusal(response: reqwest::Response) -> Outcome {
     let status = response.status().as_u16();
+    let retry_after = header_u64(&response, "retry-after").map(Duration::from_secs);
     let detail = response
         .text()
         .await
@@ -368,7 +374,7 @@ async fn refusal(response: reqwest::Response) -> Outcome {
     if (400..500).contains(&status) && !matches!(status, 408 | 409 | 429) {
         Outcome::Rejected(detail)
     } else {
-        Outcome::Retry(format!("server: {detail}"))
+        Outcome::Retry(format!("server: {detail}"), retry_after)
     }
 }
 

@@ -219,3 +219,42 @@ async fn only_loopback_http_is_accepted_for_now() {
     };
     assert!(sync(&device, &config, NOW).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_servers_retry_after_is_honoured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    submit(&device, "Canon_40D.jpg").await;
+    let (pkcs8, public) = server_key();
+    // No allowance at all: every creation is told to come back in 30 s.
+    let limits = IntakeConfig {
+        rate_burst: 0,
+        rate_refill: Duration::from_secs(30),
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&tmp.path().join("intake"), &pkcs8, limits).await;
+    let config = SyncConfig {
+        intake: server.base.clone(),
+        server_key: public,
+        chunk_size: 256 << 10,
+    };
+    let summary = sync(&device, &config, NOW).await.unwrap();
+    assert_eq!(summary.retrying.len(), 1, "{summary:?}");
+    let report = &device.call(|d| d.reports()).await.unwrap()[0];
+    let wait = report.next_attempt_at.unwrap() - time::OffsetDateTime::now_utc();
+    assert!(
+        wait > time::Duration::seconds(25),
+        "next attempt in {wait}, not after Retry-After"
+    );
+    // A background sync that honours backoff leaves it alone until then.
+    let background = SyncBudget {
+        honour_backoff: true,
+        ..NOW
+    };
+    assert_eq!(
+        sync(&device, &config, background).await.unwrap(),
+        Default::default()
+    );
+    server.stop().await;
+}
