@@ -1,7 +1,7 @@
 //! Phone to desk: reports sealed by the core (ring) are opened by the desk (age crate), and every
 //! kind of bad report gets its own reason.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use sighting_core::capture::{capture, CaptureOptions, CaptureRequest, Location, LocationMissing};
@@ -12,14 +12,8 @@ use sighting_server::desk::{self, OpenError};
 use sighting_server::keygen;
 use uuid::Uuid;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        });
-    std::fs::read(dir.join(name)).unwrap()
-}
+mod support;
+use support::fixture;
 
 struct Phone {
     keys: DeviceKeys,

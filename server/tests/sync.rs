@@ -1,7 +1,7 @@
 //! The phone's sync against the real intake server on loopback: offline first, then online;
 //! resumable within a byte budget; receipts verified (a wrong server key keeps reports queued).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ring::rand::SystemRandom;
@@ -18,16 +18,7 @@ use sighting_server::{desk, keygen};
 use uuid::Uuid;
 
 mod support;
-use support::Server;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        });
-    std::fs::read(dir.join(name)).unwrap()
-}
+use support::{fixture, Server};
 
 fn phone(dir: &Path, recipient: &str) -> DeviceHandle {
     let store = FileKeyStore::open(&dir.join("ks.key")).unwrap();

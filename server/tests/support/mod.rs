@@ -1,7 +1,7 @@
 //! A live intake server on a loopback port, for the integration tests.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ring::signature::Ed25519KeyPair;
@@ -40,4 +40,14 @@ impl Server {
         let _ = self.shutdown.take().unwrap().send(());
         self.task.await.unwrap();
     }
+}
+
+/// A shared fixture photo (`SIGHTING_FIXTURES`, else `../shared/fixtures/photos`).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        });
+    std::fs::read(dir.join(name)).unwrap()
 }
