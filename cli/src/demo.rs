@@ -12,8 +12,8 @@ use ring::signature::KeyPair;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
-use sighting_core::device::{Device, DeviceConfig, DEFAULT_QUOTA_BYTES};
+use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
@@ -84,12 +84,7 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     );
     let device_dir = root.join("device");
     let keystore = FileKeyStore::open(&device_dir.join("keystore.key"))?;
-    let config = DeviceConfig {
-        recipients: vec![recipient],
-        include_original: false,
-        capture: CaptureOptions::default(),
-        quota_bytes: DEFAULT_QUOTA_BYTES,
-    };
+    let config = DeviceConfig::new(vec![recipient]);
     let device = DeviceHandle::new(Device::open(&device_dir, &keystore, config)?)?;
     let mut failed = 0;
     for (name, bytes) in photos {

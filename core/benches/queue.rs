@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
 use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::SealedFields;
@@ -27,10 +27,8 @@ fn photo() -> Vec<u8> {
 fn open(dir: &Path) -> Device {
     let store = FileKeyStore::open(&dir.join("keystore.key")).unwrap();
     let config = DeviceConfig {
-        recipients: vec![RECIPIENT.parse().unwrap()],
-        include_original: false,
-        capture: CaptureOptions::default(),
         quota_bytes: u64::MAX,
+        ..DeviceConfig::new(vec![RECIPIENT.parse().unwrap()])
     };
     Device::open(&dir.join("device"), &store, config).unwrap()
 }

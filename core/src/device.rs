@@ -103,6 +103,18 @@ pub struct DeviceConfig {
     pub quota_bytes: u64,
 }
 
+impl DeviceConfig {
+    /// The defaults: the upload copy only, default capture options, a 512 MiB quota.
+    pub fn new(recipients: Vec<Recipient>) -> Self {
+        Self {
+            recipients,
+            include_original: false,
+            capture: CaptureOptions::default(),
+            quota_bytes: DEFAULT_QUOTA_BYTES,
+        }
+    }
+}
+
 /// A draft as the reporter's screen shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DraftSummary {

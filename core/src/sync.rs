@@ -272,6 +272,26 @@ async fn upload(
     Ok(receipt(client, config, item).await)
 }
 
+/// `Upload-Metadata` for a report: `report_id` (UUID), `device_key` (base64), `ciphertext_sha256`
+/// (hex), `envelope_sig` (base64), each value base64-encoded again as tus requires.
+pub fn upload_metadata(
+    report_id: Uuid,
+    device_key: &str,
+    ciphertext_sha256: &str,
+    envelope_sig: &str,
+) -> String {
+    [
+        ("report_id", report_id.to_string()),
+        ("device_key", device_key.to_string()),
+        ("ciphertext_sha256", ciphertext_sha256.to_string()),
+        ("envelope_sig", envelope_sig.to_string()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
 enum Created {
     New(String),
     AlreadyDelivered,
@@ -282,16 +302,12 @@ async fn create(
     config: &SyncConfig,
     item: &PendingUpload,
 ) -> Result<Created, Outcome> {
-    let metadata = [
-        ("report_id", item.id.to_string()),
-        ("device_key", item.device_key.clone()),
-        ("ciphertext_sha256", item.ciphertext_sha256.clone()),
-        ("envelope_sig", item.envelope_sig.clone()),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
-    .collect::<Vec<_>>()
-    .join(",");
+    let metadata = upload_metadata(
+        item.id,
+        &item.device_key,
+        &item.ciphertext_sha256,
+        &item.envelope_sig,
+    );
     let response = client
         .post(format!(
             "{}/v1/uploads",
@@ -353,7 +369,7 @@ async fn receipt(client: &reqwest::Client, config: &SyncConfig, item: &PendingUp
     let Ok(receipt) = serde_json::from_str::<Receipt>(&text) else {
         return Outcome::Retry("the server's receipt is not a receipt".into(), None);
     };
-    let sha = decode_hex32(&item.ciphertext_sha256).unwrap_or_default();
+    let sha = crate::report::parse_hex32(&item.ciphertext_sha256).unwrap_or_default();
     match receipt.verify(item.id, &sha, &config.server_key) {
         Ok(()) => Outcome::Delivered(text),
         Err(e) => Outcome::Retry(format!("RECEIPT REFUSED: {e}"), None),
@@ -398,12 +414,4 @@ fn absolute(base: &str, location: &str) -> String {
     } else {
         format!("{}{location}", base.trim_end_matches('/'))
     }
-}
-
-fn decode_hex32(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use ring::signature::{UnparsedPublicKey, ED25519};
 use sighting_core::capture::{capture, CaptureOptions, CaptureRequest, Location, LocationMissing};
-use sighting_core::device::{Device, DeviceConfig, DeviceError, DEFAULT_QUOTA_BYTES};
+use sighting_core::device::{Device, DeviceConfig, DeviceError};
 use sighting_core::draft::DraftError;
 use sighting_core::keys::{envelope_message, FileKeyStore, KeyError, KeyStore};
 use sighting_core::queue::{QueueError, State};
@@ -52,12 +52,17 @@ fn setup() -> Setup {
 
 fn device(data: &Path, recipient: Recipient, store: &dyn KeyStore) -> Device {
     let config = DeviceConfig {
-        recipients: vec![recipient],
         include_original: true,
-        capture: CaptureOptions::default(),
-        quota_bytes: DEFAULT_QUOTA_BYTES,
+        ..DeviceConfig::new(vec![recipient])
     };
     Device::open(data, store, config).unwrap()
+}
+
+/// Captures a fixture photo into a draft (no location service, camera time).
+fn capture_photo(device: &Device, name: &str) -> sighting_core::device::DraftSummary {
+    device
+        .capture(fixture(name), &request(), CaptureClock::now().unwrap())
+        .unwrap()
 }
 
 /// Every file under `dir`, recursively.
@@ -198,13 +203,7 @@ fn a_bad_note_keeps_the_draft_and_discard_removes_it() {
         ..
     } = setup();
     let mut device = device(&tmp.path().join("device"), recipient, &store);
-    let draft = device
-        .capture(
-            fixture("Canon_40D.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let draft = capture_photo(&device, "Canon_40D.jpg");
     let long = Details {
         note: Some("x".repeat(5000)),
         ..Default::default()
@@ -243,12 +242,7 @@ fn a_failing_keystore_is_a_typed_error_and_writes_no_key() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let (_, recipient) = org(tmp.path());
-    let config = DeviceConfig {
-        recipients: vec![recipient],
-        include_original: false,
-        capture: CaptureOptions::default(),
-        quota_bytes: DEFAULT_QUOTA_BYTES,
-    };
+    let config = DeviceConfig::new(vec![recipient]);
     let data = tmp.path().join("device");
     let err = Device::open(&data, &Broken, config).unwrap_err();
     assert!(
@@ -271,28 +265,14 @@ fn the_outbox_is_honest_and_the_quota_refuses_without_evicting() {
         ..
     } = setup();
     let config = DeviceConfig {
-        recipients: vec![recipient],
-        include_original: false,
-        capture: CaptureOptions::default(),
         quota_bytes: 400_000,
+        ..DeviceConfig::new(vec![recipient])
     };
     let data = tmp.path().join("device");
     let mut device = Device::open(&data, &store, config).unwrap();
-    let first = device
-        .capture(
-            fixture("gps/DSCN0010.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let first = capture_photo(&device, "gps/DSCN0010.jpg");
     device.submit(first.id, Details::default()).unwrap();
-    let second = device
-        .capture(
-            fixture("gps/DSCN0012.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let second = capture_photo(&device, "gps/DSCN0012.jpg");
     let err = device
         .capture(
             fixture("gps/DSCN0021.jpg"),
@@ -323,21 +303,9 @@ fn the_recovery_sweep_flags_a_damaged_report_and_removes_leftovers() {
     } = setup();
     let data = tmp.path().join("device");
     let mut device = device(&data, recipient.clone(), &store);
-    let a = device
-        .capture(
-            fixture("Canon_40D.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let a = capture_photo(&device, "Canon_40D.jpg");
     device.submit(a.id, Details::default()).unwrap();
-    let b = device
-        .capture(
-            fixture("Nikon_D70.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let b = capture_photo(&device, "Nikon_D70.jpg");
     device.submit(b.id, Details::default()).unwrap();
     drop(device);
     // A damaged ciphertext, a missing one, and a temp file a kill left behind.
@@ -387,13 +355,7 @@ fn panic_wipe_of_500_reports_leaves_nothing_and_is_quick() {
     } = setup();
     let data = tmp.path().join("device");
     let mut device = device(&data, recipient, &store);
-    let draft = device
-        .capture(
-            fixture("Canon_40D.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let draft = capture_photo(&device, "Canon_40D.jpg");
     device.submit(draft.id, Details::default()).unwrap();
     // 499 more sealed reports: copies of the first ciphertext under their own rows.
     let sealed = std::fs::read(device.sealed_report(draft.id)).unwrap();
@@ -464,13 +426,7 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     };
     let data = disk.0.join("device");
     let mut device = device(&data, recipient.clone(), &store);
-    let first = device
-        .capture(
-            fixture("Nikon_D70.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let first = capture_photo(&device, "Nikon_D70.jpg");
     device.submit(first.id, Details::default()).unwrap();
     // Fill the disk to the last few kilobytes.
     let filler = disk.0.join("filler");
@@ -508,13 +464,7 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     );
 
     std::fs::remove_file(&filler).unwrap();
-    let second = device
-        .capture(
-            fixture("gps/DSCN0010.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let second = capture_photo(&device, "gps/DSCN0010.jpg");
     device.submit(second.id, Details::default()).unwrap();
     drop(device);
     let device = self::device(&data, recipient, &store);
@@ -534,21 +484,9 @@ fn purge_delivered_removes_ciphertext_thumbnail_and_the_outbox_row() {
         ..
     } = setup();
     let mut device = device(&tmp.path().join("device"), recipient, &store);
-    let delivered = device
-        .capture(
-            fixture("Canon_40D.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let delivered = capture_photo(&device, "Canon_40D.jpg");
     device.submit(delivered.id, Details::default()).unwrap();
-    let waiting = device
-        .capture(
-            fixture("Nikon_D70.jpg"),
-            &request(),
-            CaptureClock::now().unwrap(),
-        )
-        .unwrap();
+    let waiting = capture_photo(&device, "Nikon_D70.jpg");
     device.submit(waiting.id, Details::default()).unwrap();
     for state in [State::Uploading, State::Delivered] {
         device

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
-use sighting_core::device::{Device, DeviceConfig, DEFAULT_QUOTA_BYTES};
+use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::{DeviceHandle, HandleError};
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
@@ -23,12 +23,7 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 fn handle(dir: &std::path::Path) -> DeviceHandle {
     let recipient = support::age_keygen(&dir.join("org.txt"));
     let store = FileKeyStore::open(&dir.join("keystore.key")).unwrap();
-    let config = DeviceConfig {
-        recipients: vec![recipient],
-        include_original: false,
-        capture: CaptureOptions::default(),
-        quota_bytes: DEFAULT_QUOTA_BYTES,
-    };
+    let config = DeviceConfig::new(vec![recipient]);
     DeviceHandle::new(Device::open(&dir.join("device"), &store, config).unwrap()).unwrap()
 }
 

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
-use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
-use sighting_core::device::{Device, DeviceConfig, DEFAULT_QUOTA_BYTES};
+use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
 use sighting_core::report::{CaptureClock, Details};
@@ -30,12 +30,7 @@ fn open(dir: &Path) -> Device {
         .parse()
         .unwrap();
     let store = FileKeyStore::open(&dir.join("keystore.key")).unwrap();
-    let config = DeviceConfig {
-        recipients: vec![recipient],
-        include_original: false,
-        capture: CaptureOptions::default(),
-        quota_bytes: DEFAULT_QUOTA_BYTES,
-    };
+    let config = DeviceConfig::new(vec![recipient]);
     Device::open(&dir.join("device"), &store, config).unwrap()
 }
 

@@ -15,6 +15,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::keys::envelope_message;
 use sighting_core::report::hex;
+use sighting_core::sync::upload_metadata;
 use uuid::Uuid;
 
 const CHUNK: usize = 64 * 1024;
@@ -123,19 +124,12 @@ async fn run(
             for _ in 0..each {
                 let id = Uuid::now_v7();
                 let url = if tus {
-                    let meta = [
-                        ("report_id", id.to_string()),
-                        ("device_key", STANDARD.encode(key.public_key().as_ref())),
-                        ("ciphertext_sha256", hex(&sha)),
-                        (
-                            "envelope_sig",
-                            STANDARD.encode(key.sign(&envelope_message(id, &sha)).as_ref()),
-                        ),
-                    ]
-                    .iter()
-                    .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
-                    .collect::<Vec<_>>()
-                    .join(",");
+                    let meta = upload_metadata(
+                        id,
+                        &STANDARD.encode(key.public_key().as_ref()),
+                        &hex(&sha),
+                        &STANDARD.encode(key.sign(&envelope_message(id, &sha)).as_ref()),
+                    );
                     let created = client
                         .post(format!("{base}/v1/uploads"))
                         .header("Tus-Resumable", "1.0.0")

@@ -51,16 +51,7 @@ fn report(keys: &DeviceKeys, len: usize) -> Report {
 }
 
 fn metadata(id: Uuid, device_key: &str, sha: &str, sig: &str) -> String {
-    [
-        ("report_id", id.to_string()),
-        ("device_key", device_key.into()),
-        ("ciphertext_sha256", sha.into()),
-        ("envelope_sig", sig.into()),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
-    .collect::<Vec<_>>()
-    .join(",")
+    sighting_core::sync::upload_metadata(id, device_key, sha, sig)
 }
 
 fn server_pkcs8() -> Vec<u8> {

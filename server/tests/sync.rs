@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use sighting_core::capture::{CaptureOptions, CaptureRequest, Location, LocationMissing};
-use sighting_core::device::{Device, DeviceConfig, DEFAULT_QUOTA_BYTES};
+use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
@@ -22,12 +22,7 @@ use support::{fixture, Server};
 
 fn phone(dir: &Path, recipient: &str) -> DeviceHandle {
     let store = FileKeyStore::open(&dir.join("ks.key")).unwrap();
-    let config = DeviceConfig {
-        recipients: vec![recipient.parse().unwrap()],
-        include_original: false,
-        capture: CaptureOptions::default(),
-        quota_bytes: DEFAULT_QUOTA_BYTES,
-    };
+    let config = DeviceConfig::new(vec![recipient.parse().unwrap()]);
     DeviceHandle::new(Device::open(&dir.join("device"), &store, config).unwrap()).unwrap()
 }
 

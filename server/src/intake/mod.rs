@@ -33,7 +33,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use serde_json::json;
 use sighting_core::keys::envelope_message;
 use sighting_core::receipt::Receipt;
-use sighting_core::report::hex;
+use sighting_core::report::{hex, parse_hex32};
 use uuid::Uuid;
 
 use store::{StoreError, Upload, UploadStore};
@@ -334,7 +334,7 @@ fn envelope(
         .ok_or_else(|| bad("device_key is not a base64 Ed25519 key"))?;
     let sha_hex = field("ciphertext_sha256")?.to_ascii_lowercase();
     let sha: [u8; 32] =
-        decode_hex(&sha_hex).ok_or_else(|| bad("ciphertext_sha256 is not 64 hex digits"))?;
+        parse_hex32(&sha_hex).ok_or_else(|| bad("ciphertext_sha256 is not 64 hex digits"))?;
     let envelope_sig = field("envelope_sig")?.clone();
     let sig = STANDARD
         .decode(&envelope_sig)
@@ -353,17 +353,6 @@ fn envelope(
         expires_at: unix_now() + expiry.as_secs() as i64,
         receipt: None,
     })
-}
-
-fn decode_hex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 async fn blocking<T: Send + 'static>(
