@@ -19,7 +19,7 @@ use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
-use sighting_core::sync::{sync, SyncBudget, SyncConfig};
+use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
 use sighting_server::{desk, keygen};
 
@@ -135,23 +135,22 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let sync_config = SyncConfig {
-        intake: format!("http://127.0.0.1:{port}"),
-        server_key: server_public,
+    let intake_url = format!("http://127.0.0.1:{port}");
+    let syncer = Syncer::new(SyncConfig {
         chunk_size: 64 << 10,
-    };
+        ..SyncConfig::new(&intake_url, server_public)
+    })?;
     let now = SyncBudget {
-        max_wall: Duration::from_secs(30),
-        max_bytes: u64::MAX,
         honour_backoff: false,
+        ..SyncBudget::background(Duration::from_secs(30))
     };
-    sync(&device, &sync_config, now).await?;
+    syncer.sync(&device, now).await?;
     println!("\n   The outbox while offline (honest states):");
     print_outbox(&device).await?;
 
     println!(
         "\n3. The intake server starts on {} (it stores ciphertext only)",
-        sync_config.intake
+        intake_url
     );
     let store = SqliteStore::open(&root.join("server"))?;
     let intake = Intake::new(Arc::new(store), server_key, IntakeConfig::default());
@@ -159,7 +158,7 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let server = tokio::spawn(async move { axum::serve(listener, intake::router(intake)).await });
 
     println!("\n4. Back online, the device syncs (tus, resumable) and checks each signed receipt");
-    let summary = sync(&device, &sync_config, now).await?;
+    let summary = syncer.sync(&device, now).await?;
     println!(
         "   {} delivered, {} bytes sent",
         summary.delivered.len(),

@@ -207,6 +207,16 @@ impl Manifest {
 }
 
 impl CaptureClock {
+    /// What the upload tells the intake server about the boot: the first 8 bytes of
+    /// SHA-256("sighting-boot/1" || boot_id) in hex. The desk, which has the boot id from the
+    /// sealed manifest, can match it; the intake server learns nothing it could use elsewhere.
+    pub fn boot_tag(boot_id: &str) -> String {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"sighting-boot/1");
+        ctx.update(boot_id.as_bytes());
+        hex(&ctx.finish().as_ref()[..8])
+    }
+
     /// This machine's clocks now (Linux and Android: `CLOCK_BOOTTIME` and the kernel's boot id,
     /// which both survive sleep; elsewhere the platform passes its own).
     #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -1,18 +1,32 @@
-//! Sync, first stage: upload queued reports to the intake server over tus 1.0.0, resume from the
-//! server's offset, verify the signed receipt, then mark the report delivered and delete its
-//! ciphertext.
+//! Sync: upload queued reports to the intake server over tus 1.0.0, resume from the server's
+//! offset after any failure, verify the signed receipt, then mark the report delivered and
+//! delete its ciphertext.
 //!
-//! The tus client is ours (no maintained Rust one exists): POST creates the upload, each PATCH
-//! sends one chunk, and the upload URL and offset are written to the queue *before* each PATCH,
-//! so a killed app resumes with a HEAD. This stage speaks plain `http://` to loopback only
-//! (tests, demo); TLS with a pinned CA, scheduling across reports and the network-fault suite
-//! are the rest of the sync issue.
+//! The tus client is ours (no maintained Rust one exists). OPTIONS is asked once per server;
+//! POST creates the upload (carrying the whole report when it fits in one chunk); each PATCH
+//! streams one chunk from disk, and the upload URL and offset are written to the queue *before*
+//! each PATCH, so a killed app resumes with a HEAD. The intake server keeps the part of a body
+//! that arrived before a drop, so a drop on a 2G link costs little.
+//!
+//! tus 1.0.0, *Core Protocol*: "The Client SHOULD send all subsequent PATCH requests after the
+//! HEAD [...] If the Server is not able to find the resource, it SHOULD respond with 404 Not
+//! Found or 410 Gone [...] Otherwise [...] the Server MUST include the Upload-Offset header".
+//!
+//! TLS is rustls on ring with the Mozilla roots bundled (webpki-roots), so Android needs no
+//! platform-verifier JNI; an organisation may pin its own CA instead. Plain `http://` is
+//! allowed to loopback only (tests, the demo).
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
+use futures_util::{stream, StreamExt};
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
+use tokio::sync::{Notify, OnceCell};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::device::DeviceError;
@@ -23,15 +37,44 @@ use crate::receipt::Receipt;
 const TUS: &str = "1.0.0";
 const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_CAP: Duration = Duration::from_secs(3600);
+/// Bytes handed to the connection at a time: the grain of progress and of the stall watchdog.
+const PIECE: usize = 16 << 10;
+/// At most this many progress events per report per second (the outbox UI's refresh rate).
+const EVENTS_PER_SECOND: u32 = 10;
 
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    /// The intake server's base URL, e.g. `http://127.0.0.1:8080`.
+    /// The intake server's base URL: `https://…`, or `http://` to loopback.
     pub intake: String,
     /// The server's receipt key (Ed25519 public key) from the app's configuration.
     pub server_key: [u8; 32],
+    /// Trust only this CA (PEM or DER) for the intake server instead of the bundled roots.
+    pub pinned_ca: Option<Vec<u8>>,
     /// Bytes per PATCH (default 256 KiB).
     pub chunk_size: usize,
+    /// Reports uploading at once (default 2).
+    pub max_in_flight: usize,
+    /// A request that moves no byte for this long is abandoned (default 30 s).
+    pub stall_timeout: Duration,
+    /// Send `Upload-Checksum` where the server offers it (default off). Over TLS every record
+    /// is already authenticated and the server checks the SHA-256 of the whole ciphertext, and
+    /// a checksummed chunk cannot be kept in part, so on a dropping link checksums cost bytes
+    /// (measured in docs/benchmarks.md).
+    pub checksums: bool,
+}
+
+impl SyncConfig {
+    pub fn new(intake: impl Into<String>, server_key: [u8; 32]) -> Self {
+        Self {
+            intake: intake.into(),
+            server_key,
+            pinned_ca: None,
+            chunk_size: 256 << 10,
+            max_in_flight: 2,
+            stall_timeout: Duration::from_secs(30),
+            checksums: false,
+        }
+    }
 }
 
 /// How much one sync run may spend.
@@ -42,6 +85,23 @@ pub struct SyncBudget {
     /// Skip reports whose backoff has not run out (background runs); a reporter's "send now"
     /// tries everything.
     pub honour_backoff: bool,
+    /// Whether this run may use a metered network, and whether the network now is metered
+    /// (the shell knows both: the reporter's setting and the OS's view of the link).
+    pub allow_metered: bool,
+    pub metered: bool,
+}
+
+impl SyncBudget {
+    /// A background run: the OS gives ~30 s; backoff honoured; metered networks allowed.
+    pub fn background(max_wall: Duration) -> Self {
+        Self {
+            max_wall,
+            max_bytes: u64::MAX,
+            honour_backoff: true,
+            allow_metered: true,
+            metered: false,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -50,17 +110,23 @@ pub struct SyncSummary {
     pub unconfirmed: Vec<Uuid>,
     pub rejected: Vec<(Uuid, String)>,
     pub retrying: Vec<(Uuid, String)>,
-    /// Cut by the budget mid-upload; the next sync resumes from the server's offset.
+    /// Cut by the budget (or a cancel) mid-upload; the next sync resumes from the server's
+    /// offset.
     pub paused: Vec<Uuid>,
+    /// Body bytes handed to the network (resent bytes included).
     pub bytes_sent: u64,
+    /// Nothing was tried: the network is metered and the budget does not allow it.
+    pub skipped_metered: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error(
-        "the intake URL {0:?} is not supported yet (this stage speaks http:// to loopback only)"
-    )]
+    #[error("the intake URL {0:?} must be https:// (plain http:// only to loopback)")]
     Url(String),
+    #[error("the pinned CA certificate cannot be used: {0}")]
+    PinnedCa(String),
+    #[error("the HTTP client cannot be built: {0}")]
+    Client(String),
     #[error(transparent)]
     Device(#[from] HandleError),
 }
@@ -69,6 +135,34 @@ impl From<DeviceError> for SyncError {
     fn from(e: DeviceError) -> Self {
         SyncError::Device(HandleError::Device(e))
     }
+}
+
+/// What the shell's outbox hears about (throttled to ~10 progress events/s per report).
+pub trait SyncListener: Send + Sync {
+    fn progress(&self, report: Uuid, sent: u64, total: u64);
+    /// A report changed state; `detail` is the reason for `rejected`, or the error of an
+    /// attempt that will be retried (state stays `uploading`).
+    fn state_changed(&self, report: Uuid, state: State, detail: Option<&str>);
+}
+
+/// What `OPTIONS /v1/uploads` said, asked once per [`Syncer`].
+#[derive(Debug, Clone, Default)]
+struct ServerCaps {
+    creation_with_upload: bool,
+    /// The `Upload-Checksum` algorithm to use, if the server offers one we have.
+    checksum: Option<&'static str>,
+    max_size: Option<u64>,
+}
+
+/// The sync engine for one intake server: an HTTP client, what the server supports, the
+/// listener, and a way to cancel a running sync.
+pub struct Syncer {
+    client: reqwest::Client,
+    config: SyncConfig,
+    caps: OnceCell<ServerCaps>,
+    listener: RwLock<Option<Arc<dyn SyncListener>>>,
+    cancelled: AtomicBool,
+    cancel: Notify,
 }
 
 /// How one report's attempt ended.
@@ -81,87 +175,193 @@ enum Outcome {
     Paused,
 }
 
-/// What is left of the budget.
-struct Allowance {
-    started: Instant,
-    budget: SyncBudget,
-    sent: u64,
+impl Outcome {
+    fn network(e: &reqwest::Error) -> Self {
+        let what = if e.is_connect() {
+            "network: cannot reach the intake server"
+        } else if e.is_timeout() {
+            "network: the connection timed out"
+        } else {
+            "network: the connection failed"
+        };
+        Outcome::Retry(what.into(), None)
+    }
 }
 
-impl Allowance {
+/// One sync run's allowance, shared by the reports in flight.
+struct Run<'a> {
+    syncer: &'a Syncer,
+    deadline: Instant,
+    max_bytes: u64,
+    sent: AtomicU64,
+}
+
+impl Run<'_> {
     fn spent(&self) -> bool {
-        self.started.elapsed() >= self.budget.max_wall || self.sent >= self.budget.max_bytes
+        Instant::now() >= self.deadline
+            || self.sent.load(Ordering::Relaxed) >= self.max_bytes
+            || self.syncer.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` unless the deadline or a cancel comes first (`None`: cut; whatever the server
+    /// kept of it, HEAD will say).
+    async fn bounded<T>(&self, f: impl Future<Output = T>) -> Option<T> {
+        let cancelled = async {
+            loop {
+                let notified = self.syncer.cancel.notified();
+                if self.syncer.cancelled.load(Ordering::Relaxed) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::select! {
+            out = f => Some(out),
+            () = tokio::time::sleep_until(self.deadline) => None,
+            () = cancelled => None,
+        }
     }
 }
 
-/// Uploads what is due, oldest first, within `budget`.
-pub async fn sync(
-    device: &DeviceHandle,
-    config: &SyncConfig,
-    budget: SyncBudget,
-) -> Result<SyncSummary, SyncError> {
-    let url =
-        reqwest::Url::parse(&config.intake).map_err(|_| SyncError::Url(config.intake.clone()))?;
-    let host = url
-        .host_str()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if url.scheme() != "http" || !loopback {
-        return Err(SyncError::Url(config.intake.clone()));
-    }
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|_| SyncError::Url(config.intake.clone()))?;
-    let mut allowance = Allowance {
-        started: Instant::now(),
-        budget,
-        sent: 0,
-    };
-    let due_by = budget.honour_backoff.then(OffsetDateTime::now_utc);
-    let pending = device
-        .call(move |d| Ok(d.queue().pending_uploads(due_by)?))
-        .await?;
-    let mut summary = SyncSummary::default();
-    for item in pending {
-        if allowance.spent() {
-            break;
+impl Syncer {
+    pub fn new(config: SyncConfig) -> Result<Self, SyncError> {
+        let url = reqwest::Url::parse(&config.intake)
+            .map_err(|_| SyncError::Url(config.intake.clone()))?;
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => return Err(SyncError::Url(config.intake.clone())),
         }
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config(config.pinned_ca.as_deref())?)
+            .connect_timeout(Duration::from_secs(15))
+            .read_timeout(config.stall_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SyncError::Client(e.to_string()))?;
+        Ok(Self {
+            client,
+            config,
+            caps: OnceCell::new(),
+            listener: RwLock::new(None),
+            cancelled: AtomicBool::new(false),
+            cancel: Notify::new(),
+        })
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn SyncListener>>) {
+        if let Ok(mut l) = self.listener.write() {
+            *l = listener;
+        }
+    }
+
+    /// Stops a running sync at its next step; a PATCH in flight is cut (its offset is kept).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+        self.cancel.notify_waiters();
+    }
+
+    fn listener(&self) -> Option<Arc<dyn SyncListener>> {
+        self.listener.read().ok()?.clone()
+    }
+
+    fn state_changed(&self, id: Uuid, state: State, detail: Option<&str>) {
+        if let Some(l) = self.listener() {
+            l.state_changed(id, state, detail);
+        }
+    }
+
+    /// Uploads what is due, oldest first, at most `max_in_flight` at once, within `budget`.
+    pub async fn sync(
+        &self,
+        device: &DeviceHandle,
+        budget: SyncBudget,
+    ) -> Result<SyncSummary, SyncError> {
+        self.cancelled.store(false, Ordering::Relaxed);
+        let mut summary = SyncSummary::default();
+        if budget.metered && !budget.allow_metered {
+            summary.skipped_metered = true;
+            return Ok(summary);
+        }
+        let run = Run {
+            syncer: self,
+            deadline: Instant::now() + budget.max_wall,
+            max_bytes: budget.max_bytes,
+            sent: AtomicU64::new(0),
+        };
+        let due_by = budget.honour_backoff.then(OffsetDateTime::now_utc);
+        let pending = device
+            .call(move |d| Ok(d.queue().pending_uploads(due_by)?))
+            .await?;
+        let results: Vec<_> = stream::iter(pending)
+            .map(|item| self.sync_one(device, &run, item))
+            .buffered(self.config.max_in_flight.max(1))
+            .collect()
+            .await;
+        for result in results {
+            match result? {
+                (_, None) => {}
+                (id, Some(Outcome::Delivered(_))) => summary.delivered.push(id),
+                (id, Some(Outcome::Unconfirmed)) => summary.unconfirmed.push(id),
+                (id, Some(Outcome::Rejected(reason))) => summary.rejected.push((id, reason)),
+                (id, Some(Outcome::Retry(error, _))) => summary.retrying.push((id, error)),
+                (id, Some(Outcome::Paused)) => summary.paused.push(id),
+            }
+        }
+        summary.bytes_sent = run.sent.load(Ordering::Relaxed);
+        Ok(summary)
+    }
+
+    /// One report: upload and record the outcome (`None`: not tried, the budget ran out).
+    async fn sync_one(
+        &self,
+        device: &DeviceHandle,
+        run: &Run<'_>,
+        item: PendingUpload,
+    ) -> Result<(Uuid, Option<Outcome>), SyncError> {
         let id = item.id;
+        if run.spent() {
+            return Ok((id, None));
+        }
         if item.state == State::Sealed {
             device
                 .call(move |d| Ok(d.queue().transition(id, State::Uploading, |_| Ok(()))?))
                 .await?;
+            self.state_changed(id, State::Uploading, None);
         }
-        let outcome = upload(device, &client, config, &item, &mut allowance).await?;
-        summary.bytes_sent = allowance.sent;
+        let outcome = self.upload(device, run, &item).await?;
         let attempts = item.attempts;
-        match outcome {
+        match &outcome {
             Outcome::Delivered(receipt) => {
+                let receipt = receipt.clone();
                 device
                     .call(move |d| d.finish_delivered(id, State::Delivered, Some(&receipt)))
                     .await?;
-                summary.delivered.push(id);
+                self.state_changed(id, State::Delivered, None);
             }
             Outcome::Unconfirmed => {
                 device
                     .call(move |d| d.finish_delivered(id, State::UploadedUnconfirmed, None))
                     .await?;
-                summary.unconfirmed.push(id);
+                self.state_changed(id, State::UploadedUnconfirmed, None);
             }
             Outcome::Rejected(reason) => {
                 let r = reason.clone();
                 device
                     .call(move |d| Ok(d.queue().finish_upload(id, State::Rejected, Some(&r))?))
                     .await?;
-                summary.rejected.push((id, reason));
+                self.state_changed(id, State::Rejected, Some(reason));
             }
-            Outcome::Paused => summary.paused.push(id),
+            Outcome::Paused => {}
             Outcome::Retry(error, retry_after) => {
                 // Never sooner than the server asked for.
                 let floor = retry_after
@@ -172,11 +372,425 @@ pub async fn sync(
                 device
                     .call(move |d| Ok(d.queue().record_failure(id, &e, next)?))
                     .await?;
-                summary.retrying.push((id, error));
+                self.state_changed(id, State::Uploading, Some(error));
+            }
+        }
+        Ok((id, Some(outcome)))
+    }
+
+    async fn caps(&self, run: &Run<'_>) -> Result<ServerCaps, Outcome> {
+        if let Some(caps) = self.caps.get() {
+            return Ok(caps.clone());
+        }
+        let request = self
+            .client
+            .request(reqwest::Method::OPTIONS, self.endpoint("/v1/uploads"))
+            .send();
+        let response = match run.bounded(request).await {
+            None => return Err(Outcome::Paused),
+            Some(Err(e)) => return Err(Outcome::network(&e)),
+            Some(Ok(r)) => r,
+        };
+        if response.status().is_server_error() {
+            return Err(refusal(response).await);
+        }
+        // A server without OPTIONS still speaks core tus + creation (which we need anyway).
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        };
+        let extensions = header("tus-extension");
+        let has = |ext: &str| extensions.split(',').any(|e| e.trim() == ext);
+        let algorithms = header("tus-checksum-algorithm");
+        let offers = |alg: &str| algorithms.split(',').any(|a| a.trim() == alg);
+        let caps = ServerCaps {
+            creation_with_upload: has("creation-with-upload"),
+            checksum: if !has("checksum") || !self.config.checksums {
+                None
+            } else if offers("sha256") {
+                Some("sha256")
+            } else if offers("sha1") {
+                Some("sha1")
+            } else {
+                None
+            },
+            max_size: header_u64(&response, "tus-max-size"),
+        };
+        let _ = self.caps.set(caps.clone());
+        Ok(caps)
+    }
+
+    async fn upload(
+        &self,
+        device: &DeviceHandle,
+        run: &Run<'_>,
+        item: &PendingUpload,
+    ) -> Result<Outcome, SyncError> {
+        let caps = match self.caps(run).await {
+            Ok(caps) => caps,
+            Err(outcome) => return Ok(outcome),
+        };
+        if caps.max_size.is_some_and(|max| item.bytes > max) {
+            return Ok(Outcome::Rejected(format!(
+                "the report ({} bytes) is larger than the server accepts",
+                item.bytes
+            )));
+        }
+        let id = item.id;
+        let progress = Progress::new(self.listener(), id, item.bytes);
+        let mut upload_url = item.upload_url.clone();
+        let (url, mut offset) = loop {
+            let url = match upload_url.take() {
+                Some(url) => url,
+                None => match self.create(device, run, item, &caps, &progress).await? {
+                    Created::New(url, offset) => {
+                        let u = url.clone();
+                        device
+                            .call(move |d| {
+                                Ok(d.queue().set_upload_progress(id, Some(&u), offset)?)
+                            })
+                            .await?;
+                        break (url, offset);
+                    }
+                    Created::AlreadyDelivered => return Ok(self.receipt(run, item).await),
+                    Created::Failed(outcome) => return Ok(outcome),
+                },
+            };
+            match self.head(run, &url).await {
+                Ok(Some(server_offset)) => break (url, server_offset),
+                // 404/410: the server lost or expired it; a new upload for the same report.
+                Ok(None) => {
+                    device
+                        .call(move |d| Ok(d.queue().set_upload_progress(id, None, 0)?))
+                        .await?;
+                }
+                Err(outcome) => return Ok(outcome),
+            }
+        };
+        while offset < item.bytes {
+            let allowed = run
+                .max_bytes
+                .saturating_sub(run.sent.load(Ordering::Relaxed));
+            if run.spent() || allowed == 0 {
+                return Ok(Outcome::Paused);
+            }
+            let len = (self.config.chunk_size as u64)
+                .min(item.bytes - offset)
+                .min(allowed);
+            let from = offset;
+            // Persisted before the PATCH: a kill now resumes from here (after asking HEAD).
+            let u = url.clone();
+            let chunk = device
+                .call(move |d| {
+                    d.queue().set_upload_progress(id, Some(&u), from)?;
+                    d.read_sealed(id, from, len)
+                })
+                .await?;
+            let request = self
+                .client
+                .patch(&url)
+                .header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Offset", from.to_string());
+            let response = match self
+                .send_body(run, request, chunk, caps.checksum, from, &progress)
+                .await
+            {
+                Sent::Response(r) => r,
+                Sent::Failed(outcome) => return Ok(outcome),
+            };
+            match response.status().as_u16() {
+                204 => offset = header_u64(&response, "upload-offset").unwrap_or(from + len),
+                // 409: another attempt moved the offset; 460: a chunk was damaged on the way.
+                409 | 460 => match self.head(run, &url).await {
+                    Ok(Some(server_offset)) => offset = server_offset,
+                    Ok(None) => {
+                        return Ok(Outcome::Retry("the server lost the upload".into(), None))
+                    }
+                    Err(outcome) => return Ok(outcome),
+                },
+                _ => return Ok(refusal(response).await),
+            }
+        }
+        Ok(self.receipt(run, item).await)
+    }
+
+    async fn create(
+        &self,
+        device: &DeviceHandle,
+        run: &Run<'_>,
+        item: &PendingUpload,
+        caps: &ServerCaps,
+        progress: &Progress,
+    ) -> Result<Created, SyncError> {
+        let metadata = upload_metadata(
+            item.id,
+            &item.device_key,
+            &item.ciphertext_sha256,
+            &item.envelope_sig,
+            device_clock().as_deref(),
+        );
+        let request = self
+            .client
+            .post(self.endpoint("/v1/uploads"))
+            .header("Upload-Length", item.bytes.to_string())
+            .header("Upload-Metadata", metadata);
+        // creation-with-upload: a report that fits in one chunk goes with the POST (one round
+        // trip fewer on a slow link). Killed mid-POST, the next POST of the same report id gets
+        // the same upload back from our server (tus servers without that make a new one).
+        let small = caps.creation_with_upload
+            && item.bytes <= self.config.chunk_size as u64
+            && run.sent.load(Ordering::Relaxed) + item.bytes <= run.max_bytes;
+        let sent = if small {
+            let id = item.id;
+            let bytes = item.bytes;
+            let body = device.call(move |d| d.read_sealed(id, 0, bytes)).await?;
+            let request = request.header("Content-Type", "application/offset+octet-stream");
+            self.send_body(run, request, body, caps.checksum, 0, progress)
+                .await
+        } else {
+            match run
+                .bounded(request.header("Tus-Resumable", TUS).send())
+                .await
+            {
+                None => Sent::Failed(Outcome::Paused),
+                Some(Err(e)) => Sent::Failed(Outcome::network(&e)),
+                Some(Ok(r)) => Sent::Response(r),
+            }
+        };
+        let response = match sent {
+            Sent::Response(r) => r,
+            Sent::Failed(outcome) => return Ok(Created::Failed(outcome)),
+        };
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(match (response.status().as_u16(), location) {
+            (200, _) => Created::AlreadyDelivered,
+            (201, Some(location)) => Created::New(
+                self.absolute(&location),
+                header_u64(&response, "upload-offset").unwrap_or(0),
+            ),
+            _ => Created::Failed(refusal(response).await),
+        })
+    }
+
+    /// Sends `body` in pieces, counting what leaves and reporting progress; abandons a request
+    /// that moves nothing for `stall_timeout`, and is cut by the deadline or a cancel.
+    async fn send_body(
+        &self,
+        run: &Run<'_>,
+        request: reqwest::RequestBuilder,
+        body: Vec<u8>,
+        checksum: Option<&'static str>,
+        base: u64,
+        progress: &Progress,
+    ) -> Sent {
+        let mut request = request
+            .header("Tus-Resumable", TUS)
+            .header("Content-Length", body.len().to_string());
+        if let Some(algorithm) = checksum {
+            let alg = if algorithm == "sha1" {
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY
+            } else {
+                &ring::digest::SHA256
+            };
+            let sum = STANDARD.encode(ring::digest::digest(alg, &body));
+            request = request.header("Upload-Checksum", format!("{algorithm} {sum}"));
+        }
+        let moved = Arc::new(AtomicU64::new(0));
+        let body = bytes::Bytes::from(body);
+        let pieces = (0..body.len().div_ceil(PIECE)).map({
+            let body = body.clone();
+            let moved = moved.clone();
+            let sent = &run.sent;
+            move |i| {
+                let piece = body.slice(i * PIECE..((i + 1) * PIECE).min(body.len()));
+                let so_far = moved.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                progress.report(base + so_far + piece.len() as u64);
+                Ok::<_, std::io::Error>(piece)
+            }
+        });
+        // The iterator borrows `run`; reqwest wants 'static, so feed it through a channel.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+        let feed = async move {
+            for piece in pieces {
+                if tx.send(piece).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let body_stream = stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|piece| (piece, rx))
+        });
+        let send = request.body(reqwest::Body::wrap_stream(body_stream)).send();
+        let watchdog = async {
+            let mut last = moved.load(Ordering::Relaxed);
+            let mut still_since = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let now = moved.load(Ordering::Relaxed);
+                if now != last {
+                    (last, still_since) = (now, Instant::now());
+                } else if last < body.len() as u64
+                    && still_since.elapsed() >= self.config.stall_timeout
+                {
+                    return;
+                }
+            }
+        };
+        let attempt = async {
+            tokio::select! {
+                (r, ()) = async { tokio::join!(send, feed) } => Some(r),
+                () = watchdog => None,
+            }
+        };
+        match run.bounded(attempt).await {
+            None => Sent::Failed(Outcome::Paused),
+            Some(None) => Sent::Failed(Outcome::Retry(
+                "network: the connection stalled".into(),
+                None,
+            )),
+            Some(Some(Err(e))) => Sent::Failed(Outcome::network(&e)),
+            Some(Some(Ok(r))) => Sent::Response(r),
+        }
+    }
+
+    /// The server's offset, or `None` when the upload is gone (404/410).
+    async fn head(&self, run: &Run<'_>, url: &str) -> Result<Option<u64>, Outcome> {
+        let request = self.client.head(url).header("Tus-Resumable", TUS).send();
+        let r = match run.bounded(request).await {
+            None => return Err(Outcome::Paused),
+            Some(Err(e)) => return Err(Outcome::network(&e)),
+            Some(Ok(r)) => r,
+        };
+        match r.status().as_u16() {
+            200 | 204 => header_u64(&r, "upload-offset")
+                .map(Some)
+                .ok_or_else(|| Outcome::Retry("HEAD without Upload-Offset".into(), None)),
+            404 | 410 => Ok(None),
+            _ => Err(refusal(r).await),
+        }
+    }
+
+    /// Fetches and verifies the receipt. No receipt endpoint (a third-party tus server): the
+    /// upload happened but nobody vouches for it. A forged receipt keeps the report queued.
+    async fn receipt(&self, run: &Run<'_>, item: &PendingUpload) -> Outcome {
+        let url = self.endpoint(&format!("/v1/reports/{}/receipt", item.id));
+        let response = match run.bounded(self.client.get(url).send()).await {
+            None => return Outcome::Paused,
+            Some(Err(e)) => return Outcome::network(&e),
+            Some(Ok(r)) => r,
+        };
+        if response.status().as_u16() == 404 {
+            return Outcome::Unconfirmed;
+        }
+        if !response.status().is_success() {
+            return refusal(response).await;
+        }
+        let Ok(text) = response.text().await else {
+            return Outcome::Retry("the receipt could not be read".into(), None);
+        };
+        let Ok(receipt) = serde_json::from_str::<Receipt>(&text) else {
+            return Outcome::Retry("the server's receipt is not a receipt".into(), None);
+        };
+        let sha = crate::report::parse_hex32(&item.ciphertext_sha256).unwrap_or_default();
+        match receipt.verify(item.id, &sha, &self.config.server_key) {
+            Ok(()) => Outcome::Delivered(text),
+            Err(e) => Outcome::Retry(format!("RECEIPT REFUSED: {e}"), None),
+        }
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.config.intake.trim_end_matches('/'))
+    }
+
+    fn absolute(&self, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            self.endpoint(location)
+        }
+    }
+}
+
+enum Created {
+    /// The upload URL and the server's offset (non-zero when the POST carried the body).
+    New(String, u64),
+    AlreadyDelivered,
+    Failed(Outcome),
+}
+
+enum Sent {
+    Response(reqwest::Response),
+    Failed(Outcome),
+}
+
+/// Progress events for one report, at most [`EVENTS_PER_SECOND`] (the last one always).
+struct Progress {
+    listener: Option<Arc<dyn SyncListener>>,
+    id: Uuid,
+    total: u64,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn new(listener: Option<Arc<dyn SyncListener>>, id: Uuid, total: u64) -> Self {
+        Self {
+            listener,
+            id,
+            total,
+            last: Mutex::new(None),
+        }
+    }
+
+    fn report(&self, sent: u64) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1) / EVENTS_PER_SECOND);
+        if due || sent >= self.total {
+            *last = Some(Instant::now());
+            listener.progress(self.id, sent.min(self.total), self.total);
+        }
+    }
+}
+
+/// TLS on ring: the bundled Mozilla roots, or only the organisation's pinned CA.
+fn tls_config(pinned_ca: Option<&[u8]>) -> Result<rustls::ClientConfig, SyncError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    match pinned_ca {
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(bytes) => {
+            let certs: Vec<CertificateDer<'static>> = if bytes.starts_with(b"-----") {
+                CertificateDer::pem_slice_iter(bytes)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| SyncError::PinnedCa(e.to_string()))?
+            } else {
+                vec![CertificateDer::from(bytes.to_vec())]
+            };
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(SyncError::PinnedCa("no usable certificate".into()));
             }
         }
     }
-    Ok(summary)
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SyncError::Client(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// Full jitter: a random delay in [0, min(cap, base × 2^attempts)].
@@ -192,188 +806,46 @@ fn backoff(attempts: u32) -> time::Duration {
     time::Duration::seconds_f64(ceiling.as_secs_f64() * fraction)
 }
 
-async fn upload(
-    device: &DeviceHandle,
-    client: &reqwest::Client,
-    config: &SyncConfig,
-    item: &PendingUpload,
-    allowance: &mut Allowance,
-) -> Result<Outcome, SyncError> {
-    let id = item.id;
-    let mut upload_url = item.upload_url.clone();
-    let mut offset;
-    loop {
-        let url = match upload_url.clone() {
-            Some(url) => url,
-            None => match create(client, config, item).await {
-                Ok(Created::New(url)) => {
-                    let u = url.clone();
-                    device
-                        .call(move |d| Ok(d.queue().set_upload_progress(id, Some(&u), 0)?))
-                        .await?;
-                    url
-                }
-                Ok(Created::AlreadyDelivered) => return Ok(receipt(client, config, item).await),
-                Err(outcome) => return Ok(outcome),
-            },
-        };
-        match head(client, &url).await {
-            Ok(Some(server_offset)) => {
-                offset = server_offset;
-                upload_url = Some(url);
-                break;
-            }
-            // 404/410: the server lost or expired it; a new upload for the same report.
-            Ok(None) => {
-                upload_url = None;
-                device
-                    .call(move |d| Ok(d.queue().set_upload_progress(id, None, 0)?))
-                    .await?;
-            }
-            Err(outcome) => return Ok(outcome),
-        }
+/// The phone's clock as the upload starts, for the desk's clock correction (see
+/// [`crate::report::CaptureClock::boot_tag`]); iOS passes none yet.
+fn device_clock() -> Option<String> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let clock = crate::report::CaptureClock::now().ok()?;
+        Some(format!(
+            "{} {}",
+            crate::report::CaptureClock::boot_tag(&clock.boot_id),
+            clock.monotonic_ms_at_capture
+        ))
     }
-    let url = upload_url.unwrap_or_default();
-    while offset < item.bytes {
-        if allowance.spent() {
-            return Ok(Outcome::Paused);
-        }
-        let (from, len) = (offset, (config.chunk_size as u64).min(item.bytes - offset));
-        // Persisted before the PATCH: a kill now resumes from here (after asking HEAD).
-        let u = url.clone();
-        let chunk = device
-            .call(move |d| {
-                d.queue().set_upload_progress(id, Some(&u), from)?;
-                d.read_sealed(id, from, len)
-            })
-            .await?;
-        let response = client
-            .patch(&url)
-            .header("Tus-Resumable", TUS)
-            .header("Content-Type", "application/offset+octet-stream")
-            .header("Upload-Offset", from.to_string())
-            .body(chunk)
-            .send()
-            .await;
-        match response {
-            Ok(r) if r.status().as_u16() == 204 => {
-                offset = header_u64(&r, "upload-offset").unwrap_or(from + len);
-                allowance.sent += len;
-            }
-            Ok(r) if r.status().as_u16() == 409 => match head(client, &url).await {
-                Ok(Some(server_offset)) => offset = server_offset,
-                Ok(None) => return Ok(Outcome::Retry("the server lost the upload".into(), None)),
-                Err(outcome) => return Ok(outcome),
-            },
-            Ok(r) => return Ok(refusal(r).await),
-            Err(e) => return Ok(Outcome::Retry(network(&e), None)),
-        }
-    }
-    Ok(receipt(client, config, item).await)
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    None
 }
 
 /// `Upload-Metadata` for a report: `report_id` (UUID), `device_key` (base64), `ciphertext_sha256`
-/// (hex), `envelope_sig` (base64), each value base64-encoded again as tus requires.
+/// (hex), `envelope_sig` (base64) and optionally `device_clock`, each value base64-encoded
+/// again as tus requires.
 pub fn upload_metadata(
     report_id: Uuid,
     device_key: &str,
     ciphertext_sha256: &str,
     envelope_sig: &str,
+    device_clock: Option<&str>,
 ) -> String {
-    [
+    let mut pairs = vec![
         ("report_id", report_id.to_string()),
         ("device_key", device_key.to_string()),
         ("ciphertext_sha256", ciphertext_sha256.to_string()),
         ("envelope_sig", envelope_sig.to_string()),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
-    .collect::<Vec<_>>()
-    .join(",")
-}
-
-enum Created {
-    New(String),
-    AlreadyDelivered,
-}
-
-async fn create(
-    client: &reqwest::Client,
-    config: &SyncConfig,
-    item: &PendingUpload,
-) -> Result<Created, Outcome> {
-    let metadata = upload_metadata(
-        item.id,
-        &item.device_key,
-        &item.ciphertext_sha256,
-        &item.envelope_sig,
-    );
-    let response = client
-        .post(format!(
-            "{}/v1/uploads",
-            config.intake.trim_end_matches('/')
-        ))
-        .header("Tus-Resumable", TUS)
-        .header("Upload-Length", item.bytes.to_string())
-        .header("Upload-Metadata", metadata)
-        .send()
-        .await
-        .map_err(|e| Outcome::Retry(network(&e), None))?;
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    match (response.status().as_u16(), location) {
-        (200, _) => Ok(Created::AlreadyDelivered),
-        (201, Some(location)) => Ok(Created::New(absolute(&config.intake, &location))),
-        _ => Err(refusal(response).await),
+    ];
+    if let Some(clock) = device_clock {
+        pairs.push(("device_clock", clock.to_string()));
     }
-}
-
-/// The server's offset, or `None` when the upload is gone (404/410).
-async fn head(client: &reqwest::Client, url: &str) -> Result<Option<u64>, Outcome> {
-    let r = client
-        .head(url)
-        .header("Tus-Resumable", TUS)
-        .send()
-        .await
-        .map_err(|e| Outcome::Retry(network(&e), None))?;
-    match r.status().as_u16() {
-        200 | 204 => header_u64(&r, "upload-offset")
-            .map(Some)
-            .ok_or_else(|| Outcome::Retry("HEAD without Upload-Offset".into(), None)),
-        404 | 410 => Ok(None),
-        _ => Err(refusal(r).await),
-    }
-}
-
-/// Fetches and verifies the receipt. No receipt endpoint (a third-party tus server): the
-/// upload happened but nobody vouches for it. A forged receipt keeps the report queued.
-async fn receipt(client: &reqwest::Client, config: &SyncConfig, item: &PendingUpload) -> Outcome {
-    let url = format!(
-        "{}/v1/reports/{}/receipt",
-        config.intake.trim_end_matches('/'),
-        item.id
-    );
-    let response = match client.get(url).send().await {
-        Ok(r) => r,
-        Err(e) => return Outcome::Retry(network(&e), None),
-    };
-    if response.status().as_u16() == 404 {
-        return Outcome::Unconfirmed;
-    }
-    let Ok(text) = response.text().await else {
-        return Outcome::Retry("the receipt could not be read".into(), None);
-    };
-    let Ok(receipt) = serde_json::from_str::<Receipt>(&text) else {
-        return Outcome::Retry("the server's receipt is not a receipt".into(), None);
-    };
-    let sha = crate::report::parse_hex32(&item.ciphertext_sha256).unwrap_or_default();
-    match receipt.verify(item.id, &sha, &config.server_key) {
-        Ok(()) => Outcome::Delivered(text),
-        Err(e) => Outcome::Retry(format!("RECEIPT REFUSED: {e}"), None),
-    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// 4xx other than 408/409/429 is the server's final word; anything else is worth retrying.
@@ -394,24 +866,6 @@ async fn refusal(response: reqwest::Response) -> Outcome {
     }
 }
 
-fn network(e: &reqwest::Error) -> String {
-    if e.is_connect() {
-        "network: cannot reach the intake server".into()
-    } else if e.is_timeout() {
-        "network: the connection timed out".into()
-    } else {
-        "network: the connection failed".into()
-    }
-}
-
 fn header_u64(r: &reqwest::Response, name: &str) -> Option<u64> {
     r.headers().get(name)?.to_str().ok()?.parse().ok()
-}
-
-fn absolute(base: &str, location: &str) -> String {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        location.to_string()
-    } else {
-        format!("{}{location}", base.trim_end_matches('/'))
-    }
 }

@@ -104,6 +104,8 @@ async fn run(
     report: &[u8],
     tus: bool,
 ) -> anyhow::Result<(Duration, Vec<f64>)> {
+    // reqwest's rustls has no default provider here (the phone's sync passes its own).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()?;
@@ -129,6 +131,7 @@ async fn run(
                         &STANDARD.encode(key.public_key().as_ref()),
                         &hex(&sha),
                         &STANDARD.encode(key.sign(&envelope_message(id, &sha)).as_ref()),
+                        None,
                     );
                     let created = client
                         .post(format!("{base}/v1/uploads"))

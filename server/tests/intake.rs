@@ -51,7 +51,7 @@ fn report(keys: &DeviceKeys, len: usize) -> Report {
 }
 
 fn metadata(id: Uuid, device_key: &str, sha: &str, sig: &str) -> String {
-    sighting_core::sync::upload_metadata(id, device_key, sha, sig)
+    sighting_core::sync::upload_metadata(id, device_key, sha, sig, None)
 }
 
 fn server_pkcs8() -> Vec<u8> {
@@ -121,7 +121,7 @@ async fn a_report_goes_through_the_tus_protocol_and_gets_a_verified_receipt() {
         .try_into()
         .unwrap();
     let server = Server::start(&tmp.path().join("data"), &pkcs8, IntakeConfig::default()).await;
-    let client = Client::new();
+    let client = support::client();
     let base = server.base.clone();
     let keys = device_keys(tmp.path());
     let r = report(&keys, 150_000);
@@ -243,12 +243,25 @@ async fn a_report_goes_through_the_tus_protocol_and_gets_a_verified_receipt() {
         format!("{base}{}", header(&replay, "location").unwrap()),
         url
     );
+    let mut filed: Vec<String> = std::fs::read_dir(tmp.path().join("data/reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    filed.sort();
     assert_eq!(
-        std::fs::read_dir(tmp.path().join("data/reports"))
-            .unwrap()
-            .count(),
-        1
+        filed,
+        [format!("{}.age", r.id), format!("{}.intake.json", r.id)],
+        "one ciphertext and its intake record"
     );
+    let record: sighting_server::intake::store::IntakeRecord = serde_json::from_slice(
+        &std::fs::read(
+            tmp.path()
+                .join(format!("data/reports/{}.intake.json", r.id)),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record.receipt, receipt);
     assert_eq!(
         client
             .delete(&url)
@@ -271,7 +284,7 @@ async fn forged_oversize_tampered_and_terminated_uploads_store_nothing() {
         ..IntakeConfig::default()
     };
     let server = Server::start(&tmp.path().join("data"), &server_pkcs8(), config).await;
-    let (client, base) = (Client::new(), server.base.clone());
+    let (client, base) = (support::client(), server.base.clone());
     let keys = device_keys(tmp.path());
     let stored = || {
         std::fs::read_dir(tmp.path().join("data/reports"))
@@ -354,7 +367,7 @@ async fn a_device_over_its_rate_limit_gets_429_with_retry_after() {
         ..IntakeConfig::default()
     };
     let server = Server::start(&tmp.path().join("data"), &server_pkcs8(), config).await;
-    let (client, base) = (Client::new(), server.base.clone());
+    let (client, base) = (support::client(), server.base.clone());
     let keys = device_keys(tmp.path());
     for _ in 0..2 {
         assert_eq!(
@@ -381,7 +394,7 @@ async fn creation_with_upload_and_a_restart_mid_upload_lose_no_acknowledged_byte
     let data = tmp.path().join("data");
     let pkcs8 = server_pkcs8();
     let keys = device_keys(tmp.path());
-    let client = Client::new();
+    let client = support::client();
 
     let small = report(&keys, 2000);
     let server = Server::start(&data, &pkcs8, IntakeConfig::default()).await;
@@ -446,7 +459,7 @@ async fn garbage_requests_never_get_a_5xx_and_store_nothing() {
         IntakeConfig::default(),
     )
     .await;
-    let (client, base) = (Client::new(), server.base.clone());
+    let (client, base) = (support::client(), server.base.clone());
     let rng = SystemRandom::new();
     let random = |n: usize| {
         let mut v = vec![0u8; n];
@@ -539,7 +552,7 @@ async fn an_abandoned_upload_expires() {
         ..IntakeConfig::default()
     };
     let server = Server::start(&data, &pkcs8, config.clone()).await;
-    let (client, base) = (Client::new(), server.base.clone());
+    let (client, base) = (support::client(), server.base.clone());
     let keys = device_keys(tmp.path());
     let r = report(&keys, 1000);
     let url = format!(
@@ -577,7 +590,7 @@ async fn uploads_over_the_concurrency_cap_are_told_to_retry() {
         ..IntakeConfig::default()
     };
     let server = Server::start(&tmp.path().join("data"), &server_pkcs8(), config).await;
-    let (client, base) = (Client::new(), server.base.clone());
+    let (client, base) = (support::client(), server.base.clone());
     let busy = create(&client, &base, &report(&device_keys(tmp.path()), 100)).await;
     assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(header(&busy, "retry-after").as_deref(), Some("5"));

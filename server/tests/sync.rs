@@ -12,7 +12,7 @@ use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
 use sighting_core::report::{CaptureClock, Details};
-use sighting_core::sync::{sync, SyncBudget, SyncConfig};
+use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_server::intake::IntakeConfig;
 use sighting_server::{desk, keygen};
 use uuid::Uuid;
@@ -45,7 +45,17 @@ const NOW: SyncBudget = SyncBudget {
     max_wall: Duration::from_secs(30),
     max_bytes: u64::MAX,
     honour_backoff: false,
+    allow_metered: true,
+    metered: false,
 };
+
+fn syncer(intake: &str, server_key: [u8; 32], chunk_size: usize) -> Syncer {
+    Syncer::new(SyncConfig {
+        chunk_size,
+        ..SyncConfig::new(intake, server_key)
+    })
+    .unwrap()
+}
 
 fn server_key() -> (Vec<u8>, [u8; 32]) {
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
@@ -74,13 +84,13 @@ async fn offline_reports_are_delivered_once_online_and_the_desk_opens_them() {
 
     // Offline: nothing listens there.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let offline = SyncConfig {
-        intake: format!("http://{}", dead.local_addr().unwrap()),
-        server_key: public,
-        chunk_size: 64 << 10,
-    };
+    let offline = syncer(
+        &format!("http://{}", dead.local_addr().unwrap()),
+        public,
+        64 << 10,
+    );
     drop(dead);
-    let summary = sync(&device, &offline, NOW).await.unwrap();
+    let summary = offline.sync(&device, NOW).await.unwrap();
     assert_eq!(summary.retrying.len(), 2);
     let outbox = device.call(|d| d.reports()).await.unwrap();
     assert!(outbox.iter().all(|r| r.state == State::Sealed
@@ -96,11 +106,8 @@ async fn offline_reports_are_delivered_once_online_and_the_desk_opens_them() {
 
     let data = tmp.path().join("intake");
     let server = Server::start(&data, &pkcs8, IntakeConfig::default()).await;
-    let online = SyncConfig {
-        intake: server.base.clone(),
-        ..offline
-    };
-    let summary = sync(&device, &online, NOW).await.unwrap();
+    let online = syncer(&server.base, public, 64 << 10);
+    let summary = online.sync(&device, NOW).await.unwrap();
     assert_eq!(summary.delivered, ids.to_vec());
     let outbox = device.call(|d| d.reports()).await.unwrap();
     assert!(outbox
@@ -114,7 +121,7 @@ async fn offline_reports_are_delivered_once_online_and_the_desk_opens_them() {
         );
     }
     // A second sync sends nothing: exactly once.
-    assert_eq!(sync(&device, &online, NOW).await.unwrap().bytes_sent, 0);
+    assert_eq!(online.sync(&device, NOW).await.unwrap().bytes_sent, 0);
     server.stop().await;
 
     let identities = desk::read_identities(&tmp.path().join("org/identity.txt")).unwrap();
@@ -134,23 +141,19 @@ async fn a_byte_budget_stops_mid_report_and_the_next_sync_resumes_from_the_serve
         .unwrap();
     let (pkcs8, public) = server_key();
     let server = Server::start(&tmp.path().join("intake"), &pkcs8, IntakeConfig::default()).await;
-    let config = SyncConfig {
-        intake: server.base.clone(),
-        server_key: public,
-        chunk_size: 32 << 10,
-    };
-    let first = sync(
-        &device,
-        &config,
-        SyncBudget {
-            max_bytes: 64 << 10,
-            ..NOW
-        },
-    )
-    .await
-    .unwrap();
+    let config = syncer(&server.base, public, 32 << 10);
+    let first = config
+        .sync(
+            &device,
+            SyncBudget {
+                max_bytes: 64 << 10,
+                ..NOW
+            },
+        )
+        .await
+        .unwrap();
     assert!(first.delivered.is_empty());
-    let second = sync(&device, &config, NOW).await.unwrap();
+    let second = config.sync(&device, NOW).await.unwrap();
     assert_eq!(second.delivered, vec![id]);
     assert_eq!(
         first.bytes_sent + second.bytes_sent,
@@ -169,12 +172,8 @@ async fn a_receipt_from_the_wrong_server_key_keeps_the_report_queued() {
     let (pkcs8, _) = server_key();
     let (_, configured) = server_key();
     let server = Server::start(&tmp.path().join("intake"), &pkcs8, IntakeConfig::default()).await;
-    let config = SyncConfig {
-        intake: server.base.clone(),
-        server_key: configured,
-        chunk_size: 256 << 10,
-    };
-    let summary = sync(&device, &config, NOW).await.unwrap();
+    let config = syncer(&server.base, configured, 256 << 10);
+    let summary = config.sync(&device, NOW).await.unwrap();
     assert!(summary.delivered.is_empty());
     assert!(
         summary.retrying[0].1.contains("RECEIPT REFUSED"),
@@ -193,17 +192,29 @@ async fn a_receipt_from_the_wrong_server_key_keeps_the_report_queued() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn only_loopback_http_is_accepted_for_now() {
-    let tmp = tempfile::tempdir().unwrap();
-    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
-    let device = phone(tmp.path(), &org.recipient);
-    let config = SyncConfig {
-        intake: "http://intake.example.org".into(),
-        server_key: [0; 32],
-        chunk_size: 1,
-    };
-    assert!(sync(&device, &config, NOW).await.is_err());
+#[test]
+fn plain_http_is_refused_except_to_loopback() {
+    for url in [
+        "http://intake.example.org",
+        "http://10.0.0.1:8080",
+        "ftp://127.0.0.1",
+    ] {
+        assert!(
+            matches!(
+                Syncer::new(SyncConfig::new(url, [0; 32])),
+                Err(sighting_core::sync::SyncError::Url(_))
+            ),
+            "{url}"
+        );
+    }
+    for url in [
+        "https://intake.example.org",
+        "http://127.0.0.1:1",
+        "http://[::1]:1",
+        "http://localhost:1",
+    ] {
+        assert!(Syncer::new(SyncConfig::new(url, [0; 32])).is_ok(), "{url}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -220,12 +231,8 @@ async fn the_servers_retry_after_is_honoured() {
         ..IntakeConfig::default()
     };
     let server = Server::start(&tmp.path().join("intake"), &pkcs8, limits).await;
-    let config = SyncConfig {
-        intake: server.base.clone(),
-        server_key: public,
-        chunk_size: 256 << 10,
-    };
-    let summary = sync(&device, &config, NOW).await.unwrap();
+    let config = syncer(&server.base, public, 256 << 10);
+    let summary = config.sync(&device, NOW).await.unwrap();
     assert_eq!(summary.retrying.len(), 1, "{summary:?}");
     let report = &device.call(|d| d.reports()).await.unwrap()[0];
     let wait = report.next_attempt_at.unwrap() - time::OffsetDateTime::now_utc();
@@ -239,7 +246,7 @@ async fn the_servers_retry_after_is_honoured() {
         ..NOW
     };
     assert_eq!(
-        sync(&device, &config, background).await.unwrap(),
+        config.sync(&device, background).await.unwrap(),
         Default::default()
     );
     server.stop().await;

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, options};
 use axum::{Json, Router};
 use base64::{engine::general_purpose::STANDARD, Engine};
+use futures_util::StreamExt;
 use ring::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY, SHA256};
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use serde_json::json;
@@ -342,6 +343,17 @@ fn envelope(
     UnparsedPublicKey::new(&ED25519, key_bytes)
         .verify(&envelope_message(report_id, &sha), &sig)
         .map_err(|_| bad("the envelope signature does not verify"))?;
+    // Optional: "<16 hex digits> <ms since boot>"; anything else is not kept.
+    let device_clock = meta
+        .get("device_clock")
+        .filter(|c| {
+            c.split_once(' ').is_some_and(|(boot, ms)| {
+                boot.len() == 16
+                    && boot.bytes().all(|b| b.is_ascii_hexdigit())
+                    && ms.parse::<u64>().is_ok()
+            })
+        })
+        .cloned();
     Ok(Upload {
         id: Uuid::now_v7(),
         report_id,
@@ -352,6 +364,11 @@ fn envelope(
         offset: 0,
         expires_at: unix_now() + expiry.as_secs() as i64,
         receipt: None,
+        device_clock,
+        created_at_ms: SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
     })
 }
 
@@ -371,7 +388,7 @@ fn location(id: Uuid) -> String {
     format!("/v1/uploads/{id}")
 }
 
-async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bytes) -> Reply {
+async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Body) -> Reply {
     let length = header_u64(&headers, "upload-length")?.ok_or_else(|| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -423,7 +440,7 @@ async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Byt
         blocking(move || Ok(store.create(&upload)?)).await?;
     }
     tracing::info!(report = %upload.report_id, bytes = length, "upload created");
-    if body.is_empty() {
+    if !headers.contains_key(header::CONTENT_TYPE) {
         return Ok(upload_response(StatusCode::CREATED, &upload));
     }
     // creation-with-upload: the first bytes ride along with the POST.
@@ -507,7 +524,7 @@ async fn patch(
     State(intake): State<Arc<Intake>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Reply {
     check_content_type(&headers)?;
     let offset = header_u64(&headers, "upload-offset")?.ok_or_else(|| {
@@ -519,7 +536,8 @@ async fn patch(
     })?;
     let upload = live_upload(&intake, &id).await?;
     if upload.receipt.is_some() {
-        if offset == upload.length && body.is_empty() {
+        let empty = header_u64(&headers, "content-length")? == Some(0);
+        if offset == upload.length && empty {
             return Ok(upload_response(StatusCode::NO_CONTENT, &upload));
         }
         return Err(Refusal::new(
@@ -534,13 +552,19 @@ async fn patch(
     Ok(r)
 }
 
-/// Verifies an optional `Upload-Checksum`, appends, and finishes the upload on its last byte.
+/// Appends a request body and finishes the upload on its last byte.
+///
+/// Without `Upload-Checksum` the bytes are kept as they arrive, so a connection that drops
+/// mid-body keeps what got through (tus 1.0.0, PATCH: "The Server SHOULD accept PATCH requests
+/// with partial content [...] and SHOULD store as much of the received data as possible");
+/// that is what makes a drop on a 2G link cheap. With a checksum, no byte of the body is kept
+/// until the whole body matches it.
 async fn append(
     intake: &Arc<Intake>,
     upload: &Upload,
     offset: u64,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Upload, Refusal> {
     if offset != upload.offset {
         return Err(StoreError::OffsetMismatch {
@@ -549,28 +573,60 @@ async fn append(
         }
         .into());
     }
-    if offset + body.len() as u64 > upload.length {
-        return Err(Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_long",
-            "the body goes past Upload-Length",
-        ));
-    }
-    if let Some(checksum) = headers.get("upload-checksum") {
-        let checksum = checksum.to_str().unwrap_or_default();
-        let (algorithm, expected) = checksum.split_once(' ').unwrap_or((checksum, ""));
-        let actual = match algorithm {
-            "sha1" => digest(&SHA1_FOR_LEGACY_USE_ONLY, &body),
-            "sha256" => digest(&SHA256, &body),
-            _ => {
-                return Err(Refusal::new(
+    let checksum = headers
+        .get("upload-checksum")
+        .map(|v| {
+            let v = v.to_str().unwrap_or_default();
+            let (algorithm, expected) = v.split_once(' ').unwrap_or((v, ""));
+            match algorithm {
+                "sha1" => Ok((&SHA1_FOR_LEGACY_USE_ONLY, expected.to_string())),
+                "sha256" => Ok((&SHA256, expected.to_string())),
+                _ => Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
                     "checksum",
                     "supported: sha1, sha256",
-                ))
+                )),
             }
-        };
-        if STANDARD.encode(actual.as_ref()) != expected {
+        })
+        .transpose()?;
+    let too_long = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_long",
+            "the body goes past Upload-Length",
+        )
+    };
+    let room = upload.length - offset;
+    let mut stream = body.into_data_stream();
+    let mut pending: Vec<u8> = Vec::new();
+    let (mut at, mut cut) = (offset, false);
+    loop {
+        match stream.next().await {
+            Some(Ok(bytes)) => {
+                if at - offset + (pending.len() + bytes.len()) as u64 > room {
+                    return Err(too_long());
+                }
+                pending.extend_from_slice(&bytes);
+                if checksum.is_none() && pending.len() >= KEEP_EVERY {
+                    at = keep(intake, upload.id, at, std::mem::take(&mut pending)).await?;
+                }
+            }
+            Some(Err(_)) => {
+                cut = true;
+                break;
+            }
+            None => break,
+        }
+    }
+    if let Some((algorithm, expected)) = checksum {
+        if cut {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "cut",
+                "the body was cut short; a checksummed body is kept whole or not at all",
+            ));
+        }
+        if STANDARD.encode(digest(algorithm, &pending).as_ref()) != expected {
             return Err(Refusal::new(
                 StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
                 "checksum_mismatch",
@@ -578,17 +634,32 @@ async fn append(
             ));
         }
     }
-    let store = intake.store.clone();
-    let id = upload.id;
-    let new_offset = blocking(move || Ok(store.append(id, offset, &body)?)).await?;
+    if !pending.is_empty() {
+        at = keep(intake, upload.id, at, pending).await?;
+    }
+    if cut {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "cut",
+            format!("the body was cut short; kept up to offset {at}"),
+        ));
+    }
     let mut done = Upload {
-        offset: new_offset,
+        offset: at,
         ..upload.clone()
     };
-    if new_offset == upload.length {
+    if at == upload.length {
         done.receipt = Some(finish(intake, &done).await?);
     }
     Ok(done)
+}
+
+/// Bytes received before they are written and fsynced: one fsync per 64 KiB, not per frame.
+const KEEP_EVERY: usize = 64 << 10;
+
+async fn keep(intake: &Arc<Intake>, id: Uuid, offset: u64, bytes: Vec<u8>) -> Result<u64, Refusal> {
+    let store = intake.store.clone();
+    blocking(move || Ok(store.append(id, offset, &bytes)?)).await
 }
 
 /// The last byte arrived: check the whole ciphertext against the envelope, then sign a receipt.

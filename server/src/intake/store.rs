@@ -39,6 +39,20 @@ pub struct Upload {
     pub expires_at: i64,
     /// The signed receipt JSON, once the last byte arrived and every check passed.
     pub receipt: Option<String>,
+    /// The device's clock when it created the upload (`device_clock` metadata: a boot hash
+    /// and milliseconds since boot), and the server's time then (Unix ms): the pair the desk
+    /// uses to correct a wrong phone clock.
+    pub device_clock: Option<String>,
+    pub created_at_ms: i64,
+}
+
+/// `reports/<report_id>.intake.json`, beside the ciphertext: what the intake server knows about
+/// a report that the sealed bundle cannot (it was sealed before the upload).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IntakeRecord {
+    pub receipt: sighting_core::receipt::Receipt,
+    pub created_at_ms: i64,
+    pub device_clock: Option<String>,
 }
 
 pub trait UploadStore: Send + Sync {
@@ -51,6 +65,7 @@ pub trait UploadStore: Send + Sync {
     fn append(&self, id: Uuid, offset: u64, bytes: &[u8]) -> Result<u64, StoreError>;
     /// Length and SHA-256 of an upload's data, streamed (for the completion checks).
     fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError>;
+    /// Files the finished ciphertext with its intake record (see [`IntakeRecord`]).
     fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError>;
     /// Removes an upload and its data (termination, failed checks, expiry).
     fn delete(&self, id: Uuid) -> Result<(), StoreError>;
@@ -93,6 +108,19 @@ impl SqliteStore {
                 received_at INTEGER
             )",
         )?;
+        // Added after the first release: older databases get the columns, empty.
+        for column in [
+            "device_clock TEXT",
+            "created_at_ms INTEGER NOT NULL DEFAULT 0",
+        ] {
+            let name = column.split(' ').next().unwrap_or_default();
+            let exists = conn
+                .prepare("SELECT 1 FROM pragma_table_info('uploads') WHERE name = ?1")?
+                .exists([name])?;
+            if !exists {
+                conn.execute_batch(&format!("ALTER TABLE uploads ADD COLUMN {column}"))?;
+            }
+        }
         Ok(Self {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
@@ -118,9 +146,16 @@ impl SqliteStore {
         self.dir.join("reports").join(format!("{report_id}.age"))
     }
 
+    fn record_path(&self, report_id: Uuid) -> PathBuf {
+        self.dir
+            .join("reports")
+            .join(format!("{report_id}.intake.json"))
+    }
+
     fn row(conn: &Connection, clause: &str, key: Uuid) -> Result<Option<Upload>, StoreError> {
         let sql = format!(
-            "SELECT id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at, receipt
+            "SELECT id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at, receipt,
+                    device_clock, created_at_ms
              FROM uploads WHERE {clause} = ?1"
         );
         let row = conn
@@ -135,6 +170,8 @@ impl SqliteStore {
                     r.get::<_, i64>(6)?,
                     r.get(7)?,
                     r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
                 ))
             })
             .optional()?;
@@ -149,6 +186,8 @@ impl SqliteStore {
                 offset,
                 expires_at,
                 receipt,
+                device_clock,
+                created_at_ms,
             )| {
                 Some(Upload {
                     id: id.parse().ok()?,
@@ -160,6 +199,8 @@ impl SqliteStore {
                     offset: offset as u64,
                     expires_at,
                     receipt,
+                    device_clock,
+                    created_at_ms,
                 })
             },
         ))
@@ -172,8 +213,9 @@ impl UploadStore for SqliteStore {
         file.sync_all()?;
         fs::File::open(self.dir.join("uploads"))?.sync_all()?;
         self.conn()?.execute(
-            "INSERT INTO uploads (id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+            "INSERT INTO uploads (id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at,
+                                  device_clock, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)",
             params![
                 u.id.to_string(),
                 u.report_id.to_string(),
@@ -181,7 +223,9 @@ impl UploadStore for SqliteStore {
                 u.ciphertext_sha256,
                 u.envelope_sig,
                 u.length as i64,
-                u.expires_at
+                u.expires_at,
+                u.device_clock,
+                u.created_at_ms
             ],
         )?;
         Ok(())
@@ -247,7 +291,19 @@ impl UploadStore for SqliteStore {
         let conn = self.conn()?;
         let upload =
             Self::row(&conn, "id", id)?.ok_or_else(|| std::io::Error::other("no such upload"))?;
-        // The finished ciphertext moves to reports/ (durably) before the row says so.
+        // The record is written first and the ciphertext moved to reports/ (durably) before the
+        // row says so: the desk only looks at `.age` files, each with its record beside it.
+        let record = IntakeRecord {
+            receipt: serde_json::from_str(receipt).map_err(std::io::Error::other)?,
+            created_at_ms: upload.created_at_ms,
+            device_clock: upload.device_clock.clone(),
+        };
+        let record_path = self.record_path(upload.report_id);
+        let temp = record_path.with_extension("tmp");
+        let mut file = fs::File::create(&temp)?;
+        file.write_all(&serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?)?;
+        file.sync_all()?;
+        fs::rename(&temp, &record_path)?;
         fs::rename(self.partial_path(id), self.finished_path(upload.report_id))?;
         fs::File::open(self.dir.join("reports"))?.sync_all()?;
         conn.execute(

@@ -51,3 +51,10 @@ pub fn fixture(name: &str) -> Vec<u8> {
         });
     std::fs::read(dir.join(name)).unwrap()
 }
+
+/// A plain HTTP client for talking tus by hand. reqwest is built with rustls but no default
+/// crypto provider (the phone's sync passes its own), so one is installed for the process.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
