@@ -16,6 +16,7 @@
 //! platform-verifier JNI; an organisation may pin its own CA instead. Plain `http://` is
 //! allowed to loopback only (tests, the demo).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -37,7 +38,7 @@ use crate::receipt::Receipt;
 const TUS: &str = "1.0.0";
 const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_CAP: Duration = Duration::from_secs(3600);
-/// Bytes handed to the connection at a time: the grain of progress and of the stall watchdog.
+/// Bytes handed to the connection at a time: the grain of the stall watchdog.
 const PIECE: usize = 16 << 10;
 /// At most this many progress events per report per second (the outbox UI's refresh rate).
 const EVENTS_PER_SECOND: u32 = 10;
@@ -139,6 +140,8 @@ impl From<DeviceError> for SyncError {
 
 /// What the shell's outbox hears about (throttled to ~10 progress events/s per report).
 pub trait SyncListener: Send + Sync {
+    /// `sent`: bytes the server has confirmed (after each chunk, or a HEAD), not bytes handed
+    /// to the socket: those can sit in the phone's buffers long after a "sent" would be shown.
     fn progress(&self, report: Uuid, sent: u64, total: u64);
     /// A report changed state; `detail` is the reason for `rejected`, or the error of an
     /// attempt that will be retried (state stays `uploading`).
@@ -161,6 +164,8 @@ pub struct Syncer {
     config: SyncConfig,
     caps: OnceCell<ServerCaps>,
     listener: RwLock<Option<Arc<dyn SyncListener>>>,
+    /// When each report's last progress event went out (the throttle spans attempts).
+    last_progress: Mutex<HashMap<Uuid, Instant>>,
     cancelled: AtomicBool,
     cancel: Notify,
 }
@@ -253,6 +258,7 @@ impl Syncer {
             config,
             caps: OnceCell::new(),
             listener: RwLock::new(None),
+            last_progress: Mutex::new(HashMap::new()),
             cancelled: AtomicBool::new(false),
             cancel: Notify::new(),
         })
@@ -441,13 +447,18 @@ impl Syncer {
             )));
         }
         let id = item.id;
-        let progress = Progress::new(self.listener(), id, item.bytes);
+        let progress = Progress {
+            syncer: self,
+            id,
+            total: item.bytes,
+        };
         let mut upload_url = item.upload_url.clone();
         let (url, mut offset) = loop {
             let url = match upload_url.take() {
                 Some(url) => url,
-                None => match self.create(device, run, item, &caps, &progress).await? {
+                None => match self.create(device, run, item, &caps).await? {
                     Created::New(url, offset) => {
+                        progress.report(offset);
                         let u = url.clone();
                         device
                             .call(move |d| {
@@ -461,7 +472,10 @@ impl Syncer {
                 },
             };
             match self.head(run, &url).await {
-                Ok(Some(server_offset)) => break (url, server_offset),
+                Ok(Some(server_offset)) => {
+                    progress.report(server_offset);
+                    break (url, server_offset);
+                }
                 // 404/410: the server lost or expired it; a new upload for the same report.
                 Ok(None) => {
                     device
@@ -495,15 +509,15 @@ impl Syncer {
                 .patch(&url)
                 .header("Content-Type", "application/offset+octet-stream")
                 .header("Upload-Offset", from.to_string());
-            let response = match self
-                .send_body(run, request, chunk, caps.checksum, from, &progress)
-                .await
-            {
+            let response = match self.send_body(run, request, chunk, caps.checksum).await {
                 Sent::Response(r) => r,
                 Sent::Failed(outcome) => return Ok(outcome),
             };
             match response.status().as_u16() {
-                204 => offset = header_u64(&response, "upload-offset").unwrap_or(from + len),
+                204 => {
+                    offset = header_u64(&response, "upload-offset").unwrap_or(from + len);
+                    progress.report(offset);
+                }
                 // 409: another attempt moved the offset; 460: a chunk was damaged on the way.
                 409 | 460 => match self.head(run, &url).await {
                     Ok(Some(server_offset)) => offset = server_offset,
@@ -524,7 +538,6 @@ impl Syncer {
         run: &Run<'_>,
         item: &PendingUpload,
         caps: &ServerCaps,
-        progress: &Progress,
     ) -> Result<Created, SyncError> {
         let metadata = upload_metadata(
             item.id,
@@ -539,9 +552,12 @@ impl Syncer {
             .header("Upload-Length", item.bytes.to_string())
             .header("Upload-Metadata", metadata);
         // creation-with-upload: a report that fits in one chunk goes with the POST (one round
-        // trip fewer on a slow link). Killed mid-POST, the next POST of the same report id gets
-        // the same upload back from our server (tus servers without that make a new one).
+        // trip fewer on a slow link), but only on its first try: after a cut or a failure the
+        // server may hold part of it already, and a bare POST of the same report id gets that
+        // upload back from our server (tus servers without that make a new one).
+        let first_try = item.state == State::Sealed && item.attempts == 0;
         let small = caps.creation_with_upload
+            && first_try
             && item.bytes <= self.config.chunk_size as u64
             && run.sent.load(Ordering::Relaxed) + item.bytes <= run.max_bytes;
         let sent = if small {
@@ -549,8 +565,7 @@ impl Syncer {
             let bytes = item.bytes;
             let body = device.call(move |d| d.read_sealed(id, 0, bytes)).await?;
             let request = request.header("Content-Type", "application/offset+octet-stream");
-            self.send_body(run, request, body, caps.checksum, 0, progress)
-                .await
+            self.send_body(run, request, body, caps.checksum).await
         } else {
             match run
                 .bounded(request.header("Tus-Resumable", TUS).send())
@@ -580,7 +595,7 @@ impl Syncer {
         })
     }
 
-    /// Sends `body` in pieces, counting what leaves and reporting progress; abandons a request
+    /// Sends `body` in pieces, counting what leaves; abandons a request
     /// that moves nothing for `stall_timeout`, and is cut by the deadline or a cancel.
     async fn send_body(
         &self,
@@ -588,8 +603,6 @@ impl Syncer {
         request: reqwest::RequestBuilder,
         body: Vec<u8>,
         checksum: Option<&'static str>,
-        base: u64,
-        progress: &Progress,
     ) -> Sent {
         let mut request = request
             .header("Tus-Resumable", TUS)
@@ -611,9 +624,8 @@ impl Syncer {
             let sent = &run.sent;
             move |i| {
                 let piece = body.slice(i * PIECE..((i + 1) * PIECE).min(body.len()));
-                let so_far = moved.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                moved.fetch_add(piece.len() as u64, Ordering::Relaxed);
                 sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
-                progress.report(base + so_far + piece.len() as u64);
                 Ok::<_, std::io::Error>(piece)
             }
         });
@@ -733,33 +745,30 @@ enum Sent {
 }
 
 /// Progress events for one report, at most [`EVENTS_PER_SECOND`] (the last one always).
-struct Progress {
-    listener: Option<Arc<dyn SyncListener>>,
+struct Progress<'a> {
+    syncer: &'a Syncer,
     id: Uuid,
     total: u64,
-    last: Mutex<Option<Instant>>,
 }
 
-impl Progress {
-    fn new(listener: Option<Arc<dyn SyncListener>>, id: Uuid, total: u64) -> Self {
-        Self {
-            listener,
-            id,
-            total,
-            last: Mutex::new(None),
-        }
-    }
-
+impl Progress<'_> {
     fn report(&self, sent: u64) {
-        let Some(listener) = &self.listener else {
+        let Some(listener) = self.syncer.listener() else {
             return;
         };
-        let Ok(mut last) = self.last.lock() else {
+        let Ok(mut last) = self.syncer.last_progress.lock() else {
             return;
         };
-        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1) / EVENTS_PER_SECOND);
+        let now = Instant::now();
+        let gap = Duration::from_secs(1) / EVENTS_PER_SECOND;
+        let due = last.get(&self.id).is_none_or(|t| now - *t >= gap);
         if due || sent >= self.total {
-            *last = Some(Instant::now());
+            if sent >= self.total {
+                last.remove(&self.id);
+            } else {
+                last.insert(self.id, now);
+            }
+            drop(last);
             listener.progress(self.id, sent.min(self.total), self.total);
         }
     }

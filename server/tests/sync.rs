@@ -1,75 +1,15 @@
 //! The phone's sync against the real intake server on loopback: offline first, then online;
 //! resumable within a byte budget; receipts verified (a wrong server key keeps reports queued).
 
-use std::path::Path;
 use std::time::Duration;
 
-use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, KeyPair};
-use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
-use sighting_core::device::{Device, DeviceConfig};
-use sighting_core::handle::DeviceHandle;
-use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
-use sighting_core::report::{CaptureClock, Details};
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_server::intake::IntakeConfig;
 use sighting_server::{desk, keygen};
-use uuid::Uuid;
 
 mod support;
-use support::{fixture, Server};
-
-fn phone(dir: &Path, recipient: &str) -> DeviceHandle {
-    let store = FileKeyStore::open(&dir.join("ks.key")).unwrap();
-    let config = DeviceConfig::new(vec![recipient.parse().unwrap()]);
-    DeviceHandle::new(Device::open(&dir.join("device"), &store, config).unwrap()).unwrap()
-}
-
-async fn submit(device: &DeviceHandle, photo: &'static str) -> Uuid {
-    device
-        .call(move |d| {
-            let request = CaptureRequest {
-                location: Location::Missing(LocationMissing::NoFix),
-                captured_at: None,
-            };
-            let draft = d.capture(fixture(photo), &request, CaptureClock::now()?)?;
-            d.submit(draft.id, Details::default())?;
-            Ok(draft.id)
-        })
-        .await
-        .unwrap()
-}
-
-const NOW: SyncBudget = SyncBudget {
-    max_wall: Duration::from_secs(30),
-    max_bytes: u64::MAX,
-    honour_backoff: false,
-    allow_metered: true,
-    metered: false,
-};
-
-fn syncer(intake: &str, server_key: [u8; 32], chunk_size: usize) -> Syncer {
-    Syncer::new(SyncConfig {
-        chunk_size,
-        ..SyncConfig::new(intake, server_key)
-    })
-    .unwrap()
-}
-
-fn server_key() -> (Vec<u8>, [u8; 32]) {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-        .unwrap()
-        .as_ref()
-        .to_vec();
-    let public = Ed25519KeyPair::from_pkcs8(&pkcs8)
-        .unwrap()
-        .public_key()
-        .as_ref()
-        .try_into()
-        .unwrap();
-    (pkcs8, public)
-}
+use support::{phone, server_key, submit, syncer, Server, NOW};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_reports_are_delivered_once_online_and_the_desk_opens_them() {

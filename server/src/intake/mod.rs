@@ -404,15 +404,6 @@ async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bod
         ));
     }
     let upload = envelope(&metadata(&headers)?, length, intake.config.expiry)?;
-    if let Err(wait) = intake.rate_limit(&upload.device_key) {
-        let mut r = Refusal::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many uploads from this device; retry later",
-        );
-        r.3.push((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
-        return Err(r);
-    }
     let store = intake.store.clone();
     let existing = {
         let (store, report_id) = (store.clone(), upload.report_id);
@@ -434,6 +425,17 @@ async fn create(State(intake): State<Arc<Intake>>, headers: HeaderMap, body: Bod
             StatusCode::CREATED
         };
         return Ok(upload_response(status, &existing));
+    }
+    // Only new uploads count against the device's allowance: a phone resuming after a drop
+    // re-POSTs the same report and must get it back.
+    if let Err(wait) = intake.rate_limit(&upload.device_key) {
+        let mut r = Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many uploads from this device; retry later",
+        );
+        r.3.push((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+        return Err(r);
     }
     {
         let (store, upload) = (store.clone(), upload.clone());
@@ -509,7 +511,12 @@ async fn live_upload(intake: &Arc<Intake>, id: &str) -> Result<Upload, Refusal> 
 }
 
 async fn head_upload(State(intake): State<Arc<Intake>>, Path(id): Path<String>) -> Reply {
-    let upload = live_upload(&intake, &id).await?;
+    let mut upload = live_upload(&intake, &id).await?;
+    if upload.offset == upload.length && upload.receipt.is_none() {
+        // Every byte arrived but the checks never ran (the server stopped in between): run
+        // them now, so the phone finds its receipt.
+        upload.receipt = Some(finish(&intake, &upload).await?);
+    }
     let mut r = upload_response(StatusCode::OK, &upload);
     let h = r.headers_mut();
     h.remove("location");
@@ -559,6 +566,9 @@ async fn patch(
 /// with partial content [...] and SHOULD store as much of the received data as possible");
 /// that is what makes a drop on a 2G link cheap. With a checksum, no byte of the body is kept
 /// until the whole body matches it.
+///
+/// It runs as its own task: when the phone's connection drops, hyper drops the request
+/// handler, and the bytes that did arrive must still be kept (and a complete upload finished).
 async fn append(
     intake: &Arc<Intake>,
     upload: &Upload,
@@ -566,6 +576,30 @@ async fn append(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Upload, Refusal> {
+    let task = tokio::spawn(receive(
+        intake.clone(),
+        upload.clone(),
+        offset,
+        headers.get("upload-checksum").cloned(),
+        body,
+    ));
+    task.await.map_err(|_| {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "receiving the body failed",
+        )
+    })?
+}
+
+async fn receive(
+    intake: Arc<Intake>,
+    upload: Upload,
+    offset: u64,
+    checksum: Option<HeaderValue>,
+    body: Body,
+) -> Result<Upload, Refusal> {
+    let intake = &intake;
     if offset != upload.offset {
         return Err(StoreError::OffsetMismatch {
             expected: offset,
@@ -573,8 +607,7 @@ async fn append(
         }
         .into());
     }
-    let checksum = headers
-        .get("upload-checksum")
+    let checksum = checksum
         .map(|v| {
             let v = v.to_str().unwrap_or_default();
             let (algorithm, expected) = v.split_once(' ').unwrap_or((v, ""));
@@ -600,6 +633,7 @@ async fn append(
     let mut stream = body.into_data_stream();
     let mut pending: Vec<u8> = Vec::new();
     let (mut at, mut cut) = (offset, false);
+    let mut last_keep = Instant::now();
     loop {
         match stream.next().await {
             Some(Ok(bytes)) => {
@@ -607,7 +641,10 @@ async fn append(
                     return Err(too_long());
                 }
                 pending.extend_from_slice(&bytes);
-                if checksum.is_none() && pending.len() >= KEEP_EVERY {
+                if checksum.is_none()
+                    && (pending.len() >= KEEP_EVERY || last_keep.elapsed() >= KEEP_AFTER)
+                {
+                    last_keep = Instant::now();
                     at = keep(intake, upload.id, at, std::mem::take(&mut pending)).await?;
                 }
             }
@@ -654,8 +691,10 @@ async fn append(
     Ok(done)
 }
 
-/// Bytes received before they are written and fsynced: one fsync per 64 KiB, not per frame.
+/// Received bytes are written and fsynced every 64 KiB (not per frame), or every second on a
+/// slow link, so a server crash loses at most that much of a body.
 const KEEP_EVERY: usize = 64 << 10;
+const KEEP_AFTER: Duration = Duration::from_secs(1);
 
 async fn keep(intake: &Arc<Intake>, id: Uuid, offset: u64, bytes: Vec<u8>) -> Result<u64, Refusal> {
     let store = intake.store.clone();

@@ -1,11 +1,22 @@
 //! A live intake server on a loopback port, for the integration tests.
 #![allow(dead_code)]
 
+pub mod faulty_proxy;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use ring::signature::Ed25519KeyPair;
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
+use sighting_core::device::{Device, DeviceConfig};
+use sighting_core::handle::DeviceHandle;
+use sighting_core::keys::FileKeyStore;
+use sighting_core::report::{CaptureClock, Details};
+use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_server::intake::{self, store::SqliteStore, IntakeConfig};
+use uuid::Uuid;
 
 pub struct Server {
     pub base: String,
@@ -57,4 +68,59 @@ pub fn fixture(name: &str) -> Vec<u8> {
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
+}
+
+/// A phone: a device in `dir/device` sealing to `recipient`, on its I/O thread.
+pub fn phone(dir: &Path, recipient: &str) -> DeviceHandle {
+    let store = FileKeyStore::open(&dir.join("ks.key")).unwrap();
+    let config = DeviceConfig::new(vec![recipient.parse().unwrap()]);
+    DeviceHandle::new(Device::open(&dir.join("device"), &store, config).unwrap()).unwrap()
+}
+
+/// Captures a fixture photo (no location) and submits it: one sealed report in the outbox.
+pub async fn submit(device: &DeviceHandle, photo: &'static str) -> Uuid {
+    device
+        .call(move |d| {
+            let request = CaptureRequest {
+                location: Location::Missing(LocationMissing::NoFix),
+                captured_at: None,
+            };
+            let draft = d.capture(fixture(photo), &request, CaptureClock::now()?)?;
+            d.submit(draft.id, Details::default())?;
+            Ok(draft.id)
+        })
+        .await
+        .unwrap()
+}
+
+/// "Send now": everything, backoff ignored, 30 s.
+pub const NOW: SyncBudget = SyncBudget {
+    max_wall: Duration::from_secs(30),
+    max_bytes: u64::MAX,
+    honour_backoff: false,
+    allow_metered: true,
+    metered: false,
+};
+
+pub fn syncer(intake: &str, server_key: [u8; 32], chunk_size: usize) -> Syncer {
+    Syncer::new(SyncConfig {
+        chunk_size,
+        ..SyncConfig::new(intake, server_key)
+    })
+    .unwrap()
+}
+
+/// A fresh receipt signing key: PKCS#8 for the server, the public key for the phone.
+pub fn server_key() -> (Vec<u8>, [u8; 32]) {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let public = Ed25519KeyPair::from_pkcs8(&pkcs8)
+        .unwrap()
+        .public_key()
+        .as_ref()
+        .try_into()
+        .unwrap();
+    (pkcs8, public)
 }
