@@ -155,7 +155,7 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let store = SqliteStore::open(&root.join("server"))?;
     let intake = Intake::new(Arc::new(store), server_key, IntakeConfig::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let server = tokio::spawn(async move { axum::serve(listener, intake::router(intake)).await });
+    let server = tokio::spawn(async move { intake::serve(listener, intake).await });
 
     println!("\n4. Back online, the device syncs (tus, resumable) and checks each signed receipt");
     let summary = syncer.sync(&device, now).await?;

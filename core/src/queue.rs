@@ -407,6 +407,19 @@ impl Queue {
         Ok(out)
     }
 
+    /// The server's signed receipt (JSON) for a delivered report.
+    pub fn receipt(&self, id: Uuid) -> Result<Option<String>, QueueError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT receipt FROM reports WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// Count and total bytes per state.
     pub fn totals(&self) -> Result<BTreeMap<State, (u64, u64)>, QueueError> {
         let mut stmt = self

@@ -182,6 +182,12 @@ enum Outcome {
 
 impl Outcome {
     fn network(e: &reqwest::Error) -> Self {
+        if let Some(tls) = tls_error(e) {
+            return Outcome::Retry(
+                format!("network: the intake server's certificate is not trusted ({tls})"),
+                None,
+            );
+        }
         let what = if e.is_connect() {
             "network: cannot reach the intake server"
         } else if e.is_timeout() {
@@ -646,7 +652,7 @@ impl Syncer {
             let mut last = moved.load(Ordering::Relaxed);
             let mut still_since = Instant::now();
             loop {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(self.config.stall_timeout / 4).await;
                 let now = moved.load(Ordering::Relaxed);
                 if now != last {
                     (last, still_since) = (now, Instant::now());
@@ -772,6 +778,24 @@ impl Progress<'_> {
             listener.progress(self.id, sent.min(self.total), self.total);
         }
     }
+}
+
+/// The rustls error behind a failed request, if TLS is what failed. It travels inside nested
+/// `io::Error`s, whose `source()` skips the error they wrap, so each is opened with `get_ref`.
+fn tls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+    }
+    None
 }
 
 /// TLS on ring: the bundled Mozilla roots, or only the organisation's pinned CA.

@@ -193,7 +193,7 @@ fn serve(
                 let _ = tokio::task::spawn_blocking(move || s.expire()).await;
             }
         });
-        axum::serve(listener, intake::router(intake))
+        intake::serve(listener, intake)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -65,6 +65,7 @@ async fn a_thousand_reports_through_a_network_failing_30_percent_of_requests_arr
     let org = keygen::keygen(&tmp.path().join("org")).unwrap();
     let device = phone(tmp.path(), &org.recipient);
     let n = reports();
+    let started = Instant::now();
     for i in 0..n {
         // Two sizes: one chunk (sent with the POST) and several chunks.
         submit(
@@ -79,6 +80,7 @@ async fn a_thousand_reports_through_a_network_failing_30_percent_of_requests_arr
     }
     let sent = ciphertexts(&device).await;
     assert_eq!(sent.len(), n);
+    let captured = started.elapsed();
     let ciphertext_bytes: u64 = device
         .call(|d| Ok(d.reports()?.iter().map(|r| r.bytes).sum()))
         .await
@@ -104,7 +106,7 @@ async fn a_thousand_reports_through_a_network_failing_30_percent_of_requests_arr
     .await;
     let syncer = Syncer::new(SyncConfig {
         chunk_size: 32 << 10,
-        stall_timeout: Duration::from_millis(600),
+        stall_timeout: Duration::from_millis(300),
         ..SyncConfig::new(&proxy.base, public)
     })
     .unwrap();
@@ -144,10 +146,11 @@ async fn a_thousand_reports_through_a_network_failing_30_percent_of_requests_arr
     let ratio = proxy.upload_bytes() as f64 / ciphertext_bytes as f64;
     println!(
         "{n} reports, {ciphertext_bytes} ciphertext bytes, {} bytes on the wire (ratio {ratio:.3}), \
-         {} requests, {} faults, {rounds} syncs",
+         {} requests, {} faults, {rounds} syncs; capture {captured:?}, sync {:?}",
         proxy.upload_bytes(),
         proxy.counters.requests.load(std::sync::atomic::Ordering::Relaxed),
-        proxy.faults()
+        proxy.faults(),
+        started.elapsed() - captured
     );
     assert!(
         proxy.faults() as f64 > 0.2 * n as f64,

@@ -27,11 +27,13 @@ fn workspace_root() -> PathBuf {
 
 fn test(root: &Path, long: bool) -> Result<()> {
     let python = python_env(root)?;
+    let tusd = tusd(root)?;
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(root)
         .args(["test", "--workspace", "--all-targets"])
-        .env("SIGHTING_PYTHON", &python);
+        .env("SIGHTING_PYTHON", &python)
+        .env("SIGHTING_TUSD", &tusd);
     if long {
         cargo.env("SIGHTING_LONG_TESTS", "1");
     }
@@ -54,6 +56,19 @@ fn python_env(root: &Path) -> Result<PathBuf> {
         run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "tuspy==1.1.0"]))?;
     }
     Ok(python)
+}
+
+/// tusd, the reference tus server our sync client is tested against, built from the Go module
+/// proxy into `target/go-bin` (once).
+fn tusd(root: &Path) -> Result<PathBuf> {
+    let bin = root.join("target/go-bin");
+    let tusd = bin.join("tusd");
+    if !tusd.exists() {
+        run(Command::new("go")
+            .args(["install", "github.com/tus/tusd/v2/cmd/tusd@v2.9.1"])
+            .env("GOBIN", &bin))?;
+    }
+    Ok(tusd)
 }
 
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {

@@ -213,6 +213,7 @@ async fn connection(
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return;
     };
+    let _ = (client.set_nodelay(true), server.set_nodelay(true));
     let mut requests = Requests {
         state: Upstream::Head(Vec::new()),
         failure_rate: network.failure_rate,

@@ -28,12 +28,12 @@ impl Server {
     pub async fn start(data: &Path, pkcs8: &[u8], config: IntakeConfig) -> Server {
         let key = Ed25519KeyPair::from_pkcs8(pkcs8).unwrap();
         let store = SqliteStore::open(data).unwrap();
-        let app = intake::router(intake::Intake::new(Arc::new(store), key, config));
+        let intake = intake::Intake::new(Arc::new(store), key, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
+            intake::serve(listener, intake)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })
