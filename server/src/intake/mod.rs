@@ -178,16 +178,13 @@ impl Intake {
     }
 }
 
+/// The running server ([`serve`]); `.with_graceful_shutdown(…)` or await it.
+pub type Serving = axum::serve::Serve<NoDelay, Router, Router>;
+type NoDelay = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
+
 /// Serves the intake on `listener`, with `TCP_NODELAY`: tus requests are small writes (a head,
 /// then a body), and Nagle's algorithm against delayed ACKs would add ~40 ms to each.
-pub fn serve(
-    listener: tokio::net::TcpListener,
-    intake: Arc<Intake>,
-) -> axum::serve::Serve<
-    axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>,
-    Router,
-    Router,
-> {
+pub fn serve(listener: tokio::net::TcpListener, intake: Arc<Intake>) -> Serving {
     use axum::serve::ListenerExt;
     let nodelay: fn(&mut tokio::net::TcpStream) = |tcp| {
         let _ = tcp.set_nodelay(true);
