@@ -30,7 +30,7 @@ pub enum HandleError {
 
 pub struct DeviceHandle {
     jobs: Option<mpsc::Sender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Device>>,
 }
 
 impl DeviceHandle {
@@ -44,6 +44,7 @@ impl DeviceHandle {
                 for job in queue {
                     job(&mut device);
                 }
+                device
             })?;
         Ok(Self {
             jobs: Some(jobs),
@@ -73,6 +74,16 @@ impl DeviceHandle {
             .send(job)
             .map_err(|_| HandleError::Stopped)?;
         result.await.map_err(|_| HandleError::Stopped)?
+    }
+}
+
+impl DeviceHandle {
+    /// Lets queued operations finish, stops the I/O thread and hands the device back (to wipe
+    /// it, which consumes it). Blocks until then.
+    pub fn into_device(mut self) -> Result<Device, HandleError> {
+        drop(self.jobs.take());
+        let thread = self.thread.take().ok_or(HandleError::Stopped)?;
+        thread.join().map_err(|_| HandleError::Panicked)
     }
 }
 

@@ -8,7 +8,9 @@
 //! - the decoder candidates (criterion, `core/benches/capture.rs`)
 //! - queue cold open with 0 and 1,000 reports, submit throughput (`core/benches/queue.rs`)
 //! - the intake server under 200 concurrent loopback clients (`server/examples/intake_load.rs`)
-//! - queue cold open with 0 and 1,000 reports, submit throughput (criterion, `core/benches/queue.rs`)
+//! - the phone's sync: reports/s and MB/s to a loopback intake, bytes on the wire at 0/10/30 %
+//!   failed requests, peak RSS syncing a ~0.5 MB and a ~20 MB report (a 99 MP photo)
+//!   (`server/examples/sync_bench.rs`)
 //!
 //! Photos: the iPhone 8 MP fixture, and 12 MP / 48 MP photos made by tiling it
 //! (`core/examples/tile_photo.rs`, quality 92, the original Exif copied in), cached under
@@ -129,6 +131,8 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         "sighting-server",
         "--example",
         "intake_load",
+        "--example",
+        "sync_bench",
     ]))?;
     let load = Command::new(root.join("target/release/examples/intake_load"))
         .args(if quick {
@@ -145,6 +149,31 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     let load = String::from_utf8_lossy(&load.stdout).into_owned();
     println!("{load}");
     report.push_str(&format!("\n```\n{load}```\n"));
+    std::fs::write(work.join("report.md"), &report)?;
+
+    // The phone's sync against that server (its own process).
+    let small = fixtures(root).join("tests/22-canon_tags.jpg");
+    // ~99 MP (just under the pixel limit): with its full-size original, a ~20 MB report.
+    let large = tiled(
+        root,
+        &photos[0].path,
+        "99MP",
+        "11500",
+        "8600",
+    )?;
+    let sync = Command::new(root.join("target/release/examples/sync_bench"))
+        .arg(&small)
+        .arg(&large)
+        .arg(if quick { "10" } else { "40" })
+        .output()?;
+    anyhow::ensure!(
+        sync.status.success(),
+        "sync_bench failed: {}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    let sync = String::from_utf8_lossy(&sync.stdout).into_owned();
+    println!("{sync}");
+    report.push_str(&format!("\n```\n{sync}```\n"));
     std::fs::write(work.join("report.md"), &report)?;
 
     // The decoder candidates, in-process (criterion).
@@ -314,43 +343,49 @@ fn photos(root: &Path) -> Result<Vec<Photo>> {
     if !iphone.exists() {
         bail!("{} not found (set SIGHTING_FIXTURES)", iphone.display());
     }
-    let dir = root.join("target/bench-photos");
-    std::fs::create_dir_all(&dir)?;
     let mut photos = vec![Photo {
         name: "8MP",
         path: iphone.clone(),
     }];
     for (name, width, height) in [("12MP", "4000", "3000"), ("48MP", "8000", "6000")] {
-        let path = dir.join(format!("{name}.jpg"));
-        if !path.exists() {
-            let tmp = path.with_extension("tmp");
-            crate::run(
-                Command::new(env!("CARGO"))
-                    .current_dir(root)
-                    .args([
-                        "run",
-                        "--quiet",
-                        "--release",
-                        "-p",
-                        "sighting-core",
-                        "--example",
-                        "tile_photo",
-                        "--",
-                    ])
-                    .args([iphone.as_os_str(), tmp.as_os_str()])
-                    .args([width, height]),
-            )?;
-            // The camera's Exif too, so the strip has real work to do.
-            crate::run(
-                Command::new("exiftool")
-                    .args(["-q", "-overwrite_original", "-tagsfromfile"])
-                    .arg(&iphone)
-                    .args(["-all:all"])
-                    .arg(&tmp),
-            )?;
-            std::fs::rename(&tmp, &path)?;
-        }
+        let path = tiled(root, &iphone, name, width, height)?;
         photos.push(Photo { name, path });
     }
     Ok(photos)
+}
+
+/// A `width`×`height` photo tiled from `source` with its Exif (made once, then cached).
+fn tiled(root: &Path, source: &Path, name: &str, width: &str, height: &str) -> Result<PathBuf> {
+    let dir = root.join("target/bench-photos");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{name}.jpg"));
+    if !path.exists() {
+        let tmp = path.with_extension("tmp");
+        crate::run(
+            Command::new(env!("CARGO"))
+                .current_dir(root)
+                .args([
+                    "run",
+                    "--quiet",
+                    "--release",
+                    "-p",
+                    "sighting-core",
+                    "--example",
+                    "tile_photo",
+                    "--",
+                ])
+                .args([source.as_os_str(), tmp.as_os_str()])
+                .args([width, height]),
+        )?;
+        // The camera's Exif too, so the strip has real work to do.
+        crate::run(
+            Command::new("exiftool")
+                .args(["-q", "-overwrite_original", "-tagsfromfile"])
+                .arg(source)
+                .args(["-all:all"])
+                .arg(&tmp),
+        )?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(path)
 }

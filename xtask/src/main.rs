@@ -14,7 +14,10 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, args[1..].iter().any(|a| a == "--long")),
         Some("bench") => bench::run(&root, args[1..].iter().any(|a| a == "--quick")),
-        _ => bail!("usage: cargo xtask test [--long] | bench [--quick]"),
+        Some("bindings") => {
+            bindings(&root, args[1..].iter().any(|a| a == "--release")).map(|_| ())
+        }
+        _ => bail!("usage: cargo xtask test [--long] | bench [--quick] | bindings [--release]"),
     }
 }
 
@@ -56,6 +59,41 @@ fn python_env(root: &Path) -> Result<PathBuf> {
         run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "tuspy==1.1.0"]))?;
     }
     Ok(python)
+}
+
+/// Builds the `sighting-ffi` cdylib and generates Kotlin, Swift and Python from it (library
+/// mode: the bindings come from the metadata in the library itself, so they always match it)
+/// into `target/bindings/{kotlin,swift,python}`. Returns the library's path.
+///
+/// Release builds keep `strip = "debuginfo"` (the workspace profile): a fully stripped library
+/// has no UniFFI metadata left to generate from.
+pub(crate) fn bindings(root: &Path, release: bool) -> Result<PathBuf> {
+    let profile = if release { "release" } else { "debug" };
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .current_dir(root)
+        .args(["build", "-p", "sighting-ffi", "-p", "uniffi-bindgen"]);
+    if release {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let library = root.join(format!("target/{profile}/libsighting_ffi.so"));
+    let out = root.join("target/bindings");
+    for language in ["kotlin", "swift", "python"] {
+        let dir = out.join(language);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        run(Command::new(root.join(format!("target/{profile}/uniffi-bindgen")))
+            .current_dir(root)
+            .args(["generate", "--no-format", "--library"])
+            .arg(&library)
+            .args(["--language", language, "--out-dir"])
+            .arg(&dir))?;
+    }
+    // Python loads the library from beside its module.
+    std::fs::copy(&library, out.join("python/libsighting_ffi.so"))?;
+    Ok(library)
 }
 
 /// tusd, the reference tus server our sync client is tested against, built from the Go module
