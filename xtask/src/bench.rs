@@ -154,13 +154,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     // The phone's sync against that server (its own process).
     let small = fixtures(root).join("tests/22-canon_tags.jpg");
     // ~99 MP (just under the pixel limit): with its full-size original, a ~20 MB report.
-    let large = tiled(
-        root,
-        &photos[0].path,
-        "99MP",
-        "11500",
-        "8600",
-    )?;
+    let large = tiled(root, &photos[0].path, "99MP", "11500", "8600")?;
     let sync = Command::new(root.join("target/release/examples/sync_bench"))
         .arg(&small)
         .arg(&large)

@@ -1,5 +1,7 @@
-//! `cargo xtask test [--long]` runs every test; `cargo xtask bench` runs the benchmarks side by
-//! side with the peer tools (exiftool, libjpeg-turbo, ImageMagick) and prints ratios.
+//! `cargo xtask test [--long]` runs every test: Rust, then the generated bindings from Kotlin on
+//! the JVM (Maven) and from Python (pytest). `cargo xtask bench` runs the benchmarks side by side
+//! with the peer tools and prints ratios. `cargo xtask bindings [--release]` generates the
+//! Kotlin, Swift and Python bindings.
 
 mod bench;
 
@@ -14,9 +16,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, args[1..].iter().any(|a| a == "--long")),
         Some("bench") => bench::run(&root, args[1..].iter().any(|a| a == "--quick")),
-        Some("bindings") => {
-            bindings(&root, args[1..].iter().any(|a| a == "--release")).map(|_| ())
-        }
+        Some("bindings") => bindings(&root, args[1..].iter().any(|a| a == "--release")).map(|_| ()),
         _ => bail!("usage: cargo xtask test [--long] | bench [--quick] | bindings [--release]"),
     }
 }
@@ -40,30 +40,51 @@ fn test(root: &Path, long: bool) -> Result<()> {
     if long {
         cargo.env("SIGHTING_LONG_TESTS", "1");
     }
-    run(&mut cargo)
+    run(&mut cargo)?;
+
+    // The bindings from the foreign side, against the debug build just tested.
+    bindings(root, false)?;
+    run(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "-p",
+        "sighting-server",
+        "--bin",
+        "sighting-server",
+    ]))?;
+    let server = root.join("target/debug/sighting-server");
+    run(Command::new("mvn")
+        .current_dir(root.join("bindings/kotlin"))
+        .args(["-q", "-B", "test"]))?;
+    run(Command::new(&python)
+        .current_dir(root.join("bindings/python"))
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .env("PYTHONPATH", root.join("target/bindings/python"))
+        .env("SIGHTING_SERVER", &server))
 }
 
-/// A Python virtualenv under `target/` with the test tools from PyPI (tuspy: the third-party tus
-/// client the intake server is tested against). Made once, then reused.
+/// A Python virtualenv under `target/` with the test tools from PyPI: tuspy (the third-party tus
+/// client the intake server is tested against), pytest and cryptography (the Python bindings'
+/// tests). Made once, then reused.
 fn python_env(root: &Path) -> Result<PathBuf> {
+    const PACKAGES: [&str; 3] = ["tuspy==1.1.0", "pytest==8.3.4", "cryptography==44.0.0"];
     let venv = root.join("target/py-venv");
     let python = venv.join("bin/python");
     if !python.exists() {
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
-    let has_tuspy = Command::new(&python)
-        .args(["-c", "import tusclient"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_tuspy {
-        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "tuspy==1.1.0"]))?;
+    let stamp = venv.join("installed.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(&PACKAGES.join("\n")) {
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(PACKAGES))?;
+        std::fs::write(&stamp, PACKAGES.join("\n"))?;
     }
     Ok(python)
 }
 
 /// Builds the `sighting-ffi` cdylib and generates Kotlin, Swift and Python from it (library
 /// mode: the bindings come from the metadata in the library itself, so they always match it)
-/// into `target/bindings/{kotlin,swift,python}`. Returns the library's path.
+/// into `target/bindings/{kotlin,kotlin-jvm,swift,python}`. Returns the library's path.
 ///
 /// Release builds keep `strip = "debuginfo"` (the workspace profile): a fully stripped library
 /// has no UniFFI metadata left to generate from.
@@ -79,17 +100,29 @@ pub(crate) fn bindings(root: &Path, release: bool) -> Result<PathBuf> {
     run(&mut build)?;
     let library = root.join(format!("target/{profile}/libsighting_ffi.so"));
     let out = root.join("target/bindings");
-    for language in ["kotlin", "swift", "python"] {
-        let dir = out.join(language);
+    // kotlin: for Android (android_cleaner); kotlin-jvm: the same API for the JVM tests.
+    let jvm = root.join("bindings/sighting-ffi/uniffi-jvm.toml");
+    for (dir, language, config) in [
+        ("kotlin", "kotlin", None),
+        ("kotlin-jvm", "kotlin", Some(&jvm)),
+        ("swift", "swift", None),
+        ("python", "python", None),
+    ] {
+        let dir = out.join(dir);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
-        run(Command::new(root.join(format!("target/{profile}/uniffi-bindgen")))
+        let mut generate = Command::new(root.join(format!("target/{profile}/uniffi-bindgen")));
+        generate
             .current_dir(root)
             .args(["generate", "--no-format", "--library"])
             .arg(&library)
             .args(["--language", language, "--out-dir"])
-            .arg(&dir))?;
+            .arg(&dir);
+        if let Some(config) = config {
+            generate.arg("--config").arg(config);
+        }
+        run(&mut generate)?;
     }
     // Python loads the library from beside its module.
     std::fs::copy(&library, out.join("python/libsighting_ffi.so"))?;

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use crate::{
     CaptureLocation, DraftSummary, EventListener, KeyStore, LocationFix, LocationMissingReason,
-    OutboxReport, ReportReason, ReportState, ShutterClock, SightingError, StorageInfo,
-    SyncBudget, SyncSummary,
+    OutboxReport, ReportReason, ReportState, ShutterClock, SightingError, StorageInfo, SyncBudget,
+    SyncSummary,
 };
 
 pub(crate) fn id(text: &str) -> Result<Uuid, SightingError> {
@@ -49,11 +49,12 @@ pub(crate) fn wall_time(
     wall: SystemTime,
     utc_offset_minutes: i32,
 ) -> Result<OffsetDateTime, SightingError> {
-    let offset = UtcOffset::from_whole_seconds(utc_offset_minutes.saturating_mul(60)).map_err(
-        |_| SightingError::InvalidInput {
-            reason: format!("UTC offset of {utc_offset_minutes} minutes"),
-        },
-    )?;
+    let offset =
+        UtcOffset::from_whole_seconds(utc_offset_minutes.saturating_mul(60)).map_err(|_| {
+            SightingError::InvalidInput {
+                reason: format!("UTC offset of {utc_offset_minutes} minutes"),
+            }
+        })?;
     Ok(offset_time(wall).to_offset(offset))
 }
 

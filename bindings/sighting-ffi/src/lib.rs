@@ -309,10 +309,7 @@ impl SightingClient {
                 .map(|(k, v)| (k, v.into()))
                 .collect(),
         };
-        let envelope = self
-            .device()?
-            .call(move |d| d.submit(id, details))
-            .await?;
+        let envelope = self.device()?.call(move |d| d.submit(id, details)).await?;
         Ok(envelope.report_id.to_string())
     }
 
@@ -338,10 +335,7 @@ impl SightingClient {
     /// recorded per report and retried later. Stop it with `cancel_sync`.
     pub async fn sync(&self, budget: SyncBudget) -> Result<SyncSummary, SightingError> {
         let device = self.device()?;
-        let summary = self
-            .syncer
-            .sync(&device, convert::budget(&budget))
-            .await?;
+        let summary = self.syncer.sync(&device, convert::budget(&budget)).await?;
         Ok(convert::summary(summary))
     }
 
@@ -381,7 +375,9 @@ impl SightingClient {
             .device
             .lock()
             .map_err(|_| SightingError::internal("the client is poisoned"))?;
-        let handle = slot.take().ok_or_else(|| SightingError::internal("closed"))?;
+        let handle = slot
+            .take()
+            .ok_or_else(|| SightingError::internal("closed"))?;
         let handle = Arc::try_unwrap(handle)
             .map_err(|_| SightingError::internal("an operation is still running"))?;
         handle.into_device()?.wipe()?;
@@ -438,11 +434,7 @@ fn open_device(
         device_config.quota_bytes = quota;
     }
     let key_store = convert::CoreKeyStore(key_store.clone());
-    let device = Device::open(
-        &PathBuf::from(&config.data_dir),
-        &key_store,
-        device_config,
-    )?;
+    let device = Device::open(&PathBuf::from(&config.data_dir), &key_store, device_config)?;
     DeviceHandle::new(device).map_err(|e| SightingError::internal(e.to_string()))
 }
 

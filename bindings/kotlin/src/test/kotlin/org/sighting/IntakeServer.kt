@@ -1,0 +1,64 @@
+package org.sighting
+
+import java.io.File
+import java.net.ServerSocket
+import java.net.Socket
+import java.nio.file.Files
+
+/**
+ * A real intake server for the tests: `sighting-server keygen` makes the organisation's keys,
+ * `sighting-server serve` runs on a free loopback port with a temporary data directory.
+ */
+class IntakeServer : AutoCloseable {
+    val dir: File = Files.createTempDirectory("sighting-intake").toFile()
+    val recipient: String
+    val serverKey: String
+    val url: String
+    private val process: Process
+
+    init {
+        val binary = System.getProperty("sighting.server") ?: error("sighting.server is not set")
+        val org = File(dir, "org")
+        run(binary, "keygen", "--out", org.path)
+        recipient = File(org, "recipient.txt").readText().trim()
+        serverKey = File(org, "server.pub").readText().trim()
+        val port = ServerSocket(0).use { it.localPort }
+        url = "http://127.0.0.1:$port"
+        process = ProcessBuilder(
+            binary, "serve", "--data", File(dir, "data").path,
+            "--listen", "127.0.0.1:$port", "--key", File(org, "server.key").path,
+        ).redirectErrorStream(true).redirectOutput(File(dir, "server.log")).start()
+        repeat(200) {
+            try {
+                Socket("127.0.0.1", port).close()
+                return@repeat
+            } catch (e: java.io.IOException) {
+                Thread.sleep(25)
+            }
+        }
+    }
+
+    /** The ciphertext files the server has filed (one per delivered report). */
+    fun received(): List<String> =
+        File(dir, "data/reports").listFiles().orEmpty()
+            .map { it.name }.filter { it.endsWith(".age") }.map { it.removeSuffix(".age") }.sorted()
+
+    override fun close() {
+        process.destroy()
+        process.waitFor()
+        dir.deleteRecursively()
+    }
+
+    private fun run(vararg command: String) {
+        val p = ProcessBuilder(*command).redirectErrorStream(true).start()
+        val out = p.inputStream.bufferedReader().readText()
+        check(p.waitFor() == 0) { "${command.joinToString(" ")} failed: $out" }
+    }
+}
+
+/** The shared fixture photos (`SIGHTING_FIXTURES`, else ../shared/fixtures/photos). */
+fun fixture(name: String): File {
+    val dir = System.getenv("SIGHTING_FIXTURES")?.let(::File)
+        ?: File(System.getProperty("user.dir"), "../../../shared/fixtures/photos")
+    return File(dir, name).also { check(it.exists()) { "fixture $it not found" } }
+}

@@ -1,0 +1,166 @@
+"""The Python bindings from the foreign side: the generated `sighting_ffi` module (made by
+`cargo xtask bindings` in target/bindings/python, beside the host library) against a real
+intake server. `cargo xtask test` runs this with pytest from its venv."""
+
+import asyncio
+import datetime
+import os
+import pathlib
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+import sighting_ffi as s
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = pathlib.Path(os.environ.get("SIGHTING_FIXTURES", ROOT.parent / "shared/fixtures/photos"))
+SERVER = os.environ.get("SIGHTING_SERVER", str(ROOT / "target/debug/sighting-server"))
+
+
+class AesKeyStore(s.KeyStore):
+    """What a platform keystore does, with an AES-GCM key held in memory."""
+
+    def __init__(self):
+        self.key = AESGCM(AESGCM.generate_key(bit_length=256))
+
+    def wrap(self, plain):
+        nonce = os.urandom(12)
+        return nonce + self.key.encrypt(nonce, plain, None)
+
+    def unwrap(self, wrapped):
+        return self.key.decrypt(wrapped[:12], wrapped[12:], None)
+
+
+class BrokenKeyStore(s.KeyStore):
+    def wrap(self, plain):
+        raise RuntimeError("keystore unavailable")
+
+    def unwrap(self, wrapped):
+        raise RuntimeError("keystore unavailable")
+
+
+class Recorder(s.EventListener):
+    def __init__(self):
+        self.progress, self.states = [], []
+
+    def on_progress(self, report_id, sent, total):
+        self.progress.append((report_id, sent, total))
+
+    def on_state_changed(self, report_id, state, detail):
+        self.states.append((report_id, state))
+
+
+@pytest.fixture
+def server(tmp_path):
+    org = tmp_path / "org"
+    subprocess.run([SERVER, "keygen", "--out", str(org)], check=True, capture_output=True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [SERVER, "serve", "--data", str(tmp_path / "data"), "--listen", f"127.0.0.1:{port}",
+         "--key", str(org / "server.key")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.025)
+    yield {
+        "url": f"http://127.0.0.1:{port}",
+        "recipient": (org / "recipient.txt").read_text().strip(),
+        "server_key": (org / "server.pub").read_text().strip(),
+        "reports": tmp_path / "data/reports",
+    }
+    process.terminate()
+    process.wait()
+
+
+def config(server, data_dir, **overrides):
+    fields = dict(
+        data_dir=str(data_dir), recipients=[server["recipient"]], intake_url=server["url"],
+        server_key=server["server_key"], pinned_ca_pem=None, quota_bytes=None, upload_max_edge=None,
+        max_photo_bytes=None, max_photo_pixels=None, chunk_bytes=64 * 1024,
+    )
+    fields.update(overrides)
+    return s.ClientConfig(**fields)
+
+
+def now_clock():
+    return s.ShutterClock(
+        wall=datetime.datetime.now(datetime.timezone.utc), utc_offset_minutes=60, monotonic=None
+    )
+
+
+AMSTERDAM = s.CaptureLocation.FIX(
+    s.LocationFix(
+        lat=52.3676, lon=4.9041, accuracy_m=8.0, altitude_m=None, heading_deg=None,
+        fix_time=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=2),
+        provider="fused",
+    )
+)
+NOW = s.SyncBudget(max_wall_ms=30_000, max_bytes=None, honour_backoff=False, allow_metered=True,
+                   metered=False)
+
+
+def test_capture_submit_sync_delivers(server, tmp_path):
+    async def flow():
+        client = s.SightingClient(config(server, tmp_path / "phone"), AesKeyStore())
+        recorder = Recorder()
+        client.set_listener(recorder)
+        draft = await client.capture(
+            s.PhotoSource.PATH(str(FIXTURES / "gps/DSCN0010.jpg")), AMSTERDAM, now_clock()
+        )
+        assert draft.width > 0 and draft.removed
+        report_id = await client.submit(draft.id, s.ReportDetails(note="by the market", tags={}))
+        assert [r.state for r in await client.reports()] == [s.ReportState.SEALED]
+        summary = await client.sync(NOW)
+        assert summary.delivered == [report_id]
+        assert [r.state for r in await client.reports()] == [s.ReportState.DELIVERED]
+        assert recorder.states == [(report_id, s.ReportState.UPLOADING),
+                                   (report_id, s.ReportState.DELIVERED)]
+        assert recorder.progress[-1][1] == recorder.progress[-1][2]
+        assert sorted(p.stem for p in server["reports"].glob("*.age")) == [report_id]
+
+    asyncio.run(flow())
+
+
+def test_bad_input_is_a_typed_error_and_loses_nothing(server, tmp_path):
+    async def flow():
+        client = s.SightingClient(config(server, tmp_path / "phone"), AesKeyStore())
+        draft = await client.capture(
+            s.PhotoSource.PATH(str(FIXTURES / "Canon_40D.jpg")), AMSTERDAM, now_clock()
+        )
+        await client.submit(draft.id, s.ReportDetails(note=None, tags={}))
+        with pytest.raises(s.SightingError.InvalidPhoto):
+            await client.capture(s.PhotoSource.BYTES(b"not a photo"), AMSTERDAM, now_clock())
+        with pytest.raises(s.SightingError.InvalidInput):
+            await client.thumbnail("nonsense")
+        assert [r.state for r in await client.reports()] == [s.ReportState.SEALED]
+
+    asyncio.run(flow())
+
+
+def test_a_throwing_keystore_is_a_typed_error(server, tmp_path):
+    with pytest.raises(s.SightingError.KeyStore) as error:
+        s.SightingClient(config(server, tmp_path / "phone"), BrokenKeyStore())
+    assert "keystore unavailable" in error.value.reason
+
+
+def test_wipe_leaves_an_empty_outbox(server, tmp_path):
+    async def flow():
+        client = s.SightingClient(config(server, tmp_path / "phone"), AesKeyStore())
+        draft = await client.capture(
+            s.PhotoSource.PATH(str(FIXTURES / "Canon_40D.jpg")), AMSTERDAM, now_clock()
+        )
+        await client.submit(draft.id, s.ReportDetails(note=None, tags={}))
+        client.wipe()
+        assert await client.reports() == []
+
+    asyncio.run(flow())
