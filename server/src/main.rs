@@ -40,7 +40,8 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
-    /// Decrypt and check every sealed report under DATA; write the good ones to OUT.
+    /// Decrypt and check every sealed report under DATA not opened before; write the good ones
+    /// to OUT/reports/, and OUT/{sightings.json,sightings.geojson,sightings.csv,index.html}.
     Open {
         /// The organisation's age identity file.
         #[arg(long)]
@@ -153,7 +154,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         Err(e) => println!("FAILED    {}: {e}", o.file.display()),
                     }
                 }
-                println!("{} opened, {failed} failed", outcomes.len() - failed);
+                println!("{} opened now, {failed} failed", outcomes.len() - failed);
+                let all = desk::sightings::load(&out)?;
+                let clusters: std::collections::BTreeSet<_> =
+                    all.iter().filter_map(|s| s.cluster.as_ref()).collect();
+                println!(
+                    "{} reports in all, {} repeat-sighting groups, {} phone clocks off by over 2 minutes",
+                    all.len(),
+                    clusters.len(),
+                    all.iter().filter(|s| s.clock_flagged).count()
+                );
+                println!("review page: {}", out.join("index.html").display());
             }
             // Failed reports are listed, not fatal: the run itself succeeded.
             Ok(ExitCode::SUCCESS)

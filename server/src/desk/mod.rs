@@ -5,6 +5,12 @@
 //! decrypts with our identity; the bundle holds `manifest.json`, `manifest.sig` and `photo.jpg`;
 //! the manifest is a known schema; its signature verifies against the `device_key` it names; the
 //! photo's SHA-256 is the one the manifest states.
+//!
+//! Then the review: [`sightings`] (what is known about each report, clock correction, repeat
+//! sightings) and [`export`] (GeoJSON, CSV and the offline review page).
+
+pub mod export;
+pub mod sightings;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -134,30 +140,69 @@ pub struct Outcome {
     pub result: Result<OpenedReport, OpenError>,
 }
 
-/// Opens every `*.age` file under `data` and writes each good report to
-/// `out/reports/<id>/{photo.jpg,manifest.json}`. Bad reports are returned with their reason,
-/// never skipped.
+/// Opens every `*.age` file under `data` not opened before and writes each good report to
+/// `out/reports/<id>/{photo.jpg,manifest.json}`; then rewrites `out/sightings.json`, the
+/// clusters and the exports (`sightings.geojson`, `sightings-no-location.csv`,
+/// `sightings.csv`, `index.html`) over every report seen so far. Returns this run's outcomes:
+/// bad reports with their reason, never skipped (and listed in the exports as failed).
 pub fn open_dir(
     identities: &[age::x25519::Identity],
     data: &Path,
     out: &Path,
 ) -> anyhow::Result<Vec<Outcome>> {
+    fs::create_dir_all(out)?;
     let mut files = Vec::new();
     collect_sealed(data, &mut files)?;
     files.sort();
+    let mut known = sightings::load(out)?;
+    let seen: std::collections::BTreeSet<String> = known.iter().map(|s| s.file.clone()).collect();
+    let name = |file: &Path| {
+        file.strip_prefix(data)
+            .unwrap_or(file)
+            .to_string_lossy()
+            .into_owned()
+    };
+    files.retain(|f| !seen.contains(&name(f)));
+    let progress = indicatif::ProgressBar::new(files.len() as u64);
     let mut outcomes = Vec::new();
     for file in files {
         let result = fs::File::open(&file)
             .map_err(|e| OpenError::Decrypt(e.to_string()))
             .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
-        if let Ok(report) = &result {
-            let dir = out.join("reports").join(report.manifest.id.to_string());
-            fs::create_dir_all(&dir)?;
-            fs::write(dir.join("photo.jpg"), &report.photo)?;
-            fs::write(dir.join("manifest.json"), &report.manifest_json)?;
+        match &result {
+            Ok(report) => {
+                let dir = out.join("reports").join(report.manifest.id.to_string());
+                fs::create_dir_all(&dir)?;
+                fs::write(dir.join("photo.jpg"), &report.photo)?;
+                fs::write(dir.join("manifest.json"), &report.manifest_json)?;
+                // What the intake server recorded beside the ciphertext (receipt, clocks).
+                let record = fs::read(file.with_extension("intake.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+                known.push(sightings::Sighting::verified(
+                    name(&file),
+                    &report.manifest,
+                    &report.manifest_json,
+                    record.as_ref(),
+                ));
+            }
+            Err(e) => {
+                let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+                known.push(sightings::Sighting::failed(
+                    stem.into_owned(),
+                    name(&file),
+                    e.to_string(),
+                ));
+            }
         }
         outcomes.push(Outcome { file, result });
+        progress.inc(1);
     }
+    progress.finish_and_clear();
+    sightings::cluster(&mut known);
+    known.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
+    sightings::save(out, &known)?;
+    export::write_all(out, &known)?;
     Ok(outcomes)
 }
 

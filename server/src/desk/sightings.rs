@@ -1,0 +1,279 @@
+//! What the desk knows about every sealed report: one [`Sighting`] each, kept in
+//! `OUT/sightings.json` so that a re-run opens only reports it has not seen; the phone's clock
+//! corrected where the intake server's record allows it; repeat sightings grouped.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sighting_core::capture::phash_distance;
+use sighting_core::report::{CaptureClock, Manifest, ManifestLocation};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::intake::store::IntakeRecord;
+
+/// Two photos whose dHashes differ in at most this many of 64 bits show the same picture.
+/// Tuned on the shared fixtures (`tests/desk.rs` prints the figures): the same photo
+/// re-encoded at quality 60 and shrunk to 640 px stays within 1 bit; the closest two different
+/// photos (two street scenes from one camera in one town) are 23 bits apart. 10 leaves room for
+/// crops and filters on one side and for look-alike scenes on the other.
+pub const PHASH_THRESHOLD: u32 = 10;
+/// How far a child may plausibly move between two sightings: a brisk walk, plus the two fixes'
+/// accuracy and a margin for where in a street a photo was taken.
+const WALK_M_PER_S: f64 = 2.0;
+const PLACE_MARGIN_M: f64 = 300.0;
+/// A phone clock further off than this is flagged.
+const SKEW_FLAG_S: i64 = 120;
+
+/// One sealed report as the desk sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sighting {
+    /// The report id (a report that failed to open: its file name).
+    pub id: String,
+    /// The sealed file, relative to the data directory.
+    pub file: String,
+    /// `verified`, or `failed` with the reason.
+    pub status: String,
+    pub reason: Option<String>,
+    /// The phone's wall clock at the shutter (RFC 3339, with the phone's offset).
+    pub captured_at: Option<String>,
+    /// The capture time from the server's clock and the phone's monotonic clock (same boot),
+    /// in the same offset; and how far the phone's wall clock was off (seconds, + = ahead).
+    pub corrected_captured_at: Option<String>,
+    pub clock_skew_s: Option<i64>,
+    /// The phone's clock was more than 2 minutes off.
+    pub clock_flagged: bool,
+    pub received_at: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    pub location_source: Option<String>,
+    /// Why there is no location (`permission_denied`, `no_fix`, …).
+    pub location_missing: Option<String>,
+    pub note: Option<String>,
+    pub tags: BTreeMap<String, serde_json::Value>,
+    pub perceptual_hash: Option<String>,
+    pub device_key: Option<String>,
+    /// The whole manifest, for the detail view.
+    pub manifest: Option<serde_json::Value>,
+    /// Repeat-sighting group (`C1`, `C2`, …); `None` when no other report matches.
+    pub cluster: Option<String>,
+}
+
+impl Sighting {
+    pub fn failed(id: String, file: String, reason: String) -> Self {
+        Sighting {
+            id,
+            file,
+            status: "failed".into(),
+            reason: Some(reason),
+            captured_at: None,
+            corrected_captured_at: None,
+            clock_skew_s: None,
+            clock_flagged: false,
+            received_at: None,
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+            location_source: None,
+            location_missing: None,
+            note: None,
+            tags: BTreeMap::new(),
+            perceptual_hash: None,
+            device_key: None,
+            manifest: None,
+            cluster: None,
+        }
+    }
+
+    pub fn verified(
+        file: String,
+        manifest: &Manifest,
+        manifest_json: &[u8],
+        record: Option<&IntakeRecord>,
+    ) -> Self {
+        let mut s = Sighting::failed(manifest.id.to_string(), file, String::new());
+        s.status = "verified".into();
+        s.reason = None;
+        s.captured_at = manifest.captured_at.format(&Rfc3339).ok();
+        if let Some(corrected) = record.and_then(|r| corrected_capture_time(manifest, r)) {
+            let corrected = corrected.to_offset(manifest.captured_at.offset());
+            let skew = (manifest.captured_at - corrected).whole_seconds();
+            s.corrected_captured_at = corrected.format(&Rfc3339).ok();
+            s.clock_skew_s = Some(skew);
+            s.clock_flagged = skew.abs() > SKEW_FLAG_S;
+        }
+        s.received_at = record.map(|r| r.receipt.received_at.clone());
+        match &manifest.location {
+            ManifestLocation::Location(l) => {
+                (s.lat, s.lon, s.accuracy_m) = (Some(l.lat), Some(l.lon), l.accuracy_m);
+                s.location_source = Some(l.source.clone());
+            }
+            ManifestLocation::LocationMissing { reason } => {
+                s.location_missing = Some(reason.clone());
+            }
+        }
+        s.note = manifest.details.note.clone();
+        s.tags = manifest.details.tags.clone();
+        s.perceptual_hash = Some(manifest.perceptual_hash.clone());
+        s.device_key = Some(manifest.device_key.clone());
+        s.manifest = serde_json::from_slice(manifest_json).ok();
+        s
+    }
+
+    /// The best capture time known: corrected if possible, else the phone's.
+    pub fn time(&self) -> Option<OffsetDateTime> {
+        let text = self
+            .corrected_captured_at
+            .as_ref()
+            .or(self.captured_at.as_ref())?;
+        OffsetDateTime::parse(text, &Rfc3339).ok()
+    }
+}
+
+/// The true capture time: the server's time of the upload's POST, minus the phone's monotonic
+/// time between the shutter and that POST. Only when both readings are from the same boot (the
+/// boot tag the phone sent matches the manifest's boot id).
+pub fn corrected_capture_time(
+    manifest: &Manifest,
+    record: &IntakeRecord,
+) -> Option<OffsetDateTime> {
+    let (tag, ms) = record.device_clock.as_deref()?.split_once(' ')?;
+    if tag != CaptureClock::boot_tag(&manifest.clock.boot_id) || record.created_at_ms <= 0 {
+        return None;
+    }
+    let at_post: u64 = ms.parse().ok()?;
+    let since_capture = at_post.checked_sub(manifest.clock.monotonic_ms_at_capture)?;
+    let post =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(record.created_at_ms) * 1_000_000)
+            .ok()?;
+    Some(post - time::Duration::milliseconds(i64::try_from(since_capture).ok()?))
+}
+
+/// Reads `OUT/sightings.json` (empty when there is none yet).
+pub fn load(out: &Path) -> anyhow::Result<Vec<Sighting>> {
+    match std::fs::read(out.join("sightings.json")) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes `OUT/sightings.json` atomically.
+pub fn save(out: &Path, sightings: &[Sighting]) -> anyhow::Result<()> {
+    let path = out.join("sightings.json");
+    let temp = path.with_extension("tmp");
+    std::fs::write(&temp, serde_json::to_vec_pretty(sightings)?)?;
+    std::fs::rename(temp, path)?;
+    Ok(())
+}
+
+/// Groups verified sightings that show the same picture (dHash within [`PHASH_THRESHOLD`]) at a
+/// place and time one child could have moved between; numbers the groups `C1`, `C2`, … by their
+/// first sighting. Reports without a location group on the picture alone.
+pub fn cluster(sightings: &mut [Sighting]) {
+    let n = sightings.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let hashes: Vec<Option<u64>> = sightings
+        .iter()
+        .map(|s| {
+            let hash = s.perceptual_hash.as_deref()?;
+            u64::from_str_radix(hash, 16).ok()
+        })
+        .collect();
+    for i in 0..n {
+        for j in i + 1..n {
+            let (Some(a), Some(b)) = (hashes[i], hashes[j]) else {
+                continue;
+            };
+            if phash_distance(a, b) <= PHASH_THRESHOLD && plausible(&sightings[i], &sightings[j]) {
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ri] = rj;
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        groups.entry(root(&mut parent, i)).or_default().push(i);
+    }
+    let mut repeats: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    repeats.sort_by_key(|g| g.iter().filter_map(|&i| sightings[i].time()).min());
+    for s in sightings.iter_mut() {
+        s.cluster = None;
+    }
+    for (k, group) in repeats.iter().enumerate() {
+        for &i in group {
+            sightings[i].cluster = Some(format!("C{}", k + 1));
+        }
+    }
+}
+
+/// Whether one child could have been at both places at those times.
+fn plausible(a: &Sighting, b: &Sighting) -> bool {
+    let (Some(lat1), Some(lon1), Some(lat2), Some(lon2)) = (a.lat, a.lon, b.lat, b.lon) else {
+        return true;
+    };
+    let elapsed = match (a.time(), b.time()) {
+        (Some(t1), Some(t2)) => (t1 - t2).abs().as_seconds_f64(),
+        _ => return true,
+    };
+    let reach = PLACE_MARGIN_M
+        + a.accuracy_m.unwrap_or(0.0)
+        + b.accuracy_m.unwrap_or(0.0)
+        + WALK_M_PER_S * elapsed;
+    haversine_m(lat1, lon1, lat2, lon2) <= reach
+}
+
+/// Great-circle distance in metres (mean Earth radius).
+pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn haversine_matches_a_known_distance() {
+        // Amsterdam Centraal → Dam Square: about 720 m.
+        let d = haversine_m(52.3791, 4.9003, 52.3731, 4.8926);
+        assert!((700.0..760.0).contains(&d), "{d}");
+    }
+
+    fn at(hash: &str, lat: f64, lon: f64, time: &str) -> Sighting {
+        let mut s = Sighting::failed("x".into(), "x".into(), String::new());
+        s.status = "verified".into();
+        s.perceptual_hash = Some(hash.into());
+        (s.lat, s.lon, s.accuracy_m) = (Some(lat), Some(lon), Some(10.0));
+        s.captured_at = Some(time.into());
+        s
+    }
+
+    #[test]
+    fn same_picture_close_in_place_and_time_is_one_cluster_far_is_not() {
+        let mut s = vec![
+            at("f0f0f0f0f0f0f0f0", 52.37, 4.90, "2026-11-01T10:00:00Z"),
+            // Same picture (2 bits off), 1 km away an hour later: walkable.
+            at("f0f0f0f0f0f0f0f3", 52.379, 4.90, "2026-11-01T11:00:00Z"),
+            // Same picture, 60 km away ten minutes later: not the same child.
+            at("f0f0f0f0f0f0f0f0", 52.90, 4.90, "2026-11-01T10:10:00Z"),
+            // A different picture at the first place.
+            at("0f0f0f0f0f0f0f0f", 52.37, 4.90, "2026-11-01T10:01:00Z"),
+        ];
+        cluster(&mut s);
+        let clusters: Vec<_> = s.iter().map(|s| s.cluster.as_deref()).collect();
+        assert_eq!(clusters, [Some("C1"), Some("C1"), None, None]);
+    }
+}

@@ -1,0 +1,334 @@
+//! The review desk's products, from reports that really went phone → intake server → desk:
+//! repeat-sighting clusters, the corrected capture time, incremental opening, the GeoJSON and
+//! CSV exports, and the review page rendered by a real browser (Debian's `chromium`, headless).
+
+use std::path::Path;
+use std::process::Command;
+
+use sighting_core::capture::{
+    capture, CaptureOptions, CaptureRequest, Location, LocationFix, LocationMissing, LocationSource,
+};
+use sighting_core::handle::DeviceHandle;
+use sighting_core::report::{CaptureClock, Details};
+use sighting_server::desk::{self, sightings::Sighting, sightings::PHASH_THRESHOLD};
+use sighting_server::intake::IntakeConfig;
+use sighting_server::keygen;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+mod support;
+use support::{fixture, phone, server_key, syncer, Server, NOW};
+
+fn phash(photo: Vec<u8>, max_edge: u32) -> u64 {
+    let request = CaptureRequest {
+        location: Location::Missing(LocationMissing::NoFix),
+        captured_at: None,
+    };
+    let options = CaptureOptions {
+        max_edge,
+        ..CaptureOptions::default()
+    };
+    capture(photo, &request, &options).unwrap().perceptual_hash
+}
+
+const SCENES: [&str; 10] = [
+    "gps/DSCN0010.jpg",
+    "gps/DSCN0012.jpg",
+    "gps/DSCN0021.jpg",
+    "gps/DSCN0025.jpg",
+    "gps/DSCN0027.jpg",
+    "Canon_40D.jpg",
+    "Nikon_D70.jpg",
+    "orientation/portrait_1.jpg",
+    "hdr/iphone_hdr_NO.jpg",
+    "mobile/jolla.jpg",
+];
+
+/// The threshold sits between the same photo re-encoded and resized (a forwarded or
+/// screenshotted copy) and different photos.
+#[test]
+fn the_phash_threshold_separates_copies_from_different_scenes() {
+    let mut hashes = Vec::new();
+    let mut same_max = 0;
+    for name in SCENES {
+        let original = phash(fixture(name), 2048);
+        // A copy: the upload copy at 640 px, re-encoded again by capture.
+        let request = CaptureRequest {
+            location: Location::Missing(LocationMissing::NoFix),
+            captured_at: None,
+        };
+        let small = CaptureOptions {
+            max_edge: 640,
+            quality: 60,
+            ..CaptureOptions::default()
+        };
+        let copy = capture(fixture(name), &request, &small)
+            .unwrap()
+            .upload_copy;
+        let d = (original ^ phash(copy, 320)).count_ones();
+        same_max = same_max.max(d);
+        hashes.push((name, original));
+    }
+    let mut different_min = u32::MAX;
+    for (i, (a, ha)) in hashes.iter().enumerate() {
+        for (b, hb) in &hashes[i + 1..] {
+            let d = (ha ^ hb).count_ones();
+            if d < different_min {
+                println!("closest different pair so far: {a} / {b}: {d} bits");
+            }
+            different_min = different_min.min(d);
+        }
+    }
+    println!("same photo re-encoded + resized: ≤ {same_max} bits; different photos: ≥ {different_min} bits; threshold {PHASH_THRESHOLD}");
+    assert!(same_max <= PHASH_THRESHOLD, "a copy is {same_max} bits off");
+    assert!(
+        different_min > PHASH_THRESHOLD,
+        "two different photos are {different_min} bits apart"
+    );
+}
+
+fn fix(lat: f64, lon: f64) -> Location {
+    Location::Fix(LocationFix {
+        lat,
+        lon,
+        accuracy_m: Some(15.0),
+        altitude_m: None,
+        heading_deg: None,
+        fix_time: OffsetDateTime::now_utc() - time::Duration::seconds(3),
+        provider: "fused".into(),
+        source: LocationSource::Device,
+    })
+}
+
+/// Captures and submits `photo` at `location`, the phone's wall clock `skew` off.
+async fn report(
+    device: &DeviceHandle,
+    photo: &'static str,
+    location: Location,
+    note: &str,
+    skew: time::Duration,
+) -> Uuid {
+    let note = note.to_string();
+    device
+        .call(move |d| {
+            let wall = OffsetDateTime::now_utc() + skew;
+            let request = CaptureRequest {
+                location,
+                captured_at: Some(wall),
+            };
+            let clock = CaptureClock {
+                wall_at_capture: wall,
+                ..CaptureClock::now()?
+            };
+            let draft = d.capture(fixture(photo), &request, clock)?;
+            let details = Details {
+                note: Some(note),
+                ..Default::default()
+            };
+            d.submit(draft.id, details)?;
+            Ok(draft.id)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let identities = desk::read_identities(&tmp.path().join("org/identity.txt")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    let zero = time::Duration::ZERO;
+    // The same child twice, 90 m apart; a different scene; no location; a phone 3 h fast.
+    let first = report(
+        &device,
+        "gps/DSCN0010.jpg",
+        fix(52.3731, 4.8926),
+        "begging, \"alone\", by the Dam",
+        zero,
+    )
+    .await;
+    let again = report(
+        &device,
+        "gps/DSCN0010.jpg",
+        fix(52.3738, 4.8931),
+        "same girl\nnear the station",
+        zero,
+    )
+    .await;
+    let other = report(
+        &device,
+        "Canon_40D.jpg",
+        fix(52.3600, 4.8800),
+        "a boy",
+        zero,
+    )
+    .await;
+    let nowhere = report(
+        &device,
+        "orientation/portrait_1.jpg",
+        Location::Missing(LocationMissing::PermissionDenied),
+        "",
+        zero,
+    )
+    .await;
+    let fast = report(
+        &device,
+        "gps/DSCN0021.jpg",
+        fix(52.3700, 4.9000),
+        "clock",
+        time::Duration::hours(3),
+    )
+    .await;
+
+    let (pkcs8, public) = server_key();
+    let data = tmp.path().join("intake");
+    let server = Server::start(&data, &pkcs8, IntakeConfig::default()).await;
+    let summary = syncer(&server.base, public, 256 << 10)
+        .sync(&device, NOW)
+        .await
+        .unwrap();
+    assert_eq!(summary.delivered.len(), 5);
+    server.stop().await;
+    // A tampered copy of one report beside the good ones.
+    let mut tampered = std::fs::read(data.join(format!("reports/{other}.age"))).unwrap();
+    let n = tampered.len();
+    tampered[n - 40] ^= 1;
+    std::fs::write(data.join("reports/tampered.age"), tampered).unwrap();
+
+    let out = tmp.path().join("desk");
+    let outcomes = desk::open_dir(&identities, &data, &out).unwrap();
+    assert_eq!(outcomes.len(), 6);
+    let sightings: Vec<Sighting> =
+        serde_json::from_slice(&std::fs::read(out.join("sightings.json")).unwrap()).unwrap();
+    let by_id = |id: Uuid| sightings.iter().find(|s| s.id == id.to_string()).unwrap();
+    let broken = sightings.iter().find(|s| s.id == "tampered").unwrap();
+    assert_eq!(broken.status, "failed");
+    assert!(
+        broken.reason.as_deref().unwrap().contains("tampered"),
+        "{:?}",
+        broken.reason
+    );
+
+    // Repeat sightings: the same photo 90 m apart in one cluster, nothing else clustered.
+    assert_eq!(by_id(first).cluster.as_deref(), Some("C1"));
+    assert_eq!(by_id(again).cluster.as_deref(), Some("C1"));
+    for id in [other, nowhere, fast] {
+        assert_eq!(by_id(id).cluster, None);
+    }
+
+    // Clock: corrected from the server's clock; the phone 3 h fast is flagged, the others not.
+    let skew = by_id(fast).clock_skew_s.expect("a corrected time");
+    assert!((3 * 3600 - 60..3 * 3600 + 60).contains(&skew), "{skew}");
+    assert!(by_id(fast).clock_flagged);
+    assert!(by_id(first).clock_skew_s.unwrap().abs() < 60);
+    assert!(!by_id(first).clock_flagged);
+
+    // GeoJSON (RFC 7946): a FeatureCollection of Points, [lon, lat].
+    let geo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("sightings.geojson")).unwrap()).unwrap();
+    assert_eq!(geo["type"], "FeatureCollection");
+    let features = geo["features"].as_array().unwrap();
+    assert_eq!(features.len(), 4, "located, verified reports only");
+    for f in features {
+        assert_eq!(f["type"], "Feature");
+        assert_eq!(f["geometry"]["type"], "Point");
+        let s = sightings
+            .iter()
+            .find(|s| s.id == f["properties"]["id"].as_str().unwrap())
+            .unwrap();
+        let c = f["geometry"]["coordinates"].as_array().unwrap();
+        assert_eq!(
+            (c[0].as_f64(), c[1].as_f64()),
+            (s.lon, s.lat),
+            "lon, lat order"
+        );
+    }
+    let c1 = &features
+        .iter()
+        .find(|f| f["id"] == first.to_string())
+        .unwrap()["properties"];
+    assert_eq!(c1["cluster"], "C1");
+
+    // CSV: every report, and it round-trips through a CSV parser (quotes, commas, newlines).
+    let mut csv = csv::Reader::from_path(out.join("sightings.csv")).unwrap();
+    let headers = csv.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    let note = headers.iter().position(|h| h == "note").unwrap();
+    let id = headers.iter().position(|h| h == "id").unwrap();
+    let row = |u: Uuid| rows.iter().find(|r| r[id] == u.to_string()).unwrap();
+    assert_eq!(&row(first)[note], "begging, \"alone\", by the Dam");
+    assert_eq!(&row(again)[note], "same girl\nnear the station");
+    let mut missing = csv::Reader::from_path(out.join("sightings-no-location.csv")).unwrap();
+    let missing: Vec<_> = missing.records().map(Result::unwrap).collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(&missing[0][id], nowhere.to_string());
+
+    // Incremental: nothing new, nothing reopened; the record is unchanged.
+    let before = std::fs::read(out.join("sightings.json")).unwrap();
+    assert!(desk::open_dir(&identities, &data, &out).unwrap().is_empty());
+    assert_eq!(std::fs::read(out.join("sightings.json")).unwrap(), before);
+
+    // The page, in a real browser, offline.
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Content-Security-Policy"));
+    let stripped = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(
+        !stripped.contains("://"),
+        "the page refers to nothing on the network: {:?}",
+        stripped
+            .find("://")
+            .map(|i| &stripped[i.saturating_sub(80)..i + 40])
+    );
+    let page = format!("file://{}", out.join("index.html").display());
+    let dom = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args(["--virtual-time-budget=3000", "--dump-dom", &page])
+        .output()
+        .expect("chromium (Debian package chromium; .ci/run installs it)");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the script ran to the end"
+    );
+    assert!(!dom.contains("data-error"), "no script error");
+    for s in &sightings {
+        assert!(
+            dom.contains(&format!("<li data-id=\"{}\"", s.id)),
+            "{} listed",
+            s.id
+        );
+    }
+    assert!(
+        dom.contains("data-cluster=\"C1\""),
+        "the cluster's path is drawn"
+    );
+    assert_eq!(
+        dom.matches("<circle").count(),
+        4,
+        "one dot per located report"
+    );
+    assert!(dom.contains("phone clock 3 h 0 min ahead"));
+    let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-page.png");
+    let shot = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args(["--hide-scrollbars", "--window-size=1280,900"])
+        .arg(format!("--screenshot={}", artefacts.display()))
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(shot.status.success());
+    assert!(std::fs::metadata(&artefacts).unwrap().len() > 10_000);
+    println!("screenshot: {}", artefacts.display());
+}
