@@ -1,8 +1,10 @@
 //! `sighting demo`: the whole flow on one machine.
 //!
 //! The organisation's keys; a device that captures the sample photos while offline (its sync
-//! fails and the outbox says so); the intake server on a free loopback port; the device syncs
-//! and verifies each receipt; the review desk opens and verifies every report.
+//! fails and the outbox says so), one of them twice (a repeat sighting); the intake server on a
+//! free loopback port; the device syncs with a progress bar and verifies each receipt; the
+//! review desk opens and verifies every new report and writes the GeoJSON, CSV and the review
+//! page; a summary of what was sent and stripped.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,16 +14,18 @@ use ring::signature::KeyPair;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
+use sighting_core::capture::{CaptureRequest, Location, LocationFix, LocationSource};
 use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
-use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
+use sighting_core::sync::{SyncBudget, SyncConfig, SyncListener, Syncer};
 use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
 use sighting_server::{desk, keygen};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::photo::location_text;
 
@@ -63,11 +67,44 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             .map(|(n, b)| (n.to_string(), b.to_vec()))
             .collect(),
     };
-    tokio::runtime::Runtime::new()?.block_on(flow(&root, photos))?;
+    tokio::runtime::Runtime::new()?.block_on(async {
+        // Ctrl-C ends the flow here, so the server stops and the temporary directory is removed.
+        tokio::select! {
+            result = flow(&root, photos) => result,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        }
+    })?;
     if args.keep.is_some() {
         println!("\nKept in {}", root.display());
+    } else {
+        println!("\n(Everything above was in a temporary directory, now removed: run with --keep DIR to keep it.)");
     }
     Ok(())
+}
+
+/// The demo's stand-in for a phone's location service: a fix `i` steps of ~150 m from
+/// Amsterdam Centraal.
+fn phone_fix(i: usize) -> Location {
+    Location::Fix(LocationFix {
+        lat: 52.3791 - 0.0009 * i as f64,
+        lon: 4.9003 - 0.0011 * i as f64,
+        accuracy_m: Some(12.0),
+        altitude_m: None,
+        heading_deg: None,
+        fix_time: OffsetDateTime::now_utc() - time::Duration::seconds(2),
+        provider: "demo".into(),
+        source: LocationSource::Device,
+    })
+}
+
+/// One row of the closing summary.
+struct Row {
+    id: Uuid,
+    name: String,
+    camera_bytes: usize,
+    sealed_bytes: u64,
+    stripped: String,
+    location: String,
 }
 
 async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
@@ -78,24 +115,36 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let server_public: [u8; 32] = server_key.public_key().as_ref().try_into()?;
     println!("   recipient {recipient}\n");
 
+    // The first sample is seen twice, by two passers-by ~150 m apart: a repeat sighting.
+    let mut sightings: Vec<(String, Vec<u8>, Location)> = Vec::new();
+    for (i, (name, bytes)) in photos.into_iter().enumerate() {
+        if i == 0 {
+            let again = format!("{name} (seen again)");
+            sightings.push((name, bytes.clone(), phone_fix(0)));
+            sightings.push((again, bytes, phone_fix(1)));
+        } else {
+            sightings.push((name, bytes, phone_fix(i + 1)));
+        }
+    }
+
     println!(
         "2. A reporter's device, offline, captures {} photos and seals them",
-        photos.len()
+        sightings.len()
     );
     let device_dir = root.join("device");
     let keystore = FileKeyStore::open(&device_dir.join("keystore.key"))?;
     let config = DeviceConfig::new(vec![recipient]);
     let device = DeviceHandle::new(Device::open(&device_dir, &keystore, config)?)?;
     let mut failed = 0;
-    for (name, bytes) in photos {
+    let mut rows = Vec::new();
+    for (name, bytes, location) in sightings {
         let camera_bytes = bytes.len();
         let note = format!("demo sighting from {name}");
         let result = device
             .call(move |d| {
-                // The demo device has no location service: a photo keeps its camera GPS if any.
                 let request = CaptureRequest {
-                    location: Location::Missing(LocationMissing::NoFix),
-                    captured_at: None,
+                    location,
+                    captured_at: Some(OffsetDateTime::now_utc()),
                 };
                 let draft = d.capture(bytes, &request, CaptureClock::now()?)?;
                 let envelope = d.submit(
@@ -110,19 +159,24 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
             .await;
         match result {
             Ok((draft, envelope)) => {
-                let removed: Vec<String> = draft
+                let stripped: Vec<String> = draft
                     .removed
                     .iter()
                     .map(|r| format!("{} {} B", r.what, r.bytes))
                     .collect();
+                let row = Row {
+                    id: draft.id,
+                    name: name.clone(),
+                    camera_bytes,
+                    sealed_bytes: envelope.ciphertext_bytes,
+                    stripped: stripped.join(", "),
+                    location: location_text(&draft.location),
+                };
                 println!(
                     "   {name}: {camera_bytes} B camera file → {}×{} upload copy → {} B sealed\n      stripped: {}\n      location: {}",
-                    draft.width,
-                    draft.height,
-                    envelope.ciphertext_bytes,
-                    removed.join(", "),
-                    location_text(&draft.location)
+                    draft.width, draft.height, row.sealed_bytes, row.stripped, row.location
                 );
+                rows.push(row);
             }
             Err(e) => {
                 failed += 1;
@@ -158,7 +212,11 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let server = tokio::spawn(async move { intake::serve(listener, intake).await });
 
     println!("\n4. Back online, the device syncs (tus, resumable) and checks each signed receipt");
+    let waiting: u64 = rows.iter().map(|r| r.sealed_bytes).sum();
+    let bar = Arc::new(ProgressBars::new(waiting));
+    syncer.set_listener(Some(bar.clone()));
     let summary = syncer.sync(&device, now).await?;
+    bar.bar.finish_and_clear();
     println!(
         "   {} delivered, {} bytes sent",
         summary.delivered.len(),
@@ -171,7 +229,7 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     print_outbox(&device).await?;
     server.abort();
 
-    println!("\n5. The review desk opens and verifies every report the server received");
+    println!("\n5. The review desk opens and verifies every new report the server received");
     let identities = desk::read_identities(&org.join(keygen::IDENTITY_FILE))?;
     let desk_dir = root.join("desk");
     let outcomes = desk::open_dir(&identities, &root.join("server"), &desk_dir)?;
@@ -188,12 +246,79 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
             }
         }
     }
+    let all = desk::sightings::load(&desk_dir)?;
+    let cluster_of = |id: Uuid| {
+        all.iter()
+            .find(|s| s.id == id.to_string())
+            .and_then(|s| s.cluster.clone())
+            .unwrap_or_else(|| "-".into())
+    };
+    println!("\nSummary of this run");
     println!(
-        "   opened reports are in {}",
-        desk_dir.join("reports").display()
+        "   {:<8}  {:<30} {:>9} {:>9}  {:<7}  location; stripped",
+        "report…", "photo", "camera B", "sealed B", "cluster"
     );
+    for r in &rows {
+        println!(
+            "   {:<8}  {:<30} {:>9} {:>9}  {:<7}  {}; {}",
+            // The last digits: a UUIDv7 starts with the time, the same for all of them here.
+            &r.id.to_string()[28..],
+            r.name,
+            r.camera_bytes,
+            r.sealed_bytes,
+            cluster_of(r.id),
+            r.location,
+            r.stripped
+        );
+    }
+    let clusters: std::collections::BTreeSet<_> =
+        all.iter().filter_map(|s| s.cluster.as_ref()).collect();
+    println!(
+        "   {} reports at the desk in all, {} repeat-sighting group(s)",
+        all.len(),
+        clusters.len()
+    );
+    println!(
+        "   exports: {}",
+        desk_dir.join("sightings.geojson").display()
+    );
+    println!("            {}", desk_dir.join("sightings.csv").display());
+    println!("   review page (open it in a browser, it works offline):");
+    println!("            {}", desk_dir.join("index.html").display());
     anyhow::ensure!(failed == 0, "{failed} photo(s) or report(s) failed");
     Ok(())
+}
+
+/// The sync's progress as one bar over the bytes waiting (the server's confirmed offsets).
+struct ProgressBars {
+    bar: indicatif::ProgressBar,
+    confirmed: std::sync::Mutex<std::collections::HashMap<Uuid, u64>>,
+}
+
+impl ProgressBars {
+    fn new(total: u64) -> Self {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("   [{bar:40}] {bytes}/{total_bytes}")
+        {
+            bar.set_style(style);
+        }
+        Self {
+            bar,
+            confirmed: Default::default(),
+        }
+    }
+}
+
+impl SyncListener for ProgressBars {
+    fn progress(&self, report: Uuid, sent: u64, _total: u64) {
+        if let Ok(mut confirmed) = self.confirmed.lock() {
+            confirmed.insert(report, sent);
+            self.bar.set_position(confirmed.values().sum());
+        }
+    }
+
+    fn state_changed(&self, _: Uuid, _: State, _: Option<&str>) {}
 }
 
 async fn print_outbox(device: &DeviceHandle) -> Result<()> {

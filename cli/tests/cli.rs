@@ -125,32 +125,35 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        // Each run seals the four samples again; the desk opens all of them.
-        assert_eq!(stdout.matches("   verified ").count(), 4 * run, "{stdout}");
+        // Each run seals the four samples (one of them twice) again; the desk opens the new ones.
+        assert_eq!(stdout.matches("   verified ").count(), 5, "{stdout}");
         assert!(stdout.contains("stripped: "), "{stdout}");
         // Offline first: each new report waits with the reason; then each is delivered.
         assert_eq!(
             stdout
                 .matches("attempt 1, network: cannot reach the intake server")
                 .count(),
-            4,
+            5,
             "{stdout}"
         );
-        assert_eq!(stdout.matches("4 delivered").count(), 1, "{stdout}");
+        assert_eq!(stdout.matches("5 delivered").count(), 1, "{stdout}");
+        assert!(
+            stdout.contains(&format!("{} reports at the desk in all", 5 * run)),
+            "{stdout}"
+        );
     }
-    let reports = std::fs::read_dir(dir.path().join("desk/reports")).unwrap();
-    let mut count = 0;
-    for report in reports {
-        let report = report.unwrap().path();
-        assert!(report.join("photo.jpg").exists() && report.join("manifest.json").exists());
-        count += 1;
-    }
-    assert_eq!(count, 8);
-    // The organisation's identity is private to its owner.
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.path().join("org/identity.txt"))
+    // The desk's products: the repeat sightings grouped, the exports and the review page.
+    let desk = dir.path().join("desk");
+    let sightings: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(desk.join("sightings.json")).unwrap()).unwrap();
+    assert_eq!(sightings.len(), 10);
+    assert!(sightings.iter().all(|s| s["status"] == "verified"));
+    let in_clusters = sightings.iter().filter(|s| !s["cluster"].is_null()).count();
+    assert!(in_clusters >= 2, "the repeat sighting is grouped");
+    let geojson: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(desk.join("sightings.geojson")).unwrap()).unwrap();
+    assert_eq!(geojson["features"].as_array().unwrap().len(), 10);
+    assert!(std::fs::read_to_string(desk.join("index.html"))
         .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+        .contains("Sighting — reports for review"));
 }

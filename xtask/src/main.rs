@@ -4,6 +4,7 @@
 //! Kotlin, Swift and Python bindings.
 
 mod bench;
+mod shells;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +18,10 @@ fn main() -> Result<()> {
         Some("test") => test(&root, args[1..].iter().any(|a| a == "--long")),
         Some("bench") => bench::run(&root, args[1..].iter().any(|a| a == "--quick")),
         Some("bindings") => bindings(&root, args[1..].iter().any(|a| a == "--release")).map(|_| ()),
-        _ => bail!("usage: cargo xtask test [--long] | bench [--quick] | bindings [--release]"),
+        Some("check-shells") => bindings(&root, false).and_then(|_| shells::check(&root)),
+        _ => bail!(
+            "usage: cargo xtask test [--long] | bench [--quick] | bindings [--release] | check-shells"
+        ),
     }
 }
 
@@ -34,7 +38,7 @@ fn test(root: &Path, long: bool) -> Result<()> {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(root)
-        .args(["test", "--workspace", "--all-targets"])
+        .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .env("SIGHTING_PYTHON", &python)
         .env("SIGHTING_TUSD", &tusd);
     if long {
@@ -42,8 +46,10 @@ fn test(root: &Path, long: bool) -> Result<()> {
     }
     run(&mut cargo)?;
 
-    // The bindings from the foreign side, against the debug build just tested.
+    // The bindings from the foreign side, against the debug build just tested; and the shells,
+    // which cannot be built here, checked against them.
     bindings(root, false)?;
+    shells::check(root)?;
     run(Command::new(env!("CARGO")).current_dir(root).args([
         "build",
         "-p",
