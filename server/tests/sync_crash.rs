@@ -93,11 +93,12 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
     let (pkcs8, public) = server_key();
     let data = dir.join("intake");
     let server = Server::start(&data, &pkcs8, IntakeConfig::default()).await;
-    // ~1 MB/s: a report takes a few hundred ms, so kills land mid-PATCH as often as not.
+    // ~400 KB/s: a report takes a few hundred ms, so many kills land mid-PATCH (the rest land
+    // while the child starts or between reports, which must be safe too).
     let proxy = FaultyProxy::start(
         &server.base,
         Network {
-            upload_rate: Some(1_000_000),
+            upload_rate: Some(400_000),
             ..Network::clean()
         },
     )
@@ -130,7 +131,7 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
         drop(device);
 
         let mut child = spawn_child();
-        tokio::time::sleep(Duration::from_millis(random_ms(&rng, 20..700))).await;
+        tokio::time::sleep(Duration::from_millis(random_ms(&rng, 50..1500))).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let device = open(dir);
@@ -182,5 +183,5 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
         receipt.verify(r.id, &sent[&r.id], &public).unwrap();
     }
     println!("{trials} kills, {killed_mid_upload} of them with a report mid-upload");
-    assert!(killed_mid_upload > trials / 4, "kills landed mid-upload");
+    assert!(killed_mid_upload >= trials / 10, "kills landed mid-upload");
 }

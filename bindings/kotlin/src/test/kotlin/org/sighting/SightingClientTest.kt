@@ -90,7 +90,7 @@ class SightingClientTest {
     )
 
     @Test
-    fun captureSubmitSyncDelivers() = runBlocking {
+    fun captureSubmitSyncDelivers() = runBlocking<Unit> {
         SightingClient(config(), AesKeyStore()).use { client ->
             val recorder = Recorder()
             client.setListener(recorder)
@@ -113,7 +113,7 @@ class SightingClientTest {
     }
 
     @Test
-    fun badInputIsATypedExceptionAndLosesNothingQueued() = runBlocking {
+    fun badInputIsATypedExceptionAndLosesNothingQueued() = runBlocking<Unit> {
         val keys = AesKeyStore()
         SightingClient(config(), keys).use { client ->
             val draft = client.capture(PhotoSource.Path(fixture("Canon_40D.jpg").path), amsterdam, shutter())
@@ -148,7 +148,7 @@ class SightingClientTest {
     }
 
     @Test
-    fun wipeLeavesAnEmptyOutbox() = runBlocking {
+    fun wipeLeavesAnEmptyOutbox() = runBlocking<Unit> {
         SightingClient(config(), AesKeyStore()).use { client ->
             repeat(2) {
                 val draft = client.capture(PhotoSource.Path(fixture("Canon_40D.jpg").path), amsterdam, shutter())
@@ -162,7 +162,7 @@ class SightingClientTest {
     }
 
     @Test
-    fun aHundredCapturesDoNotLeak() = runBlocking {
+    fun aHundredCapturesDoNotLeak() = runBlocking<Unit> {
         val photo = fixture("gps/DSCN0010.jpg").readBytes()
         SightingClient(config(), AesKeyStore()).use { client ->
             suspend fun captureAndDiscard() {

@@ -49,7 +49,7 @@ class ShellLogicTest {
     }
 
     @Test
-    fun theOutboxSaysWhyAReportIsNotSentThenThatItWasDelivered() = runBlocking {
+    fun theOutboxSaysWhyAReportIsNotSentThenThatItWasDelivered() = runBlocking<Unit> {
         val deadPort = ServerSocket(0).use { it.localPort }
         val outbox = Outbox(ZoneOffset.UTC)
         SightingClient(settings("http://127.0.0.1:$deadPort").clientConfig(dataDir.path), AesKeyStore()).use { offline ->
@@ -76,7 +76,7 @@ class ShellLogicTest {
     }
 
     @Test
-    fun wifiOnlyKeepsReportsWhileOnMobileData() = runBlocking {
+    fun wifiOnlyKeepsReportsWhileOnMobileData() = runBlocking<Unit> {
         SightingClient(settings(wifiOnly = true).clientConfig(dataDir.path), AesKeyStore()).use { client ->
             client.report(captureLocation(here, shutter))
             val summary = client.sync(settings(wifiOnly = true).backgroundBudget(25, meteredNow = true))
@@ -99,7 +99,7 @@ class ShellLogicTest {
     }
 
     @Test
-    fun aFailedCaptureGetsAPlainMessage() = runBlocking {
+    fun aFailedCaptureGetsAPlainMessage() = runBlocking<Unit> {
         SightingClient(settings().clientConfig(dataDir.path), AesKeyStore()).use { client ->
             val e = assertThrows<SightingException> {
                 runBlocking {
