@@ -237,8 +237,8 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
         match &o.result {
             Ok(r) => println!(
                 "   verified {}  {}",
-                r.manifest.id,
-                r.manifest.details.note.as_deref().unwrap_or("")
+                r.id,
+                r.details.note.as_deref().unwrap_or("")
             ),
             Err(e) => {
                 failed += 1;

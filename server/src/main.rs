@@ -140,7 +140,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let rows: Vec<_> = outcomes
                     .iter()
                     .map(|o| match &o.result {
-                        Ok(r) => json!({"file": o.file, "id": r.manifest.id, "status": "verified"}),
+                        Ok(r) => json!({"file": o.file, "id": r.id, "status": "verified"}),
                         Err(e) => {
                             json!({"file": o.file, "status": "failed", "reason": e.to_string()})
                         }
@@ -150,7 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 for o in &outcomes {
                     match &o.result {
-                        Ok(r) => println!("verified  {}  {}", r.manifest.id, o.file.display()),
+                        Ok(r) => println!("verified  {}  {}", r.id, o.file.display()),
                         Err(e) => println!("FAILED    {}: {e}", o.file.display()),
                     }
                 }

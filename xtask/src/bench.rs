@@ -170,6 +170,34 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     report.push_str(&format!("\n```\n{sync}```\n"));
     std::fs::write(work.join("report.md"), &report)?;
 
+    // The review desk: 1,000 reports opened, and the page rendered in Chromium.
+    crate::run(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "sighting-server",
+        "--example",
+        "desk_bench",
+    ]))?;
+    let desk = Command::new(root.join("target/release/examples/desk_bench"))
+        .arg(&small)
+        .arg(if quick { "200" } else { "1000" })
+        .output()?;
+    anyhow::ensure!(
+        desk.status.success(),
+        "desk_bench failed: {}",
+        String::from_utf8_lossy(&desk.stderr)
+    );
+    let desk = String::from_utf8_lossy(&desk.stdout).into_owned();
+    println!("{desk}");
+    report.push_str(&format!("\n```\n{desk}```\n"));
+
+    // The mobile library's size, and what it is made of.
+    let size = ffi_size(root)?;
+    println!("{size}");
+    report.push_str(&format!("\n```\n{size}```\n"));
+    std::fs::write(work.join("report.md"), &report)?;
+
     // The decoder candidates, in-process (criterion).
     let mut criterion = Command::new(env!("CARGO"));
     criterion.current_dir(root).args([
@@ -382,4 +410,68 @@ fn tiled(root: &Path, source: &Path, name: &str, width: &str, height: &str) -> R
         std::fs::rename(&tmp, &path)?;
     }
     Ok(path)
+}
+
+/// The release `libsighting_ffi.so` (x86_64, the stand-in for arm64): its size as shipped
+/// (`strip = "debuginfo"`, which keeps UniFFI's metadata), fully stripped, and the largest
+/// crates by the size of their code (`nm --size-sort`, grouped by the first path segment of
+/// each demangled symbol).
+fn ffi_size(root: &Path) -> Result<String> {
+    crate::bindings(root, true)?;
+    let library = root.join("target/release/libsighting_ffi.so");
+    let stripped = root.join("target/bench/libsighting_ffi.stripped.so");
+    crate::run(
+        Command::new("strip")
+            .arg("--strip-all")
+            .arg(&library)
+            .arg("-o")
+            .arg(&stripped),
+    )?;
+    let mib = |p: &Path| -> Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1048576.0) };
+    let mut out = format!(
+        "libsighting_ffi.so (release, x86_64): {:.2} MiB as built, {:.2} MiB fully stripped\n",
+        mib(&library)?,
+        mib(&stripped)?
+    );
+    let nm = Command::new("nm")
+        .args(["--size-sort", "-C", "-S"])
+        .arg(&library)
+        .output()?;
+    let mut by_crate: std::collections::BTreeMap<String, u64> = Default::default();
+    for line in String::from_utf8_lossy(&nm.stdout).lines() {
+        let mut parts = line.splitn(4, ' ');
+        let (_, size, _, name) = (parts.next(), parts.next(), parts.next(), parts.next());
+        let (Some(size), Some(name)) = (size, name) else {
+            continue;
+        };
+        let size = u64::from_str_radix(size, 16).unwrap_or(0);
+        let name = name.trim_start_matches('<').trim_start_matches("_<");
+        let krate = name
+            .split("::")
+            .next()
+            .unwrap_or(name)
+            .split(['<', ' '])
+            .next()
+            .unwrap_or(name);
+        let krate = if krate.starts_with("ring_core_") || krate.starts_with("GFp") {
+            "ring (C/asm)"
+        } else if krate.starts_with("tj")
+            || krate.starts_with("jpeg_")
+            || krate.starts_with("jsimd")
+        {
+            "libjpeg-turbo (C)"
+        } else if krate.starts_with("sqlite3") {
+            "sqlite (C)"
+        } else {
+            krate
+        };
+        *by_crate.entry(krate.to_string()).or_default() += size;
+    }
+    let mut sizes: Vec<_> = by_crate.into_iter().collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1));
+    out.push_str("largest by symbol size (KiB):\n");
+    for (krate, size) in sizes.iter().take(12) {
+        out.push_str(&format!("  {:>7.1}  {krate}\n", *size as f64 / 1024.0));
+    }
+    Ok(out)
 }

@@ -7,7 +7,9 @@
 //! `image_hasher`, whose resize pipeline would decode the thumbnail a second time.
 
 use fast_image_resize::{
-    images::Image, images::ImageRef, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+    images::{TypedImage, TypedImageRef},
+    pixels::U8,
+    FilterType, ResizeAlg, ResizeOptions, Resizer,
 };
 use image::RgbImage;
 
@@ -21,12 +23,13 @@ pub fn dhash(pixels: &RgbImage) -> u64 {
         })
         .collect();
     let (w, h) = pixels.dimensions();
-    let mut small = Image::new(9, 8, PixelType::U8);
-    let shrunk = ImageRef::new(w, h, &grey, PixelType::U8)
+    let mut buffer = [0u8; 9 * 8];
+    let shrunk = TypedImageRef::<U8>::from_buffer(w, h, &grey)
         .ok()
-        .and_then(|src| {
+        .zip(TypedImage::<U8>::from_buffer(9, 8, &mut buffer).ok())
+        .and_then(|(src, mut small)| {
             Resizer::new()
-                .resize(
+                .resize_typed(
                     &src,
                     &mut small,
                     &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box)),
@@ -36,7 +39,7 @@ pub fn dhash(pixels: &RgbImage) -> u64 {
     if shrunk.is_none() {
         return 0;
     }
-    let g = small.buffer();
+    let g = &buffer;
     (0..8)
         .flat_map(|y| (0..8).map(move |x| (y, x)))
         .fold(0u64, |hash, (y, x)| {

@@ -133,11 +133,12 @@ fn untar(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, OpenError> {
     Ok(files)
 }
 
-/// The outcome for one sealed file.
+/// The outcome for one sealed file: its manifest once the report is written out (the photo is
+/// not kept in memory: a run over thousands of reports holds one at a time).
 #[derive(Debug)]
 pub struct Outcome {
     pub file: PathBuf,
-    pub result: Result<OpenedReport, OpenError>,
+    pub result: Result<Manifest, OpenError>,
 }
 
 /// Opens every `*.age` file under `data` not opened before and writes each good report to
@@ -166,10 +167,10 @@ pub fn open_dir(
     let progress = indicatif::ProgressBar::new(files.len() as u64);
     let mut outcomes = Vec::new();
     for file in files {
-        let result = fs::File::open(&file)
+        let opened = fs::File::open(&file)
             .map_err(|e| OpenError::Decrypt(e.to_string()))
             .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
-        match &result {
+        let result = match opened {
             Ok(report) => {
                 let dir = out.join("reports").join(report.manifest.id.to_string());
                 fs::create_dir_all(&dir)?;
@@ -185,6 +186,7 @@ pub fn open_dir(
                     &report.manifest_json,
                     record.as_ref(),
                 ));
+                Ok(report.manifest)
             }
             Err(e) => {
                 let stem = file.file_stem().unwrap_or_default().to_string_lossy();
@@ -193,8 +195,9 @@ pub fn open_dir(
                     name(&file),
                     e.to_string(),
                 ));
+                Err(e)
             }
-        }
+        };
         outcomes.push(Outcome { file, result });
         progress.inc(1);
     }
