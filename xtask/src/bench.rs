@@ -468,7 +468,7 @@ fn ffi_size(root: &Path) -> Result<String> {
         *by_crate.entry(krate.to_string()).or_default() += size;
     }
     let mut sizes: Vec<_> = by_crate.into_iter().collect();
-    sizes.sort_by(|a, b| b.1.cmp(&a.1));
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
     out.push_str("largest by symbol size (KiB):\n");
     for (krate, size) in sizes.iter().take(12) {
         out.push_str(&format!("  {:>7.1}  {krate}\n", *size as f64 / 1024.0));
