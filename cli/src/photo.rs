@@ -17,6 +17,22 @@ pub struct SanitizeArgs {
     input: PathBuf,
     /// Where to write the sanitized full-size JPEG.
     output: PathBuf,
+    #[command(flatten)]
+    location: LocationArgs,
+    /// Also write the upload copy (upright, long edge ≤ 2048) here.
+    #[arg(long)]
+    upload_copy: Option<PathBuf>,
+    /// Also write the 320 px thumbnail here.
+    #[arg(long)]
+    thumbnail: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Where the sighting was: typed in, or none (then the camera's own GPS, if any).
+#[derive(Args)]
+pub struct LocationArgs {
     /// Latitude of the sighting in degrees (WGS-84); with --lon.
     #[arg(long, requires = "lon", allow_hyphen_values = true)]
     lat: Option<f64>,
@@ -29,15 +45,24 @@ pub struct SanitizeArgs {
     /// When the position was taken (RFC 3339); default now.
     #[arg(long, requires = "lat", value_parser = parse_time)]
     time: Option<OffsetDateTime>,
-    /// Also write the upload copy (upright, long edge ≤ 2048) here.
-    #[arg(long)]
-    upload_copy: Option<PathBuf>,
-    /// Also write the 320 px thumbnail here.
-    #[arg(long)]
-    thumbnail: Option<PathBuf>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
+}
+
+impl LocationArgs {
+    pub fn location(&self) -> Location {
+        match (self.lat, self.lon) {
+            (Some(lat), Some(lon)) => Location::Fix(LocationFix {
+                lat,
+                lon,
+                accuracy_m: self.accuracy,
+                altitude_m: None,
+                heading_deg: None,
+                fix_time: self.time.unwrap_or_else(OffsetDateTime::now_utc),
+                provider: "manual".into(),
+                source: LocationSource::Manual,
+            }),
+            _ => Location::Missing(LocationMissing::NoFix),
+        }
+    }
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
@@ -45,21 +70,8 @@ fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
 }
 
 pub fn sanitize(args: &SanitizeArgs) -> Result<()> {
-    let location = match (args.lat, args.lon) {
-        (Some(lat), Some(lon)) => Location::Fix(LocationFix {
-            lat,
-            lon,
-            accuracy_m: args.accuracy,
-            altitude_m: None,
-            heading_deg: None,
-            fix_time: args.time.unwrap_or_else(OffsetDateTime::now_utc),
-            provider: "manual".into(),
-            source: LocationSource::Manual,
-        }),
-        _ => Location::Missing(LocationMissing::NoFix),
-    };
     let request = CaptureRequest {
-        location,
+        location: args.location.location(),
         captured_at: None,
     };
     let options = CaptureOptions::default();

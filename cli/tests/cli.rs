@@ -157,3 +157,163 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
         .unwrap()
         .contains("Sighting — reports for review"));
 }
+
+/// An intake server on loopback, as an organisation runs it; dropped with the runtime.
+struct LoopbackIntake {
+    url: String,
+    org: tempfile::TempDir,
+    data: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start_intake() -> LoopbackIntake {
+    use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
+    let (org, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    sighting_server::keygen::keygen(org.path()).unwrap();
+    let key = sighting_server::keygen::read_server_key(
+        &org.path().join(sighting_server::keygen::SERVER_KEY_FILE),
+    )
+    .unwrap();
+    let store = SqliteStore::open(data.path()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let intake = Intake::new(std::sync::Arc::new(store), key, IntakeConfig::default());
+    runtime.spawn(async move { intake::serve(listener, intake).await });
+    LoopbackIntake {
+        url,
+        org,
+        data,
+        _runtime: runtime,
+    }
+}
+
+fn read_trimmed(path: PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap().trim().to_string()
+}
+
+fn assert_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn device_commands_capture_queue_sync_and_wipe() {
+    let intake = start_intake();
+    let device = tempfile::tempdir().unwrap();
+    let data = device.path().join("sighting");
+    let data = data.to_str().unwrap();
+    let recipient = read_trimmed(intake.org.path().join("recipient.txt"));
+    let server_key = read_trimmed(intake.org.path().join("server.pub"));
+
+    // A wrong server key is refused before anything is written.
+    let bad = sighting(&[
+        "--data",
+        data,
+        "init",
+        "--recipient",
+        &recipient,
+        "--intake",
+        &intake.url,
+        "--server-key",
+        "not-a-key",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--server-key"));
+    assert!(!Path::new(data).exists());
+    // So is plain http to anything but loopback.
+    let remote = sighting(&[
+        "--data",
+        data,
+        "init",
+        "--recipient",
+        &recipient,
+        "--intake",
+        "http://intake.example.org",
+        "--server-key",
+        &server_key,
+    ]);
+    assert!(!remote.status.success());
+    assert!(!Path::new(data).exists());
+
+    assert_ok(&sighting(&[
+        "--data",
+        data,
+        "init",
+        "--recipient",
+        &recipient,
+        "--intake",
+        &intake.url,
+        "--server-key",
+        &server_key,
+    ]));
+    let photo = fixtures().join("Nikon_D70.jpg");
+    let captured = assert_ok(&sighting(&[
+        "--data",
+        data,
+        "capture",
+        photo.to_str().unwrap(),
+        "--lat",
+        "-1.2921",
+        "--lon",
+        "36.8219",
+        "--accuracy",
+        "8",
+        "--note",
+        "by the market gate",
+    ]));
+    assert!(captured.contains("waiting to be sent"), "{captured}");
+    // A bad photo fails with a reason and loses nothing already queued.
+    let heic = fixtures().join("heic/IMG_5195.HEIC");
+    let refused = sighting(&["--data", data, "capture", heic.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let draft = assert_ok(&sighting(&[
+        "--data",
+        data,
+        "capture",
+        photo.to_str().unwrap(),
+        "--draft",
+    ]));
+    assert!(draft.contains("location none ("), "{draft}");
+
+    let queue = |data: &str| -> Vec<serde_json::Value> {
+        serde_json::from_str(&assert_ok(&sighting(&["--data", data, "queue", "--json"]))).unwrap()
+    };
+    let before = queue(data);
+    let states: Vec<&str> = before
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(
+        states.contains(&"sealed") && states.contains(&"draft"),
+        "{states:?}"
+    );
+
+    let synced = assert_ok(&sighting(&["--data", data, "sync", "--budget-secs", "20"]));
+    assert!(synced.starts_with("1 delivered"), "{synced}");
+    let after = queue(data);
+    let sent = after.iter().find(|r| r["state"] == "delivered").unwrap();
+    // The intake server holds exactly that report, as ciphertext.
+    let stored = intake
+        .data
+        .path()
+        .join("reports")
+        .join(format!("{}.age", sent["id"].as_str().unwrap()));
+    assert!(std::fs::read(&stored)
+        .unwrap()
+        .starts_with(b"age-encryption.org/v1\n"));
+    // A second sync sends nothing more.
+    let again = assert_ok(&sighting(&["--data", data, "sync"]));
+    assert!(again.starts_with("0 delivered"), "{again}");
+
+    assert_ok(&sighting(&["--data", data, "wipe"]));
+    assert!(!Path::new(data).exists());
+    assert!(!sighting(&["--data", data, "queue"]).status.success());
+}
