@@ -1,6 +1,7 @@
 //! The review desk's products, from reports that really went phone → intake server → desk:
 //! repeat-sighting clusters, the corrected capture time, incremental opening, the GeoJSON and
-//! CSV exports, and the review page rendered by a real browser (Debian's `chromium`, headless).
+//! CSV exports, and the review page rendered by real browsers (Debian's `chromium` and
+//! `firefox-esr`, headless).
 
 use std::path::Path;
 use std::process::Command;
@@ -329,6 +330,61 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
         .output()
         .unwrap();
     assert!(shot.status.success());
-    assert!(std::fs::metadata(&artefacts).unwrap().len() > 10_000);
     println!("screenshot: {}", artefacts.display());
+
+    // Firefox (Debian's firefox-esr) draws the same page: headless Firefox has no DOM dump, so
+    // the script's output is compared as pixels — the "verified" badges, the cluster's colour and
+    // the plain dots, all drawn by the script — against Chromium's screenshot.
+    let firefox_shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-page-firefox.png");
+    let profile = tempfile::tempdir().unwrap();
+    let firefox = Command::new("firefox-esr")
+        .args(["--headless", "--no-remote", "--profile"])
+        .arg(profile.path())
+        .args(["--window-size=1280,900", "--screenshot"])
+        .arg(&firefox_shot)
+        .arg(&page)
+        .output()
+        .expect("firefox-esr (Debian package firefox-esr; .ci/run installs it)");
+    assert!(firefox.status.success());
+    println!("screenshot: {}", firefox_shot.display());
+    let (in_chromium, in_firefox) = (colour_counts(&artefacts), colour_counts(&firefox_shot));
+    println!("badge, cluster, dot pixels: Chromium {in_chromium:?}, Firefox {in_firefox:?}");
+    for (colour, (c, f)) in ["verified", "cluster", "plain dot"]
+        .iter()
+        .zip(in_chromium.iter().zip(&in_firefox))
+    {
+        assert!(*c > 50, "Chromium drew the {colour}s: {in_chromium:?}");
+        let ratio = *f as f64 / *c as f64;
+        assert!(
+            (0.5..2.0).contains(&ratio),
+            "Firefox drew the {colour}s as Chromium did: {in_firefox:?} vs {in_chromium:?}"
+        );
+    }
+}
+
+/// Pixels of the page's badge green, cluster purple and plain-dot grey in a screenshot.
+fn colour_counts(png_file: &Path) -> [usize; 3] {
+    const COLOURS: [[u8; 3]; 3] = [[0x2e, 0x7d, 0x32], [0x5e, 0x35, 0xb1], [0x60, 0x7d, 0x8b]];
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_file).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let channels = frame.color_type.samples();
+    assert!(channels >= 3, "an RGB screenshot");
+    let mut counts = [0; 3];
+    for pixel in pixels[..frame.buffer_size()].chunks_exact(channels) {
+        for (count, colour) in counts.iter_mut().zip(COLOURS) {
+            // Anti-aliasing and colour management shift edges and fills by a few levels.
+            if pixel[..3]
+                .iter()
+                .zip(colour)
+                .all(|(p, c)| p.abs_diff(c) <= 6)
+            {
+                *count += 1;
+            }
+        }
+    }
+    counts
 }

@@ -193,7 +193,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     report.push_str(&format!("\n```\n{desk}```\n"));
 
     // The mobile library's size, and what it is made of.
-    let size = ffi_size(root)?;
+    let size = ffi_sizes(root)?;
     println!("{size}");
     report.push_str(&format!("\n```\n{size}```\n"));
     std::fs::write(work.join("report.md"), &report)?;
@@ -412,16 +412,65 @@ fn tiled(root: &Path, source: &Path, name: &str, width: &str, height: &str) -> R
     Ok(path)
 }
 
-/// The release `libsighting_ffi.so` (x86_64, the stand-in for arm64): its size as shipped
-/// (`strip = "debuginfo"`, which keeps UniFFI's metadata), fully stripped, and the largest
-/// crates by the size of their code (`nm --size-sort`, grouped by the first path segment of
-/// each demangled symbol).
-fn ffi_size(root: &Path) -> Result<String> {
+/// The phones' architecture, cross-compiled for Linux: the same code as `aarch64-linux-android`
+/// and `aarch64-apple-ios` but buildable here with Debian's cross GCC (no NDK or Xcode needed).
+const ARM64: &str = "aarch64-unknown-linux-gnu";
+
+/// The release `libsighting_ffi.so`: on x86_64 and, where the cross toolchain is installed
+/// (`rustup target add aarch64-unknown-linux-gnu`, Debian `gcc-aarch64-linux-gnu`), on arm64.
+fn ffi_sizes(root: &Path) -> Result<String> {
     crate::bindings(root, true)?;
-    let library = root.join("target/release/libsighting_ffi.so");
-    let stripped = root.join("target/bench/libsighting_ffi.stripped.so");
+    let mut out = ffi_size(root, None)?;
+    let has_target = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(ARM64));
+    let has_gcc = Command::new("aarch64-linux-gnu-gcc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_target && has_gcc {
+        let gcc = "aarch64-linux-gnu-gcc";
+        crate::run(
+            Command::new(env!("CARGO"))
+                .current_dir(root)
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "sighting-ffi",
+                    "--target",
+                    ARM64,
+                ])
+                .env("CC_aarch64_unknown_linux_gnu", gcc)
+                .env("AR_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-ar")
+                .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", gcc),
+        )?;
+        out.push_str(&ffi_size(root, Some(ARM64))?);
+    } else {
+        out.push_str(&format!(
+            "arm64 skipped: `rustup target add {ARM64}` and `apt-get install gcc-aarch64-linux-gnu`\n"
+        ));
+    }
+    Ok(out)
+}
+
+/// One build's size as shipped (`strip = "debuginfo"`, which keeps UniFFI's metadata), fully
+/// stripped, and the largest crates by the size of their code (`nm --size-sort`, grouped by the
+/// first path segment of each demangled symbol).
+fn ffi_size(root: &Path, target: Option<&str>) -> Result<String> {
+    let (dir, tools, arch) = match target {
+        Some(triple) => (
+            format!("target/{triple}/release"),
+            "aarch64-linux-gnu-",
+            "arm64",
+        ),
+        None => ("target/release".to_string(), "", "x86_64"),
+    };
+    let library = root.join(dir).join("libsighting_ffi.so");
+    let stripped = root.join(format!("target/bench/libsighting_ffi.{arch}.stripped.so"));
     crate::run(
-        Command::new("strip")
+        Command::new(format!("{tools}strip"))
             .arg("--strip-all")
             .arg(&library)
             .arg("-o")
@@ -429,11 +478,11 @@ fn ffi_size(root: &Path) -> Result<String> {
     )?;
     let mib = |p: &Path| -> Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1048576.0) };
     let mut out = format!(
-        "libsighting_ffi.so (release, x86_64): {:.2} MiB as built, {:.2} MiB fully stripped\n",
+        "libsighting_ffi.so (release, {arch}): {:.2} MiB as built, {:.2} MiB fully stripped\n",
         mib(&library)?,
         mib(&stripped)?
     );
-    let nm = Command::new("nm")
+    let nm = Command::new(format!("{tools}nm"))
         .args(["--size-sort", "-C", "-S"])
         .arg(&library)
         .output()?;
