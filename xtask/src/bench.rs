@@ -419,7 +419,14 @@ const ARM64: &str = "aarch64-unknown-linux-gnu";
 /// The release `libsighting_ffi.so`: on x86_64 and, where the cross toolchain is installed
 /// (`rustup target add aarch64-unknown-linux-gnu`, Debian `gcc-aarch64-linux-gnu`), on arm64.
 fn ffi_sizes(root: &Path) -> Result<String> {
-    crate::bindings(root, true)?;
+    // Built alone, as the app builds ship it: built together with `uniffi-bindgen` (as
+    // `cargo xtask bindings` does), shared dependencies get the generator's features too.
+    crate::run(Command::new(env!("CARGO")).current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "sighting-ffi",
+    ]))?;
     let mut out = ffi_size(root, None)?;
     let has_target = Command::new("rustup")
         .args(["target", "list", "--installed"])
