@@ -8,14 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use base64::{engine::general_purpose::STANDARD, Engine};
+use anyhow::{Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use sighting_core::capture::{read_photo, CaptureOptions, CaptureRequest};
 use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
+use sighting_core::receipt::parse_server_key;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use time::OffsetDateTime;
@@ -81,9 +81,8 @@ pub fn init(data: &Data, args: &InitArgs) -> Result<()> {
     };
     // Everything is checked before anything is written.
     syncer(&config)?;
-    let device = open(&dir, &config)?;
+    open(&dir, &config)?;
     std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
-    drop(device);
     println!("device ready in {}", dir.display());
     Ok(())
 }
@@ -205,16 +204,10 @@ pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
 
 pub fn wipe(data: &Data) -> Result<()> {
     let dir = data.dir()?;
-    if !dir.join("config.json").exists() {
-        bail!("{} is not a Sighting data directory", dir.display());
-    }
-    let config = load(&dir)?;
-    open(&dir, &config)?.wipe()?;
+    // `load` refuses a directory without our config.json, so nothing else is ever removed.
+    open(&dir, &load(&dir)?)?.wipe()?;
     // The key file standing in for the phone's keystore goes too.
-    match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
-    }
+    std::fs::remove_dir_all(&dir)?;
     println!("wiped {}", dir.display());
     Ok(())
 }
@@ -242,10 +235,7 @@ fn open(dir: &Path, config: &Config) -> Result<Device> {
 
 /// The sync engine for the configured server (a bad URL, key or CA is refused here).
 fn syncer(config: &Config) -> Result<Syncer> {
-    let server_key: [u8; 32] = STANDARD
-        .decode(&config.server_key)
-        .ok()
-        .and_then(|k| k.try_into().ok())
+    let server_key = parse_server_key(&config.server_key)
         .context("--server-key is not a base64 Ed25519 public key")?;
     Ok(Syncer::new(SyncConfig {
         pinned_ca: config.pinned_ca_pem.clone().map(String::into_bytes),

@@ -161,7 +161,7 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
 /// An intake server on loopback, as an organisation runs it; dropped with the runtime.
 struct LoopbackIntake {
     url: String,
-    org: tempfile::TempDir,
+    keys: sighting_server::keygen::PublicKeys,
     data: tempfile::TempDir,
     _runtime: tokio::runtime::Runtime,
 }
@@ -169,7 +169,7 @@ struct LoopbackIntake {
 fn start_intake() -> LoopbackIntake {
     use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
     let (org, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    sighting_server::keygen::keygen(org.path()).unwrap();
+    let keys = sighting_server::keygen::keygen(org.path()).unwrap();
     let key = sighting_server::keygen::read_server_key(
         &org.path().join(sighting_server::keygen::SERVER_KEY_FILE),
     )
@@ -184,14 +184,26 @@ fn start_intake() -> LoopbackIntake {
     runtime.spawn(async move { intake::serve(listener, intake).await });
     LoopbackIntake {
         url,
-        org,
+        keys,
         data,
         _runtime: runtime,
     }
 }
 
-fn read_trimmed(path: PathBuf) -> String {
-    std::fs::read_to_string(path).unwrap().trim().to_string()
+/// `sighting --data DATA init` for the intake's organisation, with this URL and server key.
+fn init(data: &str, intake: &LoopbackIntake, url: &str, server_key: &str) -> Output {
+    let recipient = &intake.keys.recipient;
+    sighting(&[
+        "--data",
+        data,
+        "init",
+        "--recipient",
+        recipient,
+        "--intake",
+        url,
+        "--server-key",
+        server_key,
+    ])
 }
 
 fn assert_ok(out: &Output) -> String {
@@ -209,50 +221,19 @@ fn device_commands_capture_queue_sync_and_wipe() {
     let device = tempfile::tempdir().unwrap();
     let data = device.path().join("sighting");
     let data = data.to_str().unwrap();
-    let recipient = read_trimmed(intake.org.path().join("recipient.txt"));
-    let server_key = read_trimmed(intake.org.path().join("server.pub"));
+    let server_key = &intake.keys.server_key;
 
     // A wrong server key is refused before anything is written.
-    let bad = sighting(&[
-        "--data",
-        data,
-        "init",
-        "--recipient",
-        &recipient,
-        "--intake",
-        &intake.url,
-        "--server-key",
-        "not-a-key",
-    ]);
+    let bad = init(data, &intake, &intake.url, "not-a-key");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--server-key"));
     assert!(!Path::new(data).exists());
     // So is plain http to anything but loopback.
-    let remote = sighting(&[
-        "--data",
-        data,
-        "init",
-        "--recipient",
-        &recipient,
-        "--intake",
-        "http://intake.example.org",
-        "--server-key",
-        &server_key,
-    ]);
+    let remote = init(data, &intake, "http://intake.example.org", server_key);
     assert!(!remote.status.success());
     assert!(!Path::new(data).exists());
 
-    assert_ok(&sighting(&[
-        "--data",
-        data,
-        "init",
-        "--recipient",
-        &recipient,
-        "--intake",
-        &intake.url,
-        "--server-key",
-        &server_key,
-    ]));
+    assert_ok(&init(data, &intake, &intake.url, server_key));
     let photo = fixtures().join("Nikon_D70.jpg");
     let captured = assert_ok(&sighting(&[
         "--data",

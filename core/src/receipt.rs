@@ -75,3 +75,23 @@ impl Receipt {
             .map_err(|_| ReceiptError::BadSignature)
     }
 }
+
+/// The server's receipt key as an organisation hands it out (`server.pub`, the app's settings):
+/// base64 of the 32-byte Ed25519 public key; surrounding whitespace is ignored.
+pub fn parse_server_key(b64: &str) -> Option<[u8; 32]> {
+    STANDARD.decode(b64.trim()).ok()?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_keys_are_32_bytes_of_base64() {
+        let key = [7u8; 32];
+        let text = format!("{}\n", STANDARD.encode(key));
+        assert_eq!(parse_server_key(&text), Some(key));
+        assert_eq!(parse_server_key(&STANDARD.encode([7u8; 31])), None);
+        assert_eq!(parse_server_key("not-a-key"), None);
+    }
+}

@@ -419,14 +419,7 @@ const ARM64: &str = "aarch64-unknown-linux-gnu";
 /// The release `libsighting_ffi.so`: on x86_64 and, where the cross toolchain is installed
 /// (`rustup target add aarch64-unknown-linux-gnu`, Debian `gcc-aarch64-linux-gnu`), on arm64.
 fn ffi_sizes(root: &Path) -> Result<String> {
-    // Built alone, as the app builds ship it: built together with `uniffi-bindgen` (as
-    // `cargo xtask bindings` does), shared dependencies get the generator's features too.
-    crate::run(Command::new(env!("CARGO")).current_dir(root).args([
-        "build",
-        "--release",
-        "-p",
-        "sighting-ffi",
-    ]))?;
+    build_ffi(root, None)?;
     let mut out = ffi_size(root, None)?;
     let has_target = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -437,22 +430,7 @@ fn ffi_sizes(root: &Path) -> Result<String> {
         .output()
         .is_ok_and(|o| o.status.success());
     if has_target && has_gcc {
-        let gcc = "aarch64-linux-gnu-gcc";
-        crate::run(
-            Command::new(env!("CARGO"))
-                .current_dir(root)
-                .args([
-                    "build",
-                    "--release",
-                    "-p",
-                    "sighting-ffi",
-                    "--target",
-                    ARM64,
-                ])
-                .env("CC_aarch64_unknown_linux_gnu", gcc)
-                .env("AR_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-ar")
-                .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", gcc),
-        )?;
+        build_ffi(root, Some(ARM64))?;
         out.push_str(&ffi_size(root, Some(ARM64))?);
     } else {
         out.push_str(&format!(
@@ -460,6 +438,25 @@ fn ffi_sizes(root: &Path) -> Result<String> {
         ));
     }
     Ok(out)
+}
+
+/// `cargo build --release -p sighting-ffi`, alone, as the app builds ship it: built together
+/// with `uniffi-bindgen` (as `cargo xtask bindings` does), shared dependencies get the
+/// generator's features too. `Some(ARM64)` cross-compiles with Debian's GCC.
+fn build_ffi(root: &Path, target: Option<&str>) -> Result<()> {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(root)
+        .args(["build", "--release", "-p", "sighting-ffi"]);
+    if let Some(triple) = target {
+        let gcc = "aarch64-linux-gnu-gcc";
+        cargo
+            .args(["--target", triple])
+            .env("CC_aarch64_unknown_linux_gnu", gcc)
+            .env("AR_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-ar")
+            .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", gcc);
+    }
+    crate::run(&mut cargo)
 }
 
 /// One build's size as shipped (`strip = "debuginfo"`, which keeps UniFFI's metadata), fully

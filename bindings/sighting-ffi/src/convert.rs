@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use sighting_core::capture::{Location, LocationMissing, LocationSource};
 use sighting_core::device::DEFAULT_QUOTA_BYTES;
 use sighting_core::keys::KeyError;
@@ -28,13 +27,9 @@ pub(crate) fn id(text: &str) -> Result<Uuid, SightingError> {
 }
 
 pub(crate) fn server_key(b64: &str) -> Result<[u8; 32], SightingError> {
-    STANDARD
-        .decode(b64.trim())
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| SightingError::InvalidInput {
-            reason: "server_key is not a base64 Ed25519 public key".into(),
-        })
+    sighting_core::receipt::parse_server_key(b64).ok_or_else(|| SightingError::InvalidInput {
+        reason: "server_key is not a base64 Ed25519 public key".into(),
+    })
 }
 
 fn offset_time(t: SystemTime) -> OffsetDateTime {
