@@ -7,3 +7,4 @@
 pub mod desk;
 pub mod intake;
 pub mod keygen;
+pub mod signature;

@@ -40,6 +40,16 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Free the intake's storage: delete the ciphertexts the review desk has already opened (as
+    /// its record OUT/sightings.json says), and never one it has not. Receipts are kept.
+    Prune {
+        /// The intake server's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The review desk's output directory (where `open --out` wrote sightings.json).
+        #[arg(long)]
+        opened: PathBuf,
+    },
     /// Decrypt and check every sealed report under DATA not opened before; write the good ones
     /// to OUT/reports/, and OUT/{sightings.json,sightings.geojson,sightings.csv,index.html}.
     Open {
@@ -76,9 +86,47 @@ struct Limits {
     /// Uploads received at once; more are told to retry.
     #[arg(long, default_value_t = 256)]
     max_concurrent: usize,
-    /// Seconds a request (headers and body) may take: slow clients are cut.
+    /// Seconds a request body may take in all: slow clients are cut.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
+    /// Seconds for a request head to arrive (and an idle connection to be kept).
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a body may send nothing before it is cut (what arrived is kept).
+    #[arg(long, default_value_t = 30)]
+    body_idle_secs: u64,
+    /// Connections open at once (lowered to fit `ulimit -n`).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Storage all uploads may take, e.g. 50G; above it new uploads get 507 until `prune`.
+    #[arg(long, value_parser = parse_bytes)]
+    max_storage: Option<u64>,
+    /// Disk space always left free, e.g. 256M.
+    #[arg(long, value_parser = parse_bytes, default_value = "64M")]
+    min_free_disk: u64,
+}
+
+/// A byte count with an optional binary suffix: `1048576`, `512K`, `64M`, `50G`, `2T`.
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{s:?}: the suffix must be K, M, G or T")),
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a byte count"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 impl From<Limits> for intake::IntakeConfig {
@@ -90,7 +138,12 @@ impl From<Limits> for intake::IntakeConfig {
             rate_burst: l.rate_burst,
             rate_refill: Duration::from_secs(l.rate_refill_secs),
             request_timeout: Duration::from_secs(l.timeout_secs),
+            header_timeout: Duration::from_secs(l.header_timeout_secs),
+            body_idle_timeout: Duration::from_secs(l.body_idle_secs),
             max_concurrent_uploads: l.max_concurrent,
+            max_connections: l.max_connections,
+            max_storage: l.max_storage,
+            min_free_disk: l.min_free_disk,
         }
     }
 }
@@ -125,6 +178,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let key = key.unwrap_or_else(|| data.join(keygen::SERVER_KEY_FILE));
             serve(&data, &listen, &key, limits.into())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prune { data, opened } => {
+            anyhow::ensure!(
+                opened.join("sightings.json").is_file(),
+                "{} holds no sightings.json: point --opened at the folder `open --out` wrote",
+                opened.display()
+            );
+            let opened = desk::sightings::load(&opened)?;
+            let store = intake::store::SqliteStore::open(&data)
+                .map_err(|e| anyhow::anyhow!("cannot use {}: {e}", data.display()))?;
+            let pruned = intake::prune::prune(&store, &opened)?;
+            println!(
+                "pruned {} reports the desk has opened ({} bytes freed); {} were already gone",
+                pruned.reports, pruned.bytes, pruned.already_gone
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Open {

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::digest::{digest, SHA256};
-use ring::signature::{UnparsedPublicKey, ED25519};
 use sighting_core::report::{hex, Manifest, ReportError};
 
 /// The bundle's size limit once decrypted: a report is one photo and a manifest.
@@ -93,9 +92,9 @@ pub fn open_report(
     let device_key = STANDARD
         .decode(&manifest.device_key)
         .map_err(|_| OpenError::Bundle("device_key is not base64".into()))?;
-    UnparsedPublicKey::new(&ED25519, device_key)
-        .verify(&manifest_json, part("manifest.sig")?)
-        .map_err(|_| OpenError::Signature)?;
+    if !crate::signature::verify_strict(&device_key, &manifest_json, part("manifest.sig")?) {
+        return Err(OpenError::Signature);
+    }
     let photo = part("photo.jpg")?.clone();
     if hex(digest(&SHA256, &photo).as_ref()) != manifest.photo.sha256_upload {
         return Err(OpenError::PhotoHash);

@@ -4,11 +4,10 @@
 //! outgrow one machine (see docs/architecture.md): metadata operations are small and
 //! transactional; bytes are appended to an object at a known offset and read back whole.
 
-use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
@@ -23,6 +22,21 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("storage is poisoned by an earlier panic")]
     Poisoned,
+}
+
+impl StoreError {
+    /// The disk (or a quota on it) is full: the client is told to come back later, not that
+    /// the server failed.
+    pub fn is_full(&self) -> bool {
+        match self {
+            StoreError::Io(e) => {
+                e.kind() == std::io::ErrorKind::StorageFull
+                    || e.kind() == std::io::ErrorKind::QuotaExceeded
+            }
+            StoreError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            _ => false,
+        }
+    }
 }
 
 /// An upload, finished or not.
@@ -60,9 +74,18 @@ pub trait UploadStore: Send + Sync {
     fn create(&self, upload: &Upload) -> Result<(), StoreError>;
     fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
     fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError>;
-    /// Appends `bytes` at `offset` (which must be the current offset), makes them durable, then
-    /// records the new offset: an acknowledged byte survives a restart.
-    fn append(&self, id: Uuid, offset: u64, bytes: &[u8]) -> Result<u64, StoreError>;
+    /// Starts receiving a body at `offset`, which must be the recorded offset. Bytes past it
+    /// were never acknowledged (a crash or a refused checksum mid-body) and are dropped. The
+    /// caller holds the upload exclusively until it commits or rolls back.
+    fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError>;
+    /// Writes `bytes` at `at`, not yet durable nor acknowledged.
+    fn write(&self, id: Uuid, at: u64, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Makes what was written up to `offset` durable, then records it: an acknowledged byte
+    /// survives a restart.
+    fn commit(&self, id: Uuid, offset: u64) -> Result<(), StoreError>;
+    /// Drops what was written past the recorded offset (tus checksum: "the Upload-Offset MUST
+    /// NOT be incremented").
+    fn rollback(&self, id: Uuid) -> Result<(), StoreError>;
     /// Length and SHA-256 of an upload's data, streamed (for the completion checks).
     fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError>;
     /// Files the finished ciphertext with its intake record (see [`IntakeRecord`]).
@@ -71,17 +94,26 @@ pub trait UploadStore: Send + Sync {
     fn delete(&self, id: Uuid) -> Result<(), StoreError>;
     /// Unfinished uploads whose time ran out.
     fn expired(&self, now: i64) -> Result<Vec<Uuid>, StoreError>;
+    /// Bytes promised to uploads: the declared length of every upload, finished or not, whose
+    /// data is still kept (an unfinished upload reserves its whole length when it is created).
+    fn reserved_bytes(&self) -> Result<u64, StoreError>;
+    /// Free bytes on the file system that holds the data (`None` where it cannot tell).
+    fn free_bytes(&self) -> Option<u64>;
+    /// Deletes a finished report's ciphertext and intake record, keeping its row and receipt
+    /// (a phone may still ask for it). Returns the bytes freed, or `None` when there is no
+    /// finished, unpruned report with that id.
+    fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError>;
 }
 
 /// SQLite for metadata, one file per upload under `DIR/uploads/` (partial) and
 /// `DIR/reports/<report_id>.age` (finished: the review desk reads this folder).
+///
+/// Uploads are written by one receiver at a time (the intake claims an upload before touching
+/// its data), so different uploads write and fsync in parallel; the database lock is never held
+/// across file I/O.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     dir: PathBuf,
-    /// One lock per upload being appended to, so two PATCHes to one upload cannot interleave
-    /// while different uploads write and fsync in parallel (the database lock is never held
-    /// across file I/O).
-    appending: Mutex<HashMap<Uuid, Arc<Mutex<()>>>>,
 }
 
 impl SqliteStore {
@@ -112,6 +144,7 @@ impl SqliteStore {
         for column in [
             "device_clock TEXT",
             "created_at_ms INTEGER NOT NULL DEFAULT 0",
+            "pruned_at INTEGER",
         ] {
             let name = column.split(' ').next().unwrap_or_default();
             let exists = conn
@@ -121,21 +154,52 @@ impl SqliteStore {
                 conn.execute_batch(&format!("ALTER TABLE uploads ADD COLUMN {column}"))?;
             }
         }
-        Ok(Self {
+        let store = Self {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
-            appending: Mutex::new(HashMap::new()),
-        })
+        };
+        store.remove_orphans()?;
+        Ok(store)
+    }
+
+    /// Upload files without a row (left by a crash, or by a failed create in older versions):
+    /// nothing refers to them.
+    fn remove_orphans(&self) -> Result<(), StoreError> {
+        let live: std::collections::HashSet<String> = {
+            let conn = self.conn()?;
+            let mut stmt = conn.prepare("SELECT id FROM uploads WHERE receipt IS NULL")?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            ids.collect::<Result<_, _>>()?
+        };
+        for entry in fs::read_dir(self.dir.join("uploads"))? {
+            let path = entry?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if !live.contains(name.as_ref()) {
+                fs::remove_file(&path)?;
+            }
+        }
+        Ok(())
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
-    fn forget_lock(&self, id: Uuid) {
-        if let Ok(mut locks) = self.appending.lock() {
-            locks.remove(&id);
-        }
+    fn data_file(&self, id: Uuid) -> Result<fs::File, StoreError> {
+        Ok(OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.partial_path(id))?)
+    }
+
+    fn recorded_offset(&self, id: Uuid) -> Result<u64, StoreError> {
+        let offset: i64 = self.conn()?.query_row(
+            "SELECT upload_offset FROM uploads WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        Ok(offset as u64)
     }
 
     fn partial_path(&self, id: Uuid) -> PathBuf {
@@ -209,9 +273,8 @@ impl SqliteStore {
 
 impl UploadStore for SqliteStore {
     fn create(&self, u: &Upload) -> Result<(), StoreError> {
-        let file = fs::File::create(self.partial_path(u.id))?;
-        file.sync_all()?;
-        fs::File::open(self.dir.join("uploads"))?.sync_all()?;
+        // The row first: a file without a row would be an orphan nobody removes until the next
+        // start; a row without a file gets its file on the first write.
         self.conn()?.execute(
             "INSERT INTO uploads (id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at,
                                   device_clock, created_at_ms)
@@ -228,6 +291,15 @@ impl UploadStore for SqliteStore {
                 u.created_at_ms
             ],
         )?;
+        let made = self.data_file(u.id).and_then(|file| {
+            file.sync_all()?;
+            fs::File::open(self.dir.join("uploads"))?.sync_all()?;
+            Ok(())
+        });
+        if let Err(e) = made {
+            let _ = self.delete(u.id);
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -239,35 +311,38 @@ impl UploadStore for SqliteStore {
         Self::row(&*self.conn()?, "report_id", report_id)
     }
 
-    fn append(&self, id: Uuid, offset: u64, bytes: &[u8]) -> Result<u64, StoreError> {
-        let upload_lock = {
-            let mut locks = self.appending.lock().map_err(|_| StoreError::Poisoned)?;
-            locks.entry(id).or_default().clone()
-        };
-        let _appending = upload_lock.lock().map_err(|_| StoreError::Poisoned)?;
-        let current: i64 = self.conn()?.query_row(
-            "SELECT upload_offset FROM uploads WHERE id = ?1",
-            [id.to_string()],
-            |r| r.get(0),
-        )?;
-        if current as u64 != offset {
+    fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
+        let current = self.recorded_offset(id)?;
+        if current != offset {
             return Err(StoreError::OffsetMismatch {
                 expected: offset,
-                actual: current as u64,
+                actual: current,
             });
         }
-        let mut file = OpenOptions::new().write(true).open(self.partial_path(id))?;
-        // Bytes past the recorded offset were never acknowledged (a crash mid-PATCH): overwrite.
-        file.set_len(offset)?;
-        file.seek(SeekFrom::Start(offset))?;
+        self.data_file(id)?.set_len(offset)?;
+        Ok(())
+    }
+
+    fn write(&self, id: Uuid, at: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut file = self.data_file(id)?;
+        file.seek(SeekFrom::Start(at))?;
         file.write_all(bytes)?;
-        file.sync_data()?;
-        let new_offset = offset + bytes.len() as u64;
+        Ok(())
+    }
+
+    fn commit(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
+        self.data_file(id)?.sync_data()?;
         self.conn()?.execute(
             "UPDATE uploads SET upload_offset = ?2 WHERE id = ?1",
-            params![id.to_string(), new_offset as i64],
+            params![id.to_string(), offset as i64],
         )?;
-        Ok(new_offset)
+        Ok(())
+    }
+
+    fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
+        let offset = self.recorded_offset(id)?;
+        self.data_file(id)?.set_len(offset)?;
+        Ok(())
     }
 
     fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
@@ -288,9 +363,8 @@ impl UploadStore for SqliteStore {
     }
 
     fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError> {
-        let conn = self.conn()?;
-        let upload =
-            Self::row(&conn, "id", id)?.ok_or_else(|| std::io::Error::other("no such upload"))?;
+        let upload = Self::row(&*self.conn()?, "id", id)?
+            .ok_or_else(|| std::io::Error::other("no such upload"))?;
         // The record is written first and the ciphertext moved to reports/ (durably) before the
         // row says so: the desk only looks at `.age` files, each with its record beside it.
         let record = IntakeRecord {
@@ -306,22 +380,17 @@ impl UploadStore for SqliteStore {
         fs::rename(&temp, &record_path)?;
         fs::rename(self.partial_path(id), self.finished_path(upload.report_id))?;
         fs::File::open(self.dir.join("reports"))?.sync_all()?;
-        conn.execute(
+        self.conn()?.execute(
             "UPDATE uploads SET receipt = ?2, received_at = strftime('%s','now') WHERE id = ?1",
             params![id.to_string(), receipt],
         )?;
-        self.forget_lock(id);
         Ok(())
     }
 
     fn delete(&self, id: Uuid) -> Result<(), StoreError> {
-        self.forget_lock(id);
-        let conn = self.conn()?;
-        conn.execute("DELETE FROM uploads WHERE id = ?1", [id.to_string()])?;
-        match fs::remove_file(self.partial_path(id)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
+        self.conn()?
+            .execute("DELETE FROM uploads WHERE id = ?1", [id.to_string()])?;
+        remove_if_there(&self.partial_path(id))
     }
 
     fn expired(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
@@ -330,5 +399,43 @@ impl UploadStore for SqliteStore {
             conn.prepare("SELECT id FROM uploads WHERE receipt IS NULL AND expires_at < ?1")?;
         let ids = stmt.query_map([now], |r| r.get::<_, String>(0))?;
         Ok(ids.filter_map(|id| id.ok()?.parse().ok()).collect())
+    }
+
+    fn reserved_bytes(&self) -> Result<u64, StoreError> {
+        let sum: i64 = self.conn()?.query_row(
+            "SELECT COALESCE(SUM(length), 0) FROM uploads WHERE pruned_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(sum.max(0) as u64)
+    }
+
+    fn free_bytes(&self) -> Option<u64> {
+        let stat = rustix::fs::statvfs(&self.dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
+    fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError> {
+        let Some(upload) = self.by_report(report_id)? else {
+            return Ok(None);
+        };
+        let changed = self.conn()?.execute(
+            "UPDATE uploads SET pruned_at = strftime('%s','now')
+             WHERE id = ?1 AND receipt IS NOT NULL AND pruned_at IS NULL",
+            [upload.id.to_string()],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        remove_if_there(&self.finished_path(report_id))?;
+        remove_if_there(&self.record_path(report_id))?;
+        Ok(Some(upload.length))
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
     }
 }
