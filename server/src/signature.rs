@@ -40,9 +40,11 @@ mod tests {
         sig[..32].copy_from_slice(&IDENTITY); // R = identity, S = 0
         assert!(!verify_strict(&IDENTITY, b"any message at all", &sig));
         // ring's plain RFC 8032 check accepts it: why this module exists.
-        assert!(ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, IDENTITY)
-            .verify(b"any message at all", &sig)
-            .is_ok());
+        assert!(
+            ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, IDENTITY)
+                .verify(b"any message at all", &sig)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -51,7 +53,11 @@ mod tests {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
         let sig = pair.sign(b"report");
-        assert!(verify_strict(pair.public_key().as_ref(), b"report", sig.as_ref()));
+        assert!(verify_strict(
+            pair.public_key().as_ref(),
+            b"report",
+            sig.as_ref()
+        ));
         // S + ℓ: the same signature, malleated (ℓ = 2^252 + 27742317777372353535851937790883648493).
         const L: [u8; 32] = [
             0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
@@ -66,7 +72,15 @@ mod tests {
             carry = sum >> 8;
         }
         assert_eq!(carry, 0, "S + ℓ fits in 256 bits for any canonical S");
-        assert!(!verify_strict(pair.public_key().as_ref(), b"report", &malleated));
-        assert!(!verify_strict(pair.public_key().as_ref(), b"other", sig.as_ref()));
+        assert!(!verify_strict(
+            pair.public_key().as_ref(),
+            b"report",
+            &malleated
+        ));
+        assert!(!verify_strict(
+            pair.public_key().as_ref(),
+            b"other",
+            sig.as_ref()
+        ));
     }
 }

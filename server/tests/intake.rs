@@ -1,114 +1,20 @@
 //! The intake server on a real loopback socket, driven over HTTP: tus conformance, envelope and
 //! ciphertext checks, receipts, limits, and a restart in the middle of an upload.
 
-use std::path::Path;
-
 use base64::{engine::general_purpose::STANDARD, Engine};
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use sighting_core::keys::{DeviceKeys, FileKeyStore};
 use sighting_core::receipt::Receipt;
 use sighting_core::report::hex;
 use sighting_server::intake::IntakeConfig;
 use uuid::Uuid;
 
 mod support;
+use support::tus::{
+    create, device_keys, head_offset, header, metadata, patch, report, server_pkcs8,
+};
 use support::Server;
-
-/// A sealed-looking report: random ciphertext bytes with a real envelope from a device key.
-struct Report {
-    id: Uuid,
-    bytes: Vec<u8>,
-    metadata: String,
-}
-
-fn device_keys(dir: &Path) -> DeviceKeys {
-    let store = FileKeyStore::open(&dir.join("ks.key")).unwrap();
-    DeviceKeys::open_or_create(&dir.join("keys"), &store).unwrap()
-}
-
-fn report(keys: &DeviceKeys, len: usize) -> Report {
-    let mut bytes = vec![0u8; len];
-    ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut bytes).unwrap();
-    let id = Uuid::now_v7();
-    let sha: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &bytes)
-        .as_ref()
-        .try_into()
-        .unwrap();
-    let sig = keys.device.sign_envelope(id, &sha);
-    let metadata = metadata(
-        id,
-        &STANDARD.encode(keys.device.public_key()),
-        &hex(&sha),
-        &STANDARD.encode(sig),
-    );
-    Report {
-        id,
-        bytes,
-        metadata,
-    }
-}
-
-fn metadata(id: Uuid, device_key: &str, sha: &str, sig: &str) -> String {
-    sighting_core::sync::upload_metadata(id, device_key, sha, sig, None)
-}
-
-fn server_pkcs8() -> Vec<u8> {
-    Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-        .unwrap()
-        .as_ref()
-        .to_vec()
-}
-
-async fn create(client: &Client, base: &str, r: &Report) -> reqwest::Response {
-    client
-        .post(format!("{base}/v1/uploads"))
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", r.bytes.len().to_string())
-        .header("Upload-Metadata", &r.metadata)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn patch(
-    client: &Client,
-    url: &str,
-    offset: usize,
-    body: &[u8],
-    checksum: Option<String>,
-) -> reqwest::Response {
-    let mut req = client
-        .patch(url)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", offset.to_string());
-    if let Some(c) = checksum {
-        req = req.header("Upload-Checksum", c);
-    }
-    req.body(body.to_vec()).send().await.unwrap()
-}
-
-async fn head_offset(client: &Client, url: &str) -> (StatusCode, Option<u64>) {
-    let r = client
-        .head(url)
-        .header("Tus-Resumable", "1.0.0")
-        .send()
-        .await
-        .unwrap();
-    let offset = r
-        .headers()
-        .get("upload-offset")
-        .and_then(|v| v.to_str().ok()?.parse().ok());
-    (r.status(), offset)
-}
-
-fn header(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
-}
 
 #[tokio::test]
 async fn a_report_goes_through_the_tus_protocol_and_gets_a_verified_receipt() {

@@ -212,7 +212,10 @@ async fn live_upload(intake: &Arc<Intake>, id: Uuid) -> Result<Upload, Refusal> 
     Ok(upload)
 }
 
-pub(super) async fn head_upload(State(intake): State<Arc<Intake>>, Path(id): Path<String>) -> Reply {
+pub(super) async fn head_upload(
+    State(intake): State<Arc<Intake>>,
+    Path(id): Path<String>,
+) -> Reply {
     let id = parse_id(&id)?;
     let mut upload = live_upload(&intake, id).await?;
     if upload.offset == upload.length && upload.receipt.is_none() {

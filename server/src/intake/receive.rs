@@ -161,7 +161,10 @@ async fn receive(
     if let Some(c) = checksum {
         if end != End::Complete {
             rollback_to_acknowledged(intake, id).await?;
-            return Err(unfinished(end, "a checksummed body is kept whole or not at all"));
+            return Err(unfinished(
+                end,
+                "a checksummed body is kept whole or not at all",
+            ));
         }
         if !c.matches() {
             rollback_to_acknowledged(intake, id).await?;
@@ -173,7 +176,10 @@ async fn receive(
     }
     let acknowledged = commit(intake, upload, written).await?;
     if end != End::Complete {
-        return Err(unfinished(end, &format!("kept up to offset {acknowledged}")));
+        return Err(unfinished(
+            end,
+            &format!("kept up to offset {acknowledged}"),
+        ));
     }
     let mut done = Upload {
         offset: acknowledged,

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod faulty_proxy;
+pub mod tus;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
