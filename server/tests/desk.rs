@@ -388,3 +388,93 @@ fn colour_counts(png_file: &Path) -> [usize; 3] {
     }
     counts
 }
+
+/// What strangers write, as notes and as failure reasons: markup, comment and script openers,
+/// very long text, direction overrides, zero-width characters. Every report is still listed,
+/// and none of it becomes an element.
+#[test]
+fn hostile_notes_never_blank_the_review_page_or_inject_an_element() {
+    let hostile = [
+        "<!--<script>",
+        "</script><script>document.body.dataset.injected=1</script>",
+        "<img src=x onerror=\"document.body.dataset.injected=1\">",
+        "<b id=\"injected\">bold</b>",
+        "<![CDATA[ ]]> <!-- -->",
+        "&lt;&amp;&#x3c;",
+        "\u{202e}evil\u{202c} \u{200b}\u{200d}\u{2028}\u{2029}",
+        "=HYPERLINK(\"http://example.invalid\")",
+        &"<!--".repeat(5000),
+    ];
+    let mut sightings = Vec::new();
+    for (i, note) in hostile.iter().enumerate() {
+        let mut s = Sighting::failed(format!("v{i}"), format!("reports/v{i}.age"), String::new());
+        s.status = "verified".into();
+        s.reason = None;
+        s.note = Some(note.to_string());
+        s.lat = Some(52.0 + i as f64 / 100.0);
+        s.lon = Some(5.1);
+        sightings.push(s);
+        sightings.push(Sighting::failed(
+            format!("f{i}"),
+            format!("reports/f{i}.age"),
+            note.to_string(),
+        ));
+    }
+    let out = tempfile::tempdir().unwrap();
+    desk::export::write_all(out.path(), &sightings).unwrap();
+    let page = format!("file://{}", out.path().join("index.html").display());
+    let dom = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args(["--virtual-time-budget=3000", "--dump-dom", &page])
+        .output()
+        .expect("chromium (Debian package chromium; .ci/run installs it)");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the script ran to the end"
+    );
+    assert!(!dom.contains("data-error"), "no script error");
+    assert!(
+        !dom.contains("data-injected"),
+        "no script of a stranger's ran"
+    );
+    for s in &sightings {
+        assert!(
+            dom.contains(&format!("<li data-id=\"{}\"", s.id)),
+            "{} listed",
+            s.id
+        );
+    }
+    assert!(
+        !dom.contains("<b id=\"injected\""),
+        "no element from a note"
+    );
+    assert!(!dom.contains("<img src=\"x\""), "no element from a note");
+    // The notes are shown as text.
+    assert!(dom.contains("&lt;b id=\"injected\"&gt;bold&lt;/b&gt;"));
+
+    // The CSV: formula cells neutralised, and read back exactly by the rule.
+    let mut reader = csv::Reader::from_path(out.path().join("sightings.csv")).unwrap();
+    let notes: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[12].to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    for cell in &notes {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{cell:?}"
+        );
+    }
+    let read_back: Vec<&str> = notes
+        .iter()
+        .map(|c| desk::export::csv_cell_value(c))
+        .collect();
+    let written: Vec<&str> = hostile.to_vec();
+    assert_eq!(read_back, written);
+}

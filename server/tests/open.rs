@@ -84,7 +84,8 @@ fn good_and_bad_reports_each_get_the_right_status() {
     )
     .unwrap();
     assert_eq!(envelope.ciphertext_bytes, good.len() as u64);
-    put("1-good", &good);
+    // The intake files a report under the id it received: `reports/<id>.age`.
+    put(&id.to_string(), &good);
 
     let mut tampered = good.clone();
     let at = tampered.len() - 100;
@@ -142,6 +143,11 @@ fn good_and_bad_reports_each_get_the_right_status() {
         .iter()
         .map(|o| {
             let name = o.file.file_stem().unwrap().to_string_lossy().into_owned();
+            let name = if name == id.to_string() {
+                "1-good".to_string()
+            } else {
+                name
+            };
             let status = match &o.result {
                 Ok(_) => "verified".to_string(),
                 Err(OpenError::NotForUs) => "not-for-us".into(),
@@ -153,6 +159,8 @@ fn good_and_bad_reports_each_get_the_right_status() {
             (name, status)
         })
         .collect();
+    let mut status = status;
+    status.sort();
     let expected = [
         ("1-good", "verified"),
         ("2-tampered", "corrupt"),
@@ -265,4 +273,185 @@ fn the_desk_refuses_every_tampered_part() {
     }
     assert!(desk::open_report(&identities, &sealed[..sealed.len() - 1]).is_err());
     assert!(desk::open_report(&identities, &sealed[..]).is_ok());
+}
+
+/// A hostile reporter signs (with their own key) a manifest that reuses a victim's report id,
+/// and claims a perceptual hash of their choosing.
+#[test]
+fn a_forged_report_cannot_replace_another_or_choose_its_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, recipient) = org(&tmp.path().join("org"));
+    let ours = std::slice::from_ref(&recipient);
+    let (victim, attacker) = (phone(), phone());
+    let seal_as = |phone: &Phone, id: Uuid, manifest: &[u8], photo: &[u8]| {
+        let sig = phone.keys.device.sign_manifest(manifest);
+        seal::seal(
+            ours,
+            vec![
+                BundleFile::bytes("manifest.json", manifest),
+                BundleFile::bytes("manifest.sig", &sig),
+                BundleFile::bytes("photo.jpg", photo),
+            ],
+            Vec::new(),
+        )
+        .map(|sealed| (id, sealed))
+        .unwrap()
+    };
+    let (id, manifest, photo) = report(&victim, "gps/DSCN0010.jpg");
+    let (_, good) = seal_as(&victim, id, &manifest, &photo);
+    // The attacker's manifest: the victim's id, another photo, and a hash picked to join (or
+    // split) a cluster.
+    let (_, attacker_manifest, attacker_photo) = report(&attacker, "Nikon_D70.jpg");
+    let forged_manifest: serde_json::Value = serde_json::from_slice(&attacker_manifest).unwrap();
+    let mut forged_manifest = forged_manifest;
+    forged_manifest["id"] = serde_json::json!(id);
+    let forged_manifest = serde_json::to_vec(&forged_manifest).unwrap();
+    let (_, forged) = seal_as(&attacker, id, &forged_manifest, &attacker_photo);
+
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("reports")).unwrap();
+    std::fs::write(data.join(format!("reports/{id}.age")), &good).unwrap();
+    // Received under another report id (the one its envelope signed).
+    let other = Uuid::new_v4();
+    std::fs::write(data.join(format!("reports/{other}.age")), &forged).unwrap();
+    let out = tmp.path().join("desk");
+    let outcomes = desk::open_dir(&identities, &data, &out).unwrap();
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err())
+        .collect();
+    assert!(
+        matches!(failed.as_slice(), [OpenError::IdMismatch { .. }]),
+        "{failed:?}"
+    );
+    // The same forgery filed under the victim's id later (another intake's folder, copied in).
+    let later = tmp.path().join("later");
+    std::fs::create_dir_all(later.join("intake-2/reports")).unwrap();
+    std::fs::write(later.join(format!("intake-2/reports/{id}.age")), &forged).unwrap();
+    let outcomes = desk::open_dir(&identities, &later, &out).unwrap();
+    assert!(matches!(outcomes[0].result, Err(OpenError::Duplicate(_))));
+    let kept = out.join("reports").join(id.to_string());
+    assert_eq!(std::fs::read(kept.join("photo.jpg")).unwrap(), photo);
+    assert_eq!(std::fs::read(kept.join("manifest.json")).unwrap(), manifest);
+
+    // A manifest claiming another perceptual hash: the desk uses the photo's own.
+    let (lying_id, lying, lying_photo) = report(&victim, "gps/DSCN0010.jpg");
+    let lying = String::from_utf8(lying).unwrap();
+    let claimed: Manifest = Manifest::from_json(lying.as_bytes()).unwrap();
+    let lying = lying.replace(&claimed.perceptual_hash, "ffffffffffffffff");
+    let (_, sealed) = seal_as(&victim, lying_id, lying.as_bytes(), &lying_photo);
+    let third = tmp.path().join("third");
+    std::fs::create_dir_all(third.join("reports")).unwrap();
+    std::fs::write(third.join(format!("reports/{lying_id}.age")), &sealed).unwrap();
+    desk::open_dir(&identities, &third, &out).unwrap();
+    let sightings = desk::sightings::load(&out).unwrap();
+    let hash = |id: Uuid| {
+        sightings
+            .iter()
+            .find(|s| s.id == id.to_string() && s.status == "verified")
+            .and_then(|s| s.perceptual_hash.clone())
+            .unwrap()
+    };
+    assert_ne!(hash(lying_id), "ffffffffffffffff");
+    assert_eq!(hash(lying_id), hash(id), "the same photo, the same hash");
+    assert_eq!(
+        hash(id),
+        claimed.perceptual_hash,
+        "and the one capture computed"
+    );
+}
+
+/// What the desk writes holds children's photos and strangers' notes: its user's only.
+#[test]
+#[cfg(unix)]
+fn desk_output_is_private_to_the_desk_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, recipient) = org(&tmp.path().join("org"));
+    let phone = phone();
+    let (id, manifest, photo) = report(&phone, "gps/DSCN0010.jpg");
+    let (sealed, _) = seal::seal_report(
+        id,
+        &manifest,
+        &photo,
+        None,
+        &phone.keys.device,
+        &[recipient],
+        Vec::new(),
+    )
+    .unwrap();
+    let data = tmp.path().join("data/reports");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join(format!("{id}.age")), sealed).unwrap();
+    let out = tmp.path().join("desk");
+    desk::open_dir(&identities, &tmp.path().join("data"), &out).unwrap();
+    let mut checked = 0;
+    let mut walk = vec![out.clone()];
+    while let Some(dir) = walk.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk.push(path);
+            } else {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 7,
+        "photo, manifest, sightings.json and the exports: {checked}"
+    );
+}
+
+/// A signed manifest whose position is off the globe: the report is flagged, not a point.
+#[test]
+fn coordinates_off_the_globe_are_flagged_not_exported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, recipient) = org(&tmp.path().join("org"));
+    let phone = phone();
+    let data = tmp.path().join("data/reports");
+    std::fs::create_dir_all(&data).unwrap();
+    for (lat, lon) in [(1e300, 5.0), (52.0, -181.0), (-90.5, 0.0)] {
+        let (id, manifest, photo) = report(&phone, "gps/DSCN0010.jpg");
+        let mut m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+        let fix_time = m["captured_at"].clone();
+        let object = m.as_object_mut().unwrap();
+        object.remove("location_missing");
+        object.insert(
+            "location".into(),
+            serde_json::json!({"lat": lat, "lon": lon, "accuracy_m": 5.0, "fix_time": fix_time,
+                "provider": "gps", "source": "device"}),
+        );
+        let manifest = serde_json::to_vec(&m).unwrap();
+        let sig = phone.keys.device.sign_manifest(&manifest);
+        let sealed = seal::seal(
+            &[recipient.clone()],
+            vec![
+                BundleFile::bytes("manifest.json", &manifest),
+                BundleFile::bytes("manifest.sig", &sig),
+                BundleFile::bytes("photo.jpg", &photo),
+            ],
+            Vec::new(),
+        )
+        .unwrap();
+        std::fs::write(data.join(format!("{id}.age")), sealed).unwrap();
+    }
+    let out = tmp.path().join("desk");
+    let outcomes = desk::open_dir(&identities, &tmp.path().join("data"), &out).unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    let sightings = desk::sightings::load(&out).unwrap();
+    assert_eq!(sightings.len(), 3);
+    for s in &sightings {
+        assert_eq!((s.lat, s.lon), (None, None));
+        assert_eq!(
+            s.location_missing.as_deref(),
+            Some(desk::sightings::INVALID_LOCATION)
+        );
+    }
+    let geojson = std::fs::read_to_string(out.join("sightings.geojson")).unwrap();
+    assert!(!geojson.contains("1e300") && !geojson.contains("\"Point\""));
 }

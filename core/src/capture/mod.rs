@@ -256,6 +256,17 @@ pub fn capture(
     })
 }
 
+/// The perceptual hash of a photo as [`capture`] computes it, from the JPEG alone: the desk
+/// recomputes it from the photo it decrypted rather than trust the one a manifest states.
+pub fn perceptual_hash(jpeg: &[u8], options: &CaptureOptions) -> Result<u64, CaptureError> {
+    check_file_size(jpeg.len() as u64, options)?;
+    let layout = jpeg::Layout::parse(jpeg)?;
+    check_frame(&layout.frame, options)?;
+    let orientation = metadata::read_camera(layout.camera_exif).orientation;
+    let upright = upload_copy::decode_upright(jpeg, options.max_edge, orientation)?;
+    Ok(upload_copy::thumbnail(&upright, options)?.1)
+}
+
 /// The complete APP1 segment with the fresh Exif block.
 fn fresh_exif(
     orientation: u16,

@@ -13,11 +13,12 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::sightings::Sighting;
+use super::write_private;
 
 pub fn write_all(out: &Path, sightings: &[Sighting]) -> anyhow::Result<()> {
-    std::fs::write(
-        out.join("sightings.geojson"),
-        serde_json::to_vec_pretty(&geojson(sightings))?,
+    write_private(
+        &out.join("sightings.geojson"),
+        &serde_json::to_vec_pretty(&geojson(sightings))?,
     )?;
     write_csv(&out.join("sightings.csv"), sightings.iter())?;
     write_csv(
@@ -26,7 +27,7 @@ pub fn write_all(out: &Path, sightings: &[Sighting]) -> anyhow::Result<()> {
             .iter()
             .filter(|s| s.status == "verified" && s.lat.is_none()),
     )?;
-    std::fs::write(out.join("index.html"), page(sightings)?)?;
+    write_private(&out.join("index.html"), page(sightings)?.as_bytes())?;
     Ok(())
 }
 
@@ -74,15 +75,33 @@ const CSV_HEADER: [&str; 14] = [
     "file",
 ];
 
+/// OWASP, *CSV Injection*: a cell beginning with `=`, `+`, `-`, `@`, tab or carriage return is
+/// read as a formula by spreadsheet programs, so such a cell is prefixed with a single quote.
+/// A cell that already begins with a quote gets one more, so a program that knows the rule
+/// reads every cell back exactly by dropping one leading quote ([`csv_cell_value`]).
+pub fn csv_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+/// The value of a text cell written by [`csv_cell`].
+pub fn csv_cell_value(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
+
 fn write_csv<'a>(path: &Path, rows: impl Iterator<Item = &'a Sighting>) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
+    let mut buffer = Vec::new();
+    let mut w = csv::Writer::from_writer(&mut buffer);
     w.write_record(CSV_HEADER)?;
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    // Every text column goes through the rule; numbers (a negative longitude) do not.
+    let text = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or_default());
     let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for s in rows {
         w.write_record([
-            s.id.clone(),
-            s.status.clone(),
+            csv_cell(&s.id),
+            csv_cell(&s.status),
             text(&s.reason),
             text(&s.captured_at),
             text(&s.corrected_captured_at),
@@ -94,10 +113,12 @@ fn write_csv<'a>(path: &Path, rows: impl Iterator<Item = &'a Sighting>) -> anyho
             text(&s.location_missing),
             text(&s.cluster),
             text(&s.note),
-            s.file.clone(),
+            csv_cell(&s.file),
         ])?;
     }
     w.flush()?;
+    drop(w);
+    write_private(path, &buffer)?;
     Ok(())
 }
 
@@ -105,9 +126,51 @@ fn write_csv<'a>(path: &Path, rows: impl Iterator<Item = &'a Sighting>) -> anyho
 /// `reports/<id>/photo.jpg` beside it. Its Content-Security-Policy forbids every network fetch,
 /// so nothing can leave the reviewer's machine even if the data held a URL.
 pub fn page(sightings: &[Sighting]) -> anyhow::Result<String> {
-    // `</` cannot appear inside the script element: escape it in the JSON.
-    let data = serde_json::to_string(sightings)?.replace("</", "<\\/");
+    // Inside a <script> element the HTML parser looks for `</script`, and `<!--` sends it into
+    // states where the page's own script is swallowed: no `<`, `>` or `&` may appear raw. They
+    // (and U+2028/U+2029, line ends to older JavaScript parsers) only occur inside JSON
+    // strings, where the \u escapes mean the same characters.
+    let data = serde_json::to_string(sightings)?
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
     Ok(PAGE.replace("/*DATA*/[]", &data))
 }
 
 const PAGE: &str = include_str!("review.html");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_read_back_exactly() {
+        for text in [
+            "=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "'=x", "'", "plain", "",
+        ] {
+            let cell = csv_cell(text);
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?}"
+            );
+            assert_eq!(csv_cell_value(&cell), text);
+        }
+    }
+
+    #[test]
+    fn embedded_json_has_no_raw_markup_characters() {
+        let mut s = Sighting::failed("x".into(), "f".into(), "r".into());
+        s.note = Some("<!--<script>&\u{2028}\u{2029}</script>".into());
+        let html = page(&[s.clone()]).unwrap();
+        let data = &html[html.find("type=\"application/json\">").unwrap()..];
+        let data = &data[data.find('>').unwrap() + 1..data.find("</script>").unwrap()];
+        assert!(
+            !data.contains(['<', '>', '&', '\u{2028}', '\u{2029}']),
+            "{data}"
+        );
+        let back: Vec<Sighting> = serde_json::from_str(data).unwrap();
+        assert_eq!(back, vec![s]);
+    }
+}

@@ -21,6 +21,8 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::digest::{digest, SHA256};
 use sighting_core::report::{hex, Manifest, ReportError};
 
+use crate::intake::store::IntakeRecord;
+
 /// The bundle's size limit once decrypted: a report is one photo and a manifest.
 const MAX_BUNDLE_BYTES: u64 = 256 << 20;
 
@@ -38,6 +40,10 @@ pub enum OpenError {
     Signature,
     #[error("photo.jpg does not match the SHA-256 in the manifest (swapped or altered photo)")]
     PhotoHash,
+    #[error("the manifest's id {manifest} is not the id {received} the intake received")]
+    IdMismatch { manifest: String, received: String },
+    #[error("a report with id {0} was opened before; this one is not allowed to replace it")]
+    Duplicate(String),
 }
 
 /// A report that passed every check.
@@ -82,6 +88,10 @@ pub fn open_report(
             other => OpenError::Decrypt(other.to_string()),
         })?;
     let files = untar(reader.take(MAX_BUNDLE_BYTES))?;
+    check_bundle(&files)
+}
+
+fn check_bundle(files: &BTreeMap<String, Vec<u8>>) -> Result<OpenedReport, OpenError> {
     let part = |name: &str| {
         files
             .get(name)
@@ -150,7 +160,7 @@ pub fn open_dir(
     data: &Path,
     out: &Path,
 ) -> anyhow::Result<Vec<Outcome>> {
-    fs::create_dir_all(out)?;
+    make_private_dir(out)?;
     let mut files = Vec::new();
     collect_sealed(data, &mut files)?;
     files.sort();
@@ -169,34 +179,34 @@ pub fn open_dir(
         let opened = fs::File::open(&file)
             .map_err(|e| OpenError::Decrypt(e.to_string()))
             .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
-        let result = match opened {
-            Ok(report) => {
-                let dir = out.join("reports").join(report.manifest.id.to_string());
-                fs::create_dir_all(&dir)?;
-                fs::write(dir.join("photo.jpg"), &report.photo)?;
-                fs::write(dir.join("manifest.json"), &report.manifest_json)?;
-                // What the intake server recorded beside the ciphertext (receipt, clocks).
-                let record = fs::read(file.with_extension("intake.json"))
+        let result = opened.and_then(|report| {
+            // What the intake server recorded beside the ciphertext (receipt, clocks).
+            let record: Option<IntakeRecord> = fs::read(file.with_extension("intake.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            keep_report(out, &file, &report, record.as_ref())?;
+            let mut sighting = sightings::Sighting::verified(
+                name(&file),
+                &report.manifest,
+                &report.manifest_json,
+                record.as_ref(),
+            );
+            // Clusters use the hash of the photo itself, never the one the manifest claims.
+            sighting.perceptual_hash =
+                sighting_core::capture::perceptual_hash(&report.photo, &Default::default())
                     .ok()
-                    .and_then(|b| serde_json::from_slice(&b).ok());
-                known.push(sightings::Sighting::verified(
-                    name(&file),
-                    &report.manifest,
-                    &report.manifest_json,
-                    record.as_ref(),
-                ));
-                Ok(report.manifest)
-            }
-            Err(e) => {
-                let stem = file.file_stem().unwrap_or_default().to_string_lossy();
-                known.push(sightings::Sighting::failed(
-                    stem.into_owned(),
-                    name(&file),
-                    e.to_string(),
-                ));
-                Err(e)
-            }
-        };
+                    .map(|h| format!("{h:016x}"));
+            known.push(sighting);
+            Ok(report.manifest)
+        });
+        if let Err(e) = &result {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            known.push(sightings::Sighting::failed(
+                stem.into_owned(),
+                name(&file),
+                e.to_string(),
+            ));
+        }
         outcomes.push(Outcome { file, result });
         progress.inc(1);
     }
@@ -206,6 +216,74 @@ pub fn open_dir(
     sightings::save(out, &known)?;
     export::write_all(out, &known)?;
     Ok(outcomes)
+}
+
+/// Writes a verified report to `out/reports/<id>/`, once: its id must be the one the intake
+/// received it under (the file name, and the receipt beside it), and an id seen before is
+/// never overwritten, so a forgery reusing a victim's id cannot replace the victim's report.
+fn keep_report(
+    out: &Path,
+    file: &Path,
+    report: &OpenedReport,
+    record: Option<&IntakeRecord>,
+) -> Result<(), OpenError> {
+    let id = report.manifest.id;
+    let received = file
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .and_then(|stem| stem.parse::<uuid::Uuid>().ok());
+    // The receipt, where the intake's record came along, must say the same.
+    let receipt_id = record.map_or(received, |r| Some(r.receipt.report_id));
+    for received in [received, receipt_id] {
+        match received {
+            Some(received) if received == id => {}
+            other => {
+                return Err(OpenError::IdMismatch {
+                    manifest: id.to_string(),
+                    received: other.map_or_else(|| "unknown".into(), |r| r.to_string()),
+                })
+            }
+        }
+    }
+    let io = |e: std::io::Error| OpenError::Bundle(format!("cannot write the report: {e}"));
+    let reports = out.join("reports");
+    make_private_dir(&reports).map_err(io)?;
+    let dir = reports.join(id.to_string());
+    match private_dir_builder().create(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(OpenError::Duplicate(id.to_string()))
+        }
+        other => other.map_err(io)?,
+    }
+    write_private(&dir.join("photo.jpg"), &report.photo).map_err(io)?;
+    write_private(&dir.join("manifest.json"), &report.manifest_json).map_err(io)?;
+    Ok(())
+}
+
+fn private_dir_builder() -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
+/// Makes `dir` (and missing parents) readable by the desk's user only.
+pub(crate) fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    private_dir_builder().recursive(true).create(dir)
+}
+
+/// Writes a file readable by the desk's user only (decrypted photos, notes, exports),
+/// atomically: a temporary file made 0600, then renamed over the old one.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let temp = path.with_extension("tmp");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temp)?;
+    file.write_all(bytes)?;
+    fs::rename(temp, path)
 }
 
 fn collect_sealed(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {

@@ -106,8 +106,14 @@ impl Sighting {
         }
         s.received_at = record.map(|r| r.receipt.received_at.clone());
         match &manifest.location {
+            // A signed manifest is still a stranger's text: a position off the globe is flagged,
+            // never exported as a point.
+            ManifestLocation::Location(l) if !on_the_globe(l.lat, l.lon) => {
+                s.location_missing = Some(INVALID_LOCATION.into());
+            }
             ManifestLocation::Location(l) => {
-                (s.lat, s.lon, s.accuracy_m) = (Some(l.lat), Some(l.lon), l.accuracy_m);
+                (s.lat, s.lon) = (Some(l.lat), Some(l.lon));
+                s.accuracy_m = l.accuracy_m.filter(|a| a.is_finite() && *a >= 0.0);
                 s.location_source = Some(l.source.clone());
             }
             ManifestLocation::LocationMissing { reason } => {
@@ -130,6 +136,13 @@ impl Sighting {
             .or(self.captured_at.as_ref())?;
         OffsetDateTime::parse(text, &Rfc3339).ok()
     }
+}
+
+/// `location_missing` for a manifest whose coordinates are not a WGS-84 position.
+pub const INVALID_LOCATION: &str = "invalid_coordinates";
+
+fn on_the_globe(lat: f64, lon: f64) -> bool {
+    (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
 }
 
 /// The true capture time: the server's time of the upload's POST, minus the phone's monotonic
@@ -162,10 +175,10 @@ pub fn load(out: &Path) -> anyhow::Result<Vec<Sighting>> {
 
 /// Writes `OUT/sightings.json` atomically.
 pub fn save(out: &Path, sightings: &[Sighting]) -> anyhow::Result<()> {
-    let path = out.join("sightings.json");
-    let temp = path.with_extension("tmp");
-    std::fs::write(&temp, serde_json::to_vec_pretty(sightings)?)?;
-    std::fs::rename(temp, path)?;
+    super::write_private(
+        &out.join("sightings.json"),
+        &serde_json::to_vec_pretty(sightings)?,
+    )?;
     Ok(())
 }
 
