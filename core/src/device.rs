@@ -268,7 +268,9 @@ impl Device {
                 0
             };
         self.check_quota(size)?;
-        let id = Uuid::now_v7();
+        // Random (v4): a time-ordered id would tell the intake, its logs and anything on the way
+        // the capture time to the millisecond. The queue orders by its own columns.
+        let id = Uuid::new_v4();
         let manifest = Manifest::new(
             id,
             &captured,
@@ -400,7 +402,8 @@ impl Device {
         &mut self.queue
     }
 
-    /// Removes delivered reports' ciphertexts and thumbnails; their rows become `purged`.
+    /// Removes delivered reports: their ciphertexts, thumbnails and rows (with `secure_delete`
+    /// on, the row's bytes are overwritten too).
     pub fn purge_delivered(&mut self) -> Result<usize, DeviceError> {
         let delivered: Vec<Uuid> = self
             .queue
@@ -412,7 +415,10 @@ impl Device {
         for id in &delivered {
             remove_if_present(&self.outbox_path(*id))?;
             let _ = self.drafts.remove_thumbnail(*id);
-            self.queue.transition(*id, State::Purged, |_| Ok(()))?;
+            self.queue.transition(*id, State::Purged, |tx| {
+                tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
+                Ok(())
+            })?;
         }
         Ok(delivered.len())
     }

@@ -45,6 +45,8 @@ const MIGRATIONS: &[&str] = &[
     // 2: when each report last changed state, so the outbox can say "waiting since …".
     "ALTER TABLE reports ADD COLUMN updated_at_ms INTEGER;
     UPDATE reports SET updated_at_ms = created_at_ms;",
+    // 3: a purged report leaves no row (ids, times and keys went with it from then on).
+    "DELETE FROM reports WHERE state = 'purged';",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -187,7 +189,11 @@ pub struct Queue {
 impl Queue {
     /// Opens (or makes) the queue database and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, QueueError> {
+        // Only the app may read it (SQLite gives its -wal and -shm files the same mode).
+        make_private(path).map_err(|e| QueueError::Corrupt(format!("cannot open: {e}")))?;
         let mut conn = Connection::open(path)?;
+        // Deleted rows are overwritten, not left readable in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -474,6 +480,22 @@ fn current_state(conn: &Connection, id: Uuid) -> Result<State, QueueError> {
         .optional()?
         .ok_or(QueueError::NotFound(id))?;
     state.parse()
+}
+
+/// Creates the database file 0600, or makes an existing one so.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        options.open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    options.open(path)?;
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), QueueError> {

@@ -257,6 +257,8 @@ impl Syncer {
             .connect_timeout(Duration::from_secs(15))
             .read_timeout(config.stall_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect could send the next request to another host or to plain http.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SyncError::Client(e.to_string()))?;
         Ok(Self {
@@ -377,6 +379,7 @@ impl Syncer {
             Outcome::Retry(error, retry_after) => {
                 // Never sooner than the server asked for.
                 let floor = retry_after
+                    .map(|d| d.min(BACKOFF_CAP))
                     .and_then(|d| time::Duration::try_from(d).ok())
                     .unwrap_or_default();
                 let next = OffsetDateTime::now_utc() + backoff(attempts).max(floor);
@@ -458,7 +461,12 @@ impl Syncer {
             id,
             total: item.bytes,
         };
-        let mut upload_url = item.upload_url.clone();
+        // An upload URL kept from another origin (the intake moved, or a server lied) is
+        // dropped: the report starts a new upload here.
+        let mut upload_url = item
+            .upload_url
+            .as_deref()
+            .and_then(|url| self.absolute(url));
         let (url, mut offset) = loop {
             let url = match upload_url.take() {
                 Some(url) => url,
@@ -478,6 +486,9 @@ impl Syncer {
                 },
             };
             match self.head(run, &url).await {
+                Ok(Some(server_offset)) if server_offset > item.bytes => {
+                    return Ok(past_the_end(server_offset))
+                }
                 Ok(Some(server_offset)) => {
                     progress.report(server_offset);
                     break (url, server_offset);
@@ -522,10 +533,16 @@ impl Syncer {
             match response.status().as_u16() {
                 204 => {
                     offset = header_u64(&response, "upload-offset").unwrap_or(from + len);
+                    if offset > item.bytes {
+                        return Ok(past_the_end(offset));
+                    }
                     progress.report(offset);
                 }
                 // 409: another attempt moved the offset; 460: a chunk was damaged on the way.
                 409 | 460 => match self.head(run, &url).await {
+                    Ok(Some(server_offset)) if server_offset > item.bytes => {
+                        return Ok(past_the_end(server_offset))
+                    }
                     Ok(Some(server_offset)) => offset = server_offset,
                     Ok(None) => {
                         return Ok(Outcome::Retry("the server lost the upload".into(), None))
@@ -593,10 +610,13 @@ impl Syncer {
             .map(str::to_owned);
         Ok(match (response.status().as_u16(), location) {
             (200, _) => Created::AlreadyDelivered,
-            (201, Some(location)) => Created::New(
-                self.absolute(&location),
-                header_u64(&response, "upload-offset").unwrap_or(0),
-            ),
+            (201, Some(location)) => match self.absolute(&location) {
+                Some(url) => Created::New(url, header_u64(&response, "upload-offset").unwrap_or(0)),
+                None => Created::Failed(Outcome::Retry(
+                    "server: the upload URL points away from the intake server".into(),
+                    None,
+                )),
+            },
             _ => Created::Failed(refusal(response).await),
         })
     }
@@ -712,7 +732,7 @@ impl Syncer {
         if !response.status().is_success() {
             return refusal(response).await;
         }
-        let Ok(text) = response.text().await else {
+        let Some(text) = bounded_text(response).await else {
             return Outcome::Retry("the receipt could not be read".into(), None);
         };
         let Ok(receipt) = serde_json::from_str::<Receipt>(&text) else {
@@ -729,12 +749,12 @@ impl Syncer {
         format!("{}{path}", self.config.intake.trim_end_matches('/'))
     }
 
-    fn absolute(&self, location: &str) -> String {
-        if location.starts_with("http://") || location.starts_with("https://") {
-            location.to_string()
-        } else {
-            self.endpoint(location)
-        }
+    /// A `Location` the server sent, as a URL on the configured origin (scheme, host and
+    /// port); `None` when it points anywhere else.
+    fn absolute(&self, location: &str) -> Option<String> {
+        let base = reqwest::Url::parse(&self.config.intake).ok()?;
+        let url = base.join(location).ok()?;
+        (url.origin() == base.origin()).then(|| url.to_string())
     }
 }
 
@@ -881,16 +901,41 @@ pub fn upload_metadata(
         .join(",")
 }
 
+/// A server that says its offset is past the end of the report is broken or hostile.
+fn past_the_end(offset: u64) -> Outcome {
+    Outcome::Retry(
+        format!("server: the upload offset {offset} is past the end of the report"),
+        None,
+    )
+}
+
+/// Bytes of a response body read at most: receipts and error bodies are small, and a hostile
+/// server must not fill the phone's memory.
+const MAX_RESPONSE_BODY: usize = 64 << 10;
+
+/// The response body as text, or `None` when it is unreadable, not UTF-8, or too long.
+async fn bounded_text(mut response: reqwest::Response) -> Option<String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.ok()? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BODY {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).ok()
+}
+
 /// 4xx other than 408/409/429 is the server's final word; anything else is worth retrying.
 async fn refusal(response: reqwest::Response) -> Outcome {
     let status = response.status().as_u16();
-    let retry_after = header_u64(&response, "retry-after").map(Duration::from_secs);
-    let detail = response
-        .text()
+    // Never beyond the backoff ceiling, whatever the server asks: a huge value would park the
+    // report for good (or overflow the clock).
+    let retry_after = header_u64(&response, "retry-after")
+        .map(|s| Duration::from_secs(s.min(BACKOFF_CAP.as_secs())));
+    let detail = bounded_text(response)
         .await
-        .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["detail"].as_str().map(str::to_owned))
+        .and_then(|v| v["detail"].as_str().map(|d| d.chars().take(500).collect()))
         .unwrap_or_else(|| format!("HTTP {status}"));
     if (400..500).contains(&status) && !matches!(status, 408 | 409 | 429) {
         Outcome::Rejected(detail)

@@ -512,5 +512,41 @@ fn purge_delivered_removes_ciphertext_thumbnail_and_the_outbox_row() {
         "undelivered reports are kept"
     );
     assert!(device.sealed_report(waiting.id).exists());
-    assert_eq!(device.queue().totals().unwrap()[&State::Purged].0, 1);
+    // Nothing of the purged report stays in the database: no row, and with secure_delete on,
+    // no readable leftover of its id in the file's free pages.
+    assert!(!device
+        .queue()
+        .totals()
+        .unwrap()
+        .contains_key(&State::Purged));
+    let db = tmp.path().join("device/queue.sqlite3");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM reports WHERE id = ?1",
+            [delivered.id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+    drop(conn);
+    drop(device);
+    let id = delivered.id.to_string();
+    for file in [db.clone(), db.with_extension("sqlite3-wal")] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            assert!(
+                !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+                "{} still holds the purged id",
+                file.display()
+            );
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "queue.sqlite3 is the app's only");
+    }
+    // Random ids: nothing in them tells the capture time.
+    assert_eq!(delivered.id.get_version_num(), 4);
 }

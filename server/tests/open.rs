@@ -429,7 +429,7 @@ fn coordinates_off_the_globe_are_flagged_not_exported() {
         let manifest = serde_json::to_vec(&m).unwrap();
         let sig = phone.keys.device.sign_manifest(&manifest);
         let sealed = seal::seal(
-            &[recipient.clone()],
+            std::slice::from_ref(&recipient),
             vec![
                 BundleFile::bytes("manifest.json", &manifest),
                 BundleFile::bytes("manifest.sig", &sig),

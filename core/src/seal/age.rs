@@ -66,6 +66,17 @@ impl FromStr for Recipient {
         }
         let key: Vec<u8> = checked.byte_iter().collect();
         let key = <[u8; 32]>::try_from(key).map_err(|_| bad("not a 32-byte X25519 key"))?;
+        // BIP 173: "Any incomplete group at the end MUST be 4 bits or less, MUST be all
+        // zeroes". 32 bytes are 52 five-bit groups with 4 bits of padding; the age CLI refuses
+        // non-zero padding, and so do we, so that one key has one spelling.
+        let data = checked.data_part_ascii_no_checksum();
+        let padding = data
+            .last()
+            .and_then(|c| bech32::Fe32::from_char(char::from(*c)).ok())
+            .map_or(0xff, |last| last.to_u8() & 0x0f);
+        if data.len() != 52 || padding != 0 {
+            return Err(bad("non-zero padding"));
+        }
         Ok(Self(key))
     }
 }
@@ -277,6 +288,27 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn refuses_a_second_spelling_with_non_zero_padding() {
+        use bech32::primitives::iter::{ByteIterExt, Fe32IterExt};
+        let key = RECIPIENT.parse::<Recipient>().unwrap().0;
+        let mut groups: Vec<bech32::Fe32> = key.iter().copied().bytes_to_fes().collect();
+        let last = groups.pop().unwrap();
+        groups.push(bech32::Fe32::try_from(last.to_u8() | 1).unwrap());
+        let hrp = Hrp::parse_unchecked("age");
+        let other: String = groups
+            .into_iter()
+            .with_checksum::<Bech32>(&hrp)
+            .chars()
+            .collect();
+        assert_ne!(other, RECIPIENT);
+        // The same key bytes, another valid bech32 string: refused as the age CLI does.
+        let checked = CheckedHrpstring::new::<Bech32>(&other).unwrap();
+        assert_eq!(checked.byte_iter().collect::<Vec<u8>>(), key);
+        let refused = other.parse::<Recipient>().unwrap_err().to_string();
+        assert!(refused.contains("non-zero padding"), "{refused}");
     }
 
     #[test]
