@@ -283,17 +283,7 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
             .map(|i| &stripped[i.saturating_sub(80)..i + 40])
     );
     let page = format!("file://{}", out.join("index.html").display());
-    let dom = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-        ])
-        .args(["--virtual-time-budget=3000", "--dump-dom", &page])
-        .output()
-        .expect("chromium (Debian package chromium; .ci/run installs it)");
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = dump_dom(&page);
     assert!(
         dom.contains("data-ready=\"1\""),
         "the script ran to the end"
@@ -423,17 +413,7 @@ fn hostile_notes_never_blank_the_review_page_or_inject_an_element() {
     let out = tempfile::tempdir().unwrap();
     desk::export::write_all(out.path(), &sightings).unwrap();
     let page = format!("file://{}", out.path().join("index.html").display());
-    let dom = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-        ])
-        .args(["--virtual-time-budget=3000", "--dump-dom", &page])
-        .output()
-        .expect("chromium (Debian package chromium; .ci/run installs it)");
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = dump_dom(&page);
     assert!(
         dom.contains("data-ready=\"1\""),
         "the script ran to the end"
@@ -477,4 +457,19 @@ fn hostile_notes_never_blank_the_review_page_or_inject_an_element() {
         .collect();
     let written: Vec<&str> = hostile.to_vec();
     assert_eq!(read_back, written);
+}
+
+/// The page's DOM after its script ran, from headless Chromium.
+fn dump_dom(page: &str) -> String {
+    let dom = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args(["--virtual-time-budget=3000", "--dump-dom", page])
+        .output()
+        .expect("chromium (Debian package chromium; .ci/run installs it)");
+    String::from_utf8_lossy(&dom.stdout).into_owned()
 }

@@ -242,16 +242,7 @@ fn the_desk_refuses_every_tampered_part() {
     let (identities, recipient) = org(&tmp.path().join("org"));
     let phone = phone();
     let (id, manifest, photo) = report(&phone, "gps/DSCN0010.jpg");
-    let (sealed, _) = seal::seal_report(
-        id,
-        &manifest,
-        &photo,
-        None,
-        &phone.keys.device,
-        &[recipient],
-        Vec::new(),
-    )
-    .unwrap();
+    let sealed = seal_for(&phone, id, &manifest, &photo, recipient);
     let mac = sealed.windows(4).position(|w| w == b"--- ").unwrap();
     let header = mac + sealed[mac..].iter().position(|&b| b == b'\n').unwrap() + 1;
     let chunks = (sealed.len() - header - 16).div_ceil(65536 + 16);
@@ -370,16 +361,7 @@ fn desk_output_is_private_to_the_desk_user() {
     let (identities, recipient) = org(&tmp.path().join("org"));
     let phone = phone();
     let (id, manifest, photo) = report(&phone, "gps/DSCN0010.jpg");
-    let (sealed, _) = seal::seal_report(
-        id,
-        &manifest,
-        &photo,
-        None,
-        &phone.keys.device,
-        &[recipient],
-        Vec::new(),
-    )
-    .unwrap();
+    let sealed = seal_for(&phone, id, &manifest, &photo, recipient);
     let data = tmp.path().join("data/reports");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join(format!("{id}.age")), sealed).unwrap();
@@ -454,4 +436,25 @@ fn coordinates_off_the_globe_are_flagged_not_exported() {
     }
     let geojson = std::fs::read_to_string(out.join("sightings.geojson")).unwrap();
     assert!(!geojson.contains("1e300") && !geojson.contains("\"Point\""));
+}
+
+/// One report sealed by `phone` to `recipient`, as the core seals it.
+fn seal_for(
+    phone: &Phone,
+    id: Uuid,
+    manifest: &[u8],
+    photo: &[u8],
+    recipient: Recipient,
+) -> Vec<u8> {
+    seal::seal_report(
+        id,
+        manifest,
+        photo,
+        None,
+        &phone.keys.device,
+        &[recipient],
+        Vec::new(),
+    )
+    .unwrap()
+    .0
 }
