@@ -306,7 +306,7 @@ impl Queue {
              FROM reports
              WHERE state IN ('sealed', 'uploading') AND problem IS NULL
                AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?1)
-             ORDER BY created_at_ms, id",
+             ORDER BY created_at_ms, rowid",
         )?;
         let mut rows = stmt.query([due])?;
         let mut out = Vec::new();
@@ -389,7 +389,7 @@ impl Queue {
         let mut stmt = self.conn.prepare(
             "SELECT id, state, bytes, created_at_ms, updated_at_ms, attempts, last_error,
                     next_attempt_ms, reject_reason, problem
-             FROM reports WHERE state != 'purged' ORDER BY created_at_ms, id",
+             FROM reports WHERE state != 'purged' ORDER BY created_at_ms, rowid",
         )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();

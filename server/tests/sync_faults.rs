@@ -308,9 +308,10 @@ async fn cancel_stops_a_slow_sync_at_once_and_at_most_two_reports_are_in_flight(
     let tmp = tempfile::tempdir().unwrap();
     let org = keygen::keygen(&tmp.path().join("org")).unwrap();
     let device = Arc::new(phone(tmp.path(), &org.recipient));
-    let mut ids = BTreeSet::new();
+    // In the order they were submitted (ids are random: they say nothing about it).
+    let mut ids = Vec::new();
     for _ in 0..4 {
-        ids.insert(submit(&device, "orientation/portrait_1.jpg").await);
+        ids.push(submit(&device, "orientation/portrait_1.jpg").await);
     }
     let (pkcs8, public) = server_key();
     let server = Server::start(&tmp.path().join("intake"), &pkcs8, IntakeConfig::default()).await;
@@ -344,7 +345,8 @@ async fn cancel_stops_a_slow_sync_at_once_and_at_most_two_reports_are_in_flight(
         .map(|s| s.0)
         .collect();
     started.sort();
-    let oldest: Vec<Uuid> = ids.iter().take(2).copied().collect();
+    let mut oldest: Vec<Uuid> = ids.iter().take(2).copied().collect();
+    oldest.sort();
     assert_eq!(started, oldest, "two reports in flight, oldest first");
     assert_eq!(summary.paused.len(), 2, "{summary:?}");
     server.stop().await;
