@@ -271,6 +271,11 @@ impl Device {
         // Random (v4): a time-ordered id would tell the intake, its logs and anything on the way
         // the capture time to the millisecond. The queue orders by its own columns.
         let id = Uuid::new_v4();
+        // The raw boot id never leaves the phone: the manifest carries the keyed tag.
+        let clock = CaptureClock {
+            boot_id: self.keys.clock.boot_tag(&clock.boot_id),
+            ..clock
+        };
         let manifest = Manifest::new(
             id,
             &captured,
@@ -421,6 +426,23 @@ impl Device {
             })?;
         }
         Ok(delivered.len())
+    }
+
+    /// The phone's clock now as the upload metadata carries it, `<boot tag> <ms since boot>`,
+    /// for the desk's clock correction (see [`keys::ClockKey`]); `None` where the platform does
+    /// not give the core its clocks (iOS passes them at capture only).
+    pub fn device_clock(&self) -> Option<String> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let clock = CaptureClock::now().ok()?;
+            Some(format!(
+                "{} {}",
+                self.keys.clock.boot_tag(&clock.boot_id),
+                clock.monotonic_ms_at_capture
+            ))
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        None
     }
 
     /// Panic wipe: every draft, report, key and the database, now. With the keys gone, any

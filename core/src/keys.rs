@@ -108,15 +108,40 @@ impl fmt::Debug for AtRestKey {
     }
 }
 
-/// Both device keys, loaded from `dir` (made on first run).
+/// The key behind the boot tag: HMAC-SHA256, replaced with the device key by
+/// [`DeviceKeys::reset_identity`].
+///
+/// The desk corrects a wrong phone clock when the capture and the upload happened in one boot,
+/// so both must carry something that says "same boot". The kernel's boot id would say far more:
+/// it links reports across an identity reset within a boot, and every app on the phone can read
+/// it. A keyed tag says only "same boot, same identity".
+pub struct ClockKey(ring::hmac::Key);
+
+impl ClockKey {
+    /// The first 8 bytes of HMAC-SHA256(key, "sighting-boot/2" || boot_id), in hex.
+    pub fn boot_tag(&self, boot_id: &str) -> String {
+        let tag = ring::hmac::sign(&self.0, &[b"sighting-boot/2", boot_id.as_bytes()].concat());
+        crate::report::hex(&tag.as_ref()[..8])
+    }
+}
+
+impl fmt::Debug for ClockKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClockKey(…)")
+    }
+}
+
+/// The device keys, loaded from `dir` (made on first run).
 #[derive(Debug)]
 pub struct DeviceKeys {
     pub device: DeviceKey,
     pub at_rest: AtRestKey,
+    pub clock: ClockKey,
 }
 
 const DEVICE_FILE: &str = "device.key.wrapped";
 const AT_REST_FILE: &str = "at-rest.key.wrapped";
+const CLOCK_FILE: &str = "clock.key.wrapped";
 
 impl DeviceKeys {
     pub fn open_or_create(dir: &Path, keystore: &dyn KeyStore) -> Result<Self, KeyError> {
@@ -126,17 +151,23 @@ impl DeviceKeys {
             random_secret(&rng, 32)
         })?;
         let device = load_or_make(&dir.join(DEVICE_FILE), keystore, || new_pkcs8(&rng))?;
+        let clock = load_or_make(&dir.join(CLOCK_FILE), keystore, || random_secret(&rng, 32))?;
         Ok(Self {
             device: device_key(&device)?,
             at_rest: AtRestKey(aes_key(&at_rest)?),
+            clock: clock_key(&clock),
         })
     }
 
-    /// A new device key; reports already sealed keep the signatures they have.
+    /// A new device key and boot-tag key; reports already sealed keep what they have.
     pub fn reset_identity(&mut self, dir: &Path, keystore: &dyn KeyStore) -> Result<(), KeyError> {
-        let pkcs8 = new_pkcs8(&SystemRandom::new())?;
+        let rng = SystemRandom::new();
+        let pkcs8 = new_pkcs8(&rng)?;
+        let clock = random_secret(&rng, 32)?;
         write_private(&dir.join(DEVICE_FILE), &keystore.wrap(&pkcs8)?)?;
+        write_private(&dir.join(CLOCK_FILE), &keystore.wrap(&clock)?)?;
         self.device = device_key(&pkcs8)?;
+        self.clock = clock_key(&clock);
         Ok(())
     }
 }
@@ -161,6 +192,10 @@ fn device_key(pkcs8: &[u8]) -> Result<DeviceKey, KeyError> {
     Ed25519KeyPair::from_pkcs8(pkcs8)
         .map(|pair| DeviceKey { pair })
         .map_err(|_| KeyError::Corrupt)
+}
+
+fn clock_key(bytes: &[u8]) -> ClockKey {
+    ClockKey(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes))
 }
 
 fn aes_key(bytes: &[u8]) -> Result<LessSafeKey, KeyError> {

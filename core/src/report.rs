@@ -51,6 +51,8 @@ pub struct Manifest {
 
 /// The phone's clocks at the shutter: with the server's receipt time they let the desk correct
 /// a phone whose wall clock is wrong (same `boot_id` ⇒ the monotonic clock is comparable).
+/// In a manifest `boot_id` is the device's keyed tag of the boot ([`crate::keys::ClockKey`]),
+/// never the kernel's boot id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaptureClock {
     #[serde(with = "time::serde::rfc3339")]
@@ -207,16 +209,6 @@ impl Manifest {
 }
 
 impl CaptureClock {
-    /// What the upload tells the intake server about the boot: the first 8 bytes of
-    /// SHA-256("sighting-boot/1" || boot_id) in hex. The desk, which has the boot id from the
-    /// sealed manifest, can match it; the intake server learns nothing it could use elsewhere.
-    pub fn boot_tag(boot_id: &str) -> String {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(b"sighting-boot/1");
-        ctx.update(boot_id.as_bytes());
-        hex(&ctx.finish().as_ref()[..8])
-    }
-
     /// This machine's clocks now (Linux and Android: `CLOCK_BOOTTIME` and the kernel's boot id,
     /// which both survive sleep; elsewhere the platform passes its own).
     #[cfg(any(target_os = "linux", target_os = "android"))]

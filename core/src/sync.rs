@@ -562,12 +562,13 @@ impl Syncer {
         item: &PendingUpload,
         caps: &ServerCaps,
     ) -> Result<Created, SyncError> {
+        let device_clock = device.call(|d| Ok(d.device_clock())).await?;
         let metadata = upload_metadata(
             item.id,
             &item.device_key,
             &item.ciphertext_sha256,
             &item.envelope_sig,
-            device_clock().as_deref(),
+            device_clock.as_deref(),
         );
         let request = self
             .client
@@ -857,22 +858,6 @@ fn backoff(attempts: u32) -> time::Duration {
         Err(_) => 1.0,
     };
     time::Duration::seconds_f64(ceiling.as_secs_f64() * fraction)
-}
-
-/// The phone's clock as the upload starts, for the desk's clock correction (see
-/// [`crate::report::CaptureClock::boot_tag`]); iOS passes none yet.
-fn device_clock() -> Option<String> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let clock = crate::report::CaptureClock::now().ok()?;
-        Some(format!(
-            "{} {}",
-            crate::report::CaptureClock::boot_tag(&clock.boot_id),
-            clock.monotonic_ms_at_capture
-        ))
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    None
 }
 
 /// `Upload-Metadata` for a report: `report_id` (UUID), `device_key` (base64), `ciphertext_sha256`

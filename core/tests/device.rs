@@ -550,3 +550,73 @@ fn purge_delivered_removes_ciphertext_thumbnail_and_the_outbox_row() {
     // Random ids: nothing in them tells the capture time.
     assert_eq!(delivered.id.get_version_num(), 4);
 }
+
+/// The manifest's `clock.boot_id` of a sealed report, opened with the `age` CLI.
+fn sealed_boot_tag(device: &Device, identity: &Path, id: uuid::Uuid, dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "age -d -i {} {} | tar x -C {}",
+            identity.display(),
+            device.sealed_report(id).display(),
+            dir.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["clock"]["boot_id"].as_str().unwrap().to_string()
+}
+
+/// The kernel's boot id never leaves the phone; the keyed tag in its place matches the upload
+/// metadata's within one identity, and changes with `reset_identity`.
+#[cfg(target_os = "linux")]
+#[test]
+fn reports_carry_a_keyed_boot_tag_not_the_boot_id() {
+    let Setup {
+        tmp,
+        identity,
+        recipient,
+        store,
+    } = setup();
+    let mut device = device(&tmp.path().join("device"), recipient, &store);
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let mut tags = Vec::new();
+    for (i, reset) in [false, false, true].into_iter().enumerate() {
+        if reset {
+            device.reset_identity(&store).unwrap();
+        }
+        let draft = capture_photo(&device, "Canon_40D.jpg");
+        device.submit(draft.id, Details::default()).unwrap();
+        let tag = sealed_boot_tag(
+            &device,
+            &identity,
+            draft.id,
+            &tmp.path().join(format!("o{i}")),
+        );
+        let upload = device.device_clock().unwrap();
+        assert_eq!(
+            upload.split_once(' ').unwrap().0,
+            tag,
+            "the upload says the same boot"
+        );
+        tags.push(tag);
+    }
+    assert_eq!(tags[0].len(), 16);
+    assert!(!tags[0].contains(boot_id.trim()) && !boot_id.contains(&tags[0]));
+    assert_eq!(tags[0], tags[1], "one boot, one identity: one tag");
+    assert_ne!(
+        tags[1], tags[2],
+        "a reset identity cannot be linked by its boot tag"
+    );
+    for entry in files(&tmp.path().join("device")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(36).any(|w| w == boot_id.trim().as_bytes()),
+            "{} holds the boot id",
+            entry.display()
+        );
+    }
+}

@@ -19,8 +19,10 @@ fn main() -> Result<()> {
         Some("bench") => bench::run(&root, args[1..].iter().any(|a| a == "--quick")),
         Some("bindings") => bindings(&root, args[1..].iter().any(|a| a == "--release")).map(|_| ()),
         Some("check-shells") => bindings(&root, false).and_then(|_| shells::check(&root)),
+        Some("fuzz") => fuzz(&root, &args[1..]),
         _ => bail!(
-            "usage: cargo xtask test [--long] | bench [--quick] | bindings [--release] | check-shells"
+            "usage: cargo xtask test [--long] | bench [--quick] | bindings [--release] | \
+             check-shells | fuzz [--seconds N] [TARGET…]"
         ),
     }
 }
@@ -66,6 +68,48 @@ fn test(root: &Path, long: bool) -> Result<()> {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .env("PYTHONPATH", root.join("target/bindings/python"))
         .env("SIGHTING_SERVER", &server))
+}
+
+/// The fuzz targets (`fuzz/fuzz_targets/`) under libFuzzer via cargo-fuzz, which needs a
+/// nightly toolchain (`-Zsanitizer`, sancov): each target for `--seconds` (default 60), from a
+/// scratch copy of its corpus in `target/fuzz-corpus/` (so new inputs do not land in the
+/// repository); crashes go to `target/fuzz-artifacts/<target>/`.
+fn fuzz(root: &Path, args: &[String]) -> Result<()> {
+    const TARGETS: [&str; 5] = [
+        "jpeg_walker",
+        "exif_reader",
+        "tus_headers",
+        "manifest",
+        "sealed_report",
+    ];
+    let mut seconds = "60".to_string();
+    let mut chosen = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--seconds" => seconds = rest.next().context("--seconds needs a number")?.clone(),
+            target if TARGETS.contains(&target) => chosen.push(target),
+            other => bail!("unknown fuzz target {other:?}; the targets: {TARGETS:?}"),
+        }
+    }
+    if chosen.is_empty() {
+        chosen = TARGETS.to_vec();
+    }
+    for target in chosen {
+        let scratch = root.join("target/fuzz-corpus").join(target);
+        let artifacts = root.join("target/fuzz-artifacts").join(target);
+        std::fs::create_dir_all(&scratch)?;
+        std::fs::create_dir_all(&artifacts)?;
+        run(Command::new("cargo")
+            .current_dir(root.join("fuzz"))
+            .args(["+nightly", "fuzz", "run", target])
+            .arg(&scratch)
+            .arg(root.join("fuzz/corpus").join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg(format!("-artifact_prefix={}/", artifacts.display())))?;
+    }
+    Ok(())
 }
 
 /// A Python virtualenv under `target/` with the test tools from PyPI: tuspy (the third-party tus

@@ -70,6 +70,8 @@ pub struct Layout<'a> {
     pub frame: Frame,
     /// Kept marker segments and scans, in file order, SOI and EOI excluded.
     kept: Vec<&'a [u8]>,
+    /// The ICC profile with its identifying fields removed, as APP2 segments ([`super::icc`]).
+    icc: Vec<Vec<u8>>,
     pub removed: Vec<Removed>,
     /// The TIFF structure inside the first APP1 Exif segment, if any.
     pub camera_exif: Option<&'a [u8]>,
@@ -85,6 +87,7 @@ impl<'a> Layout<'a> {
         let mut kept = Vec::new();
         let mut removed: Vec<Removed> = Vec::new();
         let mut camera_exif = None;
+        let mut icc_chunks = Vec::new();
         loop {
             let (marker, start) = walker.next_marker()?;
             match marker {
@@ -116,7 +119,7 @@ impl<'a> Layout<'a> {
                     kept.push(segment);
                 }
                 DQT | DHT | DAC | DRI | DNL => kept.push(segment),
-                APP2 if body.starts_with(ICC_ID) => kept.push(segment),
+                APP2 if body.starts_with(ICC_ID) => icc_chunks.push(&body[ICC_ID.len()..]),
                 APP14 if body.starts_with(ADOBE_ID) => kept.push(segment),
                 APP1 if body.starts_with(EXIF_ID) => {
                     camera_exif.get_or_insert(&body[EXIF_ID.len()..]);
@@ -137,26 +140,72 @@ impl<'a> Layout<'a> {
                 data.len() - walker.pos,
             );
         }
+        let icc = neutral_icc(&icc_chunks, &mut removed);
         Ok(Layout {
             frame,
             kept,
+            icc,
             removed,
             camera_exif,
         })
     }
 
-    /// Writes SOI, `app1` (a complete APP1 segment, or nothing), the kept segments and EOI.
+    /// The neutralised ICC profile's APP2 segments (none when the photo had no profile).
+    pub fn icc_segments(&self) -> Vec<Vec<u8>> {
+        self.icc.clone()
+    }
+
+    /// Gives the written file another photo's ICC profile segments (a re-encode keeps the
+    /// camera's colours).
+    pub fn set_icc_segments(&mut self, segments: Vec<Vec<u8>>) {
+        self.icc = segments;
+    }
+
+    /// Writes SOI, `app1` (a complete APP1 segment, or nothing), the ICC profile, the kept
+    /// segments and EOI.
     pub fn write(&self, app1: &[u8]) -> Vec<u8> {
-        let len = 4 + app1.len() + self.kept.iter().map(|s| s.len()).sum::<usize>();
+        let len = 4
+            + app1.len()
+            + self.icc.iter().map(Vec::len).sum::<usize>()
+            + self.kept.iter().map(|s| s.len()).sum::<usize>();
         let mut out = Vec::with_capacity(len);
         out.extend_from_slice(&[0xFF, SOI]);
         out.extend_from_slice(app1);
-        for segment in &self.kept {
+        for segment in self
+            .icc
+            .iter()
+            .map(Vec::as_slice)
+            .chain(self.kept.iter().copied())
+        {
             out.extend_from_slice(segment);
         }
         out.extend_from_slice(&[0xFF, EOI]);
         out
     }
+}
+
+/// The camera's ICC profile, rebuilt without what identifies the maker, device or time (or
+/// dropped when it is malformed); what went is noted.
+fn neutral_icc(chunks: &[&[u8]], removed: &mut Vec<Removed>) -> Vec<Vec<u8>> {
+    if chunks.is_empty() {
+        return Vec::new();
+    }
+    let original: usize = chunks.iter().map(|c| c.len() + 16).sum();
+    let Some(profile) = super::icc::reassemble(chunks).and_then(|p| super::icc::neutralise(&p))
+    else {
+        note(removed, "ICC profile (malformed)", original);
+        return Vec::new();
+    };
+    let segments = super::icc::segments(&profile, ICC_ID);
+    let kept: usize = segments.iter().map(Vec::len).sum();
+    if original > kept {
+        note(
+            removed,
+            "ICC profile maker, device, date and text",
+            original - kept,
+        );
+    }
+    segments
 }
 
 /// Wraps a TIFF structure into an APP1 Exif marker segment.

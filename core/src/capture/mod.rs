@@ -6,6 +6,7 @@
 //! before any pixel is decoded; the camera's metadata is dropped before the image is decoded
 //! (the decoder only ever sees the sanitized bytes).
 
+mod icc;
 mod jpeg;
 pub mod location;
 mod metadata;
@@ -21,7 +22,7 @@ use time::OffsetDateTime;
 
 pub use jpeg::{Coding, Frame, Removed};
 pub use location::{Location, LocationError, LocationFix, LocationMissing, LocationSource};
-pub use metadata::{CameraMetadata, WRITTEN_TAGS};
+pub use metadata::{read_camera, CameraMetadata, WRITTEN_TAGS};
 pub use phash::distance as phash_distance;
 
 use metadata::FreshExif;
@@ -217,34 +218,29 @@ pub fn capture(
     options: &CaptureOptions,
 ) -> Result<CapturedPhoto, CaptureError> {
     let sanitized = sanitize(camera_jpeg, request, options)?;
-    let SanitizedPhoto {
-        frame, orientation, ..
-    } = sanitized;
+    let SanitizedPhoto { orientation, .. } = sanitized;
     let upright = upload_copy::decode_upright(&sanitized.jpeg, options.max_edge, orientation)?;
     let (thumbnail, perceptual_hash) = upload_copy::thumbnail(&upright, options)?;
-    let long_edge = u32::from(frame.width.max(frame.height));
-    let mut encoded = None;
-    if long_edge > options.max_edge || orientation != 1 {
-        let exif = fresh_exif(1, sanitized.captured_at, &sanitized.location)?;
-        // A camera that already compressed hard can beat our quality at fewer pixels: step the
-        // quality down before giving up on the re-encode (the copy is never the bigger file).
-        for quality in (50..=options.quality).rev().step_by(8) {
-            let plain = upload_copy::encode(&upright, quality)?;
-            // The encoder's own APP0 goes; the fresh Exif (now Orientation 1) comes in.
-            let copy = jpeg::Layout::parse(&plain)?.write(&exif);
-            if copy.len() < sanitized.jpeg.len() {
-                encoded = Some(copy);
-                break;
-            }
+    // The upload copy is always re-encoded: a copy of the camera's own scan would carry its
+    // quantisation tables, which identify a camera model class.
+    let exif = fresh_exif(1, sanitized.captured_at, &sanitized.location)?;
+    // The colours still need the camera's (neutralised) profile.
+    let icc = jpeg::Layout::parse(&sanitized.jpeg)?.icc_segments();
+    let mut upload_copy = Vec::new();
+    // A camera that already compressed hard can beat our quality at as many pixels: step the
+    // quality down while the copy is bigger than the camera's file (at the last step it is
+    // taken anyway).
+    for quality in (options.quality.min(50)..=options.quality).rev().step_by(8) {
+        let plain = upload_copy::encode(&upright, quality)?;
+        // The encoder's own APP0 goes; the fresh Exif (now Orientation 1) comes in.
+        let mut layout = jpeg::Layout::parse(&plain)?;
+        layout.set_icc_segments(icc.clone());
+        upload_copy = layout.write(&exif);
+        if upload_copy.len() < sanitized.jpeg.len() {
+            break;
         }
     }
-    let (upload_copy, (width, height)) = match encoded {
-        Some(copy) => (copy, upright.dimensions()),
-        None => (
-            sanitized.jpeg.clone(),
-            (u32::from(frame.width), u32::from(frame.height)),
-        ),
-    };
+    let (width, height) = upright.dimensions();
     Ok(CapturedPhoto {
         sha256_upload: sha256(&upload_copy),
         upload_copy,

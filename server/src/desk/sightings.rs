@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sighting_core::capture::phash_distance;
-use sighting_core::report::{CaptureClock, Manifest, ManifestLocation};
+use sighting_core::report::{Manifest, ManifestLocation};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -153,7 +153,8 @@ pub fn corrected_capture_time(
     record: &IntakeRecord,
 ) -> Option<OffsetDateTime> {
     let (tag, ms) = record.device_clock.as_deref()?.split_once(' ')?;
-    if tag != CaptureClock::boot_tag(&manifest.clock.boot_id) || record.created_at_ms <= 0 {
+    // The phone put the same keyed boot tag in the manifest and in the upload's metadata.
+    if tag != manifest.clock.boot_id || record.created_at_ms <= 0 {
         return None;
     }
     let at_post: u64 = ms.parse().ok()?;

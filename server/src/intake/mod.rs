@@ -15,7 +15,7 @@
 //! Server, it MUST respond with the 412 Precondition Failed status and MUST include the
 //! Tus-Version header."
 
-mod envelope;
+pub mod envelope;
 mod handlers;
 pub mod prune;
 mod receive;
@@ -106,7 +106,8 @@ pub struct Intake {
 }
 
 /// A protocol error: a status and the JSON body every error carries.
-pub(crate) struct Refusal {
+#[derive(Debug)]
+pub struct Refusal {
     status: StatusCode,
     error: &'static str,
     detail: String,
@@ -121,6 +122,11 @@ impl Refusal {
             detail: detail.into(),
             retry_after: None,
         }
+    }
+
+    /// The HTTP status the client gets.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     fn retry_after(mut self, seconds: u64) -> Self {
