@@ -410,32 +410,46 @@ fn hostile_notes_never_blank_the_review_page_or_inject_an_element() {
             note.to_string(),
         ));
     }
+    // One page per hostile text (a later `-->` in another note would undo an earlier `<!--`),
+    // with an ordinary sighting beside it.
+    let mut plain = Sighting::failed("plain".into(), "reports/plain.age".into(), String::new());
+    plain.status = "verified".into();
+    plain.reason = None;
+    for (i, pair) in sightings.chunks(2).enumerate() {
+        let out = tempfile::tempdir().unwrap();
+        let page_sightings = [&[plain.clone()], pair].concat();
+        desk::export::write_all(out.path(), &page_sightings).unwrap();
+        let dom = dump_dom(&format!(
+            "file://{}",
+            out.path().join("index.html").display()
+        ));
+        let note = hostile[i];
+        assert!(
+            dom.contains("data-ready=\"1\""),
+            "{note:.40?}: the script ran to the end"
+        );
+        assert!(!dom.contains("data-error"), "{note:.40?}: no script error");
+        assert!(
+            !dom.contains("data-injected"),
+            "{note:.40?}: no stranger's script ran"
+        );
+        for s in &page_sightings {
+            let listed = format!("<li data-id=\"{}\"", s.id);
+            assert!(dom.contains(&listed), "{note:.40?}: {} listed", s.id);
+        }
+        assert!(
+            !dom.contains("<b id=\"injected\""),
+            "{note:.40?}: an element"
+        );
+        assert!(!dom.contains("<img src=\"x\""), "{note:.40?}: an element");
+    }
     let out = tempfile::tempdir().unwrap();
     desk::export::write_all(out.path(), &sightings).unwrap();
-    let page = format!("file://{}", out.path().join("index.html").display());
-    let dom = dump_dom(&page);
-    assert!(
-        dom.contains("data-ready=\"1\""),
-        "the script ran to the end"
-    );
-    assert!(!dom.contains("data-error"), "no script error");
-    assert!(
-        !dom.contains("data-injected"),
-        "no script of a stranger's ran"
-    );
-    for s in &sightings {
-        assert!(
-            dom.contains(&format!("<li data-id=\"{}\"", s.id)),
-            "{} listed",
-            s.id
-        );
-    }
-    assert!(
-        !dom.contains("<b id=\"injected\""),
-        "no element from a note"
-    );
-    assert!(!dom.contains("<img src=\"x\""), "no element from a note");
     // The notes are shown as text.
+    let dom = dump_dom(&format!(
+        "file://{}",
+        out.path().join("index.html").display()
+    ));
     assert!(dom.contains("&lt;b id=\"injected\"&gt;bold&lt;/b&gt;"));
 
     // The CSV: formula cells neutralised, and read back exactly by the rule.

@@ -534,3 +534,91 @@ async fn junk_fills_the_quota_then_507_keeps_reports_queued_until_prune() {
     assert_eq!((pruned.reports, sealed()), (0, 1));
     server.stop().await;
 }
+
+/// A small tmpfs, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// `None` where this machine does not let the test mount (not root); the quota test above
+    /// covers the same refusal without one.
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output();
+        if !mounted.is_ok_and(|o| o.status.success()) {
+            eprintln!("note: cannot mount a tmpfs here (needs root): skipped");
+            return None;
+        }
+        Some(SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Uploads that each fit when created, sent at once into an 8 MiB disk: the disk really fills
+/// mid-body. The server answers 507 (never 500), stays up, and keeps what it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_really_full_disk_is_507_never_500_and_loses_nothing_received() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&tmp.path().join("disk"), "8m") else {
+        return;
+    };
+    let data = disk.0.join("data");
+    let config = IntakeConfig {
+        min_free_disk: 0,
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&data, &support::tus::server_pkcs8(), config).await;
+    let (client, base) = (support::client(), server.base.clone());
+    let first = junk(1_000_000);
+    assert_eq!(
+        upload_whole(&client, &base, &first).await.status(),
+        StatusCode::CREATED
+    );
+    let mut urls = Vec::new();
+    let reports: Vec<Report> = (0..3).map(|_| junk(3_000_000)).collect();
+    for r in &reports {
+        urls.push(upload_url(&client, &base, r).await.0);
+    }
+    let mut statuses = Vec::new();
+    for (r, url) in reports.iter().zip(&urls) {
+        statuses.push(
+            support::tus::patch(&client, url, 0, &r.bytes, None)
+                .await
+                .status(),
+        );
+    }
+    println!("three 3 MB bodies into an 8 MiB disk: {statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::INSUFFICIENT_STORAGE),
+        "the disk filled: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::NO_CONTENT || *s == StatusCode::INSUFFICIENT_STORAGE),
+        "{statuses:?}"
+    );
+    // Still up, and what it received is whole.
+    let kept = std::fs::read(data.join(format!("reports/{}.age", first.id))).unwrap();
+    assert_eq!(kept, first.bytes);
+    let receipt = client
+        .get(format!("{base}/v1/reports/{}/receipt", first.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), StatusCode::OK);
+    for url in &urls {
+        assert_eq!(head_offset(&client, url).await.0, StatusCode::OK);
+    }
+    // New uploads are refused before a byte is kept.
+    let refused = upload_whole(&client, &base, &junk(3_000_000)).await;
+    assert_eq!(refused.status(), StatusCode::INSUFFICIENT_STORAGE);
+    server.stop().await;
+}

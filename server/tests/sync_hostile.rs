@@ -54,6 +54,10 @@ const LIES: &[(&str, Lie)] = &[
     ("a Retry-After past the end of time", |_, _, _, _| {
         answer(503, &[("retry-after", u64::MAX.to_string())], "")
     }),
+    (
+        "a Retry-After past the calendar's end (31,700 years)",
+        |_, _, _, _| answer(503, &[("retry-after", "1000000000000".into())], ""),
+    ),
     ("a Retry-After of a century", |_, _, _, _| {
         answer(
             429,
