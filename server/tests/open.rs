@@ -458,3 +458,36 @@ fn seal_for(
     .unwrap()
     .0
 }
+
+/// A manifest "signed" by the identity point (a key of order 1) with R = identity, S = 0:
+/// RFC 8032's plain check accepts it for any manifest; the desk does not.
+#[test]
+fn a_small_order_key_cannot_sign_a_manifest() {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, recipient) = org(&tmp.path().join("org"));
+    let phone = phone();
+    let (id, manifest, photo) = report(&phone, "gps/DSCN0010.jpg");
+    let mut identity_point = [0u8; 32];
+    identity_point[0] = 1;
+    let mut m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    m["device_key"] = serde_json::json!(STANDARD.encode(identity_point));
+    let manifest = serde_json::to_vec(&m).unwrap();
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&identity_point);
+    let sealed = seal::seal(
+        &[recipient],
+        vec![
+            BundleFile::bytes("manifest.json", &manifest),
+            BundleFile::bytes("manifest.sig", &sig),
+            BundleFile::bytes("photo.jpg", &photo),
+        ],
+        Vec::new(),
+    )
+    .unwrap();
+    let opened = desk::open_report(&identities, &sealed[..]);
+    assert!(
+        matches!(opened, Err(OpenError::Signature)),
+        "{id}: {opened:?}"
+    );
+}
