@@ -163,18 +163,7 @@ fn capture_and_submit_leave_no_readable_photo_and_the_age_cli_opens_the_report()
         .unwrap();
 
     let out = tmp.path().join("opened");
-    std::fs::create_dir(&out).unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "age -d -i {} {} | tar x -C {}",
-            identity.display(),
-            device.sealed_report(draft.id).display(),
-            out.display()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    open_with_age_cli(&identity, &device.sealed_report(draft.id), &out);
     assert_eq!(
         std::fs::read(out.join("photo.jpg")).unwrap(),
         reference.upload_copy
@@ -551,20 +540,25 @@ fn purge_delivered_removes_ciphertext_thumbnail_and_the_outbox_row() {
     assert_eq!(delivered.id.get_version_num(), 4);
 }
 
-/// The manifest's `clock.boot_id` of a sealed report, opened with the `age` CLI.
-fn sealed_boot_tag(device: &Device, identity: &Path, id: uuid::Uuid, dir: &Path) -> String {
+/// Decrypts a sealed report with the `age` CLI and unpacks its bundle into `dir`.
+fn open_with_age_cli(identity: &Path, sealed: &Path, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let status = Command::new("sh")
         .arg("-c")
         .arg(format!(
             "age -d -i {} {} | tar x -C {}",
             identity.display(),
-            device.sealed_report(id).display(),
+            sealed.display(),
             dir.display()
         ))
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// The manifest's `clock.boot_id` of a sealed report, opened with the `age` CLI.
+fn sealed_boot_tag(device: &Device, identity: &Path, id: uuid::Uuid, dir: &Path) -> String {
+    open_with_age_cli(identity, &device.sealed_report(id), dir);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     manifest["clock"]["boot_id"].as_str().unwrap().to_string()

@@ -308,12 +308,7 @@ async fn nothing_is_stored_after_a_request_has_been_answered() {
 async fn a_head_during_the_last_patch_does_not_complete_the_upload_twice() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let server = Server::start(
-        &data,
-        &support::tus::server_pkcs8(),
-        IntakeConfig::default(),
-    )
-    .await;
+    let server = Server::start_default(&data).await;
     let (client, base) = (support::client(), server.base.clone());
     let keys = device_keys(tmp.path());
     for _ in 0..3 {
@@ -351,12 +346,7 @@ async fn a_head_during_the_last_patch_does_not_complete_the_upload_twice() {
 #[tokio::test]
 async fn only_the_device_that_created_an_upload_gets_it_back() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(
-        &tmp.path().join("data"),
-        &support::tus::server_pkcs8(),
-        IntakeConfig::default(),
-    )
-    .await;
+    let server = Server::start_default(&tmp.path().join("data")).await;
     let (client, base) = (support::client(), server.base.clone());
     let victim = device_keys(&tmp.path().join("victim"));
     let r = report(&victim, 5000);
@@ -402,12 +392,7 @@ async fn only_the_device_that_created_an_upload_gets_it_back() {
 #[tokio::test]
 async fn a_small_order_device_key_cannot_forge_an_envelope() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(
-        &tmp.path().join("data"),
-        &support::tus::server_pkcs8(),
-        IntakeConfig::default(),
-    )
-    .await;
+    let server = Server::start_default(&tmp.path().join("data")).await;
     let (client, base) = (support::client(), server.base.clone());
     let mut identity = [0u8; 32];
     identity[0] = 1; // the identity point, order 1
@@ -629,12 +614,7 @@ async fn a_really_full_disk_is_507_never_500_and_loses_nothing_received() {
 async fn orphan_upload_files_are_removed_at_start() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let server = Server::start(
-        &data,
-        &support::tus::server_pkcs8(),
-        IntakeConfig::default(),
-    )
-    .await;
+    let server = Server::start_default(&data).await;
     let (client, base) = (support::client(), server.base.clone());
     let live = junk(1000);
     let (url, _) = upload_url(&client, &base, &live).await;
@@ -642,12 +622,7 @@ async fn orphan_upload_files_are_removed_at_start() {
     let orphan = data.join("uploads").join(Uuid::new_v4().to_string());
     std::fs::write(&orphan, b"").unwrap();
     assert_eq!(std::fs::read_dir(data.join("uploads")).unwrap().count(), 2);
-    let server = Server::start(
-        &data,
-        &support::tus::server_pkcs8(),
-        IntakeConfig::default(),
-    )
-    .await;
+    let server = Server::start_default(&data).await;
     assert!(!orphan.exists());
     assert_eq!(std::fs::read_dir(data.join("uploads")).unwrap().count(), 1);
     let url = url.replace(&base, &server.base);

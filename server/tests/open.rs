@@ -95,32 +95,14 @@ fn good_and_bad_reports_each_get_the_right_status() {
     // A valid signature over the manifest, but another photo in the bundle.
     let (_, _, other_photo) = report(&phone, "Canon_40D.jpg");
     let sig = phone.keys.device.sign_manifest(&manifest);
-    let swapped = seal::seal(
-        ours,
-        vec![
-            BundleFile::bytes("manifest.json", &manifest),
-            BundleFile::bytes("manifest.sig", &sig),
-            BundleFile::bytes("photo.jpg", &other_photo),
-        ],
-        Vec::new(),
-    )
-    .unwrap();
+    let swapped = seal_parts(ours, &manifest, &sig, &other_photo);
     put("3-swapped-photo", &swapped);
 
     // The manifest edited after signing (the note changed).
     let edited = String::from_utf8(manifest.clone())
         .unwrap()
         .replace("near the market", "near the harbour");
-    let edited_bundle = seal::seal(
-        ours,
-        vec![
-            BundleFile::bytes("manifest.json", edited.as_bytes()),
-            BundleFile::bytes("manifest.sig", &sig),
-            BundleFile::bytes("photo.jpg", &photo),
-        ],
-        Vec::new(),
-    )
-    .unwrap();
+    let edited_bundle = seal_parts(ours, edited.as_bytes(), &sig, &photo);
     put("4-edited-manifest", &edited_bundle);
 
     let (other_id, other_manifest, other) = report(&phone, "Nikon_D70.jpg");
@@ -276,17 +258,7 @@ fn a_forged_report_cannot_replace_another_or_choose_its_cluster() {
     let (victim, attacker) = (phone(), phone());
     let seal_as = |phone: &Phone, id: Uuid, manifest: &[u8], photo: &[u8]| {
         let sig = phone.keys.device.sign_manifest(manifest);
-        seal::seal(
-            ours,
-            vec![
-                BundleFile::bytes("manifest.json", manifest),
-                BundleFile::bytes("manifest.sig", &sig),
-                BundleFile::bytes("photo.jpg", photo),
-            ],
-            Vec::new(),
-        )
-        .map(|sealed| (id, sealed))
-        .unwrap()
+        (id, seal_parts(ours, manifest, &sig, photo))
     };
     let (id, manifest, photo) = report(&victim, "gps/DSCN0010.jpg");
     let (_, good) = seal_as(&victim, id, &manifest, &photo);
@@ -410,16 +382,7 @@ fn coordinates_off_the_globe_are_flagged_not_exported() {
         );
         let manifest = serde_json::to_vec(&m).unwrap();
         let sig = phone.keys.device.sign_manifest(&manifest);
-        let sealed = seal::seal(
-            std::slice::from_ref(&recipient),
-            vec![
-                BundleFile::bytes("manifest.json", &manifest),
-                BundleFile::bytes("manifest.sig", &sig),
-                BundleFile::bytes("photo.jpg", &photo),
-            ],
-            Vec::new(),
-        )
-        .unwrap();
+        let sealed = seal_parts(std::slice::from_ref(&recipient), &manifest, &sig, &photo);
         std::fs::write(data.join(format!("{id}.age")), sealed).unwrap();
     }
     let out = tmp.path().join("desk");
@@ -475,19 +438,24 @@ fn a_small_order_key_cannot_sign_a_manifest() {
     let manifest = serde_json::to_vec(&m).unwrap();
     let mut sig = [0u8; 64];
     sig[..32].copy_from_slice(&identity_point);
-    let sealed = seal::seal(
-        &[recipient],
-        vec![
-            BundleFile::bytes("manifest.json", &manifest),
-            BundleFile::bytes("manifest.sig", &sig),
-            BundleFile::bytes("photo.jpg", &photo),
-        ],
-        Vec::new(),
-    )
-    .unwrap();
+    let sealed = seal_parts(&[recipient], &manifest, &sig, &photo);
     let opened = desk::open_report(&identities, &sealed[..]);
     assert!(
         matches!(opened, Err(OpenError::Signature)),
         "{id}: {opened:?}"
     );
+}
+
+/// A bundle sealed to `recipients` as given: for reports that are wrong on purpose.
+fn seal_parts(recipients: &[Recipient], manifest: &[u8], sig: &[u8], photo: &[u8]) -> Vec<u8> {
+    seal::seal(
+        recipients,
+        vec![
+            BundleFile::bytes("manifest.json", manifest),
+            BundleFile::bytes("manifest.sig", sig),
+            BundleFile::bytes("photo.jpg", photo),
+        ],
+        Vec::new(),
+    )
+    .unwrap()
 }

@@ -48,6 +48,11 @@ impl Server {
         }
     }
 
+    /// A server with a fresh receipt key and the default limits.
+    pub async fn start_default(data: &Path) -> Server {
+        Server::start(data, &server_key().0, IntakeConfig::default()).await
+    }
+
     pub async fn stop(mut self) {
         let _ = self.shutdown.take().unwrap().send(());
         self.task.await.unwrap();
