@@ -34,7 +34,7 @@ fn answer(status: u16, headers: &[(&str, String)], body: impl Into<String>) -> R
     r
 }
 
-fn tus_ok(method: &Method, path: &str, lie: Response) -> Response {
+fn tus_ok(method: &Method, lie: Response) -> Response {
     // Honest discovery, then `lie` for everything after it.
     if method == Method::OPTIONS {
         return answer(
@@ -46,7 +46,6 @@ fn tus_ok(method: &Method, path: &str, lie: Response) -> Response {
             "",
         );
     }
-    let _ = path;
     lie
 }
 
@@ -72,10 +71,9 @@ const LIES: &[(&str, Lie)] = &[
     ("a redirect to plain http elsewhere", |_, p, _, base| {
         answer(307, &[("location", format!("{base}/elsewhere{p}"))], "")
     }),
-    ("an upload URL on another host", |m, p, _, _| {
+    ("an upload URL on another host", |m, _, _, _| {
         tus_ok(
             m,
-            p,
             answer(
                 201,
                 &[
@@ -86,11 +84,10 @@ const LIES: &[(&str, Lie)] = &[
             ),
         )
     }),
-    ("an upload URL on another port", |m, p, _, base| {
+    ("an upload URL on another port", |m, _, _, base| {
         let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
         tus_ok(
             m,
-            p,
             answer(
                 201,
                 &[("location", format!("//127.0.0.1:{}/v1/uploads/x", port + 1))],
@@ -100,7 +97,7 @@ const LIES: &[(&str, Lie)] = &[
     }),
     (
         "offsets past the end, negative and missing",
-        |m, p, _, _| {
+        |m, _, _, _| {
             let lie = match *m {
                 Method::POST => answer(
                     201,
@@ -114,10 +111,10 @@ const LIES: &[(&str, Lie)] = &[
                 Method::PATCH => answer(204, &[("upload-offset", "99999999999999".into())], ""),
                 _ => answer(200, &[], ""),
             };
-            tus_ok(m, p, lie)
+            tus_ok(m, lie)
         },
     ),
-    ("a receipt of a megabyte, then garbage", |m, p, h, _| {
+    ("a receipt of a megabyte, then garbage", |m, _, h, _| {
         let lie = match *m {
             Method::POST => {
                 let len = h["upload-length"].to_str().unwrap().to_string();
@@ -130,9 +127,9 @@ const LIES: &[(&str, Lie)] = &[
             Method::GET => answer(200, &[], "a".repeat(1 << 20)),
             _ => answer(204, &[], ""),
         };
-        tus_ok(m, p, lie)
+        tus_ok(m, lie)
     }),
-    ("a receipt that is not one", |m, p, h, _| {
+    ("a receipt that is not one", |m, _, h, _| {
         let lie = match *m {
             Method::POST => {
                 let len = h["upload-length"].to_str().unwrap().to_string();
@@ -145,7 +142,7 @@ const LIES: &[(&str, Lie)] = &[
             Method::GET => answer(200, &[], "{\"report_id\": \"not a uuid\", \"sig\": []}"),
             _ => answer(204, &[], ""),
         };
-        tus_ok(m, p, lie)
+        tus_ok(m, lie)
     }),
     ("empty answers with every status", |m, _, _, _| match *m {
         Method::OPTIONS => answer(200, &[], ""),
