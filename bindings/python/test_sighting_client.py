@@ -50,7 +50,7 @@ class Recorder(s.EventListener):
     def on_progress(self, report_id, sent, total):
         self.progress.append((report_id, sent, total))
 
-    def on_state_changed(self, report_id, state, detail):
+    def on_state_changed(self, report_id, state, error, detail):
         self.states.append((report_id, state))
 
 

@@ -18,7 +18,7 @@ use sighting_core::capture::{CaptureRequest, Location, LocationFix, LocationSour
 use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
-use sighting_core::queue::State;
+use sighting_core::queue::{AttemptError, State};
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
 use sighting_core::sync::{SyncBudget, SyncConfig, SyncListener, Syncer};
@@ -222,9 +222,16 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
         summary.delivered.len(),
         summary.bytes_sent
     );
-    for (id, why) in summary.retrying.iter().chain(&summary.rejected) {
+    for (id, failure) in &summary.retrying {
         failed += 1;
-        println!("   NOT DELIVERED {id}: {why}");
+        println!(
+            "   NOT DELIVERED {id}: {} ({})",
+            failure.detail, failure.error
+        );
+    }
+    for (id, why) in &summary.rejected {
+        failed += 1;
+        println!("   NOT DELIVERED {id}: refused: {why}");
     }
     print_outbox(&device).await?;
     server.abort();
@@ -318,14 +325,14 @@ impl SyncListener for ProgressBars {
         }
     }
 
-    fn state_changed(&self, _: Uuid, _: State, _: Option<&str>) {}
+    fn state_changed(&self, _: Uuid, _: State, _: Option<AttemptError>, _: Option<&str>) {}
 }
 
 async fn print_outbox(device: &DeviceHandle) -> Result<()> {
     for r in device.call(|d| d.reports()).await? {
-        let note = match (&r.last_error, r.state) {
-            (Some(e), _) => format!("attempt {}, {e}", r.attempts),
-            (None, State::Delivered) => "receipt verified".to_string(),
+        let note = match (r.last_error, &r.last_error_detail, r.state) {
+            (Some(kind), Some(detail), _) => format!("attempt {}, {kind}: {detail}", r.attempts),
+            (_, _, State::Delivered) => "receipt verified".to_string(),
             _ => String::new(),
         };
         println!(

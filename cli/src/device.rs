@@ -12,12 +12,13 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use sighting_core::capture::{read_photo, CaptureOptions, CaptureRequest};
-use sighting_core::device::{Device, DeviceConfig};
+use sighting_core::client::ClientConfig;
+use sighting_core::device::Device;
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
-use sighting_core::receipt::parse_server_key;
 use sighting_core::report::{CaptureClock, Details};
-use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
+use sighting_core::sync::{SyncBudget, Syncer};
+use sighting_core::wire::parse_server_key;
 use time::OffsetDateTime;
 
 use crate::photo::{location_text, LocationArgs};
@@ -80,7 +81,7 @@ pub fn init(data: &Data, args: &InitArgs) -> Result<()> {
             .transpose()?,
     };
     // Everything is checked before anything is written.
-    syncer(&config)?;
+    syncer(&dir, &config)?;
     open(&dir, &config)?;
     std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
     println!("device ready in {}", dir.display());
@@ -149,7 +150,9 @@ pub fn queue(data: &Data, args: &QueueArgs) -> Result<()> {
             .map(|r| {
                 serde_json::json!({
                     "id": r.id, "state": r.state.as_str(), "bytes": r.bytes,
-                    "attempts": r.attempts, "last_error": r.last_error,
+                    "attempts": r.attempts,
+                    "last_error": r.last_error.map(|e| e.to_string()),
+                    "last_error_detail": r.last_error_detail,
                     "reject_reason": r.reject_reason, "problem": r.problem,
                 })
             })
@@ -161,7 +164,7 @@ pub fn queue(data: &Data, args: &QueueArgs) -> Result<()> {
                 .problem
                 .as_deref()
                 .or(r.reject_reason.as_deref())
-                .or(r.last_error.as_deref())
+                .or(r.last_error_detail.as_deref())
                 .unwrap_or("");
             println!("{}  {:<21} {:>8} B  {why}", r.id, r.state.as_str(), r.bytes);
         }
@@ -180,7 +183,7 @@ pub struct SyncArgs {
 pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
     let dir = data.dir()?;
     let config = load(&dir)?;
-    let syncer = syncer(&config)?;
+    let syncer = syncer(&dir, &config)?;
     let device = DeviceHandle::new(open(&dir, &config)?)?;
     let budget = SyncBudget {
         honour_backoff: false,
@@ -196,8 +199,11 @@ pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
         summary.paused.len(),
         summary.bytes_sent
     );
-    for (id, why) in summary.retrying.iter().chain(&summary.rejected) {
-        println!("  {id}: {why}");
+    for (id, failure) in &summary.retrying {
+        println!("  {id}: {} ({})", failure.detail, failure.error);
+    }
+    for (id, why) in &summary.rejected {
+        println!("  {id}: refused: {why}");
     }
     Ok(())
 }
@@ -219,26 +225,32 @@ fn load(dir: &Path) -> Result<Config> {
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-fn open(dir: &Path, config: &Config) -> Result<Device> {
+/// `config.json` as the core's one client configuration.
+fn client_config(dir: &Path, config: &Config) -> Result<ClientConfig> {
     let recipients = config
         .recipients
         .iter()
         .map(|r| r.parse())
         .collect::<Result<Vec<_>, _>>()?;
+    let server_key = parse_server_key(&config.server_key)
+        .context("--server-key is not a base64 Ed25519 public key")?;
+    Ok(ClientConfig {
+        pinned_ca: config.pinned_ca_pem.clone().map(String::into_bytes),
+        ..ClientConfig::new(dir.join("device"), recipients, &config.intake, server_key)
+    })
+}
+
+fn open(dir: &Path, config: &Config) -> Result<Device> {
     let keystore = FileKeyStore::open(&dir.join("keystore.key"))?;
+    let config = client_config(dir, config)?;
     Ok(Device::open(
-        &dir.join("device"),
+        &config.data_dir,
         &keystore,
-        DeviceConfig::new(recipients),
+        config.device_config(),
     )?)
 }
 
 /// The sync engine for the configured server (a bad URL, key or CA is refused here).
-fn syncer(config: &Config) -> Result<Syncer> {
-    let server_key = parse_server_key(&config.server_key)
-        .context("--server-key is not a base64 Ed25519 public key")?;
-    Ok(Syncer::new(SyncConfig {
-        pinned_ca: config.pinned_ca_pem.clone().map(String::into_bytes),
-        ..SyncConfig::new(&config.intake, server_key)
-    })?)
+fn syncer(dir: &Path, config: &Config) -> Result<Syncer> {
+    Ok(client_config(dir, config)?.syncer()?)
 }

@@ -163,7 +163,6 @@ pub fn summary_text(input: &Path, photo: &SanitizedPhoto, written: &[(PathBuf, u
 }
 
 fn summary_json(photo: &SanitizedPhoto, written: &[(PathBuf, usize)]) -> serde_json::Value {
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     json!({
         "width": photo.frame.width,
         "height": photo.frame.height,
@@ -171,7 +170,7 @@ fn summary_json(photo: &SanitizedPhoto, written: &[(PathBuf, usize)]) -> serde_j
         "removed": photo.removed.iter().map(|r| json!({"what": r.what, "bytes": r.bytes})).collect::<Vec<_>>(),
         "location": location_text(&photo.location),
         "captured_at": photo.captured_at.format(&Rfc3339).ok(),
-        "sha256": hex(&photo.sha256()),
+        "sha256": sighting_core::wire::hex::encode(&photo.sha256()),
         "camera_exif_problems": photo.camera_exif_problems,
         "written": written.iter().map(|(p, b)| json!({"path": p, "bytes": b})).collect::<Vec<_>>(),
     })

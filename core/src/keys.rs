@@ -16,10 +16,6 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-/// Domain separation for the envelope signature, so it can never be replayed as a manifest
-/// signature or anything else the device key signs.
-pub const ENVELOPE_CONTEXT: &[u8] = b"sighting-envelope/1";
-
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("the keystore failed: {0}")]
@@ -60,15 +56,10 @@ impl DeviceKey {
     pub fn sign_envelope(&self, report_id: Uuid, ciphertext_sha256: &[u8; 32]) -> [u8; 64] {
         sig64(
             self.pair
-                .sign(&envelope_message(report_id, ciphertext_sha256))
+                .sign(&crate::wire::envelope_message(report_id, ciphertext_sha256))
                 .as_ref(),
         )
     }
-}
-
-/// `"sighting-envelope/1" || report_id (16 bytes, RFC 9562 order) || sha256(ciphertext)`.
-pub fn envelope_message(report_id: Uuid, ciphertext_sha256: &[u8; 32]) -> Vec<u8> {
-    [ENVELOPE_CONTEXT, report_id.as_bytes(), ciphertext_sha256].concat()
 }
 
 fn sig64(sig: &[u8]) -> [u8; 64] {
@@ -83,7 +74,7 @@ impl fmt::Debug for DeviceKey {
         write!(
             f,
             "DeviceKey(public: {})",
-            crate::report::hex(&self.public_key())
+            crate::wire::hex::encode(&self.public_key())
         )
     }
 }
@@ -119,9 +110,11 @@ pub struct ClockKey(ring::hmac::Key);
 
 impl ClockKey {
     /// The first 8 bytes of HMAC-SHA256(key, "sighting-boot/2" || boot_id), in hex.
-    pub fn boot_tag(&self, boot_id: &str) -> String {
+    pub fn boot_tag(&self, boot_id: &str) -> [u8; 8] {
         let tag = ring::hmac::sign(&self.0, &[b"sighting-boot/2", boot_id.as_bytes()].concat());
-        crate::report::hex(&tag.as_ref()[..8])
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&tag.as_ref()[..8]);
+        out
     }
 }
 
@@ -347,6 +340,7 @@ pub fn keys_dir(data_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::envelope_message;
     use ring::signature::{UnparsedPublicKey, ED25519};
 
     #[test]
@@ -432,7 +426,7 @@ mod tests {
         // No 8-byte window of the private seed (bytes 16..48 of ring's PKCS#8 v2 document; the
         // public key follows it and may be shown) appears in hex.
         for w in secret[16..48].windows(8) {
-            assert!(!shown.contains(&crate::report::hex(w)));
+            assert!(!shown.contains(&crate::wire::hex::encode(w)));
         }
         assert!(shown.contains("AtRestKey(…)") && shown.contains("FileKeyStore(…)"));
     }

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::capture::{self, CapturedPhoto, LocationSource};
+use crate::wire::hex;
 
 pub const SCHEMA: &str = "sighting.report/1";
 /// The longest note a reporter may add, in bytes of UTF-8.
@@ -171,8 +172,8 @@ impl Manifest {
             location,
             details,
             photo: PhotoInfo {
-                sha256_original: hex(&photo.sanitized.sha256()),
-                sha256_upload: hex(&photo.sha256_upload),
+                sha256_original: hex::encode(&photo.sanitized.sha256()),
+                sha256_upload: hex::encode(&photo.sha256_upload),
                 width: photo.width,
                 height: photo.height,
                 bytes: photo.upload_copy.len() as u64,
@@ -221,22 +222,6 @@ impl CaptureClock {
             boot_id: boot_id.trim().to_string(),
         })
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The inverse of [`hex`] for a SHA-256: exactly 64 hex digits.
-pub fn parse_hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -42,19 +42,25 @@ struct SettingsView: View {
     }
 }
 
-/// Plain words for the reporter; the same as `org.sighting.shell.userMessage` (Kotlin).
+/// Plain words for the reporter, in both languages; the same as `org.sighting.shell.userMessage`
+/// (Kotlin).
 enum Messages {
-    static func text(_ e: SightingError) -> String {
+    static func text(_ e: SightingError, _ language: Language = .current) -> String {
+        let say = language.say
         switch e {
-        case .InvalidPhoto: return "This photo cannot be used. Please take it again."
-        case .PhotoTooLarge: return "This photo is too large. Please take it again with the app's camera."
-        case .InvalidLocation: return "The phone's location looks wrong. The photo can be sent without it."
-        case .StorageFull: return "The phone is full. Free some space; reports already waiting are kept."
-        case .KeyStore: return "The phone's secure storage is not available. Restart the phone and try again."
-        case .Network: return "The organisation's server is not set up correctly in Settings."
-        case .Crypto: return "Encryption failed. Nothing was sent. Please try again."
-        case .InvalidInput(let reason): return "That did not work: \(reason)"
-        case .Internal: return "Something went wrong inside the app. Your reports are kept."
+        case .InvalidPhoto: return say("This photo cannot be used. Please take it again.", "这张照片无法使用，请重新拍摄。")
+        case .PhotoTooLarge:
+            return say("This photo is too large. Please take it again with the app's camera.", "照片太大，请用本应用的相机重新拍摄。")
+        case .InvalidLocation:
+            return say("The phone's location looks wrong. The photo can be sent without it.", "手机的位置信息似乎有误。照片可以不带位置发送。")
+        case .StorageFull:
+            return say("The phone is full. Free some space; reports already waiting are kept.", "手机存储已满。请释放空间；等待发送的报告会保留。")
+        case .KeyStore:
+            return say("The phone's secure storage is not available. Restart the phone and try again.", "手机的安全存储不可用。请重启手机后再试。")
+        case .Network: return say("The organisation's server is not set up correctly in Settings.", "设置中的机构服务器配置不正确。")
+        case .Crypto: return say("Encryption failed. Nothing was sent. Please try again.", "加密失败，未发送任何内容。请重试。")
+        case .InvalidInput(let reason): return say("That did not work: \(reason)", "操作未成功：\(reason)")
+        case .Internal: return say("Something went wrong inside the app. Your reports are kept.", "应用内部出错。您的报告已保留。")
         }
     }
 }

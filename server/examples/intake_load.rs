@@ -10,12 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use sighting_core::keys::envelope_message;
-use sighting_core::report::hex;
-use sighting_core::sync::upload_metadata;
+use sighting_core::wire::{envelope_message, UploadMetadata};
 use uuid::Uuid;
 
 const CHUNK: usize = 64 * 1024;
@@ -126,13 +123,14 @@ async fn run(
             for _ in 0..each {
                 let id = Uuid::now_v7();
                 let url = if tus {
-                    let meta = upload_metadata(
-                        id,
-                        &STANDARD.encode(key.public_key().as_ref()),
-                        &hex(&sha),
-                        &STANDARD.encode(key.sign(&envelope_message(id, &sha)).as_ref()),
-                        None,
-                    );
+                    let meta = UploadMetadata {
+                        report_id: id,
+                        device_key: key.public_key().as_ref().try_into()?,
+                        ciphertext_sha256: sha,
+                        envelope_sig: key.sign(&envelope_message(id, &sha)).as_ref().try_into()?,
+                        device_clock: None,
+                    }
+                    .to_string();
                     let created = client
                         .post(format!("{base}/v1/uploads"))
                         .header("Tus-Resumable", "1.0.0")

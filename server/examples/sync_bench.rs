@@ -27,8 +27,9 @@ use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
 use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
-use sighting_core::report::{hex, parse_hex32, CaptureClock, Details};
+use sighting_core::report::{CaptureClock, Details};
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
+use sighting_core::wire::hex;
 use sighting_server::keygen;
 
 const NOW: SyncBudget = SyncBudget {
@@ -123,7 +124,7 @@ async fn bench(small: &Path, large: &Path, reports: usize) -> Result<()> {
         let out = Command::new(std::env::current_exe()?)
             .arg("rss-child")
             .arg(&dir)
-            .args([recipient, &base, &hex(&server_key)])
+            .args([recipient, &base, &hex::encode(&server_key)])
             .output()?;
         anyhow::ensure!(
             out.status.success(),
@@ -144,7 +145,7 @@ fn rss_child(args: &[String]) -> Result<()> {
     let [dir, recipient, base, key] = args else {
         bail!("rss-child DIR RECIPIENT URL KEY");
     };
-    let key = parse_hex32(key).context("key")?;
+    let key = hex::decode(key).context("key")?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

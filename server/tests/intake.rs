@@ -5,8 +5,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use reqwest::{Method, StatusCode};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use sighting_core::receipt::Receipt;
-use sighting_core::report::hex;
+use sighting_core::wire::Receipt;
 use sighting_server::intake::IntakeConfig;
 use uuid::Uuid;
 
@@ -202,12 +201,15 @@ async fn forged_oversize_tampered_and_terminated_uploads_store_nothing() {
     let mut forged = report(&keys, 1000);
     let other = device_keys(&tmp.path().join("other"));
     let real = report(&keys, 1000);
-    let sha = hex(ring::digest::digest(&ring::digest::SHA256, &real.bytes).as_ref());
+    let sha = ring::digest::digest(&ring::digest::SHA256, &real.bytes)
+        .as_ref()
+        .try_into()
+        .unwrap();
     forged.metadata = metadata(
         real.id,
-        &STANDARD.encode(keys.device.public_key()),
-        &sha,
-        &STANDARD.encode(other.device.sign_envelope(real.id, &[1; 32])),
+        keys.device.public_key(),
+        sha,
+        other.device.sign_envelope(real.id, &[1; 32]),
     );
     let refused = create(&client, &base, &forged).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);

@@ -12,8 +12,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use reqwest::StatusCode;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use sighting_core::keys::envelope_message;
-use sighting_core::report::hex;
+use sighting_core::wire::envelope_message;
 use sighting_server::intake::IntakeConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -370,9 +369,9 @@ async fn only_the_device_that_created_an_upload_gets_it_back() {
         bytes: r.bytes.clone(),
         metadata: metadata(
             r.id,
-            &STANDARD.encode(attacker.device.public_key()),
-            &hex(&sha),
-            &STANDARD.encode(attacker.device.sign_envelope(r.id, &sha)),
+            attacker.device.public_key(),
+            sha,
+            attacker.device.sign_envelope(r.id, &sha),
         ),
     };
     let refused = create(&client, &base, &forged).await;
@@ -399,12 +398,15 @@ async fn a_small_order_device_key_cannot_forge_an_envelope() {
     let mut sig = [0u8; 64];
     sig[..32].copy_from_slice(&identity); // R = identity, S = 0
     let bytes = vec![7u8; 1000];
-    let sha = hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+    let sha = ring::digest::digest(&ring::digest::SHA256, &bytes)
+        .as_ref()
+        .try_into()
+        .unwrap();
     let id = Uuid::new_v4();
     let forged = Report {
         id,
         bytes,
-        metadata: metadata(id, &STANDARD.encode(identity), &sha, &STANDARD.encode(sig)),
+        metadata: metadata(id, identity, sha, sig),
     };
     let refused = create(&client, &base, &forged).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
@@ -434,9 +436,9 @@ fn junk(len: usize) -> Report {
         id,
         metadata: metadata(
             id,
-            &STANDARD.encode(pair.public_key()),
-            &hex(&sha),
-            &STANDARD.encode(sig),
+            pair.public_key().as_ref().try_into().unwrap(),
+            sha,
+            sig.as_ref().try_into().unwrap(),
         ),
         bytes,
     }

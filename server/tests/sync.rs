@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sighting_core::queue::State;
+use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_server::intake::IntakeConfig;
 use sighting_server::{desk, keygen};
@@ -35,10 +35,7 @@ async fn offline_reports_are_delivered_once_online_and_the_desk_opens_them() {
     let outbox = device.call(|d| d.reports()).await.unwrap();
     assert!(outbox.iter().all(|r| r.state == State::Sealed
         && r.attempts == 1
-        && r.last_error
-            .as_deref()
-            .unwrap_or_default()
-            .starts_with("network")));
+        && r.last_error == Some(AttemptError::Network)));
     assert!(
         outbox.iter().all(|r| r.next_attempt_at.is_some()),
         "a retry time is shown"
@@ -115,8 +112,9 @@ async fn a_receipt_from_the_wrong_server_key_keeps_the_report_queued() {
     let config = syncer(&server.base, configured, 256 << 10);
     let summary = config.sync(&device, NOW).await.unwrap();
     assert!(summary.delivered.is_empty());
-    assert!(
-        summary.retrying[0].1.contains("RECEIPT REFUSED"),
+    assert_eq!(
+        summary.retrying[0].1.error,
+        AttemptError::ReceiptRefused,
         "{:?}",
         summary.retrying
     );

@@ -14,9 +14,9 @@ use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
-use sighting_core::receipt::Receipt;
-use sighting_core::report::{parse_hex32, CaptureClock, Details};
+use sighting_core::report::{CaptureClock, Details};
 use sighting_core::sync::{SyncConfig, Syncer};
+use sighting_core::wire::{hex, Receipt};
 use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
 use uuid::Uuid;
@@ -55,7 +55,7 @@ fn add_report(dir: &Path, photo: &str) -> Uuid {
 async fn sync_child() {
     let dir = PathBuf::from(std::env::var_os(CHILD_DIR).expect("started by the parent test"));
     let url = std::env::var(CHILD_URL).unwrap();
-    let key = parse_hex32(&std::env::var(CHILD_KEY).unwrap()).unwrap();
+    let key = hex::decode(&std::env::var(CHILD_KEY).unwrap()).unwrap();
     let device = DeviceHandle::new(open(&dir)).unwrap();
     let syncer = Syncer::new(SyncConfig {
         chunk_size: 16 << 10,
@@ -65,7 +65,7 @@ async fn sync_child() {
     loop {
         syncer.sync(&device, NOW).await.unwrap();
         let left = device
-            .call(|d| Ok(d.queue().pending_uploads(None)?.len()))
+            .call(|d| Ok(d.pending_uploads(None)?.len()))
             .await
             .unwrap();
         if left == 0 {
@@ -115,7 +115,7 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
             .args(["--ignored", "--exact", "sync_child", "--nocapture"])
             .env(CHILD_DIR, dir)
             .env(CHILD_URL, &proxy.base)
-            .env(CHILD_KEY, sighting_core::report::hex(&public))
+            .env(CHILD_KEY, hex::encode(&public))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -174,12 +174,11 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
     );
 
     // The phone: every report delivered, each with a receipt that verifies.
-    let mut device = open(dir);
+    let device = open(dir);
     for r in device.reports().unwrap() {
         assert_eq!(r.state, State::Delivered, "{}", r.id);
         let receipt: Receipt =
-            serde_json::from_str(&device.queue().receipt(r.id).unwrap().expect("a receipt"))
-                .unwrap();
+            serde_json::from_str(&device.receipt(r.id).unwrap().expect("a receipt")).unwrap();
         receipt.verify(r.id, &sent[&r.id], &public).unwrap();
     }
     println!("{trials} kills, {killed_mid_upload} of them with a report mid-upload");

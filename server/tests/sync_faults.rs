@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sighting_core::handle::DeviceHandle;
-use sighting_core::queue::State;
+use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{SyncBudget, SyncConfig, SyncListener, Syncer};
 use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
@@ -196,7 +196,13 @@ impl SyncListener for Recorder {
             .unwrap()
             .push((report, Instant::now(), sent, total));
     }
-    fn state_changed(&self, report: Uuid, state: State, _detail: Option<&str>) {
+    fn state_changed(
+        &self,
+        report: Uuid,
+        state: State,
+        _error: Option<AttemptError>,
+        _detail: Option<&str>,
+    ) {
         self.states.lock().unwrap().push((report, state));
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use sighting_core::queue::State;
+use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{SyncConfig, Syncer};
 use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
@@ -88,8 +88,9 @@ async fn a_pinned_ca_is_trusted_and_an_unknown_ca_is_refused() {
         .unwrap();
         let summary = syncer.sync(&device, NOW).await.unwrap();
         assert!(summary.delivered.is_empty(), "trusted {what}");
-        assert!(
-            summary.retrying[0].1.contains("certificate"),
+        assert_eq!(
+            summary.retrying[0].1.error,
+            AttemptError::TlsNotTrusted,
             "{what}: {:?}",
             summary.retrying
         );

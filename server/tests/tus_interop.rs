@@ -7,7 +7,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::Ed25519KeyPair;
 use sighting_core::keys::{DeviceKeys, FileKeyStore};
-use sighting_core::report::hex;
+use sighting_core::wire::hex;
 use sighting_server::intake::IntakeConfig;
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ async fn tuspy_uploads_a_report_in_chunks() {
         file.display().to_string(),
         id.to_string(),
         STANDARD.encode(keys.device.public_key()),
-        hex(&sha),
+        hex::encode(&sha),
         STANDARD.encode(keys.device.sign_envelope(id, &sha)),
     ];
     let out = tokio::task::spawn_blocking(move || {

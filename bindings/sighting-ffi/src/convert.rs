@@ -1,23 +1,23 @@
 //! Mapping between the exported records and the core's types (both directions), and the
 //! adapters that let the app's foreign traits stand in for the core's.
 
-use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use sighting_core::capture::{Location, LocationMissing, LocationSource};
-use sighting_core::device::DEFAULT_QUOTA_BYTES;
+use sighting_core::device::Storage;
 use sighting_core::keys::KeyError;
-use sighting_core::queue::{ReportStatus, State};
+use sighting_core::queue::{self, ReportStatus, State};
 use sighting_core::report::CaptureClock;
 use sighting_core::sync;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use crate::{
-    CaptureLocation, DraftSummary, EventListener, KeyStore, LocationFix, LocationMissingReason,
-    OutboxReport, ReportReason, ReportState, ShutterClock, SightingError, StorageInfo, SyncBudget,
-    SyncSummary,
+    AttemptError, CaptureLocation, ClientConfig, DraftSummary, EventListener, KeyStore,
+    LocationFix, LocationMissingReason, OutboxReport, ReportReason, ReportState, RetryingReport,
+    ShutterClock, SightingError, StorageInfo, SyncBudget, SyncSummary,
 };
 
 pub(crate) fn id(text: &str) -> Result<Uuid, SightingError> {
@@ -26,9 +26,36 @@ pub(crate) fn id(text: &str) -> Result<Uuid, SightingError> {
     })
 }
 
-pub(crate) fn server_key(b64: &str) -> Result<[u8; 32], SightingError> {
-    sighting_core::receipt::parse_server_key(b64).ok_or_else(|| SightingError::InvalidInput {
-        reason: "server_key is not a base64 Ed25519 public key".into(),
+/// The app's settings as the core's one client configuration.
+pub(crate) fn client_config(
+    c: ClientConfig,
+) -> Result<sighting_core::client::ClientConfig, SightingError> {
+    let server_key = sighting_core::wire::parse_server_key(&c.server_key).ok_or_else(|| {
+        SightingError::InvalidInput {
+            reason: "server_key is not a base64 Ed25519 public key".into(),
+        }
+    })?;
+    let recipients = c
+        .recipients
+        .iter()
+        .map(|r| r.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SightingError::InvalidInput {
+            reason: format!("recipient: {e}"),
+        })?;
+    Ok(sighting_core::client::ClientConfig {
+        pinned_ca: c.pinned_ca_pem.map(String::into_bytes),
+        quota_bytes: c.quota_bytes,
+        upload_max_edge: c.upload_max_edge,
+        max_photo_bytes: c.max_photo_bytes,
+        max_photo_pixels: c.max_photo_pixels,
+        chunk_size: c.chunk_bytes.map(|b| b as usize),
+        ..sighting_core::client::ClientConfig::new(
+            PathBuf::from(c.data_dir),
+            recipients,
+            c.intake_url,
+            server_key,
+        )
     })
 }
 
@@ -165,10 +192,23 @@ pub(crate) fn report(r: ReportStatus) -> OutboxReport {
         created_at: system_time(r.created_at),
         updated_at: system_time(r.updated_at),
         attempts: r.attempts,
-        last_error: r.last_error,
+        last_error: r.last_error.map(attempt_error),
+        last_error_detail: r.last_error_detail,
         next_attempt_at: r.next_attempt_at.map(system_time),
         reject_reason: r.reject_reason,
         problem: r.problem,
+    }
+}
+
+pub(crate) fn attempt_error(e: queue::AttemptError) -> AttemptError {
+    match e {
+        queue::AttemptError::Network => AttemptError::Network,
+        queue::AttemptError::TlsNotTrusted => AttemptError::TlsNotTrusted,
+        queue::AttemptError::Stalled => AttemptError::Stalled,
+        queue::AttemptError::ServerStatus(status) => AttemptError::ServerStatus { status },
+        queue::AttemptError::ServerFull => AttemptError::ServerFull,
+        queue::AttemptError::ServerProtocol => AttemptError::ServerProtocol,
+        queue::AttemptError::ReceiptRefused => AttemptError::ReceiptRefused,
     }
 }
 
@@ -184,42 +224,40 @@ pub(crate) fn budget(b: &SyncBudget) -> sync::SyncBudget {
 
 pub(crate) fn summary(s: sync::SyncSummary) -> SyncSummary {
     let ids = |v: Vec<Uuid>| v.iter().map(Uuid::to_string).collect();
-    let reasons = |v: Vec<(Uuid, String)>| {
-        v.into_iter()
+    SyncSummary {
+        delivered: ids(s.delivered),
+        unconfirmed: ids(s.unconfirmed),
+        rejected: s
+            .rejected
+            .into_iter()
             .map(|(id, reason)| ReportReason {
                 id: id.to_string(),
                 reason,
             })
-            .collect()
-    };
-    SyncSummary {
-        delivered: ids(s.delivered),
-        unconfirmed: ids(s.unconfirmed),
-        rejected: reasons(s.rejected),
-        retrying: reasons(s.retrying),
+            .collect(),
+        retrying: s
+            .retrying
+            .into_iter()
+            .map(|(id, failure)| RetryingReport {
+                id: id.to_string(),
+                error: attempt_error(failure.error),
+                detail: failure.detail,
+            })
+            .collect(),
         paused: ids(s.paused),
         bytes_sent: s.bytes_sent,
         skipped_metered: s.skipped_metered,
     }
 }
 
-pub(crate) fn storage(
-    used: u64,
-    quota: Option<u64>,
-    totals: &BTreeMap<State, (u64, u64)>,
-) -> StorageInfo {
-    let count = |states: &[State]| {
-        states
-            .iter()
-            .map(|s| totals.get(s).map_or(0, |t| t.0))
-            .sum::<u64>() as u32
-    };
+pub(crate) fn storage(s: Storage) -> StorageInfo {
+    let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
     StorageInfo {
-        used_bytes: used,
-        quota_bytes: quota.unwrap_or(DEFAULT_QUOTA_BYTES),
-        drafts: count(&[State::Draft]),
-        waiting: count(&[State::Sealed, State::Uploading]),
-        delivered: count(&[State::Delivered]),
+        used_bytes: s.used_bytes,
+        quota_bytes: s.quota_bytes,
+        drafts: count(s.drafts),
+        waiting: count(s.waiting),
+        delivered: count(s.delivered),
     }
 }
 
@@ -244,9 +282,18 @@ impl sync::SyncListener for Listener {
         let _ = self.0.on_progress(report.to_string(), sent, total);
     }
 
-    fn state_changed(&self, report: Uuid, s: State, detail: Option<&str>) {
-        let _ = self
-            .0
-            .on_state_changed(report.to_string(), state(s), detail.map(str::to_owned));
+    fn state_changed(
+        &self,
+        report: Uuid,
+        s: State,
+        error: Option<queue::AttemptError>,
+        detail: Option<&str>,
+    ) {
+        let _ = self.0.on_state_changed(
+            report.to_string(),
+            state(s),
+            error.map(attempt_error),
+            detail.map(str::to_owned),
+        );
     }
 }

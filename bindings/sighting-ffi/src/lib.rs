@@ -14,12 +14,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use sighting_core::capture::{read_photo, CaptureOptions, CaptureRequest};
-use sighting_core::device::{Device, DeviceConfig};
+use sighting_core::capture::{read_photo, CaptureRequest};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::KeyError;
 use sighting_core::report::Details;
-use sighting_core::sync::{SyncConfig, Syncer};
+use sighting_core::sync::Syncer;
 
 pub use error::{KeyStoreError, ListenerError, SightingError};
 
@@ -64,14 +63,36 @@ pub trait KeyStore: Send + Sync {
 pub trait EventListener: Send + Sync {
     /// Bytes of a report the server has confirmed so far (at most ~10 calls a second each).
     fn on_progress(&self, report_id: String, sent: u64, total: u64) -> Result<(), ListenerError>;
-    /// A report changed state; `detail` says why it was rejected, or what failed in an attempt
-    /// that will be retried (the state stays `Uploading`).
+    /// A report's row changed to `state`. After a failed attempt that is `Sealed` (waiting for
+    /// its next try) with `error` set; `detail` is words for logs: why it was rejected, or
+    /// what failed. Screens switch on `state` and `error`, never on `detail`.
     fn on_state_changed(
         &self,
         report_id: String,
         state: ReportState,
+        error: Option<AttemptError>,
         detail: Option<String>,
     ) -> Result<(), ListenerError>;
+}
+
+/// Why the last upload attempt of a report failed; it will be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AttemptError {
+    /// The organisation's server could not be reached, or the connection broke.
+    Network,
+    /// The server's certificate is not trusted (a wrong network, or someone in between).
+    TlsNotTrusted,
+    /// The connection stopped moving.
+    Stalled,
+    /// The server answered with an error it may recover from (`status`: the HTTP status, 0
+    /// when unknown).
+    ServerStatus { status: u16 },
+    /// The server is out of space for new reports and asked to come back later.
+    ServerFull,
+    /// The server did not follow the upload protocol.
+    ServerProtocol,
+    /// The server's confirmation did not check out against the configured receipt key.
+    ReceiptRefused,
 }
 
 /// Where a report is, as the reporter sees it.
@@ -180,8 +201,9 @@ pub struct OutboxReport {
     pub created_at: SystemTime,
     pub updated_at: SystemTime,
     pub attempts: u32,
-    /// What went wrong last time (network, server), in words.
-    pub last_error: Option<String>,
+    /// What went wrong in the last attempt (switch on this), and that in words (for logs).
+    pub last_error: Option<AttemptError>,
+    pub last_error_detail: Option<String>,
     pub next_attempt_at: Option<SystemTime>,
     pub reject_reason: Option<String>,
     /// Set when the report's file is missing or damaged (it is kept, never silently dropped).
@@ -200,11 +222,19 @@ pub struct SyncBudget {
     pub metered: bool,
 }
 
-/// A report and why it was refused or will be retried.
+/// A report and why it was refused.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ReportReason {
     pub id: String,
     pub reason: String,
+}
+
+/// A report whose attempt failed and will be retried.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RetryingReport {
+    pub id: String,
+    pub error: AttemptError,
+    pub detail: String,
 }
 
 /// What one sync did.
@@ -213,7 +243,7 @@ pub struct SyncSummary {
     pub delivered: Vec<String>,
     pub unconfirmed: Vec<String>,
     pub rejected: Vec<ReportReason>,
-    pub retrying: Vec<ReportReason>,
+    pub retrying: Vec<RetryingReport>,
     /// Cut by the budget or `cancel_sync`; the next sync resumes them.
     pub paused: Vec<String>,
     pub bytes_sent: u64,
@@ -229,6 +259,7 @@ pub struct StorageInfo {
     pub drafts: u32,
     /// Sealed or uploading: waiting to reach the organisation.
     pub waiting: u32,
+    /// Delivered (or sent to a server without receipts), not yet purged.
     pub delivered: u32,
 }
 
@@ -237,7 +268,7 @@ pub struct StorageInfo {
 /// thread.
 #[derive(uniffi::Object)]
 pub struct SightingClient {
-    config: ClientConfig,
+    config: sighting_core::client::ClientConfig,
     key_store: Arc<dyn KeyStore>,
     device: Mutex<Option<Arc<DeviceHandle>>>,
     syncer: Syncer,
@@ -252,12 +283,8 @@ impl SightingClient {
         config: ClientConfig,
         key_store: Arc<dyn KeyStore>,
     ) -> Result<Arc<Self>, SightingError> {
-        let server_key = convert::server_key(&config.server_key)?;
-        let syncer = Syncer::new(SyncConfig {
-            pinned_ca: config.pinned_ca_pem.clone().map(String::into_bytes),
-            chunk_size: config.chunk_bytes.map_or(256 << 10, |c| c as usize),
-            ..SyncConfig::new(&config.intake_url, server_key)
-        })?;
+        let config = convert::client_config(config)?;
+        let syncer = config.syncer()?;
         let device = open_device(&config, &key_store)?;
         Ok(Arc::new(Self {
             config,
@@ -280,7 +307,7 @@ impl SightingClient {
             captured_at: Some(convert::wall_time(clock.wall, clock.utc_offset_minutes)?),
         };
         let clock = convert::capture_clock(&clock)?;
-        let options = capture_options(&self.config);
+        let options = self.config.capture_options();
         let draft = self
             .device()?
             .call(move |d| {
@@ -353,12 +380,8 @@ impl SightingClient {
 
     /// Bytes used against the quota, and reports per kind.
     pub async fn storage(&self) -> Result<StorageInfo, SightingError> {
-        let quota = self.config.quota_bytes;
-        let (used, totals) = self
-            .device()?
-            .call(|d| Ok((d.queue().stored_bytes()?, d.queue().totals()?)))
-            .await?;
-        Ok(convert::storage(used, quota, &totals))
+        let storage = self.device()?.call(|d| d.storage()).await?;
+        Ok(convert::storage(storage))
     }
 
     /// Removes delivered reports from the phone; returns how many.
@@ -405,37 +428,11 @@ impl SightingClient {
     }
 }
 
-/// The capture limits and upload size the app configured, defaults elsewhere.
-fn capture_options(config: &ClientConfig) -> CaptureOptions {
-    let d = CaptureOptions::default();
-    CaptureOptions {
-        max_edge: config.upload_max_edge.unwrap_or(d.max_edge),
-        max_file_bytes: config.max_photo_bytes.unwrap_or(d.max_file_bytes),
-        max_pixels: config.max_photo_pixels.unwrap_or(d.max_pixels),
-        ..d
-    }
-}
-
 fn open_device(
-    config: &ClientConfig,
+    config: &sighting_core::client::ClientConfig,
     key_store: &Arc<dyn KeyStore>,
 ) -> Result<DeviceHandle, SightingError> {
-    let recipients = config
-        .recipients
-        .iter()
-        .map(|r| r.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| SightingError::InvalidInput {
-            reason: format!("recipient: {e}"),
-        })?;
-    let mut device_config = DeviceConfig::new(recipients);
-    device_config.capture = capture_options(config);
-    if let Some(quota) = config.quota_bytes {
-        device_config.quota_bytes = quota;
-    }
-    let key_store = convert::CoreKeyStore(key_store.clone());
-    let device = Device::open(&PathBuf::from(&config.data_dir), &key_store, device_config)?;
-    DeviceHandle::new(device).map_err(|e| SightingError::internal(e.to_string()))
+    Ok(config.open_device(&convert::CoreKeyStore(key_store.clone()))?)
 }
 
 impl From<KeyStoreError> for KeyError {

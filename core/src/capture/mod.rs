@@ -28,7 +28,7 @@ pub use phash::distance as phash_distance;
 use metadata::FreshExif;
 
 /// Limits checked before work is done, and the upload copy's shape.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaptureOptions {
     /// Largest photo file accepted, in bytes (default 64 MiB).
     pub max_file_bytes: u64,

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::digest::{digest, SHA256};
-use sighting_core::report::{hex, Manifest, ReportError};
+use sighting_core::report::{Manifest, ReportError};
+use sighting_core::wire::hex;
 
 use crate::intake::store::IntakeRecord;
 
@@ -106,7 +107,7 @@ fn check_bundle(files: &BTreeMap<String, Vec<u8>>) -> Result<OpenedReport, OpenE
         return Err(OpenError::Signature);
     }
     let photo = part("photo.jpg")?.clone();
-    if hex(digest(&SHA256, &photo).as_ref()) != manifest.photo.sha256_upload {
+    if hex::encode(digest(&SHA256, &photo).as_ref()) != manifest.photo.sha256_upload {
         return Err(OpenError::PhotoHash);
     }
     Ok(OpenedReport {

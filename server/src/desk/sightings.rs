@@ -152,16 +152,15 @@ pub fn corrected_capture_time(
     manifest: &Manifest,
     record: &IntakeRecord,
 ) -> Option<OffsetDateTime> {
-    let (tag, ms) = record.device_clock.as_deref()?.split_once(' ')?;
+    let clock = record.device_clock?;
     // The phone put the same keyed boot tag in the manifest and in the upload's metadata.
-    if tag != manifest.clock.boot_id || record.created_at_ms <= 0 {
+    if clock.boot_tag_hex() != manifest.clock.boot_id || record.created_at_ms <= 0 {
         return None;
     }
-    let at_post: u64 = ms.parse().ok()?;
-    let since_capture = at_post.checked_sub(manifest.clock.monotonic_ms_at_capture)?;
-    let post =
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(record.created_at_ms) * 1_000_000)
-            .ok()?;
+    let since_capture = clock
+        .ms_since_boot
+        .checked_sub(manifest.clock.monotonic_ms_at_capture)?;
+    let post = sighting_core::millis::to_time(record.created_at_ms)?;
     Some(post - time::Duration::milliseconds(i64::try_from(since_capture).ok()?))
 }
 

@@ -19,8 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use futures_util::StreamExt;
 use ring::digest::{Context, SHA1_FOR_LEGACY_USE_ONLY, SHA256};
-use sighting_core::receipt::Receipt;
-use sighting_core::report::hex;
+use sighting_core::wire::{hex, Receipt};
 use tokio::time::Instant;
 
 use super::store::Upload;
@@ -242,7 +241,7 @@ pub(super) async fn finish(intake: &Arc<Intake>, upload: &Upload) -> Result<Stri
     let store = intake.store.clone();
     let id = upload.id;
     let (len, sha32) = blocking(move || Ok(store.digest(id)?)).await?;
-    if len != upload.length || hex(&sha32) != upload.ciphertext_sha256 {
+    if len != upload.length || hex::encode(&sha32) != upload.ciphertext_sha256 {
         let store = intake.store.clone();
         blocking(move || Ok(store.delete(id)?)).await?;
         tracing::warn!(report = %upload.report_id, "completed upload refused: hash mismatch");

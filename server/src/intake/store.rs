@@ -9,8 +9,52 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
+use sighting_core::wire::DeviceClock;
 use uuid::Uuid;
+
+/// The schema, one step per version (see `sighting_core::sqlite`).
+const MIGRATIONS: &[&str] = &[
+    // 1: uploads, finished or not.
+    "CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL UNIQUE,
+        device_key TEXT NOT NULL,
+        ciphertext_sha256 TEXT NOT NULL,
+        envelope_sig TEXT NOT NULL,
+        length INTEGER NOT NULL,
+        upload_offset INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        receipt TEXT,
+        received_at INTEGER
+    )",
+    // 2: the phone's clock at creation, for the desk's clock correction.
+    "ALTER TABLE uploads ADD COLUMN device_clock TEXT",
+    // 3: the server's time at creation (Unix ms), the other half of that pair.
+    "ALTER TABLE uploads ADD COLUMN created_at_ms INTEGER NOT NULL DEFAULT 0",
+    // 4: when `prune` deleted a finished report's ciphertext (its row and receipt stay).
+    "ALTER TABLE uploads ADD COLUMN pruned_at INTEGER",
+];
+
+/// Databases made before the schema was versioned (`user_version` 0 with an `uploads` table)
+/// gained migrations 2–4 in order, by adding whichever columns were missing: their version is
+/// 1 plus the number of those columns they have.
+fn adopt_unversioned(conn: &Connection) -> Result<(), StoreError> {
+    let has_table = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uploads'")?
+        .exists([])?;
+    if sighting_core::sqlite::version(conn)? != 0 || !has_table {
+        return Ok(());
+    }
+    let added: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('uploads')
+         WHERE name IN ('device_clock', 'created_at_ms', 'pruned_at')",
+        [],
+        |r| r.get(0),
+    )?;
+    conn.pragma_update(None, "user_version", 1 + added)?;
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,6 +66,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("storage is poisoned by an earlier panic")]
     Poisoned,
+    #[error("the storage database is damaged: {0}")]
+    Corrupt(String),
+    #[error("the storage database: {0}")]
+    Schema(#[from] sighting_core::sqlite::MigrationError),
 }
 
 impl StoreError {
@@ -56,7 +104,7 @@ pub struct Upload {
     /// The device's clock when it created the upload (`device_clock` metadata: a boot hash
     /// and milliseconds since boot), and the server's time then (Unix ms): the pair the desk
     /// uses to correct a wrong phone clock.
-    pub device_clock: Option<String>,
+    pub device_clock: Option<DeviceClock>,
     pub created_at_ms: i64,
 }
 
@@ -64,9 +112,9 @@ pub struct Upload {
 /// a report that the sealed bundle cannot (it was sealed before the upload).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IntakeRecord {
-    pub receipt: sighting_core::receipt::Receipt,
+    pub receipt: sighting_core::wire::Receipt,
     pub created_at_ms: i64,
-    pub device_clock: Option<String>,
+    pub device_clock: Option<DeviceClock>,
 }
 
 pub trait UploadStore: Send + Sync {
@@ -120,40 +168,14 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(dir.join("uploads"))?;
         fs::create_dir_all(dir.join("reports"))?;
-        let conn = Connection::open(dir.join("intake.sqlite3"))?;
+        let mut conn = Connection::open(dir.join("intake.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL is enough here: the data is fsynced before its offset is recorded, and a
         // power cut can at worst roll the recorded offset back (never forward), which a tus
         // client handles by asking HEAD and re-sending. A process crash loses nothing.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS uploads (
-                id TEXT PRIMARY KEY,
-                report_id TEXT NOT NULL UNIQUE,
-                device_key TEXT NOT NULL,
-                ciphertext_sha256 TEXT NOT NULL,
-                envelope_sig TEXT NOT NULL,
-                length INTEGER NOT NULL,
-                upload_offset INTEGER NOT NULL,
-                expires_at INTEGER NOT NULL,
-                receipt TEXT,
-                received_at INTEGER
-            )",
-        )?;
-        // Added after the first release: older databases get the columns, empty.
-        for column in [
-            "device_clock TEXT",
-            "created_at_ms INTEGER NOT NULL DEFAULT 0",
-            "pruned_at INTEGER",
-        ] {
-            let name = column.split(' ').next().unwrap_or_default();
-            let exists = conn
-                .prepare("SELECT 1 FROM pragma_table_info('uploads') WHERE name = ?1")?
-                .exists([name])?;
-            if !exists {
-                conn.execute_batch(&format!("ALTER TABLE uploads ADD COLUMN {column}"))?;
-            }
-        }
+        adopt_unversioned(&conn)?;
+        sighting_core::sqlite::migrate(&mut conn, MIGRATIONS)?;
         let store = Self {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
@@ -222,53 +244,35 @@ impl SqliteStore {
                     device_clock, created_at_ms
              FROM uploads WHERE {clause} = ?1"
         );
-        let row = conn
-            .query_row(&sql, [key.to_string()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            })
-            .optional()?;
-        Ok(row.and_then(
-            |(
-                id,
-                report_id,
-                device_key,
-                ciphertext_sha256,
-                envelope_sig,
-                length,
-                offset,
-                expires_at,
-                receipt,
-                device_clock,
-                created_at_ms,
-            )| {
-                Some(Upload {
-                    id: id.parse().ok()?,
-                    report_id: report_id.parse().ok()?,
-                    device_key,
-                    ciphertext_sha256,
-                    envelope_sig,
-                    length: length as u64,
-                    offset: offset as u64,
-                    expires_at,
-                    receipt,
-                    device_clock,
-                    created_at_ms,
-                })
-            },
-        ))
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([key.to_string()])?;
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of upload {key}"));
+        Ok(Some(Upload {
+            id: parse_id(&r.get::<_, String>(0)?)?,
+            report_id: parse_id(&r.get::<_, String>(1)?)?,
+            device_key: r.get(2)?,
+            ciphertext_sha256: r.get(3)?,
+            envelope_sig: r.get(4)?,
+            length: u64::try_from(r.get::<_, i64>(5)?).map_err(|_| corrupt("length"))?,
+            offset: u64::try_from(r.get::<_, i64>(6)?).map_err(|_| corrupt("offset"))?,
+            expires_at: r.get(7)?,
+            receipt: r.get(8)?,
+            device_clock: r
+                .get::<_, Option<String>>(9)?
+                .map(|c| c.parse().map_err(|_| corrupt("device_clock")))
+                .transpose()?,
+            created_at_ms: r.get(10)?,
+        }))
     }
+}
+
+/// An id the database holds: anything but a UUID means the file was damaged or edited.
+fn parse_id(text: &str) -> Result<Uuid, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("the id {text:?} is not a UUID")))
 }
 
 impl UploadStore for SqliteStore {
@@ -287,7 +291,7 @@ impl UploadStore for SqliteStore {
                 u.envelope_sig,
                 u.length as i64,
                 u.expires_at,
-                u.device_clock,
+                u.device_clock.map(|c| c.to_string()),
                 u.created_at_ms
             ],
         )?;
@@ -370,7 +374,7 @@ impl UploadStore for SqliteStore {
         let record = IntakeRecord {
             receipt: serde_json::from_str(receipt).map_err(std::io::Error::other)?,
             created_at_ms: upload.created_at_ms,
-            device_clock: upload.device_clock.clone(),
+            device_clock: upload.device_clock,
         };
         let record_path = self.record_path(upload.report_id);
         let temp = record_path.with_extension("tmp");
@@ -398,7 +402,7 @@ impl UploadStore for SqliteStore {
         let mut stmt =
             conn.prepare("SELECT id FROM uploads WHERE receipt IS NULL AND expires_at < ?1")?;
         let ids = stmt.query_map([now], |r| r.get::<_, String>(0))?;
-        Ok(ids.filter_map(|id| id.ok()?.parse().ok()).collect())
+        ids.map(|id| parse_id(&id?)).collect()
     }
 
     fn reserved_bytes(&self) -> Result<u64, StoreError> {

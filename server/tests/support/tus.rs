@@ -2,12 +2,11 @@
 
 use std::path::Path;
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use reqwest::{Client, StatusCode};
 use ring::rand::SystemRandom;
 use ring::signature::Ed25519KeyPair;
 use sighting_core::keys::{DeviceKeys, FileKeyStore};
-use sighting_core::report::hex;
+use sighting_core::wire::UploadMetadata;
 use uuid::Uuid;
 
 /// A sealed-looking report: random ciphertext bytes with a real envelope from a device key.
@@ -31,12 +30,7 @@ pub fn report(keys: &DeviceKeys, len: usize) -> Report {
         .try_into()
         .unwrap();
     let sig = keys.device.sign_envelope(id, &sha);
-    let metadata = metadata(
-        id,
-        &STANDARD.encode(keys.device.public_key()),
-        &hex(&sha),
-        &STANDARD.encode(sig),
-    );
+    let metadata = metadata(id, keys.device.public_key(), sha, sig);
     Report {
         id,
         bytes,
@@ -44,8 +38,15 @@ pub fn report(keys: &DeviceKeys, len: usize) -> Report {
     }
 }
 
-pub fn metadata(id: Uuid, device_key: &str, sha: &str, sig: &str) -> String {
-    sighting_core::sync::upload_metadata(id, device_key, sha, sig, None)
+pub fn metadata(id: Uuid, device_key: [u8; 32], sha: [u8; 32], sig: [u8; 64]) -> String {
+    UploadMetadata {
+        report_id: id,
+        device_key,
+        ciphertext_sha256: sha,
+        envelope_sig: sig,
+        device_clock: None,
+    }
+    .to_string()
 }
 
 pub fn server_pkcs8() -> Vec<u8> {

@@ -48,7 +48,7 @@ class Recorder : EventListener {
         progress.add(Triple(reportId, sent, total))
     }
 
-    override fun onStateChanged(reportId: String, state: ReportState, detail: String?) {
+    override fun onStateChanged(reportId: String, state: ReportState, error: AttemptError?, detail: String?) {
         states.add(reportId to state)
     }
 }

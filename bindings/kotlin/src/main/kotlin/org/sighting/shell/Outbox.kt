@@ -5,6 +5,7 @@ import java.time.Instant
 import java.time.ZoneId
 import java.time.format.DateTimeFormatter
 import java.util.concurrent.ConcurrentHashMap
+import org.sighting.AttemptError
 import org.sighting.EventListener
 import org.sighting.OutboxReport
 import org.sighting.ReportState
@@ -21,10 +22,16 @@ data class OutboxRow(
 
 /**
  * The outbox as the shells show it: `reports()` rows with the sync engine's events laid over
- * them. Plain Kotlin (no Android types), so it is unit-tested on the JVM against the real
- * library and used unchanged by the Android app; the iOS app mirrors it in Swift.
+ * them. Every event carries the state the report's row has after it, and the rows switch on
+ * the typed `AttemptError`, never on words. Plain Kotlin (no Android types), so it is
+ * unit-tested on the JVM against the real library and used unchanged by the Android app; the
+ * iOS app mirrors it in Swift.
  */
-class Outbox(private val zone: ZoneId = ZoneId.systemDefault()) : EventListener {
+class Outbox(
+    private val zone: ZoneId = ZoneId.systemDefault(),
+    language: Language = Language.of(),
+) : EventListener {
+    private val words = OutboxWords(language)
     private val progress = ConcurrentHashMap<String, Pair<ULong, ULong>>()
     private val live = ConcurrentHashMap<String, ReportState>()
 
@@ -33,7 +40,7 @@ class Outbox(private val zone: ZoneId = ZoneId.systemDefault()) : EventListener 
         progress[reportId] = sent to total
     }
 
-    override fun onStateChanged(reportId: String, state: ReportState, detail: String?) {
+    override fun onStateChanged(reportId: String, state: ReportState, error: AttemptError?, detail: String?) {
         live[reportId] = state
         if (state != ReportState.UPLOADING) progress.remove(reportId)
     }
@@ -41,47 +48,34 @@ class Outbox(private val zone: ZoneId = ZoneId.systemDefault()) : EventListener 
     /** The rows for `reports`, with live progress for those being sent. */
     fun rows(reports: List<OutboxReport>, now: Instant = Instant.now()): List<OutboxRow> =
         reports.map { r ->
-            val sending = progress[r.id]
             val state = live[r.id]?.takeIf { r.state == ReportState.UPLOADING || r.state == ReportState.SEALED } ?: r.state
+            val sending = progress[r.id]?.takeIf { state == ReportState.UPLOADING }
+            val percent = sending?.let { (sent, total) -> if (total == 0uL) 100 else (sent * 100uL / total).toInt() }
             OutboxRow(
                 id = r.id,
-                status = status(r, state, sending, now),
-                percent = sending?.let { (sent, total) -> if (total == 0uL) 100 else (sent * 100uL / total).toInt() },
+                status = status(r, state, percent, now),
+                percent = percent,
                 needsAttention = r.problem != null || state == ReportState.REJECTED,
             )
         }
 
-    private fun status(r: OutboxReport, state: ReportState, sending: Pair<ULong, ULong>?, now: Instant): String {
-        r.problem?.let { return "Problem on this phone: $it. The report is kept." }
+    private fun status(r: OutboxReport, state: ReportState, percent: Int?, now: Instant): String {
+        r.problem?.let { return words.problem(it) }
         return when (state) {
-            ReportState.DRAFT -> "Draft: add a note and send"
-            ReportState.SEALED, ReportState.UPLOADING -> when {
-                sending != null -> "Sending… ${sending.first * 100uL / maxOf(sending.second, 1uL)}%"
-                r.lastError != null -> notSentYet(r, now)
-                state == ReportState.UPLOADING -> "Sending…"
-                else -> "Waiting for a connection"
-            }
-            ReportState.DELIVERED -> "Delivered: the organisation confirmed it"
-            ReportState.UPLOADED_UNCONFIRMED -> "Sent, but this server gives no confirmation"
-            ReportState.REJECTED -> "Refused by the organisation: ${r.rejectReason ?: "no reason given"}"
-            ReportState.PURGED -> "Delivered and removed from this phone"
+            ReportState.DRAFT -> words.draft
+            ReportState.UPLOADING -> percent?.let(words::sending) ?: words.sendingStarted
+            ReportState.SEALED -> r.lastError?.let { notSentYet(it, r.nextAttemptAt, now) } ?: words.waiting
+            ReportState.DELIVERED -> words.delivered
+            ReportState.UPLOADED_UNCONFIRMED -> words.unconfirmed
+            ReportState.REJECTED -> words.rejected(r.rejectReason)
+            ReportState.PURGED -> words.purged
         }
     }
 
-    private fun notSentYet(r: OutboxReport, now: Instant): String {
-        val why = when {
-            r.lastError!!.startsWith("network: the intake server's certificate") -> "the server's certificate is not trusted"
-            r.lastError!!.startsWith("network") -> "no connection to the organisation"
-            r.lastError!!.contains("RECEIPT REFUSED") -> "the server's confirmation did not check out"
-            else -> "the server asked to try later"
-        }
-        val next = r.nextAttemptAt?.takeIf { it.isAfter(now) }
-        return if (next == null) {
-            "Not sent yet: $why. It will be retried."
-        } else {
-            val wait = Duration.between(now, next)
-            val at = DateTimeFormatter.ofPattern("HH:mm").withZone(zone).format(next)
-            "Not sent yet: $why. Next try at $at (in ${maxOf(1, wait.toMinutes())} min)."
-        }
+    private fun notSentYet(error: AttemptError, nextAttemptAt: Instant?, now: Instant): String {
+        val why = words.why(error)
+        val next = nextAttemptAt?.takeIf { it.isAfter(now) } ?: return words.notSentYet(why)
+        val at = DateTimeFormatter.ofPattern("HH:mm").withZone(zone).format(next)
+        return words.notSentYet(why, at, maxOf(1, Duration.between(now, next).toMinutes()))
     }
 }

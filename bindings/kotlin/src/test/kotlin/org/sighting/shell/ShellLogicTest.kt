@@ -12,11 +12,13 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.sighting.AesKeyStore
+import org.sighting.AttemptError
 import org.sighting.CaptureLocation
 import org.sighting.IntakeServer
 import org.sighting.LocationMissingReason
 import org.sighting.PhotoSource
 import org.sighting.ReportDetails
+import org.sighting.ReportState
 import org.sighting.ShutterClock
 import org.sighting.SightingClient
 import org.sighting.SightingException
@@ -73,6 +75,27 @@ class ShellLogicTest {
             assertEquals(null, row.percent)
         }
         dir.deleteRecursively()
+    }
+
+    @Test
+    fun aRefusedConfirmationIsShownAsNotSentNeverAsSending() = runBlocking<Unit> {
+        // A receipt key the server does not have: its receipts cannot verify.
+        val wrongKey = java.util.Base64.getEncoder().encodeToString(ByteArray(32) { 7 })
+        val outbox = Outbox(ZoneOffset.UTC, Language.EN)
+        SightingClient(settings().copy(serverKey = wrongKey).clientConfig(dataDir.path), AesKeyStore()).use { client ->
+            client.setListener(outbox)
+            client.report(captureLocation(here, shutter))
+            val summary = client.sync(settings().sendNowBudget(meteredNow = false))
+            assertEquals(AttemptError.ReceiptRefused, summary.retrying.single().error)
+            val report = client.reports().single()
+            assertEquals(ReportState.SEALED, report.state)
+            assertEquals(AttemptError.ReceiptRefused, report.lastError)
+            val row = outbox.rows(client.reports()).single()
+            assertEquals(null, row.percent, "all bytes were sent, but the report is not delivered")
+            assertTrue(row.status.startsWith("Not sent yet: the server's confirmation did not check out. Next try at "), row.status)
+            val zh = Outbox(ZoneOffset.UTC, Language.ZH).rows(client.reports()).single()
+            assertTrue(zh.status.startsWith("尚未发送：服务器的确认未通过验证。将于 "), zh.status)
+        }
     }
 
     @Test

@@ -3,6 +3,9 @@
 //! This is the object the bindings will wrap. Each report has a row in the queue
 //! (`queue.sqlite3`); a sealed report's ciphertext is `outbox/<id>.age`.
 //!
+//! The device owns its queue: callers get operations, each doing a state change together with
+//! its file work ([`outbox`] has those the sync engine uses), never the database itself.
+//!
 //! Crash safety comes from the order of writes: a file is made durable (temp, fsync, rename,
 //! directory fsync) before the row that points at it, and a row is only ever acknowledged to
 //! the reporter after its transaction committed. The recovery sweep at open cleans what a kill
@@ -12,15 +15,19 @@ use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+mod outbox;
+mod recovery;
+
+pub use outbox::{AttemptOutcome, Storage};
+
 use base64::{engine::general_purpose::STANDARD, Engine};
-use ring::digest::{Context, SHA256};
 use uuid::Uuid;
 
 use crate::capture::{self, CaptureOptions, CaptureRequest};
 use crate::draft::{Draft, DraftError, DraftStore};
 use crate::keys::{self, DeviceKeys, KeyError, KeyStore};
 use crate::queue::{Queue, QueueError, ReportStatus, SealedFields, State};
-use crate::report::{hex, CaptureClock, Details, Manifest, ReportError};
+use crate::report::{CaptureClock, Details, Manifest, ReportError};
 use crate::seal::{self, Envelope, Recipient, SealError};
 
 /// Default storage quota for drafts and undelivered reports.
@@ -160,73 +167,6 @@ impl Device {
         Ok(device)
     }
 
-    /// Cleans up after a kill: temp files and files no row points at are removed; rows whose
-    /// file is missing or has the wrong size are flagged. Only metadata is read, so opening
-    /// stays fast with a full outbox; [`Device::verify_ciphertexts`] checks the hashes.
-    ///
-    /// A kill cannot leave a `sealed` row with a partial file (the file is durable before the
-    /// row says so); what this catches is storage damage and files removed behind our back.
-    fn recovery_sweep(&self) -> Result<(), DeviceError> {
-        let rows = self.queue.all_rows()?;
-        let state_of = |id: Uuid| rows.iter().find(|r| r.id == id).map(|r| r.state);
-        for dir in ["outbox", "drafts", "thumbnails"] {
-            for entry in fs::read_dir(self.data_dir.join(dir))? {
-                let path = entry?.path();
-                let name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default();
-                let id = name.split('.').next().and_then(|i| i.parse::<Uuid>().ok());
-                let keep = match (dir, id.and_then(state_of)) {
-                    _ if name.ends_with(".tmp") => false,
-                    // A sealed file whose row never said so: the submit did not return.
-                    ("outbox", Some(state)) => matches!(state, State::Sealed | State::Uploading),
-                    // A draft file after its report was sealed, or before its row existed.
-                    ("drafts", Some(state)) => state == State::Draft,
-                    ("thumbnails", Some(state)) => state != State::Purged,
-                    _ => false,
-                };
-                if !keep {
-                    fs::remove_file(&path)?;
-                }
-            }
-        }
-        for row in &rows {
-            let problem = match row.state {
-                State::Sealed | State::Uploading => match fs::metadata(self.outbox_path(row.id)) {
-                    Ok(meta) if meta.len() == row.bytes => None,
-                    Ok(_) => Some("the sealed file has the wrong size (damaged)"),
-                    Err(_) => Some("the sealed file is missing"),
-                },
-                State::Draft if !self.drafts.exists(row.id) => Some("the draft file is missing"),
-                _ => None,
-            };
-            if let Some(problem) = problem {
-                self.queue.flag(row.id, problem)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Hashes every queued ciphertext and flags those that no longer match; returns how many.
-    /// [`crate::handle::DeviceHandle`] runs it in the background right after open.
-    pub fn verify_ciphertexts(&self) -> Result<usize, DeviceError> {
-        let mut flagged = 0;
-        for row in self.queue.all_rows()? {
-            if !matches!(row.state, State::Sealed | State::Uploading) {
-                continue;
-            }
-            if let Ok(actual) = file_sha256(&self.outbox_path(row.id)) {
-                if Some(actual) != row.ciphertext_sha256 {
-                    self.queue
-                        .flag(row.id, "the sealed file does not match its hash")?;
-                    flagged += 1;
-                }
-            }
-        }
-        Ok(flagged)
-    }
-
     fn check_quota(&self, adding: u64) -> Result<(), DeviceError> {
         let stored = self.queue.stored_bytes()?;
         if stored + adding > self.config.quota_bytes {
@@ -273,7 +213,7 @@ impl Device {
         let id = Uuid::new_v4();
         // The raw boot id never leaves the phone: the manifest carries the keyed tag.
         let clock = CaptureClock {
-            boot_id: self.keys.clock.boot_tag(&clock.boot_id),
+            boot_id: crate::wire::hex::encode(&self.keys.clock.boot_tag(&clock.boot_id)),
             ..clock
         };
         let manifest = Manifest::new(
@@ -377,74 +317,6 @@ impl Device {
         Ok(self.queue.reports()?)
     }
 
-    /// `len` bytes of a sealed report's ciphertext from `offset` (one tus PATCH).
-    pub fn read_sealed(&self, id: Uuid, offset: u64, len: u64) -> Result<Vec<u8>, DeviceError> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut file = fs::File::open(self.outbox_path(id))?;
-        file.seek(SeekFrom::Start(offset))?;
-        let mut chunk = Vec::with_capacity(len as usize);
-        file.take(len).read_to_end(&mut chunk)?;
-        Ok(chunk)
-    }
-
-    /// The upload finished: `delivered` (with the verified receipt; the ciphertext is deleted,
-    /// the organisation holds it) or `uploaded_unconfirmed` (kept until purged).
-    pub fn finish_delivered(
-        &mut self,
-        id: Uuid,
-        to: State,
-        receipt: Option<&str>,
-    ) -> Result<(), DeviceError> {
-        self.queue.finish_upload(id, to, receipt)?;
-        if to == State::Delivered {
-            remove_if_present(&self.outbox_path(id))?;
-        }
-        Ok(())
-    }
-
-    /// The queue itself, for the sync engine.
-    pub fn queue(&mut self) -> &mut Queue {
-        &mut self.queue
-    }
-
-    /// Removes delivered reports: their ciphertexts, thumbnails and rows (with `secure_delete`
-    /// on, the row's bytes are overwritten too).
-    pub fn purge_delivered(&mut self) -> Result<usize, DeviceError> {
-        let delivered: Vec<Uuid> = self
-            .queue
-            .reports()?
-            .into_iter()
-            .filter(|r| matches!(r.state, State::Delivered | State::UploadedUnconfirmed))
-            .map(|r| r.id)
-            .collect();
-        for id in &delivered {
-            remove_if_present(&self.outbox_path(*id))?;
-            let _ = self.drafts.remove_thumbnail(*id);
-            self.queue.transition(*id, State::Purged, |tx| {
-                tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
-                Ok(())
-            })?;
-        }
-        Ok(delivered.len())
-    }
-
-    /// The phone's clock now as the upload metadata carries it, `<boot tag> <ms since boot>`,
-    /// for the desk's clock correction (see [`keys::ClockKey`]); `None` where the platform does
-    /// not give the core its clocks (iOS passes them at capture only).
-    pub fn device_clock(&self) -> Option<String> {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            let clock = CaptureClock::now().ok()?;
-            Some(format!(
-                "{} {}",
-                self.keys.clock.boot_tag(&clock.boot_id),
-                clock.monotonic_ms_at_capture
-            ))
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        None
-    }
-
     /// Panic wipe: every draft, report, key and the database, now. With the keys gone, any
     /// copy of an encrypted file that flash storage keeps is unreadable too.
     pub fn wipe(self) -> Result<(), DeviceError> {
@@ -479,7 +351,7 @@ impl Device {
             .reset_identity(&keys::keys_dir(&self.data_dir), keystore)?)
     }
 
-    fn outbox_path(&self, id: Uuid) -> PathBuf {
+    pub(super) fn outbox_path(&self, id: Uuid) -> PathBuf {
         self.data_dir.join("outbox").join(format!("{id}.age"))
     }
 }
@@ -493,20 +365,7 @@ impl std::fmt::Debug for Device {
     }
 }
 
-fn file_sha256(path: &Path) -> std::io::Result<String> {
-    let mut file = fs::File::open(path)?;
-    let mut hash = Context::new(&SHA256);
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = std::io::Read::read(&mut file, &mut buf)?;
-        if n == 0 {
-            return Ok(hex(hash.finish().as_ref()));
-        }
-        hash.update(&buf[..n]);
-    }
-}
-
-fn remove_if_present(path: &Path) -> std::io::Result<()> {
+pub(super) fn remove_if_present(path: &Path) -> std::io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),

@@ -57,7 +57,7 @@ impl Receipt {
         server_key: &[u8; 32],
     ) -> Result<(), ReceiptError> {
         if self.report_id != report_id
-            || self.ciphertext_sha256 != crate::report::hex(ciphertext_sha256)
+            || self.ciphertext_sha256 != super::hex::encode(ciphertext_sha256)
         {
             return Err(ReceiptError::Mismatch);
         }
@@ -85,6 +85,26 @@ pub fn parse_server_key(b64: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The JSON the intake writes is the JSON the phone and the desk read.
+        #[test]
+        fn json_round_trip(id in any::<u128>(), sha in any::<[u8; 32]>(), secs in 0i64..4_000_000_000) {
+            let receipt = Receipt {
+                report_id: Uuid::from_u128(id),
+                ciphertext_sha256: super::super::hex::encode(&sha),
+                received_at: time::OffsetDateTime::from_unix_timestamp(secs)
+                    .unwrap()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap(),
+                server_key: STANDARD.encode([3u8; 32]),
+                sig: STANDARD.encode([4u8; 64]),
+            };
+            let json = serde_json::to_string(&receipt).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Receipt>(&json).unwrap(), receipt);
+        }
+    }
 
     #[test]
     fn server_keys_are_32_bytes_of_base64() {

@@ -10,114 +10,23 @@
 //! not only a process kill. The ciphertext file is fsynced and renamed (and its directory
 //! fsynced) *before* its row says `sealed`, so a `sealed` row always has its whole file.
 
+mod attempt;
+mod schema;
+mod state;
+
 use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::report::hex;
+use crate::millis;
+use crate::sqlite::MigrationError;
+use crate::wire::hex;
 
-/// The schema, one entry per version; `PRAGMA user_version` says how many have been applied.
-const MIGRATIONS: &[&str] = &[
-    // 1: reports and their sync fields.
-    "CREATE TABLE reports (
-        id              TEXT PRIMARY KEY,
-        state           TEXT NOT NULL,
-        created_at_ms   INTEGER NOT NULL,
-        bytes           INTEGER NOT NULL,
-        ciphertext_sha256 TEXT,
-        envelope_sig    TEXT,
-        device_key      TEXT,
-        attempts        INTEGER NOT NULL DEFAULT 0,
-        next_attempt_ms INTEGER,
-        last_error      TEXT,
-        upload_url      TEXT,
-        upload_offset   INTEGER NOT NULL DEFAULT 0,
-        receipt         TEXT,
-        reject_reason   TEXT,
-        problem         TEXT
-    );
-    CREATE INDEX reports_by_state ON reports (state, created_at_ms);",
-    // 2: when each report last changed state, so the outbox can say "waiting since …".
-    "ALTER TABLE reports ADD COLUMN updated_at_ms INTEGER;
-    UPDATE reports SET updated_at_ms = created_at_ms;",
-    // 3: a purged report leaves no row (ids, times and keys went with it from then on).
-    "DELETE FROM reports WHERE state = 'purged';",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum State {
-    Draft,
-    Sealed,
-    Uploading,
-    Delivered,
-    Purged,
-    Rejected,
-    UploadedUnconfirmed,
-}
-
-impl State {
-    pub const ALL: [State; 7] = [
-        State::Draft,
-        State::Sealed,
-        State::Uploading,
-        State::Delivered,
-        State::Purged,
-        State::Rejected,
-        State::UploadedUnconfirmed,
-    ];
-
-    /// The allowed transitions, all of them.
-    pub fn can_become(self, next: State) -> bool {
-        use State::*;
-        matches!(
-            (self, next),
-            (Draft, Sealed)
-                | (Sealed, Uploading)
-                | (Sealed, Rejected)
-                // A failed attempt goes back to `sealed` to wait for its next try.
-                | (Uploading, Sealed)
-                | (Uploading, Delivered)
-                | (Uploading, Rejected)
-                | (Uploading, UploadedUnconfirmed)
-                | (Delivered, Purged)
-                | (UploadedUnconfirmed, Purged)
-        )
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Draft => "draft",
-            State::Sealed => "sealed",
-            State::Uploading => "uploading",
-            State::Delivered => "delivered",
-            State::Purged => "purged",
-            State::Rejected => "rejected",
-            State::UploadedUnconfirmed => "uploaded_unconfirmed",
-        }
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for State {
-    type Err = QueueError;
-
-    fn from_str(s: &str) -> Result<Self, QueueError> {
-        State::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| QueueError::Corrupt(format!("unknown state {s:?}")))
-    }
-}
+pub use attempt::{AttemptError, AttemptFailure};
+pub use state::State;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -131,6 +40,15 @@ pub enum QueueError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+impl From<MigrationError> for QueueError {
+    fn from(e: MigrationError) -> Self {
+        match e {
+            MigrationError::Sqlite(e) | MigrationError::Step { source: e, .. } => e.into(),
+            newer @ MigrationError::Newer { .. } => QueueError::Corrupt(newer.to_string()),
+        }
+    }
+}
+
 /// One row of the reporter's outbox, as the screen shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportStatus {
@@ -141,8 +59,9 @@ pub struct ReportStatus {
     /// When it entered its current state.
     pub updated_at: OffsetDateTime,
     pub attempts: u32,
-    /// Human-readable: what went wrong last time.
-    pub last_error: Option<String>,
+    /// What went wrong in the last attempt, and that in words (for logs and support).
+    pub last_error: Option<AttemptError>,
+    pub last_error_detail: Option<String>,
     pub next_attempt_at: Option<OffsetDateTime>,
     pub reject_reason: Option<String>,
     /// Set by the recovery sweep when the row's file is missing or damaged (never dropped).
@@ -151,7 +70,7 @@ pub struct ReportStatus {
 
 /// What a sealed report's row holds about its ciphertext.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedFields {
+pub(crate) struct SealedFields {
     pub bytes: u64,
     pub ciphertext_sha256: [u8; 32],
     pub envelope_sig: String,
@@ -164,9 +83,7 @@ pub struct PendingUpload {
     pub id: Uuid,
     pub state: State,
     pub bytes: u64,
-    pub ciphertext_sha256: String,
-    pub envelope_sig: String,
-    pub device_key: String,
+    pub ciphertext_sha256: [u8; 32],
     pub attempts: u32,
     pub upload_url: Option<String>,
     pub upload_offset: u64,
@@ -174,21 +91,22 @@ pub struct PendingUpload {
 
 /// A row as the recovery sweep sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SweepRow {
+pub(crate) struct SweepRow {
     pub id: Uuid,
     pub state: State,
     pub bytes: u64,
     pub ciphertext_sha256: Option<String>,
 }
 
-pub struct Queue {
+/// The queue database. Crate-private: the device is the one owner of its rows and files, and
+/// offers the operations (each a state change with its file work) that callers need.
+pub(crate) struct Queue {
     conn: Connection,
-    path: PathBuf,
 }
 
 impl Queue {
     /// Opens (or makes) the queue database and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Self, QueueError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, QueueError> {
         // Only the app may read it (SQLite gives its -wal and -shm files the same mode).
         make_private(path).map_err(|e| QueueError::Corrupt(format!("cannot open: {e}")))?;
         let mut conn = Connection::open(path)?;
@@ -197,18 +115,11 @@ impl Queue {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&mut conn)?;
-        Ok(Self {
-            conn,
-            path: path.to_path_buf(),
-        })
+        crate::sqlite::migrate(&mut conn, schema::MIGRATIONS)?;
+        Ok(Self { conn })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn insert_draft(&self, id: Uuid, bytes: u64) -> Result<(), QueueError> {
+    pub(crate) fn insert_draft(&self, id: Uuid, bytes: u64) -> Result<(), QueueError> {
         let now = now_ms();
         self.conn.execute(
             "INSERT INTO reports (id, state, created_at_ms, updated_at_ms, bytes) VALUES (?1, 'draft', ?2, ?2, ?3)",
@@ -218,14 +129,18 @@ impl Queue {
     }
 
     /// `draft → sealed`, recording the ciphertext's fields (its file is already durable).
-    pub fn mark_sealed(&mut self, id: Uuid, sealed: &SealedFields) -> Result<(), QueueError> {
+    pub(crate) fn mark_sealed(
+        &mut self,
+        id: Uuid,
+        sealed: &SealedFields,
+    ) -> Result<(), QueueError> {
         self.transition(id, State::Sealed, |tx| {
             tx.execute(
                 "UPDATE reports SET bytes = ?2, ciphertext_sha256 = ?3, envelope_sig = ?4, device_key = ?5 WHERE id = ?1",
                 params![
                     id.to_string(),
                     sealed.bytes as i64,
-                    hex(&sealed.ciphertext_sha256),
+                    hex::encode(&sealed.ciphertext_sha256),
                     sealed.envelope_sig,
                     sealed.device_key
                 ],
@@ -235,7 +150,7 @@ impl Queue {
     }
 
     /// Any allowed transition, with `extra` run in the same transaction.
-    pub fn transition(
+    fn transition(
         &mut self,
         id: Uuid,
         to: State,
@@ -258,7 +173,7 @@ impl Queue {
     }
 
     /// Removes a draft's row (the reporter discarded it).
-    pub fn delete_draft(&self, id: Uuid) -> Result<(), QueueError> {
+    pub(crate) fn delete_draft(&self, id: Uuid) -> Result<(), QueueError> {
         let n = self.conn.execute(
             "DELETE FROM reports WHERE id = ?1 AND state = 'draft'",
             [id.to_string()],
@@ -269,12 +184,12 @@ impl Queue {
         Ok(())
     }
 
-    pub fn state(&self, id: Uuid) -> Result<State, QueueError> {
+    pub(crate) fn state(&self, id: Uuid) -> Result<State, QueueError> {
         current_state(&self.conn, id)
     }
 
     /// Every row, as the recovery sweep needs it.
-    pub fn all_rows(&self) -> Result<Vec<SweepRow>, QueueError> {
+    pub(crate) fn all_rows(&self) -> Result<Vec<SweepRow>, QueueError> {
         let mut stmt = self
             .conn
             .prepare("SELECT id, state, bytes, ciphertext_sha256 FROM reports")?;
@@ -294,15 +209,13 @@ impl Queue {
 
     /// Sealed or uploading reports, oldest first, without a recovery problem; with
     /// `due_by`, only those whose next attempt time has come.
-    pub fn pending_uploads(
+    pub(crate) fn pending_uploads(
         &self,
         due_by: Option<OffsetDateTime>,
     ) -> Result<Vec<PendingUpload>, QueueError> {
-        let due = due_by
-            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-            .unwrap_or(i64::MAX);
+        let due = due_by.map(millis::from_time).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare(
-            "SELECT id, state, bytes, ciphertext_sha256, envelope_sig, device_key, attempts, upload_url, upload_offset
+            "SELECT id, state, bytes, ciphertext_sha256, attempts, upload_url, upload_offset
              FROM reports
              WHERE state IN ('sealed', 'uploading') AND problem IS NULL
                AND (next_attempt_ms IS NULL OR next_attempt_ms <= ?1)
@@ -312,23 +225,25 @@ impl Queue {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let (id, state): (String, String) = (r.get(0)?, r.get(1)?);
+            let sha: Option<String> = r.get(3)?;
             out.push(PendingUpload {
                 id: parse_id(&id)?,
                 state: state.parse()?,
                 bytes: r.get::<_, i64>(2)?.max(0) as u64,
-                ciphertext_sha256: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                envelope_sig: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                device_key: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                attempts: r.get::<_, i64>(6)?.max(0) as u32,
-                upload_url: r.get(7)?,
-                upload_offset: r.get::<_, i64>(8)?.max(0) as u64,
+                ciphertext_sha256: sha
+                    .as_deref()
+                    .and_then(hex::decode)
+                    .ok_or_else(|| QueueError::Corrupt(format!("the hash of report {id}")))?,
+                attempts: r.get::<_, i64>(4)?.max(0) as u32,
+                upload_url: r.get(5)?,
+                upload_offset: r.get::<_, i64>(6)?.max(0) as u64,
             });
         }
         Ok(out)
     }
 
     /// Records where an upload lives and how far it got, before the next PATCH is sent.
-    pub fn set_upload_progress(
+    pub(crate) fn set_upload_progress(
         &self,
         id: Uuid,
         url: Option<&str>,
@@ -341,34 +256,74 @@ impl Queue {
         Ok(())
     }
 
+    /// `sealed → uploading`; a report already uploading (a paused attempt) stays so.
+    pub(crate) fn begin_upload(&mut self, id: Uuid) -> Result<(), QueueError> {
+        if self.state(id)? == State::Uploading {
+            return Ok(());
+        }
+        self.transition(id, State::Uploading, |_| Ok(()))
+    }
+
+    /// The envelope a sealed report's row holds: device key, envelope signature (base64) and
+    /// the ciphertext's SHA-256 (hex).
+    pub(crate) fn envelope_fields(&self, id: Uuid) -> Result<[String; 3], QueueError> {
+        let fields = self
+            .conn
+            .query_row(
+                "SELECT device_key, envelope_sig, ciphertext_sha256 FROM reports WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]),
+            )
+            .optional()?
+            .ok_or(QueueError::NotFound(id))?;
+        match fields {
+            [Some(key), Some(sig), Some(sha)] => Ok([key, sig, sha]),
+            _ => Err(QueueError::Corrupt(format!("report {id} has no envelope"))),
+        }
+    }
+
     /// `uploading → sealed` after a failed attempt: counted, explained, and when to try again.
-    pub fn record_failure(
+    pub(crate) fn record_failure(
         &mut self,
         id: Uuid,
-        error: &str,
+        failure: &AttemptFailure,
         next_attempt: OffsetDateTime,
     ) -> Result<(), QueueError> {
-        let next = (next_attempt.unix_timestamp_nanos() / 1_000_000) as i64;
+        let (kind, status) = failure.error.to_columns();
         self.transition(id, State::Sealed, |tx| {
             tx.execute(
-                "UPDATE reports SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3 WHERE id = ?1",
-                params![id.to_string(), error, next],
+                "UPDATE reports SET attempts = attempts + 1, last_error = ?2, last_error_kind = ?3,
+                        last_error_status = ?4, next_attempt_ms = ?5 WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    failure.detail,
+                    kind,
+                    status,
+                    millis::from_time(next_attempt)
+                ],
             )?;
             Ok(())
         })
     }
 
     /// `uploading → delivered | uploaded_unconfirmed | rejected`, with the receipt or the reason.
-    pub fn finish_upload(
+    pub(crate) fn finish_upload(
         &mut self,
         id: Uuid,
         to: State,
         receipt_or_reason: Option<&str>,
     ) -> Result<(), QueueError> {
         self.transition(id, to, |tx| {
-            let column = if to == State::Rejected { "reject_reason" } else { "receipt" };
+            let column = if to == State::Rejected {
+                "reject_reason"
+            } else {
+                "receipt"
+            };
             tx.execute(
-                &format!("UPDATE reports SET {column} = ?2, last_error = NULL, next_attempt_ms = NULL WHERE id = ?1"),
+                &format!(
+                    "UPDATE reports SET {column} = ?2, last_error = NULL, last_error_kind = NULL,
+                          last_error_status = NULL, next_attempt_ms = NULL WHERE id = ?1"
+                ),
                 params![id.to_string(), receipt_or_reason],
             )?;
             Ok(())
@@ -376,7 +331,7 @@ impl Queue {
     }
 
     /// Flags a row the recovery sweep found wrong (kept, shown, never silently dropped).
-    pub fn flag(&self, id: Uuid, problem: &str) -> Result<(), QueueError> {
+    pub(crate) fn flag(&self, id: Uuid, problem: &str) -> Result<(), QueueError> {
         self.conn.execute(
             "UPDATE reports SET problem = ?2 WHERE id = ?1",
             params![id.to_string(), problem],
@@ -385,10 +340,10 @@ impl Queue {
     }
 
     /// The outbox, oldest first, purged reports left out.
-    pub fn reports(&self) -> Result<Vec<ReportStatus>, QueueError> {
+    pub(crate) fn reports(&self) -> Result<Vec<ReportStatus>, QueueError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, state, bytes, created_at_ms, updated_at_ms, attempts, last_error,
-                    next_attempt_ms, reject_reason, problem
+                    next_attempt_ms, reject_reason, problem, last_error_kind, last_error_status
              FROM reports WHERE state != 'purged' ORDER BY created_at_ms, rowid",
         )?;
         let mut rows = stmt.query([])?;
@@ -397,15 +352,19 @@ impl Queue {
             let id: String = r.get(0)?;
             let state: String = r.get(1)?;
             let created: i64 = r.get(3)?;
+            let kind: Option<String> = r.get(10)?;
             out.push(ReportStatus {
                 id: parse_id(&id)?,
                 state: state.parse()?,
                 bytes: r.get::<_, i64>(2)?.max(0) as u64,
-                created_at: from_ms(created),
-                updated_at: from_ms(r.get::<_, Option<i64>>(4)?.unwrap_or(created)),
+                created_at: from_ms(created)?,
+                updated_at: from_ms(r.get::<_, Option<i64>>(4)?.unwrap_or(created))?,
                 attempts: r.get::<_, i64>(5)?.max(0) as u32,
-                last_error: r.get(6)?,
-                next_attempt_at: r.get::<_, Option<i64>>(7)?.map(from_ms),
+                last_error: kind
+                    .map(|k| AttemptError::from_columns(&k, r.get(11)?))
+                    .transpose()?,
+                last_error_detail: r.get(6)?,
+                next_attempt_at: r.get::<_, Option<i64>>(7)?.map(from_ms).transpose()?,
                 reject_reason: r.get(8)?,
                 problem: r.get(9)?,
             });
@@ -414,7 +373,7 @@ impl Queue {
     }
 
     /// The server's signed receipt (JSON) for a delivered report.
-    pub fn receipt(&self, id: Uuid) -> Result<Option<String>, QueueError> {
+    pub(crate) fn receipt(&self, id: Uuid) -> Result<Option<String>, QueueError> {
         Ok(self
             .conn
             .query_row(
@@ -427,7 +386,7 @@ impl Queue {
     }
 
     /// Count and total bytes per state.
-    pub fn totals(&self) -> Result<BTreeMap<State, (u64, u64)>, QueueError> {
+    pub(crate) fn totals(&self) -> Result<BTreeMap<State, (u64, u64)>, QueueError> {
         let mut stmt = self
             .conn
             .prepare("SELECT state, COUNT(*), SUM(bytes) FROM reports GROUP BY state")?;
@@ -447,7 +406,7 @@ impl Queue {
     }
 
     /// Bytes the queue holds on disk (drafts and ciphertexts not yet delivered).
-    pub fn stored_bytes(&self) -> Result<u64, QueueError> {
+    pub(crate) fn stored_bytes(&self) -> Result<u64, QueueError> {
         let total: i64 = self.conn.query_row(
             "SELECT COALESCE(SUM(bytes), 0) FROM reports WHERE state IN ('draft', 'sealed', 'uploading')",
             [],
@@ -456,8 +415,17 @@ impl Queue {
         Ok(total.max(0) as u64)
     }
 
+    /// Deletes a delivered (or unconfirmed) report's row; with `secure_delete` on, its bytes
+    /// are overwritten too.
+    pub(crate) fn purge(&mut self, id: Uuid) -> Result<(), QueueError> {
+        self.transition(id, State::Purged, |tx| {
+            tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
+            Ok(())
+        })
+    }
+
     /// `PRAGMA integrity_check` = "ok".
-    pub fn integrity_ok(&self) -> Result<bool, QueueError> {
+    pub(crate) fn integrity_ok(&self) -> Result<bool, QueueError> {
         let result: String = self
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
@@ -498,30 +466,12 @@ fn make_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), QueueError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(QueueError::Corrupt(format!(
-            "schema version {version} is newer than this app ({known})"
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
 fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+    millis::now()
 }
 
-fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+fn from_ms(ms: i64) -> Result<OffsetDateTime, QueueError> {
+    millis::to_time(ms).ok_or_else(|| QueueError::Corrupt(format!("the time {ms}")))
 }
 
 #[cfg(test)]
@@ -574,24 +524,6 @@ mod tests {
     }
 
     #[test]
-    fn every_pair_of_states_is_decided_in_one_place() {
-        let allowed: Vec<(State, State)> = State::ALL
-            .iter()
-            .flat_map(|a| State::ALL.iter().map(move |b| (*a, *b)))
-            .filter(|(a, b)| a.can_become(*b))
-            .collect();
-        assert_eq!(allowed.len(), 9);
-        assert!(
-            !State::Delivered.can_become(State::Uploading),
-            "delivered is never re-sent"
-        );
-        assert!(
-            !State::Rejected.can_become(State::Sealed),
-            "rejected is not retried"
-        );
-    }
-
-    #[test]
     fn the_outbox_lists_and_totals_honestly() {
         let dir = tempfile::tempdir().unwrap();
         let mut q = Queue::open(&dir.path().join("queue.sqlite3")).unwrap();
@@ -600,14 +532,8 @@ mod tests {
         q.insert_draft(b, 20).unwrap();
         q.mark_sealed(b, &sealed()).unwrap();
         q.transition(b, State::Uploading, |_| Ok(())).unwrap();
-        q.transition(b, State::Rejected, |tx| {
-            tx.execute(
-                "UPDATE reports SET reject_reason = 'photo too large' WHERE id = ?1",
-                [b.to_string()],
-            )?;
-            Ok(())
-        })
-        .unwrap();
+        q.finish_upload(b, State::Rejected, Some("photo too large"))
+            .unwrap();
         let list = q.reports().unwrap();
         assert_eq!(
             list.iter().map(|r| (r.id, r.state)).collect::<Vec<_>>(),
@@ -632,5 +558,101 @@ mod tests {
         q.conn.pragma_update(None, "user_version", 99).unwrap();
         drop(q);
         assert!(matches!(Queue::open(&path), Err(QueueError::Corrupt(_))));
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// A queue written by schema version 1 (`tests/fixtures/queue-v1.sqlite3`, kept as it was)
+    /// opens and is upgraded in place, with every report intact.
+    #[test]
+    fn a_version_1_database_is_upgraded_with_its_reports_intact() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("queue.sqlite3");
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/queue-v1.sqlite3"
+        );
+        std::fs::copy(fixture, &path).unwrap();
+        let mut queue = Queue::open(&path).unwrap();
+        assert!(queue.integrity_ok().unwrap());
+        let reports = queue.reports().unwrap();
+        assert_eq!(reports.len(), 2);
+        let (sealed, rejected) = (&reports[0], &reports[1]);
+        assert_eq!((sealed.state, sealed.bytes), (State::Sealed, 151_272));
+        assert_eq!(sealed.created_at, datetime!(2024-11-28 08:00:00 UTC));
+        // The column added by version 2 is filled from what version 1 knew.
+        assert_eq!(sealed.updated_at, sealed.created_at);
+        assert_eq!(
+            (rejected.state, rejected.reject_reason.as_deref()),
+            (State::Rejected, Some("photo too large"))
+        );
+        // The upgraded queue works on: the sealed report can go on to upload.
+        queue.begin_upload(sealed.id).unwrap();
+        let moved = &queue.reports().unwrap()[0];
+        assert!(moved.updated_at > moved.created_at);
+        drop(queue);
+        // Opening again is a no-op for the schema.
+        assert_eq!(Queue::open(&path).unwrap().reports().unwrap().len(), 2);
+    }
+
+    /// A version 3 queue whose errors were words only gets them classified by version 4.
+    #[test]
+    fn version_4_classifies_the_words_version_3_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        crate::sqlite::migrate(&mut conn, &schema::MIGRATIONS[..3]).unwrap();
+        let words = [
+            (
+                "network: cannot reach the intake server",
+                Some(AttemptError::Network),
+            ),
+            (
+                "network: the intake server's certificate is not trusted (UnknownIssuer)",
+                Some(AttemptError::TlsNotTrusted),
+            ),
+            (
+                "network: the connection stalled",
+                Some(AttemptError::Stalled),
+            ),
+            (
+                "RECEIPT REFUSED: the receipt's signature does not verify",
+                Some(AttemptError::ReceiptRefused),
+            ),
+            ("server: HTTP 503", Some(AttemptError::ServerStatus(503))),
+            ("server: HTTP 507", Some(AttemptError::ServerFull)),
+            (
+                "server: too many uploads at once; retry shortly",
+                Some(AttemptError::ServerStatus(0)),
+            ),
+            (
+                "server: the upload offset 9 is past the end of the report",
+                Some(AttemptError::ServerProtocol),
+            ),
+            (
+                "the server's receipt is not a receipt",
+                Some(AttemptError::ServerProtocol),
+            ),
+        ];
+        for (i, (text, _)) in words.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO reports (id, state, created_at_ms, updated_at_ms, bytes, last_error)
+                 VALUES (?1, 'sealed', ?2, ?2, 10, ?3)",
+                params![Uuid::new_v4().to_string(), i as i64, text],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let reports = Queue::open(&path).unwrap().reports().unwrap();
+        let got: Vec<_> = reports
+            .iter()
+            .map(|r| (r.last_error_detail.as_deref().unwrap(), r.last_error))
+            .collect();
+        let want: Vec<_> = words.iter().map(|(t, e)| (*t, *e)).collect();
+        assert_eq!(got, want);
     }
 }

@@ -1,0 +1,20 @@
+//! Every value that crosses the wire between the phone, the intake server and the desk, each
+//! in its own small module with the paragraph of the format it follows quoted beside it, the
+//! writer and the reader side by side, and tests (vectors and round trips) next to them.
+//!
+//! - [`upload_metadata`]: the tus `Upload-Metadata` header a new upload carries;
+//! - [`envelope`]: the signed message inside it that the intake checks;
+//! - [`device_clock`]: the phone's clock at upload time, for the desk's clock correction;
+//! - [`receipt`]: the intake's signed proof of delivery;
+//! - [`hex`]: the hex form digests and tags travel in.
+
+pub mod device_clock;
+pub mod envelope;
+pub mod hex;
+pub mod receipt;
+pub mod upload_metadata;
+
+pub use device_clock::{DeviceClock, DeviceClockError};
+pub use envelope::envelope_message;
+pub use receipt::{parse_server_key, Receipt, ReceiptError};
+pub use upload_metadata::{MetadataError, UploadMetadata};
