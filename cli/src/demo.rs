@@ -115,75 +115,19 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let server_public: [u8; 32] = server_key.public_key().as_ref().try_into()?;
     println!("   recipient {recipient}\n");
 
-    // The first sample is seen twice, by two passers-by ~150 m apart: a repeat sighting.
-    let mut sightings: Vec<(String, Vec<u8>, Location)> = Vec::new();
-    for (i, (name, bytes)) in photos.into_iter().enumerate() {
-        if i == 0 {
-            let again = format!("{name} (seen again)");
-            sightings.push((name, bytes.clone(), phone_fix(0)));
-            sightings.push((again, bytes, phone_fix(1)));
-        } else {
-            sightings.push((name, bytes, phone_fix(i + 1)));
-        }
-    }
-
+    let sightings = sightings(photos);
     println!(
         "2. A reporter's device, offline, captures {} photos and seals them",
         sightings.len()
     );
     let device_dir = root.join("device");
     let keystore = FileKeyStore::open(&device_dir.join("keystore.key"))?;
-    let config = DeviceConfig::new(vec![recipient]);
-    let device = DeviceHandle::new(Device::open(&device_dir, &keystore, config)?)?;
-    let mut failed = 0;
-    let mut rows = Vec::new();
-    for (name, bytes, location) in sightings {
-        let camera_bytes = bytes.len();
-        let note = format!("demo sighting from {name}");
-        let result = device
-            .call(move |d| {
-                let request = CaptureRequest {
-                    location,
-                    captured_at: Some(OffsetDateTime::now_utc()),
-                };
-                let draft = d.capture(bytes, &request, CaptureClock::now()?)?;
-                let envelope = d.submit(
-                    draft.id,
-                    Details {
-                        note: Some(note),
-                        ..Default::default()
-                    },
-                )?;
-                Ok((draft, envelope))
-            })
-            .await;
-        match result {
-            Ok((draft, envelope)) => {
-                let stripped: Vec<String> = draft
-                    .removed
-                    .iter()
-                    .map(|r| format!("{} {} B", r.what, r.bytes))
-                    .collect();
-                let row = Row {
-                    id: draft.id,
-                    name: name.clone(),
-                    camera_bytes,
-                    sealed_bytes: envelope.ciphertext_bytes,
-                    stripped: stripped.join(", "),
-                    location: location_text(&draft.location),
-                };
-                println!(
-                    "   {name}: {camera_bytes} B camera file → {}×{} upload copy → {} B sealed\n      stripped: {}\n      location: {}",
-                    draft.width, draft.height, row.sealed_bytes, row.stripped, row.location
-                );
-                rows.push(row);
-            }
-            Err(e) => {
-                failed += 1;
-                println!("   {name}: refused: {e}");
-            }
-        }
-    }
+    let device = DeviceHandle::new(Device::open(
+        &device_dir,
+        &keystore,
+        DeviceConfig::new(vec![recipient]),
+    )?)?;
+    let (rows, mut failed) = capture_all(&device, sightings).await;
 
     // Offline: the intake address does not answer yet.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -194,28 +138,113 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
         chunk_size: 64 << 10,
         ..SyncConfig::new(&intake_url, server_public)
     })?;
-    let now = SyncBudget {
-        honour_backoff: false,
-        ..SyncBudget::background(Duration::from_secs(30))
-    };
-    syncer.sync(&device, now).await?;
+    syncer.sync(&device, SEND_NOW).await?;
     println!("\n   The outbox while offline (honest states):");
     print_outbox(&device).await?;
 
-    println!(
-        "\n3. The intake server starts on {} (it stores ciphertext only)",
-        intake_url
-    );
+    println!("\n3. The intake server starts on {intake_url} (it stores ciphertext only)");
     let store = SqliteStore::open(&root.join("server"))?;
     let intake = Intake::new(Arc::new(store), server_key, IntakeConfig::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let server = tokio::spawn(async move { intake::serve(listener, intake).await });
 
     println!("\n4. Back online, the device syncs (tus, resumable) and checks each signed receipt");
-    let waiting: u64 = rows.iter().map(|r| r.sealed_bytes).sum();
+    failed += sync_online(&device, &syncer, rows.iter().map(|r| r.sealed_bytes).sum()).await?;
+    server.abort();
+
+    println!("\n5. The review desk opens and verifies every new report the server received");
+    let desk_dir = root.join("desk");
+    failed += open_at_desk(&org, &root.join("server"), &desk_dir)?;
+    print_summary(&rows, &desk_dir)?;
+    anyhow::ensure!(failed == 0, "{failed} photo(s) or report(s) failed");
+    Ok(())
+}
+
+/// "Send now": everything waiting, whatever its retry time.
+const SEND_NOW: SyncBudget = SyncBudget {
+    max_wall: Duration::from_secs(30),
+    max_bytes: u64::MAX,
+    honour_backoff: false,
+    allow_metered: true,
+    metered: false,
+};
+
+/// The photos with the places they were taken; the first is seen twice, by two passers-by
+/// ~150 m apart: a repeat sighting.
+fn sightings(photos: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>, Location)> {
+    let mut sightings = Vec::new();
+    for (i, (name, bytes)) in photos.into_iter().enumerate() {
+        if i == 0 {
+            let again = format!("{name} (seen again)");
+            sightings.push((name, bytes.clone(), phone_fix(0)));
+            sightings.push((again, bytes, phone_fix(1)));
+        } else {
+            sightings.push((name, bytes, phone_fix(i + 1)));
+        }
+    }
+    sightings
+}
+
+/// Captures and submits each photo; the rows for the summary, and how many were refused.
+async fn capture_all(
+    device: &DeviceHandle,
+    sightings: Vec<(String, Vec<u8>, Location)>,
+) -> (Vec<Row>, usize) {
+    let (mut rows, mut failed) = (Vec::new(), 0);
+    for (name, bytes, location) in sightings {
+        let camera_bytes = bytes.len();
+        let note = format!("demo sighting from {name}");
+        let result = device
+            .call(move |d| {
+                let request = CaptureRequest {
+                    location,
+                    captured_at: Some(OffsetDateTime::now_utc()),
+                };
+                let draft = d.capture(bytes, &request, CaptureClock::now()?)?;
+                let details = Details {
+                    note: Some(note),
+                    ..Default::default()
+                };
+                let envelope = d.submit(draft.id, details)?;
+                Ok((draft, envelope))
+            })
+            .await;
+        let (draft, envelope) = match result {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                failed += 1;
+                println!("   {name}: refused: {e}");
+                continue;
+            }
+        };
+        let stripped: Vec<String> = draft
+            .removed
+            .iter()
+            .map(|r| format!("{} {} B", r.what, r.bytes))
+            .collect();
+        let row = Row {
+            id: draft.id,
+            name: name.clone(),
+            camera_bytes,
+            sealed_bytes: envelope.ciphertext_bytes,
+            stripped: stripped.join(", "),
+            location: location_text(&draft.location),
+        };
+        println!(
+            "   {name}: {camera_bytes} B camera file → {}×{} upload copy → {} B sealed\n      stripped: {}\n      location: {}",
+            draft.width, draft.height, row.sealed_bytes, row.stripped, row.location
+        );
+        rows.push(row);
+    }
+    (rows, failed)
+}
+
+/// Syncs with a progress bar over the bytes waiting; returns how many reports were not
+/// delivered.
+async fn sync_online(device: &DeviceHandle, syncer: &Syncer, waiting: u64) -> Result<usize> {
     let bar = Arc::new(ProgressBars::new(waiting));
     syncer.set_listener(Some(bar.clone()));
-    let summary = syncer.sync(&device, now).await?;
+    let summary = syncer.sync(device, SEND_NOW).await?;
     bar.bar.finish_and_clear();
     println!(
         "   {} delivered, {} bytes sent",
@@ -223,24 +252,23 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
         summary.bytes_sent
     );
     for (id, failure) in &summary.retrying {
-        failed += 1;
         println!(
             "   NOT DELIVERED {id}: {} ({})",
             failure.detail, failure.error
         );
     }
     for (id, why) in &summary.rejected {
-        failed += 1;
         println!("   NOT DELIVERED {id}: refused: {why}");
     }
-    print_outbox(&device).await?;
-    server.abort();
+    print_outbox(device).await?;
+    Ok(summary.retrying.len() + summary.rejected.len())
+}
 
-    println!("\n5. The review desk opens and verifies every new report the server received");
+/// Opens every new report at the desk; returns how many failed.
+fn open_at_desk(org: &Path, server: &Path, desk_dir: &Path) -> Result<usize> {
     let identities = desk::read_identities(&org.join(keygen::IDENTITY_FILE))?;
-    let desk_dir = root.join("desk");
-    let outcomes = desk::open_dir(&identities, &root.join("server"), &desk_dir)?;
-    for o in &outcomes {
+    let mut failed = 0;
+    for o in desk::open_dir(&identities, server, desk_dir)? {
         match &o.result {
             Ok(r) => println!(
                 "   verified {}  {}",
@@ -253,7 +281,11 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
             }
         }
     }
-    let all = desk::sightings::load(&desk_dir)?;
+    Ok(failed)
+}
+
+fn print_summary(rows: &[Row], desk_dir: &Path) -> Result<()> {
+    let all = desk::sightings::load(desk_dir)?;
     let cluster_of = |id: Uuid| {
         all.iter()
             .find(|s| s.id == id.to_string())
@@ -265,10 +297,10 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
         "   {:<8}  {:<30} {:>9} {:>9}  {:<7}  location; stripped",
         "report…", "photo", "camera B", "sealed B", "cluster"
     );
-    for r in &rows {
+    for r in rows {
         println!(
             "   {:<8}  {:<30} {:>9} {:>9}  {:<7}  {}; {}",
-            // The last digits: a UUIDv7 starts with the time, the same for all of them here.
+            // The last 8 hex digits of the (random) id: enough to tell them apart here.
             &r.id.to_string()[28..],
             r.name,
             r.camera_bytes,
@@ -292,7 +324,6 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     println!("            {}", desk_dir.join("sightings.csv").display());
     println!("   review page (open it in a browser, it works offline):");
     println!("            {}", desk_dir.join("index.html").display());
-    anyhow::ensure!(failed == 0, "{failed} photo(s) or report(s) failed");
     Ok(())
 }
 

@@ -1,21 +1,15 @@
 //! The `sighting` binary as a user runs it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use test_support::fixtures;
 
 fn sighting(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sighting"))
         .args(args)
         .output()
         .unwrap()
-}
-
-fn fixtures() -> PathBuf {
-    std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        })
 }
 
 fn exiftool_n(path: &Path) -> serde_json::Value {

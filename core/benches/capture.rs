@@ -3,20 +3,14 @@
 //!
 //! Run: `cargo bench -p sighting-core --bench capture` (or `cargo xtask bench`).
 
-use std::path::PathBuf;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use sighting_core::capture::{
     capture, sanitize, CaptureOptions, CaptureRequest, Location, LocationMissing,
 };
 
+/// The iPhone 8 MP fixture.
 fn photo() -> Vec<u8> {
-    let dir = std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        });
-    std::fs::read(dir.join("hdr/iphone_hdr_NO.jpg")).expect("the iPhone 8 MP fixture")
+    test_support::fixture("hdr/iphone_hdr_NO.jpg")
 }
 
 fn pipeline(c: &mut Criterion) {

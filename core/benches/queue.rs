@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench -p sighting-core --bench queue` (or `cargo xtask bench`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
@@ -14,16 +14,9 @@ use sighting_core::report::{CaptureClock, Details};
 /// A test-only recipient (made with age-keygen; its identity is in core/src/seal/age.rs tests).
 const RECIPIENT: &str = "age12d26g50hktp8t73tgtudnn5dgd5efy88fgntq49fcremdz20ua8spn6353";
 
-fn fixtures() -> PathBuf {
-    std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        })
-}
-
+/// The iPhone 8 MP fixture.
 fn photo() -> Vec<u8> {
-    std::fs::read(fixtures().join("hdr/iphone_hdr_NO.jpg")).expect("the iPhone 8 MP fixture")
+    test_support::fixture("hdr/iphone_hdr_NO.jpg")
 }
 
 fn open(dir: &Path) -> Device {
@@ -48,7 +41,7 @@ fn request() -> CaptureRequest {
 fn outbox_with(n: usize) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let mut device = open(tmp.path());
-    let small = std::fs::read(fixtures().join("Fujifilm_FinePix_E500.jpg")).unwrap();
+    let small = test_support::fixture("Fujifilm_FinePix_E500.jpg");
     for _ in 0..n {
         let draft = device
             .capture(small.clone(), &request(), CaptureClock::now().unwrap())

@@ -12,8 +12,8 @@ use sighting_core::capture::{
 };
 use time::OffsetDateTime;
 
-mod support;
 use support::fixtures;
+use test_support as support;
 
 fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -15,8 +15,8 @@ use sighting_core::report::{CaptureClock, Details, ReportError};
 use sighting_core::seal::Recipient;
 use sighting_core::wire::envelope_message;
 
-mod support;
 use support::fixture;
+use test_support as support;
 
 fn org(dir: &Path) -> (PathBuf, Recipient) {
     let file = dir.join("org.txt");

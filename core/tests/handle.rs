@@ -10,8 +10,8 @@ use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::State;
 use sighting_core::report::{CaptureClock, Details};
 
-mod support;
 use support::fixture;
+use test_support as support;
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()

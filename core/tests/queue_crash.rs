@@ -18,8 +18,8 @@ use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
 use uuid::Uuid;
 
-mod support;
 use support::fixture;
+use test_support as support;
 
 const CHILD_ENV: &str = "SIGHTING_CRASH_CHILD";
 

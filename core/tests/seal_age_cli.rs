@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use ring::rand::{SecureRandom, SystemRandom};
 use sighting_core::seal::{self, age, BundleFile, Recipient};
 
-mod support;
+use test_support as support;
 
 struct Identity {
     file: PathBuf,

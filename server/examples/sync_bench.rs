@@ -8,13 +8,12 @@
 //! - throughput: REPORTS (default 40) reports of PHOTO_500KB (its upload copy), clean loopback:
 //!   reports/s, MB/s;
 //! - bytes on the wire ÷ ciphertext bytes through the faulty proxy at 0 %, 10 % and 30 % request
-//!   failures (the proxy of `server/tests/support/faulty_proxy.rs`);
+//!   failures (the proxy of `test_support::faulty_proxy`, `tests/src/faulty_proxy.rs`);
 //! - peak RSS of a process that only syncs one report, small and large (a child process each,
 //!   so capture and the server are not counted): it must not grow with the report. The large
 //!   photo (over 4 MiB) is sealed with its full-size original, which makes the large report.
 
-#[path = "../tests/support/faulty_proxy.rs"]
-mod faulty_proxy;
+use test_support::faulty_proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

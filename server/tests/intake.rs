@@ -9,11 +9,11 @@ use sighting_core::wire::Receipt;
 use sighting_server::intake::IntakeConfig;
 use uuid::Uuid;
 
-mod support;
 use support::tus::{
     create, device_keys, head_offset, header, metadata, patch, report, server_pkcs8,
 };
 use support::Server;
+use test_support as support;
 
 #[tokio::test]
 async fn a_report_goes_through_the_tus_protocol_and_gets_a_verified_receipt() {

@@ -18,9 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
-mod support;
 use support::tus::{create, device_keys, head_offset, header, metadata, report, Report};
 use support::Server;
+use test_support as support;
 
 /// `sighting-server serve` in its own process, killed when dropped.
 struct ServerProcess {

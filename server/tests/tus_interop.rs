@@ -11,8 +11,8 @@ use sighting_core::wire::hex;
 use sighting_server::intake::IntakeConfig;
 use uuid::Uuid;
 
-mod support;
 use support::Server;
+use test_support as support;
 
 const UPLOAD: &str = r#"
 import sys

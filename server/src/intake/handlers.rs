@@ -84,7 +84,7 @@ pub(super) async fn create(
     }
     // Only new uploads count against the device's allowance: a phone resuming after a drop
     // re-POSTs the same report and must get it back.
-    if let Err(wait) = intake.rate_limit(&upload.device_key) {
+    if let Err(wait) = intake.limiter.take(&upload.device_key) {
         return Err(Refusal::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

@@ -17,8 +17,8 @@ use sighting_server::keygen;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-mod support;
 use support::{fixture, phone, server_key, syncer, Server, NOW};
+use test_support as support;
 
 fn phash(photo: Vec<u8>, max_edge: u32) -> u64 {
     let request = CaptureRequest {

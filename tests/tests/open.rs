@@ -12,8 +12,8 @@ use sighting_server::desk::{self, OpenError};
 use sighting_server::keygen;
 use uuid::Uuid;
 
-mod support;
 use support::fixture;
+use test_support as support;
 
 struct Phone {
     keys: DeviceKeys,

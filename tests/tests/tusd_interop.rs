@@ -12,8 +12,8 @@ use sighting_core::queue::State;
 use sighting_core::sync::SyncBudget;
 use sighting_server::keygen;
 
-mod support;
 use support::{phone, submit, syncer, NOW};
+use test_support as support;
 
 fn tusd_binary() -> PathBuf {
     std::env::var_os("SIGHTING_TUSD")

@@ -1,10 +1,13 @@
-//! A live intake server on a loopback port, for the integration tests.
-#![allow(dead_code)]
+//! What every crate's tests and benches share, in one place: the fixture photos, a new age
+//! identity from the real `age-keygen`, receipt keys, a live intake server on loopback, a
+//! phone, tus by hand, and a proxy that behaves like a bad mobile network. The end-to-end tests
+//! that cross crates (phone → intake → desk) live beside it in `tests/tests/`.
 
 pub mod faulty_proxy;
 pub mod tus;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +18,55 @@ use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
 use sighting_core::report::{CaptureClock, Details};
+use sighting_core::seal::Recipient;
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_server::intake::{self, store::SqliteStore, IntakeConfig};
 use uuid::Uuid;
 
+/// The shared fixture photos: `SIGHTING_FIXTURES`, else `../shared/fixtures/photos` beside the
+/// repository.
+pub fn fixtures() -> PathBuf {
+    let dir = std::env::var_os("SIGHTING_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
+        });
+    assert!(
+        dir.is_dir(),
+        "fixture photos not found at {} (set SIGHTING_FIXTURES)",
+        dir.display()
+    );
+    dir
+}
+
+/// One fixture photo's bytes.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = fixtures().join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A new age identity in `file` (by the real `age-keygen`), and its recipient.
+pub fn age_keygen(file: &Path) -> Recipient {
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(file)
+        .output()
+        .expect("age-keygen must be installed (Debian package age; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // age-keygen prints "Public key: age1…" on stderr.
+    let text = String::from_utf8(out.stderr).unwrap();
+    text.trim()
+        .strip_prefix("Public key: ")
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A live intake server (the real `Intake` on the SQLite store) on a loopback port.
 pub struct Server {
     pub base: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -57,16 +105,6 @@ impl Server {
         let _ = self.shutdown.take().unwrap().send(());
         self.task.await.unwrap();
     }
-}
-
-/// A shared fixture photo (`SIGHTING_FIXTURES`, else `../shared/fixtures/photos`).
-pub fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SIGHTING_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos")
-        });
-    std::fs::read(dir.join(name)).unwrap()
 }
 
 /// A plain HTTP client for talking tus by hand. reqwest is built with rustls but no default

@@ -14,9 +14,9 @@ use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
 use uuid::Uuid;
 
-mod support;
 use support::faulty_proxy::{FaultyProxy, Network};
 use support::{phone, server_key, submit, Server, NOW};
+use test_support as support;
 
 /// SHA-256 of every sealed report in the outbox, before sync deletes them.
 async fn ciphertexts(device: &DeviceHandle) -> BTreeMap<Uuid, [u8; 32]> {

@@ -21,9 +21,9 @@ use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
 use uuid::Uuid;
 
-mod support;
 use support::faulty_proxy::{FaultyProxy, Network};
 use support::{fixture, server_key, Server, NOW};
+use test_support as support;
 
 const CHILD_DIR: &str = "SIGHTING_SYNC_CHILD_DIR";
 const CHILD_URL: &str = "SIGHTING_SYNC_CHILD_URL";

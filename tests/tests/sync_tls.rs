@@ -12,8 +12,8 @@ use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
 use tokio::net::{TcpListener, TcpStream};
 
-mod support;
 use support::{phone, server_key, submit, Server, NOW};
+use test_support as support;
 
 /// A CA, and a certificate it issued for `localhost` and 127.0.0.1.
 fn test_ca() -> (

@@ -8,8 +8,8 @@ use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_server::intake::IntakeConfig;
 use sighting_server::{desk, keygen};
 
-mod support;
 use support::{phone, server_key, submit, syncer, Server, NOW};
+use test_support as support;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_reports_are_delivered_once_online_and_the_desk_opens_them() {

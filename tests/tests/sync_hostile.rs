@@ -13,8 +13,8 @@ use sighting_core::queue::State;
 use sighting_server::intake::IntakeConfig;
 use time::OffsetDateTime;
 
-mod support;
 use support::{phone, server_key, submit, syncer, Server, NOW};
+use test_support as support;
 
 /// One way of lying: given a request, the answer.
 type Lie = fn(&Method, &str, &HeaderMap, &str) -> Response;
