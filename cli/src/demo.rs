@@ -15,13 +15,13 @@ use ring::signature::KeyPair;
 use anyhow::{Context, Result};
 use clap::Args;
 use sighting_core::capture::{CaptureRequest, Location, LocationFix, LocationSource};
-use sighting_core::device::{Device, DeviceConfig};
+use sighting_core::client::ClientConfig;
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
 use sighting_core::queue::{AttemptError, State};
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
-use sighting_core::sync::{SyncBudget, SyncConfig, SyncListener, Syncer};
+use sighting_core::sync::{SyncBudget, SyncListener, Syncer};
 use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
 use sighting_server::{desk, keygen};
 use time::OffsetDateTime;
@@ -120,24 +120,19 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
         "2. A reporter's device, offline, captures {} photos and seals them",
         sightings.len()
     );
-    let device_dir = root.join("device");
-    let keystore = FileKeyStore::open(&device_dir.join("keystore.key"))?;
-    let device = DeviceHandle::new(Device::open(
-        &device_dir,
-        &keystore,
-        DeviceConfig::new(vec![recipient]),
-    )?)?;
-    let (rows, mut failed) = capture_all(&device, sightings).await;
-
-    // Offline: the intake address does not answer yet.
+    // The phone is set up for an intake address that does not answer yet: it is offline.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let intake_url = format!("http://127.0.0.1:{port}");
-    let syncer = Syncer::new(SyncConfig {
-        chunk_size: 64 << 10,
-        ..SyncConfig::new(&intake_url, server_public)
-    })?;
+    let device_dir = root.join("device");
+    let config = ClientConfig {
+        chunk_size: Some(64 << 10),
+        ..ClientConfig::new(&device_dir, vec![recipient], &intake_url, server_public)
+    };
+    let device = config.open_device(&FileKeyStore::open(&device_dir.join("keystore.key"))?)?;
+    let syncer = config.syncer()?;
+    let (rows, mut failed) = capture_all(&device, sightings).await;
     syncer.sync(&device, SEND_NOW).await?;
     println!("\n   The outbox while offline (honest states):");
     print_outbox(&device).await?;
