@@ -45,13 +45,14 @@ class BrokenKeyStore(s.KeyStore):
 
 class Recorder(s.EventListener):
     def __init__(self):
-        self.progress, self.states = [], []
+        self.progress, self.states, self.errors = [], [], []
 
     def on_progress(self, report_id, sent, total):
         self.progress.append((report_id, sent, total))
 
     def on_state_changed(self, report_id, state, error, detail):
         self.states.append((report_id, state))
+        self.errors.append(error)
 
 
 @pytest.fixture
@@ -127,6 +128,32 @@ def test_capture_submit_sync_delivers(server, tmp_path):
                                    (report_id, s.ReportState.DELIVERED)]
         assert recorder.progress[-1][1] == recorder.progress[-1][2]
         assert sorted(p.stem for p in server["reports"].glob("*.age")) == [report_id]
+
+    asyncio.run(flow())
+
+
+def test_a_failed_attempt_is_a_typed_error_and_the_event_says_sealed(server, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    async def flow():
+        client = s.SightingClient(config(server, tmp_path / "phone", intake_url=dead), AesKeyStore())
+        recorder = Recorder()
+        client.set_listener(recorder)
+        draft = await client.capture(
+            s.PhotoSource.PATH(str(FIXTURES / "gps/DSCN0010.jpg")), AMSTERDAM, now_clock()
+        )
+        report_id = await client.submit(draft.id, s.ReportDetails(note=None, tags={}))
+        summary = await client.sync(NOW)
+        assert [(r.id, r.error) for r in summary.retrying] == [(report_id, s.AttemptError.NETWORK())]
+        [row] = await client.reports()
+        assert (row.state, row.last_error, row.attempts) == (s.ReportState.SEALED, s.AttemptError.NETWORK(), 1)
+        assert row.last_error_detail
+        # The events carry the row's real state: back to sealed, with the error.
+        assert recorder.states == [(report_id, s.ReportState.UPLOADING),
+                                   (report_id, s.ReportState.SEALED)]
+        assert recorder.errors == [None, s.AttemptError.NETWORK()]
 
     asyncio.run(flow())
 

@@ -8,13 +8,8 @@ use sighting_core::capture::{
     capture, sanitize, CaptureOptions, CaptureRequest, Location, LocationMissing,
 };
 
-/// The iPhone 8 MP fixture.
-fn photo() -> Vec<u8> {
-    test_support::fixture("hdr/iphone_hdr_NO.jpg")
-}
-
 fn pipeline(c: &mut Criterion) {
-    let bytes = photo();
+    let bytes = test_support::iphone_8mp();
     let request = CaptureRequest {
         location: Location::Missing(LocationMissing::NoFix),
         captured_at: None,
@@ -33,7 +28,7 @@ fn pipeline(c: &mut Criterion) {
 
 /// Decoding the 8 MP photo for its upload copy (1632 px: the 1/2 DCT scale).
 fn decoders(c: &mut Criterion) {
-    let bytes = photo();
+    let bytes = test_support::iphone_8mp();
     let mut g = c.benchmark_group("decode_8mp_for_upload_copy");
     g.sample_size(10);
     for (num, den) in [(1, 2), (5, 8)] {

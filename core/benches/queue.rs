@@ -6,18 +6,12 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
 use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::keys::FileKeyStore;
 use sighting_core::report::{CaptureClock, Details};
 
 /// A test-only recipient (made with age-keygen; its identity is in core/src/seal/age.rs tests).
 const RECIPIENT: &str = "age12d26g50hktp8t73tgtudnn5dgd5efy88fgntq49fcremdz20ua8spn6353";
-
-/// The iPhone 8 MP fixture.
-fn photo() -> Vec<u8> {
-    test_support::fixture("hdr/iphone_hdr_NO.jpg")
-}
 
 fn open(dir: &Path) -> Device {
     let store = FileKeyStore::open(&dir.join("keystore.key")).unwrap();
@@ -26,13 +20,6 @@ fn open(dir: &Path) -> Device {
         ..DeviceConfig::new(vec![RECIPIENT.parse().unwrap()])
     };
     Device::open(&dir.join("device"), &store, config).unwrap()
-}
-
-fn request() -> CaptureRequest {
-    CaptureRequest {
-        location: Location::Missing(LocationMissing::NoFix),
-        captured_at: None,
-    }
 }
 
 /// A data dir with `n` sealed reports, each captured and submitted for real. They come from a
@@ -44,7 +31,11 @@ fn outbox_with(n: usize) -> tempfile::TempDir {
     let small = test_support::fixture("Fujifilm_FinePix_E500.jpg");
     for _ in 0..n {
         let draft = device
-            .capture(small.clone(), &request(), CaptureClock::now().unwrap())
+            .capture(
+                small.clone(),
+                &test_support::no_location(),
+                CaptureClock::now().unwrap(),
+            )
             .unwrap();
         device.submit(draft.id, Details::default()).unwrap();
     }
@@ -67,7 +58,7 @@ fn cold_open(c: &mut Criterion) {
 fn submit(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut device = open(dir.path());
-    let photo = photo();
+    let photo = test_support::iphone_8mp();
     let mut g = c.benchmark_group("queue_submit");
     g.sample_size(20);
     // Only the submit is timed: seal the ~360 KB upload copy, fsync, rename, fsync the
@@ -77,7 +68,11 @@ fn submit(c: &mut Criterion) {
             let mut timed = std::time::Duration::ZERO;
             for _ in 0..iters {
                 let id = device
-                    .capture(photo.clone(), &request(), CaptureClock::now().unwrap())
+                    .capture(
+                        photo.clone(),
+                        &test_support::no_location(),
+                        CaptureClock::now().unwrap(),
+                    )
                     .unwrap()
                     .id;
                 let started = std::time::Instant::now();

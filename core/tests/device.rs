@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ring::signature::{UnparsedPublicKey, ED25519};
-use sighting_core::capture::{capture, CaptureOptions, CaptureRequest, Location, LocationMissing};
+use sighting_core::capture::{capture, CaptureOptions, Location};
 use sighting_core::device::{AttemptOutcome, Device, DeviceConfig, DeviceError};
 use sighting_core::draft::DraftError;
 use sighting_core::keys::{FileKeyStore, KeyError, KeyStore};
@@ -22,13 +22,6 @@ fn org(dir: &Path) -> (PathBuf, Recipient) {
     let file = dir.join("org.txt");
     let recipient = support::age_keygen(&file);
     (file, recipient)
-}
-
-fn request() -> CaptureRequest {
-    CaptureRequest {
-        location: Location::Missing(LocationMissing::NoFix),
-        captured_at: None,
-    }
 }
 
 /// A temp dir, an organisation identity made by `age-keygen`, and a file keystore.
@@ -62,7 +55,11 @@ fn device(data: &Path, recipient: Recipient, store: &dyn KeyStore) -> Device {
 /// Captures a fixture photo into a draft (no location service, camera time).
 fn capture_photo(device: &Device, name: &str) -> sighting_core::device::DraftSummary {
     device
-        .capture(fixture(name), &request(), CaptureClock::now().unwrap())
+        .capture(
+            fixture(name),
+            &test_support::no_location(),
+            CaptureClock::now().unwrap(),
+        )
         .unwrap()
 }
 
@@ -119,7 +116,12 @@ fn capture_and_submit_leave_no_readable_photo_and_the_age_cli_opens_the_report()
     let mut device = device(&data, recipient, &store);
     let camera = fixture("gps/DSCN0010.jpg");
     // The same capture run outside the device gives the exact plaintexts to look for.
-    let reference = capture(camera.clone(), &request(), &CaptureOptions::default()).unwrap();
+    let reference = capture(
+        camera.clone(),
+        &test_support::no_location(),
+        &CaptureOptions::default(),
+    )
+    .unwrap();
     let plaintexts = [
         &camera[..],
         &reference.sanitized.jpeg,
@@ -128,7 +130,11 @@ fn capture_and_submit_leave_no_readable_photo_and_the_age_cli_opens_the_report()
     ];
 
     let draft = device
-        .capture(camera.clone(), &request(), CaptureClock::now().unwrap())
+        .capture(
+            camera.clone(),
+            &test_support::no_location(),
+            CaptureClock::now().unwrap(),
+        )
         .unwrap();
     assert!(
         matches!(draft.location, Location::Fix(_)),
@@ -266,7 +272,7 @@ fn the_outbox_is_honest_and_the_quota_refuses_without_evicting() {
     let err = device
         .capture(
             fixture("gps/DSCN0021.jpg"),
-            &request(),
+            &test_support::no_location(),
             CaptureClock::now().unwrap(),
         )
         .unwrap_err();
@@ -422,7 +428,7 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     let err = device
         .capture(
             fixture("gps/DSCN0010.jpg"),
-            &request(),
+            &test_support::no_location(),
             CaptureClock::now().unwrap(),
         )
         .unwrap_err();

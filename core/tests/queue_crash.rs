@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use ring::rand::{SecureRandom, SystemRandom};
 use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
 use sighting_core::device::{AttemptOutcome, Device, DeviceConfig};
 use sighting_core::keys::FileKeyStore;
@@ -69,12 +68,6 @@ fn crash_child() {
     }
 }
 
-fn random_ms(rng: &SystemRandom, range: std::ops::Range<u64>) -> u64 {
-    let mut b = [0u8; 8];
-    rng.fill(&mut b).unwrap();
-    range.start + u64::from_le_bytes(b) % (range.end - range.start)
-}
-
 #[test]
 fn kill_9_at_random_moments_loses_nothing() {
     let trials = if std::env::var_os("SIGHTING_LONG_TESTS").is_some() {
@@ -87,7 +80,6 @@ fn kill_9_at_random_moments_loses_nothing() {
     let recipient = support::age_keygen(&dir.join("org.txt")).to_string();
     std::fs::write(dir.join("recipient.txt"), recipient).unwrap();
     drop(open(dir)); // keys and database exist before the first kill
-    let rng = SystemRandom::new();
     let mut delivered_before = 0;
     for trial in 0..trials {
         let mut child = Command::new(std::env::current_exe().unwrap())
@@ -97,7 +89,7 @@ fn kill_9_at_random_moments_loses_nothing() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(random_ms(&rng, 30..600)));
+        std::thread::sleep(Duration::from_millis(support::random_ms(30..600)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 

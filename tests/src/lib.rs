@@ -45,6 +45,26 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The iPhone 8 MP photo the benchmarks measure.
+pub fn iphone_8mp() -> Vec<u8> {
+    fixture("hdr/iphone_hdr_NO.jpg")
+}
+
+/// A capture with no location fix and the camera's own time.
+pub fn no_location() -> CaptureRequest {
+    CaptureRequest {
+        location: Location::Missing(LocationMissing::NoFix),
+        captured_at: None,
+    }
+}
+
+/// A random number of milliseconds in `range` (for kills at random moments).
+pub fn random_ms(range: std::ops::Range<u64>) -> u64 {
+    let mut b = [0u8; 8];
+    ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut b).unwrap();
+    range.start + u64::from_le_bytes(b) % (range.end - range.start)
+}
+
 /// A new age identity in `file` (by the real `age-keygen`), and its recipient.
 pub fn age_keygen(file: &Path) -> Recipient {
     let out = Command::new("age-keygen")
@@ -125,11 +145,7 @@ pub fn phone(dir: &Path, recipient: &str) -> DeviceHandle {
 pub async fn submit(device: &DeviceHandle, photo: &'static str) -> Uuid {
     device
         .call(move |d| {
-            let request = CaptureRequest {
-                location: Location::Missing(LocationMissing::NoFix),
-                captured_at: None,
-            };
-            let draft = d.capture(fixture(photo), &request, CaptureClock::now()?)?;
+            let draft = d.capture(fixture(photo), &no_location(), CaptureClock::now()?)?;
             d.submit(draft.id, Details::default())?;
             Ok(draft.id)
         })

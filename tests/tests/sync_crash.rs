@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ring::rand::{SecureRandom, SystemRandom};
 use sighting_core::capture::{CaptureRequest, Location, LocationMissing};
 use sighting_core::device::{Device, DeviceConfig};
 use sighting_core::handle::DeviceHandle;
@@ -74,12 +73,6 @@ async fn sync_child() {
     }
 }
 
-fn random_ms(rng: &SystemRandom, range: std::ops::Range<u64>) -> u64 {
-    let mut b = [0u8; 8];
-    rng.fill(&mut b).unwrap();
-    range.start + u64::from_le_bytes(b) % (range.end - range.start)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
     let trials = if std::env::var_os("SIGHTING_LONG_TESTS").is_some() {
@@ -103,7 +96,6 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
         },
     )
     .await;
-    let rng = SystemRandom::new();
     let mut sent: BTreeMap<Uuid, [u8; 32]> = BTreeMap::new();
     let photos = [
         "orientation/portrait_1.jpg",
@@ -131,7 +123,7 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
         drop(device);
 
         let mut child = spawn_child();
-        tokio::time::sleep(Duration::from_millis(random_ms(&rng, 50..1500))).await;
+        tokio::time::sleep(Duration::from_millis(support::random_ms(50..1500))).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let device = open(dir);
