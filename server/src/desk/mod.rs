@@ -11,6 +11,7 @@
 
 pub mod export;
 pub mod sightings;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::fs;

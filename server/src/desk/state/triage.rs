@@ -1,0 +1,99 @@
+//! A sighting's triage status and the one table of the changes allowed between them.
+//!
+//! `new → in review → forwarded to police / linked to a case / not relevant / duplicate`, and
+//! back to `in review` from any decision (a reviewer reopens it). Deciding that a sighting is a
+//! lead is a human decision, audited; a report that failed verification can never be one.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Triage {
+    New,
+    InReview,
+    ForwardedToPolice,
+    LinkedToCase,
+    NotRelevant,
+    Duplicate,
+}
+
+impl Triage {
+    pub const ALL: [Triage; 6] = [
+        Triage::New,
+        Triage::InReview,
+        Triage::ForwardedToPolice,
+        Triage::LinkedToCase,
+        Triage::NotRelevant,
+        Triage::Duplicate,
+    ];
+
+    /// The allowed changes, all of them.
+    pub fn can_become(self, next: Triage) -> bool {
+        use Triage::*;
+        match (self, next) {
+            (New, InReview | NotRelevant | Duplicate) => true,
+            (InReview, ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate | New) => true,
+            (ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate, InReview) => true,
+            _ => false,
+        }
+    }
+
+    /// A decision that passes the sighting on as a lead (to the police, or to a case).
+    pub fn is_lead(self) -> bool {
+        matches!(self, Triage::ForwardedToPolice | Triage::LinkedToCase)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Triage::New => "new",
+            Triage::InReview => "in_review",
+            Triage::ForwardedToPolice => "forwarded_to_police",
+            Triage::LinkedToCase => "linked_to_case",
+            Triage::NotRelevant => "not_relevant",
+            Triage::Duplicate => "duplicate",
+        }
+    }
+}
+
+impl fmt::Display for Triage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a triage status")]
+pub struct UnknownTriage(pub String);
+
+impl FromStr for Triage {
+    type Err = UnknownTriage;
+
+    fn from_str(s: &str) -> Result<Self, UnknownTriage> {
+        Triage::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownTriage(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_change_is_decided_in_one_place() {
+        let allowed: Vec<_> = Triage::ALL
+            .iter()
+            .flat_map(|a| Triage::ALL.iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| a.can_become(*b))
+            .collect();
+        assert_eq!(allowed.len(), 12);
+        assert!(!Triage::New.can_become(Triage::ForwardedToPolice), "reviewed first");
+        assert!(!Triage::Duplicate.can_become(Triage::LinkedToCase), "reopened first");
+        for t in Triage::ALL {
+            assert_eq!(t.as_str().parse::<Triage>().unwrap(), t);
+            assert!(!t.can_become(t), "{t} → {t} is not a change");
+        }
+    }
+}
