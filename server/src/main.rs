@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use sighting_server::{desk, intake, keygen};
 
+mod desk_cli;
+
 #[derive(Parser)]
 #[command(
     name = "sighting-server",
@@ -65,6 +67,13 @@ enum Command {
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Run the review desk: a local web app for reviewers that opens new reports continuously.
+    Desk(desk_cli::DeskArgs),
+    /// Manage the review desk's reviewers.
+    DeskUser {
+        #[command(subcommand)]
+        action: desk_cli::DeskUser,
     },
 }
 
@@ -196,6 +205,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Desk(args) => desk_cli::desk(args).map(|()| ExitCode::SUCCESS),
+        Command::DeskUser { action } => desk_cli::desk_user(action).map(|()| ExitCode::SUCCESS),
         Command::Open {
             identity,
             data,

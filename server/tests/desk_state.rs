@@ -10,26 +10,47 @@ fn triage_is_audited_in_order_and_a_stale_change_is_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let desk = DeskState::open(dir.path()).unwrap();
     let ana = desk.add_reviewer("ana", PASSWORD, Role::Reviewer).unwrap();
-    let bo = desk.add_reviewer("bo", PASSWORD, Role::CaseManager).unwrap();
+    let bo = desk
+        .add_reviewer("bo", PASSWORD, Role::CaseManager)
+        .unwrap();
     assert!(desk.record_opened("r1", true, None).unwrap());
-    assert!(!desk.record_opened("r1", true, None).unwrap(), "recorded once");
+    assert!(
+        !desk.record_opened("r1", true, None).unwrap(),
+        "recorded once"
+    );
 
     let seen = desk.sighting("r1").unwrap();
     assert_eq!((seen.triage, seen.version), (Triage::New, 1));
     let reviewed = desk
-        .change_triage(&ana, "r1", seen.version, Triage::InReview, Some("looks like him"))
+        .change_triage(
+            &ana,
+            "r1",
+            seen.version,
+            Triage::InReview,
+            Some("looks like him"),
+        )
         .unwrap();
     assert_eq!(reviewed.version, 2);
     // Bo decides from the page he loaded before Ana's change: refused, nothing overwritten.
     let stale = desk.change_triage(&bo, "r1", seen.version, Triage::NotRelevant, Some("no"));
-    assert!(matches!(stale, Err(StateError::Conflict { current: 2 })), "{stale:?}");
-    assert_eq!(desk.sighting("r1").unwrap().note.as_deref(), Some("looks like him"));
+    assert!(
+        matches!(stale, Err(StateError::Conflict { current: 2 })),
+        "{stale:?}"
+    );
+    assert_eq!(
+        desk.sighting("r1").unwrap().note.as_deref(),
+        Some("looks like him")
+    );
     let assigned = desk.assign(&ana, "r1", 2, Some("bo")).unwrap();
     assert_eq!(assigned.assignee.as_deref(), Some("bo"));
     let forwarded = desk
         .change_triage(&bo, "r1", assigned.version, Triage::ForwardedToPolice, None)
         .unwrap();
-    assert_eq!(forwarded.note.as_deref(), Some("looks like him"), "kept without a new note");
+    assert_eq!(
+        forwarded.note.as_deref(),
+        Some("looks like him"),
+        "kept without a new note"
+    );
 
     let log: Vec<_> = desk
         .audit(Some("r1"))
@@ -44,7 +65,12 @@ fn triage_is_audited_in_order_and_a_stale_change_is_a_conflict() {
             (None, "opened".into(), None, s("verified")),
             (s("ana"), "triage".into(), s("new"), s("in_review")),
             (s("ana"), "assign".into(), None, s("bo")),
-            (s("bo"), "triage".into(), s("in_review"), s("forwarded_to_police")),
+            (
+                s("bo"),
+                "triage".into(),
+                s("in_review"),
+                s("forwarded_to_police")
+            ),
         ]
     );
     let seqs: Vec<i64> = desk.audit(None).unwrap().iter().map(|e| e.seq).collect();
@@ -58,7 +84,10 @@ fn a_failed_report_is_never_a_lead_and_bad_changes_change_nothing() {
     let ana = desk.add_reviewer("ana", PASSWORD, Role::Reviewer).unwrap();
     desk.record_opened("bad", false, Some("the manifest signature does not verify"))
         .unwrap();
-    let v = desk.change_triage(&ana, "bad", 1, Triage::InReview, None).unwrap().version;
+    let v = desk
+        .change_triage(&ana, "bad", 1, Triage::InReview, None)
+        .unwrap()
+        .version;
     for lead in [Triage::ForwardedToPolice, Triage::LinkedToCase] {
         assert!(matches!(
             desk.change_triage(&ana, "bad", v, lead, None),
@@ -80,7 +109,11 @@ fn a_failed_report_is_never_a_lead_and_bad_changes_change_nothing() {
     ));
     let row = desk.sighting("bad").unwrap();
     assert_eq!((row.triage, row.version), (Triage::InReview, v));
-    assert_eq!(desk.audit(Some("bad")).unwrap().len(), 2, "refusals leave no trace");
+    assert_eq!(
+        desk.audit(Some("bad")).unwrap().len(),
+        2,
+        "refusals leave no trace"
+    );
 }
 
 #[test]

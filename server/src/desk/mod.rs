@@ -9,6 +9,7 @@
 //! Then the review: [`sightings`] (what is known about each report, clock correction, repeat
 //! sightings) and [`export`] (GeoJSON, CSV and the offline review page).
 
+pub mod app;
 pub mod export;
 pub mod sightings;
 pub mod state;

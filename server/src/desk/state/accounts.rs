@@ -86,7 +86,9 @@ impl DeskState {
     ) -> Result<Reviewer, StateError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-            return Err(StateError::Account("a name is 1 to 64 printable characters".into()));
+            return Err(StateError::Account(
+                "a name is 1 to 64 printable characters".into(),
+            ));
         }
         if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password.len()) {
             return Err(StateError::Account(format!(
@@ -106,7 +108,15 @@ impl DeskState {
             return Err(StateError::Account(format!("{name:?} exists already")));
         }
         let id = tx.last_insert_rowid();
-        audit(&tx, None, None, "reviewer_added", None, Some(name), Some(role.as_str()))?;
+        audit(
+            &tx,
+            None,
+            None,
+            "reviewer_added",
+            None,
+            Some(name),
+            Some(role.as_str()),
+        )?;
         tx.commit()?;
         Ok(Reviewer {
             id,
@@ -165,7 +175,14 @@ impl DeskState {
                  JOIN reviewers r ON r.id = s.reviewer_id
                  WHERE s.token_sha256 = ?1 AND s.expires_at_ms > ?2 AND r.disabled = 0",
                 params![token_hash(token), millis::now()],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
             )
             .optional()?;
         found

@@ -156,7 +156,11 @@ impl DeskState {
         ))?;
         let rows = stmt
             .query_map(
-                params![filter, limit.min(i64::MAX as u64) as i64, offset.min(i64::MAX as u64) as i64],
+                params![
+                    filter,
+                    limit.min(i64::MAX as u64) as i64,
+                    offset.min(i64::MAX as u64) as i64
+                ],
                 read_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;
@@ -192,7 +196,15 @@ impl DeskState {
                 params![id, to.as_str(), note],
             )?;
             let from = current.triage.as_str();
-            audit(tx, Some(by.id), Some(id), "triage", Some(from), Some(to.as_str()), note)
+            audit(
+                tx,
+                Some(by.id),
+                Some(id),
+                "triage",
+                Some(from),
+                Some(to.as_str()),
+                note,
+            )
         })
     }
 

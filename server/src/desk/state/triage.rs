@@ -31,12 +31,12 @@ impl Triage {
     /// The allowed changes, all of them.
     pub fn can_become(self, next: Triage) -> bool {
         use Triage::*;
-        match (self, next) {
-            (New, InReview | NotRelevant | Duplicate) => true,
-            (InReview, ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate | New) => true,
-            (ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate, InReview) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (New, InReview | NotRelevant | Duplicate)
+                | (InReview, ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate | New)
+                | (ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate, InReview)
+        )
     }
 
     /// A decision that passes the sighting on as a lead (to the police, or to a case).
@@ -89,8 +89,14 @@ mod tests {
             .filter(|(a, b)| a.can_become(*b))
             .collect();
         assert_eq!(allowed.len(), 12);
-        assert!(!Triage::New.can_become(Triage::ForwardedToPolice), "reviewed first");
-        assert!(!Triage::Duplicate.can_become(Triage::LinkedToCase), "reopened first");
+        assert!(
+            !Triage::New.can_become(Triage::ForwardedToPolice),
+            "reviewed first"
+        );
+        assert!(
+            !Triage::Duplicate.can_become(Triage::LinkedToCase),
+            "reopened first"
+        );
         for t in Triage::ALL {
             assert_eq!(t.as_str().parse::<Triage>().unwrap(), t);
             assert!(!t.can_become(t), "{t} → {t} is not a change");

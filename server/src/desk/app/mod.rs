@@ -1,0 +1,184 @@
+//! `sighting-server desk`: the review desk as a local web app. It opens new reports from the
+//! intake's data directory (or a copy of it) continuously, records each in the desk's state,
+//! and serves reviewers a JSON API behind a login: the sightings (filtered and paged on the
+//! server), each one's details, photo and audit trail, and the triage changes.
+//!
+//! Loopback only by default. LAN mode (`--lan`) is for a desk behind a TLS-terminating proxy on
+//! the organisation's network: the session cookie is then `Secure`. The organisation's identity
+//! never leaves this machine; decrypted files stay 0600 under the state directory.
+
+mod api;
+mod auth;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue};
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::sightings::Sighting;
+use super::state::DeskState;
+
+/// Every response: no script but our own, no framing, no referrer, no sniffing.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+                   form-action 'self'";
+
+/// What the desk app runs on.
+pub struct DeskConfig {
+    pub identities: Vec<age::x25519::Identity>,
+    /// The intake's data directory, or a copy of it.
+    pub data: PathBuf,
+    /// The desk's state: `desk.sqlite3`, the opened reports and the exports.
+    pub state: PathBuf,
+    /// How often new reports are looked for.
+    pub poll: Duration,
+    /// Behind TLS on the organisation's network: cookies are `Secure`.
+    pub lan: bool,
+}
+
+/// The app's shared state.
+pub struct Desk {
+    pub state: DeskState,
+    config: DeskConfig,
+    /// What `open` knows about each report (`sightings.json`), by id.
+    sightings: RwLock<HashMap<String, Sighting>>,
+}
+
+impl Desk {
+    pub fn new(config: DeskConfig) -> anyhow::Result<Arc<Self>> {
+        let desk = Arc::new(Self {
+            state: DeskState::open(&config.state)?,
+            config,
+            sightings: RwLock::new(HashMap::new()),
+        });
+        desk.reload()?;
+        Ok(desk)
+    }
+
+    /// Opens what is new under the data directory and records it; returns how many reports
+    /// were new.
+    pub fn open_new(&self) -> anyhow::Result<usize> {
+        let outcomes = super::open_dir(
+            &self.config.identities,
+            &self.config.data,
+            &self.config.state,
+        )?;
+        if !outcomes.is_empty() {
+            self.reload()?;
+        }
+        Ok(outcomes.len())
+    }
+
+    /// Reads `sightings.json` and records every report in it (a no-op for those recorded).
+    fn reload(&self) -> anyhow::Result<()> {
+        let all = super::sightings::load(&self.config.state)?;
+        for s in &all {
+            self.state
+                .record_opened(&s.id, s.status == "verified", s.reason.as_deref())?;
+        }
+        let by_id = all.into_iter().map(|s| (s.id.clone(), s)).collect();
+        *self.sightings.write().unwrap_or_else(|p| p.into_inner()) = by_id;
+        Ok(())
+    }
+
+    fn sighting(&self, id: &str) -> Option<Sighting> {
+        self.sightings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn photo_path(&self, id: &str) -> Option<PathBuf> {
+        // Only ids the desk opened name a directory: never a path from the request.
+        self.sighting(id)
+            .filter(|s| s.status == "verified")
+            .map(|s| {
+                self.config
+                    .state
+                    .join("reports")
+                    .join(&s.id)
+                    .join("photo.jpg")
+            })
+    }
+}
+
+/// The routes; every response carries the security headers.
+pub fn router(desk: Arc<Desk>) -> Router {
+    let api = Router::new()
+        .route("/api/me", get(auth::me))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/sightings", get(api::list))
+        .route("/api/sightings/{id}", get(api::detail))
+        .route("/api/sightings/{id}/photo", get(api::photo))
+        .route("/api/sightings/{id}/triage", post(api::triage))
+        .route("/api/sightings/{id}/assign", post(api::assign))
+        .route("/api/audit", get(api::audit))
+        .layer(middleware::from_fn_with_state(
+            desk.clone(),
+            auth::require_session,
+        ));
+    Router::new()
+        .route("/api/login", post(auth::login))
+        .merge(api)
+        .layer(middleware::map_response(security_headers))
+        .with_state(desk)
+}
+
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Serves the app on `listener` and looks for new reports every `poll` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    desk: Arc<Desk>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let opener = {
+        let desk = desk.clone();
+        tokio::spawn(async move {
+            loop {
+                let d = desk.clone();
+                match tokio::task::spawn_blocking(move || d.open_new()).await {
+                    Ok(Ok(n)) if n > 0 => tracing::info!(reports = n, "opened new reports"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "opening new reports failed"),
+                    _ => {}
+                }
+                tokio::time::sleep(desk.config.poll).await;
+            }
+        })
+    };
+    let result = axum::serve(listener, router(desk))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    opener.abort();
+    Ok(result?)
+}
+
+/// Whether `listen` is a loopback address (the default mode allows nothing else).
+pub fn is_loopback(listen: &str) -> bool {
+    listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback())
+}

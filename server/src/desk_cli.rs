@@ -1,0 +1,87 @@
+//! `sighting-server desk` and `sighting-server desk-user`: the review desk's web app and its
+//! reviewers' accounts.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use sighting_server::desk::{self, app, state};
+
+#[derive(clap::Args)]
+pub struct DeskArgs {
+    /// The organisation's age identity file (it never leaves this machine).
+    #[arg(long)]
+    identity: PathBuf,
+    /// The desk's state: desk.sqlite3, the opened reports and the exports (0700).
+    #[arg(long)]
+    state: PathBuf,
+    /// The intake server's data directory, or a copy of it, to open new reports from.
+    #[arg(long)]
+    data: PathBuf,
+    /// Address to listen on: loopback unless --lan.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: String,
+    /// Listen beyond loopback, for a desk behind a TLS-terminating proxy on the organisation's
+    /// network (the session cookie is then Secure; see README, "The review desk").
+    #[arg(long)]
+    lan: bool,
+    /// Seconds between looks for new reports.
+    #[arg(long, default_value_t = 10)]
+    poll_secs: u64,
+}
+
+#[derive(clap::Subcommand)]
+pub enum DeskUser {
+    /// Add a reviewer; the password is read from the first line of standard input.
+    Add {
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// reviewer, case_manager or admin.
+        #[arg(long, default_value = "reviewer")]
+        role: String,
+    },
+}
+
+pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.lan || app::is_loopback(&args.listen),
+        "{} is not a loopback address: the desk serves loopback only, unless --lan (behind TLS)",
+        args.listen
+    );
+    tracing_subscriber::fmt().with_target(false).init();
+    let config = app::DeskConfig {
+        identities: desk::read_identities(&args.identity)?,
+        data: args.data,
+        state: args.state,
+        poll: Duration::from_secs(args.poll_secs.max(1)),
+        lan: args.lan,
+    };
+    let desk = app::Desk::new(config)?;
+    tokio::runtime::Runtime::new()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        println!("review desk on http://{}", listener.local_addr()?);
+        app::serve(listener, desk, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    })
+}
+
+pub fn desk_user(action: DeskUser) -> anyhow::Result<()> {
+    match action {
+        DeskUser::Add { state, name, role } => {
+            let role: state::Role = role.parse()?;
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let reviewer = state::DeskState::open(&state)?.add_reviewer(&name, password, role)?;
+            println!("added {} ({})", reviewer.name, reviewer.role);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The review desk's web app on loopback, fed by reports that went phone → intake server: a
+//! login in front of everything, CSRF on every change, two reviewers racing (the second gets a
+//! conflict), a failed report that can never be a lead, photos only to a session, a hostile
+//! note that stays data, and the audit trail of it all.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sighting_server::desk::app::{self, Desk, DeskConfig};
+use sighting_server::desk::state::Role;
+use sighting_server::{desk, keygen};
+
+use support::{phone, server_key, submit, syncer, Server, NOW};
+use test_support as support;
+
+const PASSWORD: &str = "a long desk password";
+
+/// A reviewer's browser: the session cookie and the CSRF token.
+struct Browser {
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Browser {
+    async fn login(base: &str, name: &str) -> Browser {
+        let response = support::client()
+            .post(format!("{base}/api/login"))
+            .json(&json!({ "name": name, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let body: Value = response.json().await.unwrap();
+        Browser {
+            base: base.to_string(),
+            cookie,
+            csrf: body["csrf"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        csrf: bool,
+    ) -> (StatusCode, Value) {
+        let mut request = support::client()
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie);
+        if csrf {
+            request = request.header("x-csrf-token", &self.csrf);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None, false).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body), true).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    let good = submit(&device, "gps/DSCN0010.jpg").await;
+    let (pkcs8, public) = server_key();
+    let data = tmp.path().join("intake");
+    let server = Server::start(&data, &pkcs8, Default::default()).await;
+    assert_eq!(
+        syncer(&server.base, public, 64 << 10)
+            .sync(&device, NOW)
+            .await
+            .unwrap()
+            .delivered,
+        vec![good]
+    );
+    server.stop().await;
+    // A report that does not decrypt: shown as failed, never a lead.
+    let bad = uuid::Uuid::new_v4();
+    std::fs::write(
+        data.join("reports").join(format!("{bad}.age")),
+        b"not age at all",
+    )
+    .unwrap();
+
+    let state = tmp.path().join("desk");
+    let desk = Desk::new(DeskConfig {
+        identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
+            .unwrap(),
+        data,
+        state: state.clone(),
+        poll: Duration::from_millis(200),
+        lan: false,
+    })
+    .unwrap();
+    desk.state
+        .add_reviewer("ana", PASSWORD, Role::Reviewer)
+        .unwrap();
+    desk.state
+        .add_reviewer("bo", PASSWORD, Role::CaseManager)
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app::serve(listener, desk, async {
+        let _ = stopped.await;
+    }));
+
+    // Nothing without a login; a wrong password is refused.
+    let anonymous = support::client()
+        .get(format!("{base}/api/sightings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let wrong = support::client()
+        .post(format!("{base}/api/login"))
+        .json(&json!({ "name": "ana", "password": "not the password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let ana = Browser::login(&base, "ana").await;
+    let bo = Browser::login(&base, "bo").await;
+    // The desk opens what the intake received, on its own.
+    let mut listing = Value::Null;
+    for _ in 0..100 {
+        listing = ana.get("/api/sightings?triage=new").await.1;
+        if listing["total"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listing["total"], 2, "{listing}");
+    let item = |id: uuid::Uuid| {
+        listing["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["triage"]["id"] == id.to_string())
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(item(good)["report"]["status"], "verified");
+    assert_eq!(item(bad)["triage"]["verified"], false);
+
+    // A change without the page's CSRF token is refused; with it, applied.
+    let path = format!("/api/sightings/{good}/triage");
+    let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let change = json!({ "to": "in_review", "version": 1, "note": hostile });
+    let (status, _) = ana
+        .send(Method::POST, &path, Some(change.clone()), false)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, changed) = ana.post(&path, change).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["triage"]["version"], 2);
+    assert_eq!(changed["triage"]["note"], hostile, "kept as data, exactly");
+
+    // Bo decides from the version he saw before Ana's change: a conflict, nothing overwritten.
+    let (status, conflict) = bo
+        .post(
+            &path,
+            json!({ "to": "not_relevant", "version": 1, "note": "no" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(conflict["current_version"], 2);
+    let (_, detail) = bo.get(&format!("/api/sightings/{good}")).await;
+    assert_eq!(detail["triage"]["triage"], "in_review");
+    let (status, _) = bo
+        .post(&path, json!({ "to": "forwarded_to_police", "version": 2 }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The failed report: reviewed, but never a lead.
+    let bad_path = format!("/api/sightings/{bad}/triage");
+    assert_eq!(
+        ana.post(&bad_path, json!({ "to": "in_review", "version": 1 }))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, refused) = ana
+        .post(
+            &bad_path,
+            json!({ "to": "forwarded_to_police", "version": 2 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+
+    // The photo: to a session only, for opened ids only.
+    let photo = support::client()
+        .get(format!("{base}/api/sightings/{good}/photo"))
+        .header("cookie", &ana.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    let on_disk = std::fs::read(
+        state
+            .join("reports")
+            .join(good.to_string())
+            .join("photo.jpg"),
+    )
+    .unwrap();
+    assert_eq!(photo.bytes().await.unwrap().as_ref(), on_disk.as_slice());
+    for id in [bad.to_string(), "..%2F..%2Forg%2Fidentity.txt".into()] {
+        assert_eq!(
+            ana.get(&format!("/api/sightings/{id}/photo")).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let anonymous = support::client()
+        .get(format!("{base}/api/sightings/{good}/photo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    // The audit trail: every change once, in order; nothing in the app edits it.
+    let (_, detail) = ana.get(&format!("/api/sightings/{good}")).await;
+    let trail: Vec<(Value, Value, Value)> = detail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["reviewer"].clone(), e["action"].clone(), e["to"].clone()))
+        .collect();
+    assert_eq!(
+        trail,
+        vec![
+            (Value::Null, json!("opened"), json!("verified")),
+            (json!("ana"), json!("triage"), json!("in_review")),
+            (json!("bo"), json!("triage"), json!("forwarded_to_police")),
+        ]
+    );
+    for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+        let (status, _) = ana.send(method, "/api/audit", None, true).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    // Logging out ends the session.
+    assert_eq!(
+        ana.send(Method::POST, "/api/logout", None, true).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(ana.get("/api/me").await.0, StatusCode::UNAUTHORIZED);
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+    assert_private(&state);
+}
+
+/// Everything the desk wrote is its user's alone.
+fn assert_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o077;
+        assert_eq!(mode, 0, "{} is readable by others", path.display());
+        if path.is_dir() {
+            assert_private(&path);
+        }
+    }
+}
