@@ -4,6 +4,9 @@
 //!   "features" [...] an array. Each element of the array is a Feature object"; §3.1.1 "A
 //!   position is an array of numbers [...] The first two elements are longitude and latitude".
 //!   One Point per located, verified report.
+//! - `sightings-gcj02.geojson`: the same points in GCJ-02 ([`super::gcj02`]), for the map
+//!   services of mainland China; marked with a `"datum": "GCJ-02"` member (RFC 7946 §6.1 allows
+//!   foreign members) so no one mistakes it for WGS-84.
 //! - `sightings-no-location.csv`: verified reports without a location, and why.
 //! - `sightings.csv`: one row per report, failed ones included (RFC 4180 quoting, by `csv`).
 //! - `index.html`: the review page, one self-contained file that works offline from the folder.
@@ -19,6 +22,10 @@ pub fn write_all(out: &Path, sightings: &[Sighting]) -> anyhow::Result<()> {
     write_private(
         &out.join("sightings.geojson"),
         &serde_json::to_vec_pretty(&geojson(sightings))?,
+    )?;
+    write_private(
+        &out.join("sightings-gcj02.geojson"),
+        &serde_json::to_vec_pretty(&geojson_gcj02(sightings))?,
     )?;
     write_csv(&out.join("sightings.csv"), sightings.iter())?;
     write_csv(
@@ -56,6 +63,22 @@ pub fn geojson(sightings: &[Sighting]) -> Value {
         })
         .collect();
     json!({"type": "FeatureCollection", "features": features})
+}
+
+/// [`geojson`] with every point in GCJ-02.
+pub fn geojson_gcj02(sightings: &[Sighting]) -> Value {
+    let mut collection = geojson(sightings);
+    if let Some(features) = collection["features"].as_array_mut() {
+        for feature in features {
+            let point = &mut feature["geometry"]["coordinates"];
+            if let (Some(lon), Some(lat)) = (point[0].as_f64(), point[1].as_f64()) {
+                let (lat, lon) = super::gcj02::from_wgs84(lat, lon);
+                *point = json!([lon, lat]);
+            }
+        }
+    }
+    collection["datum"] = json!("GCJ-02");
+    collection
 }
 
 const CSV_HEADER: [&str; 14] = [
@@ -144,6 +167,34 @@ const PAGE: &str = include_str!("review.html");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gcj02_export_moves_points_in_china_only_and_says_so() {
+        let at = |id: &str, lat: f64, lon: f64| Sighting {
+            status: "verified".into(),
+            reason: None,
+            lat: Some(lat),
+            lon: Some(lon),
+            ..Sighting::failed(id.into(), format!("reports/{id}.age"), String::new())
+        };
+        let sightings = [
+            at("beijing", 39.915, 116.404),
+            at("amsterdam", 52.3791, 4.9003),
+        ];
+        let (wgs, gcj) = (geojson(&sightings), geojson_gcj02(&sightings));
+        assert_eq!(gcj["datum"], "GCJ-02");
+        assert!(wgs.get("datum").is_none());
+        let point = |c: &Value, i: usize| c["features"][i]["geometry"]["coordinates"].clone();
+        assert_eq!(point(&wgs, 0), json!([116.404, 39.915]));
+        let moved = point(&gcj, 0);
+        assert!((moved[0].as_f64().unwrap() - 116.41024449916938).abs() < 1e-9);
+        assert!((moved[1].as_f64().unwrap() - 39.91640428150164).abs() < 1e-9);
+        assert_eq!(
+            point(&gcj, 1),
+            point(&wgs, 1),
+            "outside China nothing moves"
+        );
+    }
 
     #[test]
     fn formula_cells_are_neutralised_and_read_back_exactly() {

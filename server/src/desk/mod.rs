@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod export;
+pub mod gcj02;
 pub mod sightings;
 pub mod state;
 

@@ -34,8 +34,14 @@ impl Triage {
         matches!(
             (self, next),
             (New, InReview | NotRelevant | Duplicate)
-                | (InReview, ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate | New)
-                | (ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate, InReview)
+                | (
+                    InReview,
+                    ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate | New
+                )
+                | (
+                    ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate,
+                    InReview
+                )
         )
     }
 
