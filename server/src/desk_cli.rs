@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sighting_server::desk::{self, app, state};
+use sighting_server::keygen;
 
 #[derive(clap::Args)]
 pub struct DeskArgs {
@@ -17,8 +18,17 @@ pub struct DeskArgs {
     #[arg(long)]
     state: PathBuf,
     /// The intake server's data directory, or a copy of it, to open new reports from.
+    #[arg(long, conflicts_with = "intake", required_unless_present = "intake")]
+    data: Option<PathBuf>,
+    /// Or the intake server itself (https://…), pulled with the desk token.
+    #[arg(long, requires = "token_file")]
+    intake: Option<String>,
+    /// desk.token from `sighting-server desk-token`.
     #[arg(long)]
-    data: PathBuf,
+    token_file: Option<PathBuf>,
+    /// Trust only this CA certificate (PEM) for the intake server.
+    #[arg(long)]
+    ca: Option<PathBuf>,
     /// Address to listen on: loopback unless --lan.
     #[arg(long, default_value = "127.0.0.1:8090")]
     listen: String,
@@ -52,9 +62,19 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
         args.listen
     );
     tracing_subscriber::fmt().with_target(false).init();
+    let source = match (args.data, args.intake, args.token_file) {
+        (Some(dir), _, _) => app::Source::Dir(dir),
+        (None, Some(intake), Some(token_file)) => {
+            let token = keygen::read_desk_token(&token_file)?;
+            let ca = args.ca.map(std::fs::read).transpose().context("--ca")?;
+            let pulled = args.state.join("pulled");
+            app::Source::Intake(app::Puller::new(&intake, token, ca.as_deref(), pulled)?)
+        }
+        _ => anyhow::bail!("give --data DIR, or --intake URL with --token-file"),
+    };
     let config = app::DeskConfig {
         identities: desk::read_identities(&args.identity)?,
-        data: args.data,
+        source,
         state: args.state,
         poll: Duration::from_secs(args.poll_secs.max(1)),
         lan: args.lan,

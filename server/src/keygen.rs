@@ -94,3 +94,47 @@ pub fn read_server_key(path: &Path) -> Result<Ed25519KeyPair> {
     Ed25519KeyPair::from_pkcs8(&pkcs8)
         .map_err(|_| anyhow::anyhow!("{} is not an Ed25519 server key", path.display()))
 }
+
+pub const DESK_TOKEN_FILE: &str = "desk.token";
+pub const DESK_TOKEN_HASH_FILE: &str = "desk-token.sha256";
+
+/// Writes a new desk token (`desk.token`, 0600, for the review desk) and its SHA-256
+/// (`desk-token.sha256`, hex, for the intake server, which never holds the token itself).
+pub fn desk_token(out: &Path) -> Result<()> {
+    use ring::rand::SecureRandom;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    write_file(
+        &out.join(DESK_TOKEN_FILE),
+        format!("{token}\n").as_bytes(),
+        true,
+    )?;
+    let hex = sighting_core::wire::hex::encode(hash.as_ref());
+    write_file(
+        &out.join(DESK_TOKEN_HASH_FILE),
+        format!("{hex}\n").as_bytes(),
+        false,
+    )
+}
+
+/// Reads `desk-token.sha256` as [`desk_token`] wrote it.
+pub fn read_desk_token_hash(path: &Path) -> Result<[u8; 32]> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the desk token hash {}", path.display()))?;
+    sighting_core::wire::hex::decode(text.trim())
+        .with_context(|| format!("{} is not a SHA-256 in hex", path.display()))
+}
+
+/// Reads `desk.token` as [`desk_token`] wrote it.
+pub fn read_desk_token(path: &Path) -> Result<String> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the desk token {}", path.display()))?;
+    let token = text.trim();
+    anyhow::ensure!(!token.is_empty(), "{} is empty", path.display());
+    Ok(token.to_string())
+}

@@ -39,8 +39,17 @@ enum Command {
         /// The receipt signing key (server.key from keygen); default DATA/server.key.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// desk-token.sha256 from `desk-token`: lets the review desk pull new ciphertexts.
+        #[arg(long)]
+        desk_token_hash: Option<PathBuf>,
         #[command(flatten)]
         limits: Limits,
+    },
+    /// Make the review desk's token (desk.token, 0600) and its hash for the intake server
+    /// (desk-token.sha256): the desk pulls new ciphertexts with it, and nothing else.
+    DeskToken {
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Free the intake's storage: delete the ciphertexts the review desk has already opened (as
     /// its record OUT/sightings.json says), and never one it has not. Receipts are kept.
@@ -153,6 +162,7 @@ impl From<Limits> for intake::IntakeConfig {
             max_connections: l.max_connections,
             max_storage: l.max_storage,
             min_free_disk: l.min_free_disk,
+            desk_token_sha256: None,
         }
     }
 }
@@ -183,10 +193,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             listen,
             key,
+            desk_token_hash,
             limits,
         } => {
             let key = key.unwrap_or_else(|| data.join(keygen::SERVER_KEY_FILE));
-            serve(&data, &listen, &key, limits.into())?;
+            let config = intake::IntakeConfig {
+                desk_token_sha256: desk_token_hash
+                    .map(|p| keygen::read_desk_token_hash(&p))
+                    .transpose()?,
+                ..limits.into()
+            };
+            serve(&data, &listen, &key, config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DeskToken { out } => {
+            keygen::desk_token(&out)?;
+            println!(
+                "desk token written to {} (for the desk, keep it there); give {} to the intake server",
+                out.join(keygen::DESK_TOKEN_FILE).display(),
+                out.join(keygen::DESK_TOKEN_HASH_FILE).display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Prune { data, opened } => {

@@ -107,7 +107,7 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
             .unwrap(),
-        data,
+        source: app::Source::Dir(data),
         state: state.clone(),
         poll: Duration::from_millis(200),
         lan: false,

@@ -41,6 +41,8 @@ use crate::queue::{AttemptError, AttemptFailure, PendingUpload, State};
 pub use config::{SyncBudget, SyncConfig};
 use outcome::Outcome;
 use run::Run;
+/// The same rules for the desk, which pulls from the intake server too.
+pub use tls::{check_intake_url, tls_config};
 
 const TUS: &str = "1.0.0";
 

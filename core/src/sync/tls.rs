@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::SyncError;
 
 /// `https://…`, or `http://` to a loopback host.
-pub(super) fn check_intake_url(intake: &str) -> Result<reqwest::Url, SyncError> {
+pub fn check_intake_url(intake: &str) -> Result<reqwest::Url, SyncError> {
     let url = reqwest::Url::parse(intake).map_err(|_| SyncError::Url(intake.to_string()))?;
     let host = url
         .host_str()
@@ -26,7 +26,7 @@ pub(super) fn check_intake_url(intake: &str) -> Result<reqwest::Url, SyncError> 
 }
 
 /// TLS on ring: the bundled Mozilla roots, or only the organisation's pinned CA.
-pub(super) fn tls_config(pinned_ca: Option<&[u8]>) -> Result<rustls::ClientConfig, SyncError> {
+pub fn tls_config(pinned_ca: Option<&[u8]>) -> Result<rustls::ClientConfig, SyncError> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();
     match pinned_ca {

@@ -15,6 +15,7 @@
 //! Server, it MUST respond with the 412 Precondition Failed status and MUST include the
 //! Tus-Version header."
 
+mod desk_feed;
 pub mod envelope;
 mod handlers;
 pub mod prune;
@@ -70,6 +71,8 @@ pub struct IntakeConfig {
     pub max_storage: Option<u64>,
     /// Free disk space always left alone: a new upload that would eat into it gets 507.
     pub min_free_disk: u64,
+    /// The SHA-256 of the desk token, which alone may read the desk's feed (`None`: no one).
+    pub desk_token_sha256: Option<[u8; 32]>,
 }
 
 impl Default for IntakeConfig {
@@ -86,6 +89,7 @@ impl Default for IntakeConfig {
             max_connections: 1024,
             max_storage: None,
             min_free_disk: 64 << 20,
+            desk_token_sha256: None,
         }
     }
 }

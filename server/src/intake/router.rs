@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, options};
 use axum::Router;
 
-use super::{handlers, Intake, Refusal, TUS_VERSION};
+use super::{desk_feed, handlers, Intake, Refusal, TUS_VERSION};
 
 /// The router, with the tus version rule and the `Tus-Resumable` header applied to every route.
 pub fn router(intake: Arc<Intake>) -> Router {
@@ -31,6 +31,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
                 .delete(handlers::terminate),
         )
         .route("/v1/reports/{id}/receipt", get(handlers::receipt))
+        .merge(desk_feed(intake.clone()))
         .layer(middleware::from_fn_with_state(intake.clone(), upload_slots))
         .layer(middleware::from_fn(tus_version))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
@@ -53,6 +54,18 @@ pub fn router(intake: Arc<Intake>) -> Router {
             },
         ))
         .with_state(intake)
+}
+
+/// The desk's feed, behind the desk token.
+fn desk_feed(intake: Arc<Intake>) -> Router<Arc<Intake>> {
+    Router::new()
+        .route("/v1/desk/reports", get(desk_feed::list))
+        .route("/v1/desk/reports/{id}", get(desk_feed::ciphertext))
+        .route("/v1/desk/reports/{id}/record", get(desk_feed::record))
+        .route_layer(middleware::from_fn_with_state(
+            intake,
+            desk_feed::require_token,
+        ))
 }
 
 /// One of the `max_concurrent_uploads` slots. It travels with the request to the task that

@@ -34,6 +34,11 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE uploads ADD COLUMN created_at_ms INTEGER NOT NULL DEFAULT 0",
     // 4: when `prune` deleted a finished report's ciphertext (its row and receipt stay).
     "ALTER TABLE uploads ADD COLUMN pruned_at INTEGER",
+    // 5: the order reports finished in, the desk's cursor when it pulls new ones (creation
+    // order would miss a report created early and finished late).
+    "ALTER TABLE uploads ADD COLUMN finished_seq INTEGER;
+    UPDATE uploads SET finished_seq = rowid WHERE receipt IS NOT NULL;
+    CREATE UNIQUE INDEX uploads_by_finished_seq ON uploads (finished_seq);",
 ];
 
 /// Databases made before the schema was versioned (`user_version` 0 with an `uploads` table)
@@ -108,6 +113,24 @@ pub struct Upload {
     pub created_at_ms: i64,
 }
 
+/// A finished report as the desk's feed lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Finished {
+    pub report_id: Uuid,
+    pub length: u64,
+    pub ciphertext_sha256: String,
+    /// Its place in the order reports finished in: the cursor for the next page.
+    pub seq: i64,
+}
+
+/// A finished report's bytes as the desk pulls them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedBytes {
+    pub ciphertext: Vec<u8>,
+    /// The intake record, JSON.
+    pub record: Vec<u8>,
+}
+
 /// `reports/<report_id>.intake.json`, beside the ciphertext: what the intake server knows about
 /// a report that the sealed bundle cannot (it was sealed before the upload).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -147,6 +170,10 @@ pub trait UploadStore: Send + Sync {
     fn reserved_bytes(&self) -> Result<u64, StoreError>;
     /// Free bytes on the file system that holds the data (`None` where it cannot tell).
     fn free_bytes(&self) -> Option<u64>;
+    /// Finished, unpruned reports after `after` in the order they finished, at most `limit`.
+    fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError>;
+    /// A finished report's ciphertext and its intake record (JSON), or `None`.
+    fn read_finished(&self, report_id: Uuid) -> Result<Option<FinishedBytes>, StoreError>;
     /// Deletes a finished report's ciphertext and intake record, keeping its row and receipt
     /// (a phone may still ask for it). Returns the bytes freed, or `None` when there is no
     /// finished, unpruned report with that id.
@@ -385,7 +412,9 @@ impl UploadStore for SqliteStore {
         fs::rename(self.partial_path(id), self.finished_path(upload.report_id))?;
         fs::File::open(self.dir.join("reports"))?.sync_all()?;
         self.conn()?.execute(
-            "UPDATE uploads SET receipt = ?2, received_at = strftime('%s','now') WHERE id = ?1",
+            "UPDATE uploads SET receipt = ?2, received_at = strftime('%s','now'),
+                    finished_seq = (SELECT COALESCE(MAX(finished_seq), 0) + 1 FROM uploads)
+             WHERE id = ?1",
             params![id.to_string(), receipt],
         )?;
         Ok(())
@@ -417,6 +446,55 @@ impl UploadStore for SqliteStore {
     fn free_bytes(&self) -> Option<u64> {
         let stat = rustix::fs::statvfs(&self.dir).ok()?;
         Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
+    fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT report_id, length, ciphertext_sha256, finished_seq FROM uploads
+             WHERE finished_seq > ?1 AND pruned_at IS NULL ORDER BY finished_seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, length, ciphertext_sha256, seq) = row?;
+            Ok(Finished {
+                report_id: parse_id(&id)?,
+                length: u64::try_from(length)
+                    .map_err(|_| StoreError::Corrupt(format!("the length of {id}")))?,
+                ciphertext_sha256,
+                seq,
+            })
+        })
+        .collect()
+    }
+
+    fn read_finished(&self, report_id: Uuid) -> Result<Option<FinishedBytes>, StoreError> {
+        let finished = self
+            .by_report(report_id)?
+            .is_some_and(|u| u.receipt.is_some());
+        if !finished {
+            return Ok(None);
+        }
+        let read = |path: PathBuf| match fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io(e)),
+        };
+        // Pruned (or removed by hand): gone, not an error.
+        match (
+            read(self.finished_path(report_id))?,
+            read(self.record_path(report_id))?,
+        ) {
+            (Some(ciphertext), Some(record)) => Ok(Some(FinishedBytes { ciphertext, record })),
+            _ => Ok(None),
+        }
     }
 
     fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError> {

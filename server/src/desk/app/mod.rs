@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+mod pull;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,17 +23,25 @@ use axum::Router;
 
 use super::sightings::Sighting;
 use super::state::DeskState;
+pub use pull::Puller;
 
 /// Every response: no script but our own, no framing, no referrer, no sniffing.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
                    form-action 'self'";
 
+/// Where new reports come from.
+pub enum Source {
+    /// The intake's data directory, or a copy of it.
+    Dir(PathBuf),
+    /// The intake server itself, pulled with the desk token.
+    Intake(Puller),
+}
+
 /// What the desk app runs on.
 pub struct DeskConfig {
     pub identities: Vec<age::x25519::Identity>,
-    /// The intake's data directory, or a copy of it.
-    pub data: PathBuf,
+    pub source: Source,
     /// The desk's state: `desk.sqlite3`, the opened reports and the exports.
     pub state: PathBuf,
     /// How often new reports are looked for.
@@ -63,11 +72,11 @@ impl Desk {
     /// Opens what is new under the data directory and records it; returns how many reports
     /// were new.
     pub fn open_new(&self) -> anyhow::Result<usize> {
-        let outcomes = super::open_dir(
-            &self.config.identities,
-            &self.config.data,
-            &self.config.state,
-        )?;
+        let data = match &self.config.source {
+            Source::Dir(dir) => dir.as_path(),
+            Source::Intake(puller) => puller.data_dir(),
+        };
+        let outcomes = super::open_dir(&self.config.identities, data, &self.config.state)?;
         if !outcomes.is_empty() {
             self.reload()?;
         }
@@ -159,6 +168,11 @@ pub async fn serve(
         let desk = desk.clone();
         tokio::spawn(async move {
             loop {
+                if let Source::Intake(puller) = &desk.config.source {
+                    if let Err(e) = puller.pull().await {
+                        tracing::warn!(error = %e, "pulling from the intake failed");
+                    }
+                }
                 let d = desk.clone();
                 match tokio::task::spawn_blocking(move || d.open_new()).await {
                     Ok(Ok(n)) if n > 0 => tracing::info!(reports = n, "opened new reports"),
