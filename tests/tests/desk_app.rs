@@ -214,6 +214,70 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
 
+    // A lead package of the forwarded sighting, openable with nothing but standard tools.
+    let unpacked = tmp.path().join("lead");
+    lead_package(&ana, &[good.to_string()], &unpacked).await;
+    assert_eq!(
+        std::fs::read(unpacked.join(good.to_string()).join("photo.jpg")).unwrap(),
+        std::fs::read(
+            state
+                .join("reports")
+                .join(good.to_string())
+                .join("photo.jpg")
+        )
+        .unwrap()
+    );
+    let checked = std::process::Command::new("sha256sum")
+        .args(["-c", "--strict", "SHA256SUMS"])
+        .current_dir(&unpacked)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let page = std::fs::read_to_string(unpacked.join("index.html")).unwrap();
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the note, escaped"
+    );
+    assert!(
+        !page.contains("<script") && !page.contains("<img src=x"),
+        "no markup from a note"
+    );
+    for words in [
+        "forwarded_to_police",
+        "lead_package",
+        "Chain of custody",
+        "保管链",
+        "Receipt signed",
+    ] {
+        assert!(page.contains(words), "{words}");
+    }
+    let custody: Value = serde_json::from_slice(
+        &std::fs::read(unpacked.join(good.to_string()).join("custody.json")).unwrap(),
+    )
+    .unwrap();
+    let last = custody["custody"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["reviewer"].clone(), last["action"].clone()),
+        (json!("ana"), json!("lead_package"))
+    );
+    let (status, _) = ana
+        .post("/api/leads", json!({ "ids": [bad.to_string()] }))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a failed report is never a lead"
+    );
+
     // The photo: to a session only, for opened ids only.
     let photo = support::client()
         .get(format!("{base}/api/sightings/{good}/photo"))
@@ -257,6 +321,7 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
             (Value::Null, json!("opened"), json!("verified")),
             (json!("ana"), json!("triage"), json!("in_review")),
             (json!("bo"), json!("triage"), json!("forwarded_to_police")),
+            (json!("ana"), json!("lead_package"), Value::Null),
         ]
     );
     for method in [Method::PUT, Method::DELETE, Method::PATCH] {
@@ -273,6 +338,23 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     let _ = stop.send(());
     running.await.unwrap().unwrap();
     assert_private(&state);
+}
+
+/// Downloads a lead package and unpacks it into `into`.
+async fn lead_package(browser: &Browser, ids: &[String], into: &Path) {
+    let response = support::client()
+        .post(format!("{}/api/leads", browser.base))
+        .header("cookie", &browser.cookie)
+        .header("x-csrf-token", &browser.csrf)
+        .json(&json!({ "ids": ids }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    archive.extract(into).unwrap();
 }
 
 /// Everything the desk wrote is its user's alone.

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod export;
 pub mod gcj02;
+pub mod lead;
 pub mod sightings;
 pub mod state;
 

@@ -124,6 +124,69 @@ pub(super) async fn assign(
     }
 }
 
+#[derive(Deserialize)]
+pub(super) struct LeadRequest {
+    ids: Vec<String>,
+}
+
+/// Sightings per lead package at most.
+const MAX_LEAD: usize = 100;
+
+/// A lead package (ZIP) of verified sightings; making it is audited first, so the package's
+/// chain of custody ends with it.
+pub(super) async fn lead_package(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Json(request): Json<LeadRequest>,
+) -> Response {
+    if request.ids.is_empty() || request.ids.len() > MAX_LEAD {
+        let detail = format!("a lead package holds 1 to {MAX_LEAD} sightings");
+        return refuse(StatusCode::BAD_REQUEST, "lead", detail);
+    }
+    if let Err(e) = desk.state.record_lead_package(&by, &request.ids) {
+        return state_error(e);
+    }
+    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let items = request
+            .ids
+            .iter()
+            .map(|id| desk.lead_item(id))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(crate::desk::lead::package(
+            &items,
+            &by.name,
+            sighting_core::millis::now(),
+        )?)
+    })
+    .await;
+    match made {
+        Ok(Ok(zip)) => (
+            [
+                (header::CONTENT_TYPE, "application/zip"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"lead-package.zip\"",
+                ),
+            ],
+            zip,
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "lead package");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "lead",
+                "the package could not be made",
+            )
+        }
+        Err(_) => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "lead",
+            "the package could not be made",
+        ),
+    }
+}
+
 pub(super) async fn audit(State(desk): State<Arc<Desk>>) -> Response {
     match desk.state.audit(None) {
         Ok(entries) => Json(json!({ "entries": entries })).into_response(),

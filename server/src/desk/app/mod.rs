@@ -103,6 +103,29 @@ impl Desk {
             .cloned()
     }
 
+    /// One sighting's part of a lead package, from what the desk holds.
+    fn lead_item(&self, id: &str) -> anyhow::Result<super::lead::LeadItem> {
+        let sighting = self
+            .sighting(id)
+            .ok_or_else(|| anyhow::anyhow!("no sighting {id}"))?;
+        let opened = self.config.state.join("reports").join(&sighting.id);
+        let data = match &self.config.source {
+            Source::Dir(dir) => dir.as_path(),
+            Source::Intake(puller) => puller.data_dir(),
+        };
+        let record = data
+            .join("reports")
+            .join(format!("{}.intake.json", sighting.id));
+        Ok(super::lead::LeadItem {
+            triage: self.state.sighting(id)?,
+            custody: self.state.audit(Some(id))?,
+            photo: std::fs::read(opened.join("photo.jpg"))?,
+            manifest_json: std::fs::read(opened.join("manifest.json"))?,
+            intake_record: std::fs::read(record).ok(),
+            sighting,
+        })
+    }
+
     fn photo_path(&self, id: &str) -> Option<PathBuf> {
         // Only ids the desk opened name a directory: never a path from the request.
         self.sighting(id)
@@ -128,6 +151,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/api/sightings/{id}/triage", post(api::triage))
         .route("/api/sightings/{id}/assign", post(api::assign))
         .route("/api/audit", get(api::audit))
+        .route("/api/leads", post(api::lead_package))
         .layer(middleware::from_fn_with_state(
             desk.clone(),
             auth::require_session,

@@ -259,6 +259,21 @@ impl DeskState {
         Ok(changed)
     }
 
+    /// Records that `by` passed these sightings on in a lead package, all or none.
+    pub fn record_lead_package(&self, by: &Reviewer, ids: &[String]) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for id in ids {
+            let row = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
+            if !row.verified {
+                return Err(StateError::NotALead);
+            }
+            audit(&tx, Some(by.id), Some(id), "lead_package", None, None, None)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The audit log, oldest first: all of it, or one sighting's.
     pub fn audit(&self, sighting: Option<&str>) -> Result<Vec<AuditEntry>, StateError> {
         let conn = self.conn();
