@@ -248,6 +248,24 @@ fn the_desk_refuses_every_tampered_part() {
     assert!(desk::open_report(&identities, &sealed[..]).is_ok());
 }
 
+/// A stranger's report whose age header never ends (4 MiB of well-formed stanzas): refused at
+/// once, where the `age` crate alone spent over 5 minutes on it (found by fuzzing).
+#[test]
+fn an_endless_age_header_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (identities, _) = org(&tmp.path().join("org"));
+    let stanza = format!("-> X25519 {}\n{}\n", "A".repeat(43), "A".repeat(43));
+    let mut endless = b"age-encryption.org/v1\n".to_vec();
+    while endless.len() < 4 << 20 {
+        endless.extend_from_slice(stanza.as_bytes());
+    }
+    let err = desk::open_report(&identities, &endless[..]).err();
+    assert!(
+        matches!(&err, Some(OpenError::Decrypt(why)) if why.contains("end of the age header")),
+        "{err:?}"
+    );
+}
+
 /// A hostile reporter signs (with their own key) a manifest that reuses a victim's report id,
 /// and claims a perceptual hash of their choosing.
 #[test]

@@ -80,11 +80,29 @@ pub fn read_identities(path: &Path) -> anyhow::Result<Vec<age::x25519::Identity>
     Ok(identities)
 }
 
+/// An age header longer than this is refused before the `age` crate parses it. A report's
+/// header is one stanza per recipient, ~100 bytes each; the crate re-parses a header from the
+/// start each time it reads more of it, so a stranger's report with megabytes of stanzas
+/// would keep the desk busy for hours (4 MiB: over 5 minutes, measured).
+const MAX_HEADER_BYTES: usize = 16 << 10;
+
 /// Decrypts and checks one sealed report.
 pub fn open_report(
     identities: &[age::x25519::Identity],
-    sealed: impl Read,
+    mut sealed: impl Read,
 ) -> Result<OpenedReport, OpenError> {
+    let mut head = Vec::with_capacity(MAX_HEADER_BYTES);
+    (&mut sealed)
+        .take(MAX_HEADER_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| OpenError::Decrypt(e.to_string()))?;
+    // age v1: "The header ends with the MAC line", which starts with "---" and a space.
+    if !head.windows(5).any(|w| w == b"\n--- ") {
+        return Err(OpenError::Decrypt(format!(
+            "no end of the age header in its first {MAX_HEADER_BYTES} bytes"
+        )));
+    }
+    let sealed = std::io::Cursor::new(head).chain(sealed);
     let decryptor = age::Decryptor::new(sealed).map_err(|e| OpenError::Decrypt(e.to_string()))?;
     let reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
