@@ -76,6 +76,14 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     })?;
     if args.keep.is_some() {
         println!("\nKept in {}", root.display());
+        let dir = root.display();
+        println!("Review these sightings in the desk app (a reviewer first, then the desk):");
+        println!(
+            "   sighting-server desk-user add --state {dir}/desk --name you   (then type a passphrase of 12+ characters)"
+        );
+        println!(
+            "   sighting-server desk --identity {dir}/org/identity.txt --state {dir}/desk --data {dir}/server"
+        );
     } else {
         println!("\n(Everything above was in a temporary directory, now removed: run with --keep DIR to keep it.)");
     }
