@@ -215,22 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Prune { data, opened } => {
-            anyhow::ensure!(
-                opened.join("sightings.json").is_file(),
-                "{} holds no sightings.json: point --opened at the folder `open --out` wrote",
-                opened.display()
-            );
-            let opened = desk::sightings::load(&opened)?;
-            let store = intake::store::SqliteStore::open(&data)
-                .map_err(|e| anyhow::anyhow!("cannot use {}: {e}", data.display()))?;
-            let pruned = intake::prune::prune(&store, &opened)?;
-            println!(
-                "pruned {} reports the desk has opened ({} bytes freed); {} were already gone",
-                pruned.reports, pruned.bytes, pruned.already_gone
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Prune { data, opened } => prune(&data, &opened).map(|()| ExitCode::SUCCESS),
         Command::Desk(args) => desk_cli::desk(args).map(|()| ExitCode::SUCCESS),
         Command::DeskUser { action } => desk_cli::desk_user(action).map(|()| ExitCode::SUCCESS),
         Command::Open {
@@ -238,44 +223,68 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             out,
             json,
-        } => {
-            let identities = desk::read_identities(&identity)?;
-            let outcomes = desk::open_dir(&identities, &data, &out)?;
-            let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-            if json {
-                let rows: Vec<_> = outcomes
-                    .iter()
-                    .map(|o| match &o.result {
-                        Ok(r) => json!({"file": o.file, "id": r.id, "status": "verified"}),
-                        Err(e) => {
-                            json!({"file": o.file, "status": "failed", "reason": e.to_string()})
-                        }
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                for o in &outcomes {
-                    match &o.result {
-                        Ok(r) => println!("verified  {}  {}", r.id, o.file.display()),
-                        Err(e) => println!("FAILED    {}: {e}", o.file.display()),
-                    }
-                }
-                println!("{} opened now, {failed} failed", outcomes.len() - failed);
-                let all = desk::sightings::load(&out)?;
-                let clusters: std::collections::BTreeSet<_> =
-                    all.iter().filter_map(|s| s.cluster.as_ref()).collect();
-                println!(
-                    "{} reports in all, {} repeat-sighting groups, {} phone clocks off by over 2 minutes",
-                    all.len(),
-                    clusters.len(),
-                    all.iter().filter(|s| s.clock_flagged).count()
-                );
-                println!("review page: {}", out.join("index.html").display());
-            }
-            // Failed reports are listed, not fatal: the run itself succeeded.
-            Ok(ExitCode::SUCCESS)
+        } => open(&identity, &data, &out, json).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// Deletes the ciphertexts the desk's record says it has opened.
+fn prune(data: &std::path::Path, opened: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        opened.join("sightings.json").is_file(),
+        "{} holds no sightings.json: point --opened at the folder `open --out` wrote",
+        opened.display()
+    );
+    let opened = desk::sightings::load(opened)?;
+    let store = intake::store::SqliteStore::open(data)
+        .map_err(|e| anyhow::anyhow!("cannot use {}: {e}", data.display()))?;
+    let pruned = intake::prune::prune(&store, &opened)?;
+    println!(
+        "pruned {} reports the desk has opened ({} bytes freed); {} were already gone",
+        pruned.reports, pruned.bytes, pruned.already_gone
+    );
+    Ok(())
+}
+
+/// Opens what is new and prints each outcome. Failed reports are listed, not fatal: the run
+/// itself succeeded.
+fn open(
+    identity: &std::path::Path,
+    data: &std::path::Path,
+    out: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let identities = desk::read_identities(identity)?;
+    let outcomes = desk::open_dir(&identities, data, out)?;
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    if json {
+        let rows: Vec<_> = outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Ok(r) => json!({"file": o.file, "id": r.id, "status": "verified"}),
+                Err(e) => json!({"file": o.file, "status": "failed", "reason": e.to_string()}),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    for o in &outcomes {
+        match &o.result {
+            Ok(r) => println!("verified  {}  {}", r.id, o.file.display()),
+            Err(e) => println!("FAILED    {}: {e}", o.file.display()),
         }
     }
+    println!("{} opened now, {failed} failed", outcomes.len() - failed);
+    let all = desk::sightings::load(out)?;
+    let clusters: std::collections::BTreeSet<_> =
+        all.iter().filter_map(|s| s.cluster.as_ref()).collect();
+    println!(
+        "{} reports in all, {} repeat-sighting groups, {} phone clocks off by over 2 minutes",
+        all.len(),
+        clusters.len(),
+        all.iter().filter(|s| s.clock_flagged).count()
+    );
+    println!("review page: {}", out.join("index.html").display());
+    Ok(())
 }
 
 /// Starts the intake server; every bad configuration is a one-line error before it listens.
