@@ -94,7 +94,13 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     report.push_str(&format!("\n```\n{size}```\n"));
     std::fs::write(work.join("report.md"), &report)?;
 
-    // The decoder candidates and the queue, in-process (criterion).
+    criterion(root, quick)?;
+    println!("report written to {}", work.join("report.md").display());
+    Ok(())
+}
+
+/// The decoder candidates and the queue, in-process (criterion).
+fn criterion(root: &Path, quick: bool) -> Result<()> {
     let mut criterion = Command::new(env!("CARGO"));
     criterion.current_dir(root).args([
         "bench",
@@ -108,9 +114,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     if quick {
         criterion.args(["--", "--quick"]);
     }
-    crate::run(&mut criterion)?;
-    println!("report written to {}", work.join("report.md").display());
-    Ok(())
+    crate::run(&mut criterion)
 }
 
 /// Runs a release example and returns what it printed.

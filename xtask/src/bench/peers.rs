@@ -11,8 +11,8 @@ use super::photos::Photo;
 
 const GPS: &[&str] = &["--lat", "52.0907", "--lon", "5.1214", "--accuracy", "5"];
 
-/// The side-by-side table (markdown) for every photo, the 48 MP upload copy's peak RSS, and
-/// sealing against `age`.
+/// The side-by-side table (markdown) for every photo, the largest photo's upload copy peak
+/// RSS, and sealing against `age`.
 pub(super) fn photo_tools(
     root: &Path,
     sighting: &Path,
@@ -20,66 +20,12 @@ pub(super) fn photo_tools(
     photos: &[Photo],
     runs: &str,
 ) -> Result<String> {
-    let work = work.to_path_buf();
     let convert = imagemagick()?;
     let mut report = String::from(
         "| photo | task | sighting (ms) | peer | peer (ms) | peer ÷ sighting |\n|---|---|---|---|---|---|\n",
     );
     for photo in photos {
-        let input = photo.path.display().to_string();
-        let out = |n: &str| {
-            work.join(format!("{}.{n}.jpg", photo.name))
-                .display()
-                .to_string()
-        };
-        let ours_sanitize = format!(
-            "{} photo sanitize {input} {} {}",
-            sighting.display(),
-            out("s"),
-            GPS.join(" ")
-        );
-        let exiftool = format!(
-            "exiftool -q -all= -tagsfromfile @ -Orientation -GPSLatitude=52.0907 -GPSLatitudeRef=N \
-             -GPSLongitude=5.1214 -GPSLongitudeRef=E -GPSHPositioningError=5 -o {} {input}",
-            out("e")
-        );
-        let ours_upload = format!("{ours_sanitize} --upload-copy {}", out("u"));
-        let turbo = format!(
-            "djpeg -scale 1/2 {input} | cjpeg -quality 82 > {}",
-            out("t")
-        );
-        let magick = format!(
-            "{convert} {input} -auto-orient -strip -resize '2048x2048>' -quality 82 {}",
-            out("m")
-        );
-        // The floor for any tool that rewrites the file: copying it.
-        let copy = format!("cp {input} {}", out("c"));
-        let prepare = format!("rm -f {}", out("e"));
-        let commands: [&str; 6] = [
-            &ours_sanitize,
-            &exiftool,
-            &ours_upload,
-            &turbo,
-            &magick,
-            &copy,
-        ];
-        let times = hyperfine(&work, photo.name, runs, &prepare, &commands)?;
-        let rows = [
-            ("sanitize + geotag", times[0], "exiftool", times[1]),
-            ("sanitize + geotag", times[0], "cp (I/O floor)", times[5]),
-            ("upload copy", times[2], "djpeg → cjpeg", times[3]),
-            ("upload copy", times[2], "ImageMagick", times[4]),
-        ];
-        for (task, ours, peer, theirs) in rows {
-            writeln!(
-                report,
-                "| {} | {task} | {:.1} | {peer} | {:.1} | {:.2}× |",
-                photo.name,
-                ours * 1e3,
-                theirs * 1e3,
-                theirs / ours
-            )?;
-        }
+        compare(sighting, &convert, work, photo, runs, &mut report)?;
     }
     let big = photos.last().expect("photos");
     let (sanitized, upload) = (work.join("rss.s.jpg"), work.join("rss.u.jpg"));
@@ -97,8 +43,74 @@ pub(super) fn photo_tools(
         big.name,
         rss as f64 / 1024.0
     )?;
-    seal_vs_age(root, &work, runs, &mut report)?;
+    seal_vs_age(root, work, runs, &mut report)?;
     Ok(report)
+}
+
+/// One photo through our binary and the peers, in one hyperfine run; four rows of the table.
+fn compare(
+    sighting: &Path,
+    convert: &str,
+    work: &Path,
+    photo: &Photo,
+    runs: &str,
+    report: &mut String,
+) -> Result<()> {
+    let input = photo.path.display().to_string();
+    let out = |n: &str| {
+        work.join(format!("{}.{n}.jpg", photo.name))
+            .display()
+            .to_string()
+    };
+    let ours_sanitize = format!(
+        "{} photo sanitize {input} {} {}",
+        sighting.display(),
+        out("s"),
+        GPS.join(" ")
+    );
+    let exiftool = format!(
+        "exiftool -q -all= -tagsfromfile @ -Orientation -GPSLatitude=52.0907 -GPSLatitudeRef=N \
+         -GPSLongitude=5.1214 -GPSLongitudeRef=E -GPSHPositioningError=5 -o {} {input}",
+        out("e")
+    );
+    let ours_upload = format!("{ours_sanitize} --upload-copy {}", out("u"));
+    let turbo = format!(
+        "djpeg -scale 1/2 {input} | cjpeg -quality 82 > {}",
+        out("t")
+    );
+    let magick = format!(
+        "{convert} {input} -auto-orient -strip -resize '2048x2048>' -quality 82 {}",
+        out("m")
+    );
+    // The floor for any tool that rewrites the file: copying it.
+    let copy = format!("cp {input} {}", out("c"));
+    let prepare = format!("rm -f {}", out("e"));
+    let commands: [&str; 6] = [
+        &ours_sanitize,
+        &exiftool,
+        &ours_upload,
+        &turbo,
+        &magick,
+        &copy,
+    ];
+    let times = hyperfine(work, photo.name, runs, &prepare, &commands)?;
+    let rows = [
+        ("sanitize + geotag", times[0], "exiftool", times[1]),
+        ("sanitize + geotag", times[0], "cp (I/O floor)", times[5]),
+        ("upload copy", times[2], "djpeg → cjpeg", times[3]),
+        ("upload copy", times[2], "ImageMagick", times[4]),
+    ];
+    for (task, ours, peer, theirs) in rows {
+        writeln!(
+            report,
+            "| {} | {task} | {:.1} | {peer} | {:.1} | {:.2}× |",
+            photo.name,
+            ours * 1e3,
+            theirs * 1e3,
+            theirs / ours
+        )?;
+    }
+    Ok(())
 }
 
 /// The real ImageMagick 6 binary (some machines shadow `convert` with a stand-in).
