@@ -122,8 +122,21 @@ async fn kill_9_during_sync_loses_nothing_and_delivers_nothing_twice() {
         sent.insert(id, sha.as_ref().try_into().unwrap());
         drop(device);
 
+        let sent_before = proxy.upload_bytes();
         let mut child = spawn_child();
-        tokio::time::sleep(Duration::from_millis(support::random_ms(50..1500))).await;
+        // Every other kill comes at a random moment from the start (the child may still be
+        // starting, or between reports); the others soon after it starts sending, so that many
+        // land mid-PATCH whatever the machine's speed.
+        let delay = if trial % 2 == 1 {
+            let since = std::time::Instant::now();
+            while proxy.upload_bytes() == sent_before && since.elapsed() < Duration::from_secs(5) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            support::random_ms(1..300)
+        } else {
+            support::random_ms(50..1500)
+        };
+        tokio::time::sleep(Duration::from_millis(delay)).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let device = open(dir);
