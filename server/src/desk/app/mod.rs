@@ -72,11 +72,8 @@ impl Desk {
     /// Opens what is new under the data directory and records it; returns how many reports
     /// were new.
     pub fn open_new(&self) -> anyhow::Result<usize> {
-        let data = match &self.config.source {
-            Source::Dir(dir) => dir.as_path(),
-            Source::Intake(puller) => puller.data_dir(),
-        };
-        let outcomes = super::open_dir(&self.config.identities, data, &self.config.state)?;
+        let outcomes =
+            super::open_dir(&self.config.identities, self.data_dir(), &self.config.state)?;
         if !outcomes.is_empty() {
             self.reload()?;
         }
@@ -95,6 +92,14 @@ impl Desk {
         Ok(())
     }
 
+    /// Where the sealed reports are: the data directory given, or where the puller puts them.
+    fn data_dir(&self) -> &std::path::Path {
+        match &self.config.source {
+            Source::Dir(dir) => dir,
+            Source::Intake(puller) => puller.data_dir(),
+        }
+    }
+
     fn sighting(&self, id: &str) -> Option<Sighting> {
         self.sightings
             .read()
@@ -109,11 +114,8 @@ impl Desk {
             .sighting(id)
             .ok_or_else(|| anyhow::anyhow!("no sighting {id}"))?;
         let opened = self.config.state.join("reports").join(&sighting.id);
-        let data = match &self.config.source {
-            Source::Dir(dir) => dir.as_path(),
-            Source::Intake(puller) => puller.data_dir(),
-        };
-        let record = data
+        let record = self
+            .data_dir()
             .join("reports")
             .join(format!("{}.intake.json", sighting.id));
         Ok(super::lead::LeadItem {

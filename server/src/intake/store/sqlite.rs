@@ -1,8 +1,4 @@
-//! Where the intake server keeps uploads: a trait, and the default SQLite + files implementation.
-//!
-//! The trait is what a Postgres + S3-compatible backend would implement for deployments that
-//! outgrow one machine (see docs/architecture.md): metadata operations are small and
-//! transactional; bytes are appended to an object at a known offset and read back whole.
+//! The default store: SQLite for metadata, files for bytes.
 
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -10,175 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection};
-use sighting_core::wire::DeviceClock;
 use uuid::Uuid;
 
-/// The schema, one step per version (see `sighting_core::sqlite`).
-const MIGRATIONS: &[&str] = &[
-    // 1: uploads, finished or not.
-    "CREATE TABLE uploads (
-        id TEXT PRIMARY KEY,
-        report_id TEXT NOT NULL UNIQUE,
-        device_key TEXT NOT NULL,
-        ciphertext_sha256 TEXT NOT NULL,
-        envelope_sig TEXT NOT NULL,
-        length INTEGER NOT NULL,
-        upload_offset INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
-        receipt TEXT,
-        received_at INTEGER
-    )",
-    // 2: the phone's clock at creation, for the desk's clock correction.
-    "ALTER TABLE uploads ADD COLUMN device_clock TEXT",
-    // 3: the server's time at creation (Unix ms), the other half of that pair.
-    "ALTER TABLE uploads ADD COLUMN created_at_ms INTEGER NOT NULL DEFAULT 0",
-    // 4: when `prune` deleted a finished report's ciphertext (its row and receipt stay).
-    "ALTER TABLE uploads ADD COLUMN pruned_at INTEGER",
-    // 5: the order reports finished in, the desk's cursor when it pulls new ones (creation
-    // order would miss a report created early and finished late).
-    "ALTER TABLE uploads ADD COLUMN finished_seq INTEGER;
-    UPDATE uploads SET finished_seq = rowid WHERE receipt IS NOT NULL;
-    CREATE UNIQUE INDEX uploads_by_finished_seq ON uploads (finished_seq);",
-];
-
-/// Databases made before the schema was versioned (`user_version` 0 with an `uploads` table)
-/// gained migrations 2–4 in order, by adding whichever columns were missing: their version is
-/// 1 plus the number of those columns they have.
-fn adopt_unversioned(conn: &Connection) -> Result<(), StoreError> {
-    let has_table = conn
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uploads'")?
-        .exists([])?;
-    if sighting_core::sqlite::version(conn)? != 0 || !has_table {
-        return Ok(());
-    }
-    let added: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('uploads')
-         WHERE name IN ('device_clock', 'created_at_ms', 'pruned_at')",
-        [],
-        |r| r.get(0),
-    )?;
-    conn.pragma_update(None, "user_version", 1 + added)?;
-    Ok(())
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the upload's offset is {actual}, not {expected}")]
-    OffsetMismatch { expected: u64, actual: u64 },
-    #[error("storage: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("storage database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("storage is poisoned by an earlier panic")]
-    Poisoned,
-    #[error("the storage database is damaged: {0}")]
-    Corrupt(String),
-    #[error("the storage database: {0}")]
-    Schema(#[from] sighting_core::sqlite::MigrationError),
-}
-
-impl StoreError {
-    /// The disk (or a quota on it) is full: the client is told to come back later, not that
-    /// the server failed.
-    pub fn is_full(&self) -> bool {
-        match self {
-            StoreError::Io(e) => {
-                e.kind() == std::io::ErrorKind::StorageFull
-                    || e.kind() == std::io::ErrorKind::QuotaExceeded
-            }
-            StoreError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
-            _ => false,
-        }
-    }
-}
-
-/// An upload, finished or not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upload {
-    pub id: Uuid,
-    pub report_id: Uuid,
-    pub device_key: String,
-    pub ciphertext_sha256: String,
-    pub envelope_sig: String,
-    pub length: u64,
-    pub offset: u64,
-    /// Unix seconds after which an unfinished upload is abandoned.
-    pub expires_at: i64,
-    /// The signed receipt JSON, once the last byte arrived and every check passed.
-    pub receipt: Option<String>,
-    /// The device's clock when it created the upload (`device_clock` metadata: a boot hash
-    /// and milliseconds since boot), and the server's time then (Unix ms): the pair the desk
-    /// uses to correct a wrong phone clock.
-    pub device_clock: Option<DeviceClock>,
-    pub created_at_ms: i64,
-}
-
-/// A finished report as the desk's feed lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Finished {
-    pub report_id: Uuid,
-    pub length: u64,
-    pub ciphertext_sha256: String,
-    /// Its place in the order reports finished in: the cursor for the next page.
-    pub seq: i64,
-}
-
-/// A finished report's bytes as the desk pulls them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinishedBytes {
-    pub ciphertext: Vec<u8>,
-    /// The intake record, JSON.
-    pub record: Vec<u8>,
-}
-
-/// `reports/<report_id>.intake.json`, beside the ciphertext: what the intake server knows about
-/// a report that the sealed bundle cannot (it was sealed before the upload).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct IntakeRecord {
-    pub receipt: sighting_core::wire::Receipt,
-    pub created_at_ms: i64,
-    pub device_clock: Option<DeviceClock>,
-}
-
-pub trait UploadStore: Send + Sync {
-    /// Records a new upload (offset 0) and makes its empty data object.
-    fn create(&self, upload: &Upload) -> Result<(), StoreError>;
-    fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError>;
-    fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError>;
-    /// Starts receiving a body at `offset`, which must be the recorded offset. Bytes past it
-    /// were never acknowledged (a crash or a refused checksum mid-body) and are dropped. The
-    /// caller holds the upload exclusively until it commits or rolls back.
-    fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError>;
-    /// Writes `bytes` at `at`, not yet durable nor acknowledged.
-    fn write(&self, id: Uuid, at: u64, bytes: &[u8]) -> Result<(), StoreError>;
-    /// Makes what was written up to `offset` durable, then records it: an acknowledged byte
-    /// survives a restart.
-    fn commit(&self, id: Uuid, offset: u64) -> Result<(), StoreError>;
-    /// Drops what was written past the recorded offset (tus checksum: "the Upload-Offset MUST
-    /// NOT be incremented").
-    fn rollback(&self, id: Uuid) -> Result<(), StoreError>;
-    /// Length and SHA-256 of an upload's data, streamed (for the completion checks).
-    fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError>;
-    /// Files the finished ciphertext with its intake record (see [`IntakeRecord`]).
-    fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError>;
-    /// Removes an upload and its data (termination, failed checks, expiry).
-    fn delete(&self, id: Uuid) -> Result<(), StoreError>;
-    /// Unfinished uploads whose time ran out.
-    fn expired(&self, now: i64) -> Result<Vec<Uuid>, StoreError>;
-    /// Bytes promised to uploads: the declared length of every upload, finished or not, whose
-    /// data is still kept (an unfinished upload reserves its whole length when it is created).
-    fn reserved_bytes(&self) -> Result<u64, StoreError>;
-    /// Free bytes on the file system that holds the data (`None` where it cannot tell).
-    fn free_bytes(&self) -> Option<u64>;
-    /// Finished, unpruned reports after `after` in the order they finished, at most `limit`.
-    fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError>;
-    /// A finished report's ciphertext and its intake record (JSON), or `None`.
-    fn read_finished(&self, report_id: Uuid) -> Result<Option<FinishedBytes>, StoreError>;
-    /// Deletes a finished report's ciphertext and intake record, keeping its row and receipt
-    /// (a phone may still ask for it). Returns the bytes freed, or `None` when there is no
-    /// finished, unpruned report with that id.
-    fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError>;
-}
+use super::schema::{adopt_unversioned, MIGRATIONS};
+use super::{Finished, FinishedBytes, IntakeRecord, StoreError, Upload, UploadStore};
 
 /// SQLite for metadata, one file per upload under `DIR/uploads/` (partial) and
 /// `DIR/reports/<report_id>.age` (finished: the review desk reads this folder).
@@ -230,7 +61,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+    pub(super) fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
@@ -519,94 +350,5 @@ fn remove_if_there(path: &Path) -> Result<(), StoreError> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
         _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn upload(report_id: Uuid) -> Upload {
-        Upload {
-            id: Uuid::new_v4(),
-            report_id,
-            device_key: "key".into(),
-            ciphertext_sha256: "00".repeat(32),
-            envelope_sig: "sig".into(),
-            length: 10,
-            offset: 0,
-            expires_at: 0,
-            receipt: None,
-            device_clock: Some("00ff10a2b3c4d5e6 5".parse().unwrap()),
-            created_at_ms: 1,
-        }
-    }
-
-    /// A database made before versions were recorded, by a release that had added two of the
-    /// later columns: adopted at version 3, then migrated to the last one, rows intact.
-    #[test]
-    fn an_unversioned_database_is_adopted_then_migrated() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = Connection::open(dir.path().join("intake.sqlite3")).unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.execute_batch(MIGRATIONS[1]).unwrap();
-        conn.execute_batch(MIGRATIONS[2]).unwrap();
-        let id = Uuid::new_v4();
-        conn.execute(
-            "INSERT INTO uploads (id, report_id, device_key, ciphertext_sha256, envelope_sig, length,
-                                  upload_offset, expires_at, created_at_ms)
-             VALUES (?1, ?2, 'k', 's', 'g', 10, 0, 0, 7)",
-            params![id.to_string(), Uuid::new_v4().to_string()],
-        )
-        .unwrap();
-        assert_eq!(sighting_core::sqlite::version(&conn).unwrap(), 0);
-        drop(conn);
-        std::fs::create_dir_all(dir.path().join("uploads")).unwrap();
-        std::fs::write(dir.path().join("uploads").join(id.to_string()), b"").unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        let conn = store.conn().unwrap();
-        assert_eq!(
-            sighting_core::sqlite::version(&conn).unwrap(),
-            MIGRATIONS.len() as i64
-        );
-        drop(conn);
-        let kept = store.get(id).unwrap().expect("the row survives");
-        assert_eq!(kept.created_at_ms, 7);
-        assert_eq!(
-            store.reserved_bytes().unwrap(),
-            10,
-            "pruned_at was added, empty"
-        );
-    }
-
-    #[test]
-    fn a_damaged_row_is_an_error_not_a_missing_upload() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        let report = Uuid::new_v4();
-        store.create(&upload(report)).unwrap();
-        assert_eq!(store.by_report(report).unwrap().unwrap().report_id, report);
-        store
-            .conn()
-            .unwrap()
-            .execute("UPDATE uploads SET id = 'not-a-uuid'", [])
-            .unwrap();
-        assert!(matches!(
-            store.by_report(report),
-            Err(StoreError::Corrupt(_))
-        ));
-        assert!(matches!(
-            store.expired(i64::MAX),
-            Err(StoreError::Corrupt(_))
-        ));
-        store
-            .conn()
-            .unwrap()
-            .execute("UPDATE uploads SET device_clock = 'yesterday'", [])
-            .unwrap();
-        assert!(matches!(
-            store.by_report(report),
-            Err(StoreError::Corrupt(_))
-        ));
     }
 }
