@@ -39,6 +39,13 @@ pub struct DeskArgs {
     /// Seconds between looks for new reports.
     #[arg(long, default_value_t = 10)]
     poll_secs: u64,
+    /// The organisation's map tile server, as a URL template with {z}, {x} and {y}. Without it
+    /// the map shows country outlines only (nothing is fetched from anyone else).
+    #[arg(long)]
+    tiles: Option<String>,
+    /// The credit the tile server's data needs, shown on the map.
+    #[arg(long, default_value = "")]
+    tiles_attribution: String,
 }
 
 #[derive(clap::Subcommand)]
@@ -78,6 +85,11 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
         state: args.state,
         poll: Duration::from_secs(args.poll_secs.max(1)),
         lan: args.lan,
+        tiles: args
+            .tiles
+            .map(|url| app::MapTiles::new(&url, &args.tiles_attribution))
+            .transpose()
+            .context("--tiles")?,
     };
     let desk = app::Desk::new(config)?;
     tokio::runtime::Runtime::new()?.block_on(async move {

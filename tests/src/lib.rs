@@ -153,6 +153,29 @@ pub async fn submit(device: &DeviceHandle, photo: &'static str) -> Uuid {
         .unwrap()
 }
 
+/// What strangers write, as notes and as failure reasons: markup, comment and script openers,
+/// entities, direction overrides, zero-width characters, a spreadsheet formula, and very long
+/// text. A page that shows them must show them as written, and none may become an element.
+pub fn hostile_notes() -> Vec<String> {
+    [
+        "<!--<script>",
+        "</script><script>document.body.dataset.injected=1</script>",
+        "<img src=x onerror=\"document.body.dataset.injected=1\">",
+        "<b id=\"injected\">bold</b>",
+        "<![CDATA[ ]]> <!-- -->",
+        "&lt;&amp;&#x3c;",
+        "\u{202e}evil\u{202c} \u{200b}\u{200d}\u{2028}\u{2029}",
+        "=HYPERLINK(\"http://example.invalid\")",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain([
+        "<!--".repeat(1000),
+        "\"'><svg/onload=document.body.dataset.injected=1>".to_string(),
+    ])
+    .collect()
+}
+
 /// "Send now": everything, backoff ignored, 30 s.
 pub const NOW: SyncBudget = SyncBudget {
     max_wall: Duration::from_secs(30),

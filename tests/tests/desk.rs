@@ -384,17 +384,8 @@ fn colour_counts(png_file: &Path) -> [usize; 3] {
 /// and none of it becomes an element.
 #[test]
 fn hostile_notes_never_blank_the_review_page_or_inject_an_element() {
-    let hostile = [
-        "<!--<script>",
-        "</script><script>document.body.dataset.injected=1</script>",
-        "<img src=x onerror=\"document.body.dataset.injected=1\">",
-        "<b id=\"injected\">bold</b>",
-        "<![CDATA[ ]]> <!-- -->",
-        "&lt;&amp;&#x3c;",
-        "\u{202e}evil\u{202c} \u{200b}\u{200d}\u{2028}\u{2029}",
-        "=HYPERLINK(\"http://example.invalid\")",
-        &"<!--".repeat(5000),
-    ];
+    let mut hostile = support::hostile_notes();
+    hostile.push("<!--".repeat(5000));
     let mut sightings = Vec::new();
     for (i, note) in hostile.iter().enumerate() {
         let mut s = Sighting::failed(format!("v{i}"), format!("reports/v{i}.age"), String::new());
@@ -423,7 +414,7 @@ fn hostile_notes_never_blank_the_review_page_or_inject_an_element() {
             "file://{}",
             out.path().join("index.html").display()
         ));
-        let note = hostile[i];
+        let note = &hostile[i];
         assert!(
             dom.contains("data-ready=\"1\""),
             "{note:.40?}: the script ran to the end"
@@ -469,7 +460,7 @@ fn hostile_notes_never_blank_the_review_page_or_inject_an_element() {
         .iter()
         .map(|c| desk::export::csv_cell_value(c))
         .collect();
-    let written: Vec<&str> = hostile.to_vec();
+    let written: Vec<&str> = hostile.iter().map(String::as_str).collect();
     assert_eq!(read_back, written);
 }
 

@@ -111,6 +111,7 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         state: state.clone(),
         poll: Duration::from_millis(200),
         lan: false,
+        tiles: None,
     })
     .unwrap();
     desk.state

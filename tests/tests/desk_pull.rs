@@ -127,6 +127,7 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
         state: state.clone(),
         poll: Duration::from_millis(200),
         lan: false,
+        tiles: None,
     })
     .unwrap();
     desk.state

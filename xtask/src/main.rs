@@ -1,7 +1,8 @@
 //! `cargo xtask test [--long]` runs every test: Rust, then the generated bindings from Kotlin on
 //! the JVM (Maven) and from Python (pytest). `cargo xtask bench` runs the benchmarks side by side
 //! with the peer tools and prints ratios. `cargo xtask bindings [--release]` generates the
-//! Kotlin, Swift and Python bindings.
+//! Kotlin, Swift and Python bindings. `cargo xtask vendor-web` refreshes the npm packages the
+//! desk's pages embed.
 
 mod bench;
 mod shells;
@@ -20,9 +21,10 @@ fn main() -> Result<()> {
         Some("bindings") => bindings(&root, args[1..].iter().any(|a| a == "--release")).map(|_| ()),
         Some("check-shells") => bindings(&root, false).and_then(|_| shells::check(&root)),
         Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("vendor-web") => vendor_web(&root),
         _ => bail!(
             "usage: cargo xtask test [--long] | bench [--quick] | bindings [--release] | \
-             check-shells | fuzz [--seconds N] [TARGET…]"
+             check-shells | fuzz [--seconds N] [TARGET…] | vendor-web"
         ),
     }
 }
@@ -37,6 +39,8 @@ fn workspace_root() -> PathBuf {
 fn test(root: &Path, long: bool) -> Result<()> {
     let python = python_env(root)?;
     let tusd = tusd(root)?;
+    // The desk's browser tests: playwright-core and axe-core (Debian's Chromium, no download).
+    npm_ci(&root.join("tests/browser"))?;
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(root)
@@ -110,6 +114,24 @@ fn fuzz(root: &Path, args: &[String]) -> Result<()> {
             .arg(format!("-artifact_prefix={}/", artifacts.display())))?;
     }
     Ok(())
+}
+
+/// `npm ci` in `dir`: exactly the packages its lock file names.
+fn npm_ci(dir: &Path) -> Result<()> {
+    run(Command::new("npm").current_dir(dir).args([
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+    ]))
+}
+
+/// The map library, its clustering plugin and the country outlines with names in English and
+/// Chinese, from npm into `server/web/vendor/` (committed; the server embeds them).
+fn vendor_web(root: &Path) -> Result<()> {
+    let web = root.join("server/web");
+    npm_ci(&web)?;
+    run(Command::new("node").current_dir(&web).arg("vendor.mjs"))
 }
 
 /// A Python virtualenv under `target/` with the test tools from PyPI: tuspy (the third-party tus

@@ -252,6 +252,19 @@ pub fn capture(
     })
 }
 
+/// A small copy of an upright photo (a report's upload copy), long edge ≤ `long_edge`: the
+/// desk's list shows these instead of whole photos.
+pub fn small_copy(
+    jpeg: &[u8],
+    long_edge: u32,
+    options: &CaptureOptions,
+) -> Result<Vec<u8>, CaptureError> {
+    check_file_size(jpeg.len() as u64, options)?;
+    check_frame(&jpeg::Layout::parse(jpeg)?.frame, options)?;
+    let upright = upload_copy::decode_upright(jpeg, long_edge, 1)?;
+    upload_copy::encode(&upright, options.thumbnail_quality)
+}
+
 /// The perceptual hash of a photo as [`capture`] computes it, from the JPEG alone: the desk
 /// recomputes it from the photo it decrypted rather than trust the one a manifest states.
 pub fn perceptual_hash(jpeg: &[u8], options: &CaptureOptions) -> Result<u64, CaptureError> {

@@ -26,9 +26,45 @@ pub(super) struct ListQuery {
     limit: Option<u64>,
 }
 
-/// A sighting for the page: the desk's triage with what the report says.
+/// A sighting for the page: the desk's triage with what the report says, and the statuses it
+/// may move to from here (a report that failed verification never to a lead).
 fn view(desk: &Desk, row: TriageRow) -> serde_json::Value {
-    json!({ "triage": row, "report": desk.sighting(&row.id) })
+    let next: Vec<Triage> = Triage::ALL
+        .into_iter()
+        .filter(|t| row.triage.can_become(*t) && (row.verified || !t.is_lead()))
+        .collect();
+    json!({ "triage": row, "report": desk.report(&row.id), "next": next })
+}
+
+/// What the page needs to draw the map.
+pub(super) async fn config(State(desk): State<Arc<Desk>>) -> Response {
+    Json(json!({ "tiles": desk.config.tiles, "max_page": MAX_PAGE })).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct MapQuery {
+    triage: Option<String>,
+}
+
+/// Every located sighting under a filter, compactly: `[id, lat, lon, triage, cluster]`. The map
+/// clusters them itself; the list pages.
+pub(super) async fn map(State(desk): State<Arc<Desk>>, Query(q): Query<MapQuery>) -> Response {
+    let only = match q.triage.as_deref().map(str::parse::<Triage>).transpose() {
+        Ok(only) => only,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, "query", e.to_string()),
+    };
+    let rows = match desk.state.list(only, 0, u64::MAX) {
+        Ok((rows, _)) => rows,
+        Err(e) => return state_error(e),
+    };
+    let points: Vec<_> = rows
+        .into_iter()
+        .filter_map(|row| {
+            let s = desk.report(&row.id)?;
+            Some(json!([row.id, s.lat?, s.lon?, row.triage, s.cluster]))
+        })
+        .collect();
+    Json(json!({ "points": points })).into_response()
 }
 
 pub(super) async fn list(State(desk): State<Arc<Desk>>, Query(q): Query<ListQuery>) -> Response {
@@ -75,6 +111,40 @@ pub(super) async fn photo(State(desk): State<Arc<Desk>>, Path(id): Path<String>)
             StatusCode::NOT_FOUND,
             "not_found",
             "the photo is not on this desk",
+        ),
+    }
+}
+
+/// Long edge of the list's thumbnails, in pixels.
+const THUMB_EDGE: u32 = 240;
+
+/// A small copy of the photo, made on first request and kept (0600) beside the photo.
+pub(super) async fn thumb(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
+    let Some(photo) = desk.photo_path(&id) else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no verified photo for that id",
+        );
+    };
+    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let kept = photo.with_file_name("thumb.jpg");
+        if let Ok(bytes) = std::fs::read(&kept) {
+            return Ok(bytes);
+        }
+        let options = sighting_core::capture::CaptureOptions::default();
+        let small =
+            sighting_core::capture::small_copy(&std::fs::read(&photo)?, THUMB_EDGE, &options)?;
+        crate::desk::write_private(&kept, &small)?;
+        Ok(small)
+    })
+    .await;
+    match made {
+        Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response(),
+        _ => refuse(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no thumbnail for that photo",
         ),
     }
 }

@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+mod pages;
 mod pull;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -23,12 +25,8 @@ use axum::Router;
 
 use super::sightings::Sighting;
 use super::state::DeskState;
+pub use pages::MapTiles;
 pub use pull::Puller;
-
-/// Every response: no script but our own, no framing, no referrer, no sniffing.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
-                   form-action 'self'";
 
 /// Where new reports come from.
 pub enum Source {
@@ -48,6 +46,8 @@ pub struct DeskConfig {
     pub poll: Duration,
     /// Behind TLS on the organisation's network: cookies are `Secure`.
     pub lan: bool,
+    /// The organisation's tile server; without one the map shows country outlines only.
+    pub tiles: Option<MapTiles>,
 }
 
 /// The app's shared state.
@@ -56,14 +56,18 @@ pub struct Desk {
     config: DeskConfig,
     /// What `open` knows about each report (`sightings.json`), by id.
     sightings: RwLock<HashMap<String, Sighting>>,
+    /// Every response's Content-Security-Policy (it names the tile server).
+    csp: HeaderValue,
 }
 
 impl Desk {
     pub fn new(config: DeskConfig) -> anyhow::Result<Arc<Self>> {
+        let csp = HeaderValue::from_str(&pages::content_security_policy(config.tiles.as_ref()))?;
         let desk = Arc::new(Self {
             state: DeskState::open(&config.state)?,
             config,
             sightings: RwLock::new(HashMap::new()),
+            csp,
         });
         desk.reload()?;
         Ok(desk)
@@ -100,7 +104,8 @@ impl Desk {
         }
     }
 
-    fn sighting(&self, id: &str) -> Option<Sighting> {
+    /// What the report says, as opened.
+    pub fn report(&self, id: &str) -> Option<Sighting> {
         self.sightings
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -111,7 +116,7 @@ impl Desk {
     /// One sighting's part of a lead package, from what the desk holds.
     fn lead_item(&self, id: &str) -> anyhow::Result<super::lead::LeadItem> {
         let sighting = self
-            .sighting(id)
+            .report(id)
             .ok_or_else(|| anyhow::anyhow!("no sighting {id}"))?;
         let opened = self.config.state.join("reports").join(&sighting.id);
         let record = self
@@ -130,15 +135,13 @@ impl Desk {
 
     fn photo_path(&self, id: &str) -> Option<PathBuf> {
         // Only ids the desk opened name a directory: never a path from the request.
-        self.sighting(id)
-            .filter(|s| s.status == "verified")
-            .map(|s| {
-                self.config
-                    .state
-                    .join("reports")
-                    .join(&s.id)
-                    .join("photo.jpg")
-            })
+        self.report(id).filter(|s| s.status == "verified").map(|s| {
+            self.config
+                .state
+                .join("reports")
+                .join(&s.id)
+                .join("photo.jpg")
+        })
     }
 }
 
@@ -146,6 +149,9 @@ impl Desk {
 pub fn router(desk: Arc<Desk>) -> Router {
     let api = Router::new()
         .route("/api/me", get(auth::me))
+        .route("/api/config", get(api::config))
+        .route("/api/map", get(api::map))
+        .route("/api/sightings/{id}/thumb", get(api::thumb))
         .route("/api/logout", post(auth::logout))
         .route("/api/sightings", get(api::list))
         .route("/api/sightings/{id}", get(api::detail))
@@ -159,18 +165,24 @@ pub fn router(desk: Arc<Desk>) -> Router {
             auth::require_session,
         ));
     Router::new()
+        .route("/", get(pages::index))
+        .route("/static/{*path}", get(pages::asset))
         .route("/api/login", post(auth::login))
         .merge(api)
-        .layer(middleware::map_response(security_headers))
+        .layer(middleware::map_response_with_state(
+            desk.clone(),
+            security_headers,
+        ))
         .with_state(desk)
 }
 
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+/// Every response: no script but our own, no framing, no referrer, no sniffing.
+async fn security_headers(
+    State(desk): State<Arc<Desk>>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, desk.csp.clone());
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

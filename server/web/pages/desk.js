@@ -1,0 +1,469 @@
+"use strict";
+// The review desk's page: log in, the sightings on a map and in a list (filtered and paged by
+// the server), one sighting's photo, times, place and history, the triage decision, lead
+// packages, the audit log; in Chinese or English.
+//
+// Every string in a report was written by a stranger: it enters the page only as text
+// (textContent, attribute values), never as markup. The Content-Security-Policy forbids
+// inline script as a second wall.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const PAGE = 50;
+  const TRIAGE = ["new", "in_review", "forwarded_to_police", "linked_to_case", "not_relevant", "duplicate"];
+  const COLOURS = {
+    new: "#b3261e", in_review: "#b35c00", forwarded_to_police: "#1b5e20",
+    linked_to_case: "#0d47a1", not_relevant: "#555555", duplicate: "#6a1b9a",
+  };
+
+  let words = {};
+  let lang = "en";
+  let me = null;
+  let csrf = "";
+  let config = { tiles: null };
+  let offset = 0;
+  let total = 0;
+  let items = [];
+  let current = null;
+  let countries = [];
+  let tilesFailed = false;
+  const selected = new Set();
+  let map = null;
+  let zoom = null;
+  let markers = null;
+  let repeats = null;
+
+  // Words: `{name}` in a word is filled from `vars`.
+  function t(key, vars = {}) {
+    const word = (words[lang] && words[lang][key]) || key;
+    return word.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+  }
+
+  function applyWords() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+    $("lang").value = lang;
+    fillFilter();
+    if (me) $("who").textContent = t("signed_in_as", { name: me.name, role: t("role_" + me.role) });
+    if (map) resetZoomControl();
+    showMapStatus();
+  }
+
+  function el(tag, text, attrs = {}) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    return node;
+  }
+
+  function flash(text) {
+    $("flash").textContent = text;
+  }
+
+  async function api(method, path, body) {
+    const headers = {};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+    const response = await fetch(path, {
+      method, headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 401 && path !== "/api/login") {
+      showLogin(t("session_ended"));
+      throw new Error("logged out");
+    }
+    return response;
+  }
+
+  // Times: in this desk's time zone, in the reader's language.
+  function time(iso) {
+    if (!iso) return el("span", t("unknown"));
+    const shown = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    }).format(new Date(iso));
+    return el("time", shown, { datetime: iso });
+  }
+
+  function duration(seconds) {
+    const s = Math.abs(seconds);
+    if (s < 120) return t("seconds", { n: s });
+    if (s < 120 * 60) return t("minutes", { n: Math.round(s / 60) });
+    if (s < 48 * 3600) return t("hours", { n: Math.round(s / 3600) });
+    return t("days", { n: Math.round(s / 86400) });
+  }
+
+  // Which country's outline holds a point (Natural Earth 1:110m: coarse at coasts and borders).
+  function inRing(lon, lat, ring) {
+    let inside = false;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if ((yi > lat) !== (yj > lat) && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  }
+
+  function countryAt(lat, lon) {
+    for (const feature of countries) {
+      const g = feature.geometry;
+      const polygons = g.type === "Polygon" ? [g.coordinates] : g.coordinates;
+      const hit = polygons.some((p) => inRing(lon, lat, p[0]) && !p.slice(1).some((hole) => inRing(lon, lat, hole)));
+      if (hit) return feature.properties[lang] || feature.properties.en;
+    }
+    return null;
+  }
+
+  function place(report) {
+    if (!report || report.lat == null) {
+      return t("no_location", { why: (report && report.location_missing) || t("unknown") });
+    }
+    const country = countryAt(report.lat, report.lon) || t("country_unknown");
+    return `${country} · ${report.lat.toFixed(5)}, ${report.lon.toFixed(5)}`;
+  }
+
+  // ---- Log in and out ----
+
+  function showLogin(message = "") {
+    me = null;
+    $("desk-view").hidden = true;
+    $("login-view").hidden = false;
+    $("logout").hidden = true;
+    $("who").textContent = "";
+    $("login-error").textContent = message;
+  }
+
+  async function showDesk(session) {
+    me = session.reviewer;
+    csrf = session.csrf;
+    $("login-view").hidden = true;
+    $("desk-view").hidden = false;
+    $("logout").hidden = false;
+    applyWords();
+    config = await (await api("GET", "/api/config")).json();
+    if (!map) initMap();
+    await refresh();
+  }
+
+  async function login(event) {
+    event.preventDefault();
+    const response = await api("POST", "/api/login", {
+      name: $("login-name").value, password: $("login-password").value,
+    });
+    $("login-password").value = "";
+    if (response.ok) return showDesk(await response.json());
+    $("login-error").textContent = response.status === 429 ? t("login_throttled") : t("login_failed");
+  }
+
+  async function logout() {
+    await api("POST", "/api/logout");
+    showLogin();
+  }
+
+  // ---- Map ----
+
+  function resetZoomControl() {
+    if (zoom) zoom.remove();
+    zoom = L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
+  }
+
+  function showMapStatus() {
+    if (!map) return;
+    if (!config.tiles) $("map-status").textContent = t("map_outlines_only");
+    else $("map-status").textContent = tilesFailed ? t("map_tiles_unreachable") : "";
+  }
+
+  function clusterIcon(cluster) {
+    const n = cluster.getChildCount();
+    const size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    const inner = el("div");
+    inner.append(el("span", n, { "aria-hidden": "true" }), el("span", t("cluster_of", { n }), { class: "visually-hidden" }));
+    return L.divIcon({
+      html: inner, className: `marker-cluster marker-cluster-${size}`, iconSize: L.point(40, 40),
+    });
+  }
+
+  function initMap() {
+    map = L.map("map", { zoomControl: false, worldCopyJump: true }).setView([20, 10], 2);
+    map.attributionControl.setPrefix(false);
+    resetZoomControl();
+    // Country outlines under everything: all the map there is when no tile server answers.
+    map.createPane("outlines").style.zIndex = 150;
+    fetch("/static/vendor/countries.json").then((r) => r.json()).then((outlines) => {
+      countries = outlines.features;
+      L.geoJSON(outlines, {
+        pane: "outlines", interactive: false,
+        style: { color: "#6b6b6b", weight: 1, fillColor: "#ece8dc", fillOpacity: 1 },
+      }).addTo(map);
+      renderList();
+      if (current) renderDetail(current);
+    });
+    if (config.tiles) {
+      L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19 })
+        .on("tileerror", () => { tilesFailed = true; showMapStatus(); })
+        .on("tileload", () => { tilesFailed = false; showMapStatus(); })
+        .addTo(map);
+    }
+    showMapStatus();
+    markers = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, iconCreateFunction: clusterIcon });
+    repeats = L.layerGroup();
+    map.addLayer(markers).addLayer(repeats);
+  }
+
+  async function drawMap() {
+    const filter = $("filter-triage").value;
+    const query = filter ? `?triage=${encodeURIComponent(filter)}` : "";
+    const { points } = await (await api("GET", `/api/map${query}`)).json();
+    markers.clearLayers();
+    repeats.clearLayers();
+    const groups = new Map();
+    const layers = points.map(([id, lat, lon, triage, cluster]) => {
+      if (cluster) groups.set(cluster, [...(groups.get(cluster) || []), [lat, lon]]);
+      const colour = COLOURS[triage] || "#000000";
+      return L.circleMarker([lat, lon], { radius: 7, color: "#ffffff", weight: 2, fillColor: colour, fillOpacity: 0.95, className: `sighting triage-${triage}` })
+        .on("click", () => openDetail(id));
+    });
+    markers.addLayers(layers);
+    // Repeat sightings of one picture: joined by a dashed line.
+    for (const [cluster, at] of groups) {
+      if (at.length > 1) L.polyline(at, { color: "#0d47a1", weight: 2, dashArray: "6 6", className: `repeat repeat-${cluster}` }).addTo(repeats);
+    }
+    if (points.length && !current) map.fitBounds(points.map((p) => [p[1], p[2]]), { maxZoom: 12, padding: [30, 30] });
+  }
+
+  // ---- List ----
+
+  function fillFilter() {
+    const select = $("filter-triage");
+    const chosen = select.value;
+    select.replaceChildren(el("option", t("all"), { value: "" }), ...TRIAGE.map((x) => el("option", t("triage_" + x), { value: x })));
+    select.value = chosen;
+  }
+
+  async function refresh() {
+    const filter = $("filter-triage").value;
+    const query = new URLSearchParams({ offset, limit: PAGE });
+    if (filter) query.set("triage", filter);
+    const page = await (await api("GET", `/api/sightings?${query}`)).json();
+    items = page.items;
+    total = page.total;
+    renderList();
+    await drawMap();
+  }
+
+  function renderList() {
+    const rows = items.map(({ triage, report }) => {
+      const row = el("tr", null, { "data-id": triage.id });
+      const box = el("input", null, { type: "checkbox", "aria-label": t("select_row", { id: triage.id.slice(0, 8) }) });
+      box.checked = selected.has(triage.id);
+      box.addEventListener("change", () => (box.checked ? selected.add(triage.id) : selected.delete(triage.id)));
+      const photo = el("td");
+      if (triage.verified) {
+        photo.append(el("img", null, {
+          src: `/api/sightings/${encodeURIComponent(triage.id)}/thumb`, loading: "lazy",
+          alt: t("photo_of", { id: triage.id.slice(0, 8) }), width: "96", height: "72",
+        }));
+      }
+      const status = el("td", t("triage_" + triage.triage));
+      if (!triage.verified) status.append(el("br"), el("strong", t("failed"), { class: "failed" }));
+      const open = el("button", null, { type: "button", class: "open" });
+      open.append(time(report && (report.corrected_captured_at || report.captured_at)));
+      open.addEventListener("click", () => openDetail(triage.id));
+      const captured = el("td");
+      captured.append(open);
+      const note = el("td", null, { class: "note" });
+      note.append(el("div", report && report.note, { class: "stranger clamp" }));
+      const pick = el("td");
+      pick.append(box);
+      row.append(pick, photo, status, captured, el("td", place(report)), note);
+      return row;
+    });
+    $("list").tBodies[0].replaceChildren(...rows);
+    const pages = Math.max(1, Math.ceil(total / PAGE));
+    $("count").textContent = t("count", { n: total });
+    $("page").textContent = t("page_of", { page: Math.floor(offset / PAGE) + 1, pages });
+    $("prev").disabled = offset === 0;
+    $("next").disabled = offset + PAGE >= total;
+  }
+
+  // ---- One sighting ----
+
+  async function openDetail(id) {
+    const response = await api("GET", `/api/sightings/${encodeURIComponent(id)}`);
+    if (!response.ok) return flash(t("error"));
+    current = await response.json();
+    renderDetail(current);
+    $("detail").hidden = false;
+    $("detail-title").focus();
+    const r = current.report;
+    if (r && r.lat != null) map.setView([r.lat, r.lon], Math.max(map.getZoom(), 10));
+  }
+
+  function definitions(list, pairs) {
+    list.replaceChildren();
+    for (const [term, value] of pairs) {
+      const dd = el("dd");
+      dd.append(value instanceof Node ? value : document.createTextNode(String(value)));
+      list.append(el("dt", term), dd);
+    }
+  }
+
+  function renderDetail({ triage, report, next, audit }) {
+    $("detail-title").textContent = t("detail_title", { id: triage.id });
+    $("detail-title").setAttribute("tabindex", "-1");
+    const photo = $("detail-photo");
+    photo.hidden = !triage.verified;
+    if (triage.verified) {
+      photo.src = `/api/sightings/${encodeURIComponent(triage.id)}/photo`;
+      photo.alt = t("photo_of", { id: triage.id.slice(0, 8) });
+    } else photo.removeAttribute("src");
+    const verification = $("detail-verification");
+    verification.className = triage.verified ? "verified" : "failed";
+    verification.textContent = triage.verified ? t("verified") : `${t("failed")}: ${triage.failure || ""} ${t("failed_never_lead")}`;
+
+    $("detail-zone").textContent = t("time_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone });
+    definitions($("detail-times"), [
+      [t("time_captured"), time(report && report.captured_at)],
+      [t("time_corrected"), time(report && report.corrected_captured_at)],
+      [t("time_received"), time(report && report.received_at)],
+    ]);
+    const skew = report && report.clock_skew_s;
+    let skewText = report && report.received_at && skew == null ? t("skew_unknown") : "";
+    if (skew != null && skew !== 0) {
+      skewText = skew > 0 ? t("skew_ahead", { d: duration(skew) }) : t("skew_behind", { d: duration(skew) });
+      if (report.clock_flagged) skewText += ` ${t("skew_flagged")}`;
+    }
+    $("detail-skew").textContent = skewText;
+    $("detail-skew").className = report && report.clock_flagged ? "flagged" : "";
+
+    const location = report && report.lat != null
+      ? [[t("country"), countryAt(report.lat, report.lon) || t("country_unknown")],
+        [t("coordinates"), `${report.lat.toFixed(6)}, ${report.lon.toFixed(6)}`]]
+      : [[t("place"), place(report)]];
+    if (report && report.accuracy_m != null) location.push([t("location"), t("accuracy", { m: Math.round(report.accuracy_m) })]);
+    if (report && report.cluster) location.push([t("repeats"), t("repeat_group", { c: report.cluster })]);
+    definitions($("detail-location"), location);
+    $("detail-note").textContent = (report && report.note) || "";
+    definitions($("detail-tags"), Object.entries((report && report.tags) || {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+
+    $("detail-triage").textContent = t("triage_" + triage.triage);
+    $("triage-to").replaceChildren(...next.map((x) => el("option", t("triage_" + x), { value: x })));
+    $("triage-to").disabled = next.length === 0;
+    $("triage-note").value = triage.note || "";
+    $("detail-assignee").textContent = triage.assignee || t("nobody");
+    $("detail-history").replaceChildren(...audit.map((entry) => auditLine(entry)));
+  }
+
+  function auditLine(entry) {
+    const li = el("li");
+    li.append(time(new Date(entry.at_ms).toISOString()), ` · ${entry.reviewer || t("desk_itself")} · ${t("action_" + entry.action)}`);
+    const change = [entry.from, entry.to].filter(Boolean).map(value);
+    if (change.length) li.append(` · ${change.join(" → ")}`);
+    if (entry.note) li.append(el("q", entry.note, { class: "stranger" }));
+    return li;
+  }
+
+  // An audit value: a triage status or an outcome in words, anything else as written.
+  function value(v) {
+    if (TRIAGE.includes(v)) return t("triage_" + v);
+    if (v === "verified" || v === "failed") return t("outcome_" + v);
+    return v;
+  }
+
+  async function changeTriage(event) {
+    event.preventDefault();
+    const { triage } = current;
+    const response = await api("POST", `/api/sightings/${encodeURIComponent(triage.id)}/triage`, {
+      to: $("triage-to").value, version: triage.version, note: $("triage-note").value,
+    });
+    await afterChange(response, triage.id);
+  }
+
+  async function assignMe() {
+    const { triage } = current;
+    const response = await api("POST", `/api/sightings/${encodeURIComponent(triage.id)}/assign`, {
+      assignee: me.name, version: triage.version,
+    });
+    await afterChange(response, triage.id);
+  }
+
+  async function afterChange(response, id) {
+    const message = response.ok ? t("saved")
+      : response.status === 409 ? t("conflict")
+        : response.status === 422 ? t("refused") : t("error");
+    await openDetail(id);
+    $("triage-message").textContent = message;
+    $("triage-message").className = response.ok ? "ok" : "problem";
+    await refresh();
+  }
+
+  // ---- Lead packages ----
+
+  async function exportLead() {
+    if (selected.size === 0) return flash(t("lead_none_selected"));
+    const ids = [...selected];
+    const response = await api("POST", "/api/leads", { ids });
+    if (!response.ok) return flash(response.status === 422 ? t("lead_refused") : t("error"));
+    const link = el("a", null, { href: URL.createObjectURL(await response.blob()), download: "lead-package.zip" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    flash(t("lead_exported", { n: ids.length }));
+    await refresh();
+  }
+
+  // ---- Audit log ----
+
+  async function showTab(audit) {
+    $("tab-sightings").setAttribute("aria-pressed", String(!audit));
+    $("tab-audit").setAttribute("aria-pressed", String(audit));
+    $("sightings-pane").hidden = audit;
+    $("audit-pane").hidden = !audit;
+    if (!audit) return map.invalidateSize();
+    const { entries } = await (await api("GET", "/api/audit")).json();
+    $("audit").tBodies[0].replaceChildren(...entries.map((e) => {
+      const row = el("tr", null, { "data-seq": e.seq });
+      const when = el("td");
+      when.append(time(new Date(e.at_ms).toISOString()));
+      row.append(when, el("td", e.reviewer || t("desk_itself")), el("td", e.sighting_id ? e.sighting_id.slice(0, 8) : ""),
+        el("td", t("action_" + e.action)), el("td", e.from ? value(e.from) : ""), el("td", e.to ? value(e.to) : ""),
+        el("td", e.note, { class: "stranger" }));
+      return row;
+    }));
+  }
+
+  // ---- Start ----
+
+  async function start() {
+    words = await (await fetch("/static/words.json")).json();
+    lang = localStorage.getItem("sighting-desk-lang") || (navigator.language.toLowerCase().startsWith("zh") ? "zh" : "en");
+    applyWords();
+    $("lang").addEventListener("change", () => {
+      lang = $("lang").value;
+      localStorage.setItem("sighting-desk-lang", lang);
+      applyWords();
+      if (me) {
+        renderList();
+        if (current) renderDetail(current);
+        if (!$("audit-pane").hidden) showTab(true);
+      }
+    });
+    $("login-form").addEventListener("submit", login);
+    $("logout").addEventListener("click", logout);
+    $("filter-triage").addEventListener("change", () => { offset = 0; refresh(); });
+    $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
+    $("next").addEventListener("click", () => { offset += PAGE; refresh(); });
+    $("export-lead").addEventListener("click", exportLead);
+    $("triage-form").addEventListener("submit", changeTriage);
+    $("assign-me").addEventListener("click", assignMe);
+    $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; });
+    $("tab-sightings").addEventListener("click", () => showTab(false));
+    $("tab-audit").addEventListener("click", () => showTab(true));
+    const response = await fetch("/api/me", { credentials: "same-origin" });
+    if (response.ok) await showDesk(await response.json());
+    else showLogin();
+    document.body.dataset.ready = "true";
+  }
+
+  start();
+})();

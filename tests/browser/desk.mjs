@@ -1,0 +1,186 @@
+// The desk app clicked through as reviewers would, in Debian's Chromium driven by playwright-core,
+// with axe-core over the main views. Run by `tests/tests/desk_browser.rs`, which builds a desk of
+// real reports and passes what it knows about them in DESK_FACTS (a JSON file).
+//
+// Exits non-zero at the first thing that is not as a reviewer would expect.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const words = JSON.parse(readFileSync(new URL("../../server/web/pages/words.json", import.meta.url), "utf8"));
+const facts = JSON.parse(readFileSync(process.env.DESK_FACTS, "utf8"));
+const zh = words.zh;
+const en = words.en;
+
+const log = (...args) => console.log("desk.mjs:", ...args);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  // As root in a container, with no network beyond loopback.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+// A reviewer's browser: its own cookies, a language and the desk's time zone.
+async function reviewer(locale) {
+  const context = await browser.newContext({ locale, timezoneId: "Asia/Shanghai", acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // Expected: the unreachable tile server's failed loads, and the 401s of asking who is
+    // logged in before anyone is and of the wrong password, the 409 of the conflict the test
+    // makes. Anything else is not.
+    const expected = ["ERR_CONNECTION_REFUSED", "status of 401 (Unauthorized)", "status of 409 (Conflict)"];
+    if (m.type() === "error" && !expected.some((e) => m.text().includes(e))) problems.push(`console: ${m.text()}`);
+  });
+  await page.goto(facts.url);
+  await page.waitForSelector("body[data-ready=true]");
+  return { page, problems };
+}
+
+async function login(page, name, password) {
+  await page.fill("#login-name", name);
+  await page.fill("#login-password", password);
+  await page.click("#login-form button[type=submit]");
+}
+
+async function axeCheck(page, view) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+  assert.deepEqual(bad, [], `axe on ${view}`);
+  log(`axe on ${view}: ${result.violations.length} minor or moderate, 0 serious or critical`);
+}
+
+const text = (page, selector) => page.locator(selector).innerText();
+
+// 1. The login page, in the browser's language (Chinese).
+const ana = await reviewer("zh-CN");
+let page = ana.page;
+assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+assert.equal(await text(page, "h1"), zh.app_title);
+await axeCheck(page, "the login page");
+await login(page, facts.reviewers[0], "not the password");
+await page.waitForFunction((w) => document.getElementById("login-error").textContent === w, zh.login_failed);
+
+// 2. Logged in: every sighting in the list, every located one on the map.
+await login(page, facts.reviewers[0], facts.password);
+await page.waitForFunction((n) => document.querySelectorAll("#list tbody tr").length === n, facts.ids.length);
+assert.equal(await text(page, "#count"), zh.count.replace("{n}", facts.ids.length));
+const onMap = () => page.evaluate(() => {
+  const single = document.querySelectorAll("path.sighting").length;
+  const clustered = [...document.querySelectorAll(".marker-cluster span[aria-hidden]")].reduce((n, s) => n + Number(s.textContent), 0);
+  return single + clustered;
+});
+await page.waitForFunction(() => document.querySelectorAll(".leaflet-outlines-pane path").length > 100);
+for (let i = 0; i < 50 && (await onMap()) !== facts.located; i++) await page.waitForTimeout(100);
+assert.equal(await onMap(), facts.located, "every located sighting is on the map");
+await page.waitForFunction((w) => document.getElementById("map-status").textContent === w, zh.map_tiles_unreachable);
+assert.ok((await page.locator("path.repeat").count()) >= 1, "repeat sightings joined on the map");
+// Thumbnails, made by the desk, not whole photos.
+await page.waitForFunction(() => {
+  const img = document.querySelector("#list tbody img");
+  return img.complete && img.naturalWidth > 0 && img.naturalWidth <= 240;
+});
+await axeCheck(page, "the sightings list and map");
+
+// 3. Strangers' notes are shown as written, and none became markup.
+for (const { id, note } of facts.hostile) {
+  const shown = await page.locator(`#list tr[data-id="${id}"] td.note`).evaluate((td) => td.textContent);
+  assert.equal(shown, note, `the note of ${id}, exactly`);
+}
+assert.deepEqual(await page.evaluate(() => ({
+  injected: document.body.dataset.injected ?? null,
+  element: document.getElementById("injected") !== null,
+  scripts: document.scripts.length,
+  strayImages: document.querySelectorAll("img[src='x']").length,
+})), { injected: null, element: false, scripts: 3, strayImages: 0 });
+
+// 4. One sighting: photo, times in the desk's zone, the country, the repeat group.
+const openRow = async (p, id) => {
+  await p.click(`#list tr[data-id="${id}"] button.open`);
+  await p.waitForFunction((i) => document.getElementById("detail-title").textContent.includes(i), id);
+};
+await openRow(page, facts.pick.id);
+await page.waitForFunction(() => {
+  const img = document.getElementById("detail-photo");
+  return img.complete && img.naturalWidth > 100;
+});
+assert.ok((await text(page, "#detail-zone")).includes("Asia/Shanghai"));
+const captured = await page.locator(`#detail-times time[datetime="${facts.pick.captured_at}"]`).innerText();
+assert.ok(captured.includes(facts.pick.captured_local), `${captured} shows ${facts.pick.captured_local}`);
+assert.ok((await text(page, "#detail-location")).includes(facts.pick.country_zh), "the country, in Chinese");
+assert.equal(await text(page, "#detail-verification"), zh.verified);
+await axeCheck(page, "a sighting's details");
+// DESK_SCREENSHOTS=dir keeps a picture of the desk, to look at by eye.
+if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/desk-zh.png`, fullPage: true });
+
+// 5. A decision with a note, then the next; each in the history.
+const decide = async (p, to, note, expect) => {
+  await p.selectOption("#triage-to", to);
+  await p.fill("#triage-note", note);
+  await p.click("#triage-form button[type=submit]");
+  await p.waitForFunction((w) => document.getElementById("triage-message").textContent === w, expect);
+};
+await decide(page, "in_review", "看过了：照片清楚 <b>not bold</b>", zh.saved);
+assert.equal(await text(page, "#detail-triage"), zh.triage_in_review);
+await decide(page, "forwarded_to_police", "交给派出所", zh.saved);
+assert.equal(await text(page, "#detail-triage"), zh.triage_forwarded_to_police);
+assert.equal(await page.locator("#detail-history b").count(), 0, "a reviewer's note stays text too");
+
+// 6. Two reviewers on one sighting: the second gets a conflict, nothing is overwritten.
+const bo = await reviewer("en-GB");
+await login(bo.page, facts.reviewers[1], facts.password);
+await bo.page.waitForSelector(`#list tr[data-id="${facts.pick.id}"]`);
+await openRow(bo.page, facts.pick.id);
+await decide(page, "in_review", "reopened by ana", zh.saved);
+await decide(bo.page, "in_review", "bo reopens it too", en.conflict);
+assert.equal(await text(bo.page, "#detail-triage"), en.triage_in_review, "bo now sees ana's change");
+assert.equal(await bo.page.inputValue("#triage-note"), "reopened by ana");
+await decide(page, "forwarded_to_police", "交给派出所", zh.saved);
+
+// 7. A report that failed verification: shown as failed, never offered as a lead.
+await openRow(page, facts.failed);
+assert.equal(await page.getAttribute("#detail-verification", "class"), "failed");
+const offered = await page.locator("#triage-to option").evaluateAll((os) => os.map((o) => o.value));
+assert.ok(!offered.includes("forwarded_to_police") && !offered.includes("linked_to_case"), `${offered}`);
+
+// 8. A lead package of two sightings, downloaded as a police officer would get it.
+for (const id of facts.lead) await page.check(`#list tr[data-id="${id}"] input[type=checkbox]`);
+const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-lead")]);
+await download.saveAs(`${facts.out}/lead.zip`);
+await page.waitForFunction((w) => document.getElementById("flash").textContent === w, zh.lead_exported.replace("{n}", facts.lead.length));
+
+// 9. The audit log: every change once, in order, nothing editable.
+await page.click("#tab-audit");
+await page.waitForFunction(() => document.querySelectorAll("#audit tbody tr").length > 0);
+const seqs = await page.locator("#audit tbody tr").evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
+assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "oldest first");
+assert.equal(new Set(seqs).size, seqs.length, "each change once");
+assert.equal(await page.locator("#audit input, #audit textarea, #audit select, #audit button, #audit [contenteditable]").count(), 0);
+await axeCheck(page, "the audit log");
+
+// 10. English at a click; the choice is kept.
+await page.selectOption("#lang", "en");
+assert.equal(await page.getAttribute("html", "lang"), "en");
+assert.equal(await text(page, "h1"), en.app_title);
+assert.equal(await text(page, "#tab-audit"), en.tab_audit);
+await page.reload();
+await page.waitForSelector("body[data-ready=true]");
+assert.equal(await text(page, "h1"), en.app_title);
+await page.click("#tab-sightings");
+await axeCheck(page, "the sightings list and map, in English");
+
+// 11. Log out: back to the login.
+await page.click("#logout");
+await page.waitForSelector("#login-view:not([hidden])");
+
+for (const { problems } of [ana, bo]) assert.deepEqual(problems, [], "no script errors, no CSP refusals");
+await browser.close();
+console.log(JSON.stringify({ audit_rows: seqs.length, on_map: facts.located, seen: facts.ids.length }));

@@ -1,0 +1,233 @@
+//! The desk app in a real browser: Debian's Chromium driven by playwright-core
+//! (`tests/browser/desk.mjs`, with axe-core over the main views). This side builds a desk from
+//! reports that went phone → intake server (strangers' notes among them, one report that fails
+//! verification, a tile server that does not answer), runs the script as two reviewers would
+//! click, then checks what a browser cannot: the lead package as a police officer opens it, and
+//! the audit log in the desk's database.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+use sighting_core::handle::DeviceHandle;
+use sighting_core::report::{CaptureClock, Details};
+use sighting_server::desk::app::{self, Desk, DeskConfig, MapTiles};
+use sighting_server::desk::state::Role;
+use sighting_server::{desk, keygen};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+use uuid::Uuid;
+
+use support::{phone, server_key, syncer, Server, NOW};
+use test_support as support;
+
+const PASSWORD: &str = "a long desk password";
+/// The GPS fixtures were taken in Tuscany.
+const COUNTRY_ZH: &str = "意大利";
+
+async fn submit(device: &DeviceHandle, photo: &'static str, note: &str) -> Uuid {
+    let details = Details {
+        note: Some(note.to_string()),
+        tags: BTreeMap::from([(
+            "<b id=\"injected\">tag</b>".to_string(),
+            json!("<img src=x onerror=\"document.body.dataset.injected=1\">"),
+        )]),
+    };
+    device
+        .call(move |d| {
+            let request = support::no_location();
+            let draft = d.capture(support::fixture(photo), &request, CaptureClock::now()?)?;
+            d.submit(draft.id, details)?;
+            Ok(draft.id)
+        })
+        .await
+        .unwrap()
+}
+
+/// `tests/browser/node_modules`, which `cargo xtask test` installs (`npm ci`).
+fn browser_tests() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "{}/node_modules is missing: `cargo xtask test` installs it, or run `npm ci` there",
+        dir.display()
+    );
+    dir
+}
+
+/// A loopback port nothing listens on: the organisation's tile server, down.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_click_through_the_desk_in_chromium() {
+    let scripts = browser_tests();
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let device = phone(tmp.path(), &org.recipient);
+    const PHOTOS: [&str; 3] = ["gps/DSCN0010.jpg", "gps/DSCN0012.jpg", "gps/DSCN0021.jpg"];
+    let pick = submit(&device, PHOTOS[0], "a boy begging by the station").await;
+    let mut hostile = Vec::new();
+    for (i, note) in support::hostile_notes().into_iter().enumerate() {
+        hostile.push((submit(&device, PHOTOS[i % PHOTOS.len()], &note).await, note));
+    }
+    let (pkcs8, public) = server_key();
+    let data = tmp.path().join("intake");
+    let server = Server::start(&data, &pkcs8, Default::default()).await;
+    let delivered = syncer(&server.base, public, 256 << 10)
+        .sync(&device, NOW)
+        .await
+        .unwrap()
+        .delivered;
+    assert_eq!(delivered.len(), 1 + hostile.len());
+    server.stop().await;
+    let failed = Uuid::new_v4();
+    let sealed = data.join("reports").join(format!("{failed}.age"));
+    std::fs::write(sealed, b"not age at all").unwrap();
+
+    let state = tmp.path().join("desk");
+    let tiles = format!("http://127.0.0.1:{}/{{z}}/{{x}}/{{y}}.png", dead_port());
+    let desk = Desk::new(DeskConfig {
+        identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
+            .unwrap(),
+        source: app::Source::Dir(data),
+        state: state.clone(),
+        poll: Duration::from_secs(3600),
+        lan: false,
+        tiles: Some(MapTiles::new(&tiles, "© test tiles").unwrap()),
+    })
+    .unwrap();
+    assert_eq!(desk.open_new().unwrap(), 2 + hostile.len());
+    for name in ["ana", "bo"] {
+        desk.state
+            .add_reviewer(name, PASSWORD, Role::Reviewer)
+            .unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app::serve(listener, desk.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    let shown = desk.report(&pick.to_string()).expect("the pick was opened");
+    let captured_at = shown.captured_at.clone().unwrap();
+    let captured_local = OffsetDateTime::parse(&captured_at, &Rfc3339)
+        .unwrap()
+        .to_offset(UtcOffset::from_hms(8, 0, 0).unwrap());
+    let (h, m, s) = captured_local.to_hms();
+    let out = tmp.path().join("browser");
+    std::fs::create_dir_all(&out).unwrap();
+    let ids: Vec<String> = delivered
+        .iter()
+        .map(Uuid::to_string)
+        .chain([failed.to_string()])
+        .collect();
+    let lead = [pick.to_string(), hostile[0].0.to_string()];
+    let facts = json!({
+        "url": url,
+        "password": PASSWORD,
+        "reviewers": ["ana", "bo"],
+        "out": out,
+        "ids": ids,
+        "located": delivered.len(),
+        "hostile": hostile.iter().map(|(id, note)| json!({ "id": id, "note": note })).collect::<Vec<_>>(),
+        "pick": {
+            "id": pick,
+            "captured_at": captured_at,
+            "captured_local": format!("{h:02}:{m:02}:{s:02}"),
+            "country_zh": COUNTRY_ZH,
+        },
+        "failed": failed,
+        "lead": lead,
+    });
+    let facts_file = tmp.path().join("facts.json");
+    std::fs::write(&facts_file, facts.to_string()).unwrap();
+
+    let clicked = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(scripts.join("desk.mjs"))
+            .env("DESK_FACTS", &facts_file)
+            .output()
+            .expect("node (Node.js) on PATH")
+    })
+    .await
+    .unwrap();
+    println!("{}", String::from_utf8_lossy(&clicked.stdout));
+    assert!(
+        clicked.status.success(),
+        "the browser test failed:\n{}",
+        String::from_utf8_lossy(&clicked.stderr)
+    );
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+
+    // The lead package as an officer opens it: every file its SHA256SUMS lists, and it matches.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(out.join("lead.zip")).unwrap()).unwrap();
+    let mut files = BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut file = zip.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        files.insert(file.name().unwrap().to_string(), bytes);
+    }
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    assert_eq!(sums.lines().count(), files.len() - 1);
+    for line in sums.lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &files[name]);
+        assert_eq!(
+            sum,
+            sighting_core::wire::hex::encode(digest.as_ref()),
+            "{name}"
+        );
+    }
+    for id in &lead {
+        assert!(
+            files.contains_key(&format!("{id}/photo.jpg")),
+            "{id}'s photo"
+        );
+        let custody: serde_json::Value =
+            serde_json::from_slice(&files[&format!("{id}/custody.json")]).unwrap();
+        let actions: Vec<&str> = custody["custody"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions.first(), Some(&"opened"));
+        assert_eq!(actions.last(), Some(&"lead_package"));
+    }
+
+    // The audit log: each change once, in order; bo's conflicting change is not in it.
+    let trail: Vec<String> = desk
+        .state
+        .audit(Some(&pick.to_string()))
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let who = e.reviewer.unwrap_or_else(|| "desk".into());
+            let (from, to) = (e.from.unwrap_or_default(), e.to.unwrap_or_default());
+            format!("{who} {} {from}→{to}", e.action)
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            "desk opened →verified",
+            "ana triage new→in_review",
+            "ana triage in_review→forwarded_to_police",
+            "ana triage forwarded_to_police→in_review",
+            "ana triage in_review→forwarded_to_police",
+            "ana lead_package →",
+        ]
+    );
+}
