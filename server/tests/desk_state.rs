@@ -1,9 +1,19 @@
 //! The desk's state on a real SQLite file: triage with conflicts, the audit log (append-only,
 //! in order, once per change), reviewers with argon2id hashes and sessions.
 
-use sighting_server::desk::state::{DeskState, Role, StateError, Triage, MAX_NOTE_BYTES};
+use sighting_server::desk::state::{
+    DeskState, OpenedReport, Role, StateError, Triage, MAX_NOTE_BYTES,
+};
 
 const PASSWORD: &str = "correct horse battery";
+
+fn opened<'a>(id: &'a str, verified: bool, failure: Option<&'a str>) -> OpenedReport<'a> {
+    OpenedReport {
+        id,
+        verified,
+        failure,
+    }
+}
 
 #[test]
 fn triage_is_audited_in_order_and_a_stale_change_is_a_conflict() {
@@ -13,9 +23,10 @@ fn triage_is_audited_in_order_and_a_stale_change_is_a_conflict() {
     let bo = desk
         .add_reviewer("bo", PASSWORD, Role::CaseManager)
         .unwrap();
-    assert!(desk.record_opened("r1", true, None).unwrap());
-    assert!(
-        !desk.record_opened("r1", true, None).unwrap(),
+    assert_eq!(desk.record_opened(&[opened("r1", true, None)]).unwrap(), 1);
+    assert_eq!(
+        desk.record_opened(&[opened("r1", true, None)]).unwrap(),
+        0,
         "recorded once"
     );
 
@@ -82,8 +93,12 @@ fn a_failed_report_is_never_a_lead_and_bad_changes_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let desk = DeskState::open(dir.path()).unwrap();
     let ana = desk.add_reviewer("ana", PASSWORD, Role::Reviewer).unwrap();
-    desk.record_opened("bad", false, Some("the manifest signature does not verify"))
-        .unwrap();
+    desk.record_opened(&[opened(
+        "bad",
+        false,
+        Some("the manifest signature does not verify"),
+    )])
+    .unwrap();
     let v = desk
         .change_triage(&ana, "bad", 1, Triage::InReview, None)
         .unwrap()
@@ -120,7 +135,7 @@ fn a_failed_report_is_never_a_lead_and_bad_changes_change_nothing() {
 fn the_audit_log_cannot_be_rewritten_even_behind_the_apps_back() {
     let dir = tempfile::tempdir().unwrap();
     let desk = DeskState::open(dir.path()).unwrap();
-    desk.record_opened("r1", true, None).unwrap();
+    desk.record_opened(&[opened("r1", true, None)]).unwrap();
     drop(desk);
     let db = rusqlite::Connection::open(dir.path().join("desk.sqlite3")).unwrap();
     for sql in ["UPDATE audit SET to_value = 'failed'", "DELETE FROM audit"] {

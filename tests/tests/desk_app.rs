@@ -341,6 +341,65 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     assert_private(&state);
 }
 
+/// A guesser gets five tries per name, then 429 with Retry-After even for the right password;
+/// other reviewers are not locked out, and the desk checks no more hashes for that name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_passwords_are_throttled_per_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    keygen::keygen(&tmp.path().join("org")).unwrap();
+    let data = tmp.path().join("intake");
+    std::fs::create_dir_all(data.join("reports")).unwrap();
+    let desk = Desk::new(DeskConfig {
+        identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
+            .unwrap(),
+        source: app::Source::Dir(data),
+        state: tmp.path().join("desk"),
+        poll: Duration::from_secs(3600),
+        lan: false,
+        tiles: None,
+    })
+    .unwrap();
+    for name in ["ana", "bo"] {
+        desk.state
+            .add_reviewer(name, PASSWORD, Role::Reviewer)
+            .unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app::serve(listener, desk, async {
+        let _ = stopped.await;
+    }));
+    let try_login = |name: &'static str, password: &'static str| {
+        let base = base.clone();
+        async move {
+            support::client()
+                .post(format!("{base}/api/login"))
+                .json(&json!({ "name": name, "password": password }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            try_login("ana", "a guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let throttled = try_login("ana", PASSWORD).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    assert_eq!(try_login("bo", PASSWORD).await.status(), StatusCode::OK);
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+}
+
 /// Downloads a lead package and unpacks it into `into`.
 async fn lead_package(browser: &Browser, ids: &[String], into: &Path) {
     let response = support::client()

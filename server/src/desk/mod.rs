@@ -173,6 +173,14 @@ pub struct Outcome {
     pub result: Result<Manifest, OpenError>,
 }
 
+/// A sealed file's name as `sightings.json` keeps it: relative to the data directory.
+pub(crate) fn relative_name(data: &Path, file: &Path) -> String {
+    file.strip_prefix(data)
+        .unwrap_or(file)
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Opens every `*.age` file under `data` not opened before and writes each good report to
 /// `out/reports/<id>/{photo.jpg,manifest.json}`; then rewrites `out/sightings.json`, the
 /// clusters and the exports (`sightings.geojson`, `sightings-no-location.csv`,
@@ -189,13 +197,7 @@ pub fn open_dir(
     files.sort();
     let mut known = sightings::load(out)?;
     let seen: std::collections::BTreeSet<String> = known.iter().map(|s| s.file.clone()).collect();
-    let name = |file: &Path| {
-        file.strip_prefix(data)
-            .unwrap_or(file)
-            .to_string_lossy()
-            .into_owned()
-    };
-    files.retain(|f| !seen.contains(&name(f)));
+    files.retain(|f| !seen.contains(&relative_name(data, f)));
     let progress = indicatif::ProgressBar::new(files.len() as u64);
     let mut outcomes = Vec::new();
     for file in files {
@@ -209,7 +211,7 @@ pub fn open_dir(
                 .and_then(|b| serde_json::from_slice(&b).ok());
             keep_report(out, &file, &report, record.as_ref())?;
             let mut sighting = sightings::Sighting::verified(
-                name(&file),
+                relative_name(data, &file),
                 &report.manifest,
                 &report.manifest_json,
                 record.as_ref(),
@@ -226,7 +228,7 @@ pub fn open_dir(
             let stem = file.file_stem().unwrap_or_default().to_string_lossy();
             known.push(sightings::Sighting::failed(
                 stem.into_owned(),
-                name(&file),
+                relative_name(data, &file),
                 e.to_string(),
             ));
         }

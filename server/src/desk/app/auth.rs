@@ -5,6 +5,7 @@
 //! and, in LAN mode behind TLS, `Secure`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -60,14 +61,33 @@ pub(super) fn state_error(e: StateError) -> Response {
 }
 
 pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>) -> Response {
-    let d = desk.clone();
+    if let Err(wait) = desk.logins.check(&form.name, Instant::now()) {
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "too many failed logins: wait, then try again",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return response;
+    }
+    let (d, name) = (desk.clone(), form.name.clone());
     let session = match tokio::task::spawn_blocking(move || {
         d.state.login(&form.name, &form.password)
     })
     .await
     {
-        Ok(Ok(session)) => session,
-        Ok(Err(e)) => return state_error(e),
+        Ok(Ok(session)) => {
+            desk.logins.succeeded(&name);
+            session
+        }
+        Ok(Err(e)) => {
+            if matches!(e, StateError::Credentials) {
+                desk.logins.failed(&name, Instant::now());
+            }
+            return state_error(e);
+        }
         Err(_) => {
             return refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -11,8 +11,9 @@ mod api;
 mod auth;
 mod pages;
 mod pull;
+mod throttle;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -24,7 +25,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::sightings::Sighting;
-use super::state::DeskState;
+use super::state::{DeskState, OpenedReport};
 pub use pages::MapTiles;
 pub use pull::Puller;
 
@@ -58,6 +59,7 @@ pub struct Desk {
     sightings: RwLock<HashMap<String, Sighting>>,
     /// Every response's Content-Security-Policy (it names the tile server).
     csp: HeaderValue,
+    logins: throttle::LoginThrottle,
 }
 
 impl Desk {
@@ -68,8 +70,9 @@ impl Desk {
             config,
             sightings: RwLock::new(HashMap::new()),
             csp,
+            logins: Default::default(),
         });
-        desk.reload()?;
+        desk.reload(None)?;
         Ok(desk)
     }
 
@@ -79,18 +82,29 @@ impl Desk {
         let outcomes =
             super::open_dir(&self.config.identities, self.data_dir(), &self.config.state)?;
         if !outcomes.is_empty() {
-            self.reload()?;
+            let new: HashSet<String> = outcomes
+                .iter()
+                .map(|o| super::relative_name(self.data_dir(), &o.file))
+                .collect();
+            self.reload(Some(&new))?;
         }
         Ok(outcomes.len())
     }
 
-    /// Reads `sightings.json` and records every report in it (a no-op for those recorded).
-    fn reload(&self) -> anyhow::Result<()> {
+    /// Reads `sightings.json` (every report's clusters may have changed) and records the
+    /// reports in `new` (at start: every one, a no-op for those recorded before).
+    fn reload(&self, new: Option<&HashSet<String>>) -> anyhow::Result<()> {
         let all = super::sightings::load(&self.config.state)?;
-        for s in &all {
-            self.state
-                .record_opened(&s.id, s.status == "verified", s.reason.as_deref())?;
-        }
+        let opened: Vec<OpenedReport<'_>> = all
+            .iter()
+            .filter(|s| new.is_none_or(|new| new.contains(&s.file)))
+            .map(|s| OpenedReport {
+                id: &s.id,
+                verified: s.status == "verified",
+                failure: s.reason.as_deref(),
+            })
+            .collect();
+        self.state.record_opened(&opened)?;
         let by_id = all.into_iter().map(|s| (s.id.clone(), s)).collect();
         *self.sightings.write().unwrap_or_else(|p| p.into_inner()) = by_id;
         Ok(())

@@ -66,6 +66,13 @@ pub struct TriageRow {
     pub opened_at_ms: i64,
 }
 
+/// A report the desk opened: verified, or not and why.
+pub struct OpenedReport<'a> {
+    pub id: &'a str,
+    pub verified: bool,
+    pub failure: Option<&'a str>,
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
@@ -107,25 +114,32 @@ impl DeskState {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a report the desk has opened (verified or not): `new`, audited. Returns false
-    /// when it was recorded before.
-    pub fn record_opened(
-        &self,
-        id: &str,
-        verified: bool,
-        failure: Option<&str>,
-    ) -> Result<bool, StateError> {
+    /// Records reports the desk has opened (verified or not), each `new` and audited, in one
+    /// transaction. Returns how many were not recorded before.
+    pub fn record_opened(&self, reports: &[OpenedReport<'_>]) -> Result<usize, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = millis::now();
-        let added = tx.execute(
-            "INSERT OR IGNORE INTO sightings (id, verified, failure, triage, opened_at_ms)
-             VALUES (?1, ?2, ?3, 'new', ?4)",
-            params![id, verified, failure, now],
-        )? == 1;
-        if added {
-            let outcome = if verified { "verified" } else { "failed" };
-            audit(&tx, None, Some(id), "opened", None, Some(outcome), failure)?;
+        let mut added = 0;
+        for r in reports {
+            if tx.execute(
+                "INSERT OR IGNORE INTO sightings (id, verified, failure, triage, opened_at_ms)
+                 VALUES (?1, ?2, ?3, 'new', ?4)",
+                params![r.id, r.verified, r.failure, now],
+            )? == 1
+            {
+                let outcome = if r.verified { "verified" } else { "failed" };
+                audit(
+                    &tx,
+                    None,
+                    Some(r.id),
+                    "opened",
+                    None,
+                    Some(outcome),
+                    r.failure,
+                )?;
+                added += 1;
+            }
         }
         tx.commit()?;
         Ok(added)
