@@ -1,7 +1,9 @@
 //! Review desk benchmark (`cargo xtask bench` runs it): open N sealed reports of ~500 KB
-//! (default 1,000) in one `open_dir` run (time, and the peak RSS of a process that only
-//! opens), then render the review page with
-//! all of them in headless Chromium (the page's own timing of its first render).
+//! (default 10,000) in one `open_dir` run (time, and the peak RSS of a process that only
+//! opens); then the desk app over them: recording them in `desk.sqlite3`, and the reviewers'
+//! API on loopback answering a filtered page of the list and the map's points (p50/p99 over
+//! many requests); then the static review page with all of them in headless Chromium (the
+//! page's own timing of its first render).
 //!
 //! ```text
 //! desk_bench PHOTO [N]
@@ -9,7 +11,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use sighting_core::capture::{
@@ -18,6 +20,8 @@ use sighting_core::capture::{
 use sighting_core::keys::{DeviceKeys, FileKeyStore};
 use sighting_core::report::{CaptureClock, Details, Manifest};
 use sighting_core::seal::{self, Recipient};
+use sighting_server::desk::app::{self, Desk, DeskConfig, Source};
+use sighting_server::desk::state::{Role, Triage};
 use sighting_server::{desk, keygen};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,7 +32,7 @@ fn main() -> Result<()> {
         return open_child(Path::new(&args[1]));
     }
     let photo = args.first().context("usage: desk_bench PHOTO [N]")?;
-    let n: usize = args.get(1).map_or(Ok(1000), |n| n.parse())?;
+    let n: usize = args.get(1).map_or(Ok(10_000), |n| n.parse())?;
     let tmp = tempfile::tempdir()?;
     let org = keygen::keygen(&tmp.path().join("org"))?;
     let recipient: Recipient = org.recipient.parse()?;
@@ -118,25 +122,131 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// The child: `open_dir` over DIR/data into DIR/desk; prints the time and its peak RSS.
+/// The child: `open_dir` over DIR/data into DIR/desk; prints the time and its peak RSS; then
+/// the desk app over what it opened.
 fn open_child(dir: &Path) -> Result<()> {
     let identities = desk::read_identities(&dir.join("org/identity.txt"))?;
     let started = Instant::now();
     let outcomes = desk::open_dir(&identities, &dir.join("data"), &dir.join("desk"))?;
     let took = started.elapsed().as_secs_f64();
     anyhow::ensure!(outcomes.iter().all(|o| o.result.is_ok()));
+    println!(
+        "opened in {took:.2} s ({:.0} reports/s), peak RSS {:.1} MiB",
+        outcomes.len() as f64 / took,
+        peak_rss_mib()?
+    );
+    tokio::runtime::Runtime::new()?.block_on(desk_app(dir, identities))
+}
+
+fn peak_rss_mib() -> Result<f64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
-    let hwm = status
+    let kib = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .context("VmHWM")?
         .trim()
         .trim_end_matches(" kB")
         .parse::<f64>()?;
+    Ok(kib / 1024.0)
+}
+
+/// The desk app over the opened reports: every tenth moved to `in_review`, then the list
+/// filtered to those (a page of 50 at a random offset) and the map's points (filtered, and
+/// all), each asked many times over loopback as the page asks.
+async fn desk_app(dir: &Path, identities: Vec<age::x25519::Identity>) -> Result<()> {
+    let started = Instant::now();
+    let desk = Desk::new(DeskConfig {
+        identities,
+        source: Source::Dir(dir.join("data")),
+        state: dir.join("desk"),
+        poll: Duration::from_secs(3600),
+        lan: false,
+        tiles: None,
+    })?;
+    let recorded = started.elapsed().as_secs_f64();
+    let ana = desk
+        .state
+        .add_reviewer("ana", "bench password", Role::Reviewer)?;
+    let (rows, total) = desk.state.list(None, 0, u64::MAX)?;
+    let started = Instant::now();
+    for row in rows.iter().step_by(10) {
+        desk.state
+            .change_triage(&ana, &row.id, row.version, Triage::InReview, None)?;
+    }
+    let per_change = started.elapsed().as_secs_f64() * 1000.0 / (rows.len() / 10).max(1) as f64;
     println!(
-        "opened in {took:.2} s ({:.0} reports/s), peak RSS {:.1} MiB",
-        outcomes.len() as f64 / took,
-        hwm / 1024.0
+        "desk app: {total} sightings recorded in {recorded:.2} s; a triage change {per_change:.2} ms"
     );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app::serve(listener, desk, async {
+        let _ = stopped.await;
+    }));
+    let client = test_support::client();
+    let login = client
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({ "name": "ana", "password": "bench password" }))
+        .send()
+        .await?;
+    let cookie = login.headers()["set-cookie"]
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let in_review = total.div_ceil(10);
+    let queries = [
+        ("list, in review, page of 50", 400, true),
+        ("map points, in review", 100, false),
+    ];
+    for (what, times, paged) in queries {
+        let mut took = Vec::with_capacity(times);
+        let mut bytes = 0;
+        for _ in 0..times {
+            let path = if paged {
+                let offset = test_support::random_ms(0..in_review.saturating_sub(50).max(1));
+                format!("/api/sightings?triage=in_review&offset={offset}&limit=50")
+            } else {
+                "/api/map?triage=in_review".to_string()
+            };
+            let started = Instant::now();
+            let body = client
+                .get(format!("{base}{path}"))
+                .header("cookie", &cookie)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            took.push(started.elapsed().as_secs_f64() * 1000.0);
+            bytes = body.len();
+        }
+        took.sort_by(f64::total_cmp);
+        let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "desk API over {total} sightings, {what}: p50 {:.2} ms, p99 {:.2} ms ({times} requests, {} KB each)",
+            at(0.5),
+            at(0.99),
+            bytes / 1000
+        );
+    }
+    let started = Instant::now();
+    let all = client
+        .get(format!("{base}/api/map"))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    println!(
+        "desk API, map points of all {total} sightings: {:.1} ms, {} KB; peak RSS {:.1} MiB",
+        started.elapsed().as_secs_f64() * 1000.0,
+        all.len() / 1000,
+        peak_rss_mib()?
+    );
+    let _ = stop.send(());
+    running.await??;
     Ok(())
 }

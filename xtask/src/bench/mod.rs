@@ -75,10 +75,11 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
             "sync_bench",
             vec![&small, &large, if quick { "10" } else { "40" }],
         ),
-        // The review desk: reports opened, and the page rendered in Chromium.
+        // The review desk: reports opened, the desk app's API over them, and the static page
+        // rendered in Chromium.
         (
             "desk_bench",
-            vec![&small, if quick { "200" } else { "1000" }],
+            vec![&small, if quick { "1000" } else { "10000" }],
         ),
     ];
     for (name, args) in examples {
