@@ -84,6 +84,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         println!(
             "   sighting-server desk --identity {dir}/org/identity.txt --state {dir}/desk --data {dir}/server"
         );
+        println!("   then open http://127.0.0.1:8090/ in a browser and log in.");
     } else {
         println!("\n(Everything above was in a temporary directory, now removed: run with --keep DIR to keep it.)");
     }

@@ -6,12 +6,16 @@
 //! - [`envelope`]: the signed message inside it that the intake checks;
 //! - [`device_clock`]: the phone's clock at upload time, for the desk's clock correction;
 //! - [`receipt`]: the intake's signed proof of delivery;
-//! - [`hex`]: the hex form digests and tags travel in.
+//! - [`hex`]: the hex form digests and tags travel in;
+//! - [`bulletin`] and [`region_tile`]: the signed feed of published missing-child cases, cut
+//!   into coarse region tiles.
 
+pub mod bulletin;
 pub mod device_clock;
 pub mod envelope;
 pub mod hex;
 pub mod receipt;
+pub mod region_tile;
 pub mod upload_metadata;
 
 pub use device_clock::{DeviceClock, DeviceClockError};

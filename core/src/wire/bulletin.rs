@@ -1,0 +1,331 @@
+//! The bulletin feed: the missing-child cases an organisation publishes to phones, signed with
+//! its bulletin key (Ed25519; the public half is in the app's configuration), served by the
+//! intake server as static files.
+//!
+//! Format (bulletin feed v1):
+//!
+//! > The feed is `index.json` and one `tiles/<tile>.json` per region tile holding cases (see
+//! > [`super::region_tile`]). `index.json` is `{"body": B, "sig": S}`: `B` the base64 of the
+//! > index body's JSON bytes, `S` the base64 Ed25519 signature by the bulletin key over
+//! > `"sighting-bulletin/1\n" || bytes(B)`. The body is `{"version": n, "issued_at": t,
+//! > "expires_at": t, "safety_line": {"en": …, "zh": …}, "tiles": [{"tile": name, "sha256":
+//! > hex, "bytes": n, "cases": [number, …]}]}` with times in RFC 3339 UTC and `version`
+//! > strictly increasing from feed to feed. A tile file is `{"tile": name, "cases": [case, …]}`
+//! > and is valid only if its bytes hash to the `sha256` the index lists for it: the one
+//! > signature covers every tile. A case is `{"number", "first_name", "sex": "boy" | "girl" |
+//! > "unknown", "age_when_missing": years, "missing_since": "YYYY-MM-DD", "last_seen":
+//! > {"district", "lat", "lon"}, "marks", "photos": [base64 JPEG, …]}`. Readers ignore fields
+//! > they do not know.
+//!
+//! A reader refuses, whole: a bad signature, an older version than the one it has, an index past
+//! its expiry, a tile that does not hash to the index's digest or that holds a case the index
+//! does not list under it, and anything over the limits below.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use ring::signature::{Ed25519KeyPair, UnparsedPublicKey, ED25519};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::region_tile::RegionTile;
+
+const CONTEXT: &[u8] = b"sighting-bulletin/1\n";
+
+/// Bytes of `index.json` at most.
+pub const MAX_INDEX_BYTES: usize = 1 << 20;
+/// Bytes of one tile file at most.
+pub const MAX_TILE_BYTES: usize = 8 << 20;
+/// Bytes of one case photo at most (JPEG).
+pub const MAX_PHOTO_BYTES: usize = 64 << 10;
+pub const MAX_PHOTOS: usize = 3;
+pub const MAX_CASES: usize = 10_000;
+/// Characters of a text field (name, district, marks) at most.
+pub const MAX_TEXT_CHARS: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SafetyLine {
+    pub en: String,
+    pub zh: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TileEntry {
+    pub tile: String,
+    /// Hex SHA-256 of the tile file's bytes.
+    pub sha256: String,
+    pub bytes: u64,
+    pub cases: Vec<String>,
+}
+
+/// What the signature covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexBody {
+    pub version: u64,
+    pub issued_at: String,
+    pub expires_at: String,
+    pub safety_line: SafetyLine,
+    pub tiles: Vec<TileEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Boy,
+    Girl,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastSeen {
+    pub district: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A published case, as phones see it: first name only, nothing private.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub number: String,
+    pub first_name: String,
+    pub sex: Sex,
+    pub age_when_missing: u8,
+    /// `YYYY-MM-DD`.
+    pub missing_since: String,
+    pub last_seen: LastSeen,
+    pub marks: String,
+    /// Base64 JPEGs.
+    pub photos: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TileFile {
+    pub tile: String,
+    pub cases: Vec<Case>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SignedIndex {
+    body: String,
+    sig: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BulletinError {
+    #[error("the bulletin index is {0} bytes; the limit is {MAX_INDEX_BYTES}")]
+    IndexTooLarge(usize),
+    #[error("the bulletin tile is {0} bytes; the limit is {MAX_TILE_BYTES}")]
+    TileTooLarge(usize),
+    #[error("the bulletin feed is malformed: {0}")]
+    Malformed(String),
+    #[error("the bulletin index's signature does not verify with the configured bulletin key")]
+    BadSignature,
+    #[error("the bulletin feed is version {got}, older than the version {have} already held")]
+    Rollback { got: u64, have: u64 },
+    #[error("the bulletin feed expired at {0}")]
+    Expired(String),
+    #[error("bulletin tile {0} does not match the index")]
+    TileMismatch(String),
+}
+
+fn malformed(what: impl Into<String>) -> BulletinError {
+    BulletinError::Malformed(what.into())
+}
+
+fn parse_time(t: &str) -> Result<OffsetDateTime, BulletinError> {
+    OffsetDateTime::parse(t, &Rfc3339).map_err(|_| malformed(format!("time {t:?}")))
+}
+
+impl IndexBody {
+    /// Signs the body with the bulletin key: the bytes of `index.json`.
+    pub fn sign(&self, key: &Ed25519KeyPair) -> Result<Vec<u8>, BulletinError> {
+        self.check()?;
+        let body = serde_json::to_vec(self).map_err(|e| malformed(e.to_string()))?;
+        let sig = key.sign(&[CONTEXT, &body].concat());
+        let signed = SignedIndex {
+            body: STANDARD.encode(&body),
+            sig: STANDARD.encode(sig.as_ref()),
+        };
+        serde_json::to_vec(&signed).map_err(|e| malformed(e.to_string()))
+    }
+
+    /// Reads `index.json`: checks its size, the signature by `bulletin_key`, that it is not
+    /// older than `have_version` and not expired at `now`.
+    pub fn open(
+        index_json: &[u8],
+        bulletin_key: &[u8; 32],
+        have_version: Option<u64>,
+        now: OffsetDateTime,
+    ) -> Result<IndexBody, BulletinError> {
+        let body = Self::verified_body(index_json, bulletin_key)?;
+        if let Some(have) = have_version.filter(|have| body.version < *have) {
+            return Err(BulletinError::Rollback {
+                got: body.version,
+                have,
+            });
+        }
+        if body.expired(now)? {
+            return Err(BulletinError::Expired(body.expires_at));
+        }
+        Ok(body)
+    }
+
+    /// The signature and shape only (the intake, which compares versions itself).
+    pub fn verified_body(
+        index_json: &[u8],
+        bulletin_key: &[u8; 32],
+    ) -> Result<IndexBody, BulletinError> {
+        if index_json.len() > MAX_INDEX_BYTES {
+            return Err(BulletinError::IndexTooLarge(index_json.len()));
+        }
+        let signed: SignedIndex =
+            serde_json::from_slice(index_json).map_err(|e| malformed(e.to_string()))?;
+        let body = STANDARD
+            .decode(&signed.body)
+            .map_err(|_| malformed("body is not base64"))?;
+        let sig = STANDARD
+            .decode(&signed.sig)
+            .map_err(|_| malformed("sig is not base64"))?;
+        UnparsedPublicKey::new(&ED25519, bulletin_key)
+            .verify(&[CONTEXT, &body].concat(), &sig)
+            .map_err(|_| BulletinError::BadSignature)?;
+        let body: IndexBody =
+            serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+        body.check()?;
+        Ok(body)
+    }
+
+    pub fn expired(&self, now: OffsetDateTime) -> Result<bool, BulletinError> {
+        Ok(parse_time(&self.expires_at)? <= now)
+    }
+
+    fn check(&self) -> Result<(), BulletinError> {
+        let issued = parse_time(&self.issued_at)?;
+        if parse_time(&self.expires_at)? <= issued {
+            return Err(malformed("expires before it is issued"));
+        }
+        let cases: usize = self.tiles.iter().map(|t| t.cases.len()).sum();
+        if cases > MAX_CASES {
+            return Err(malformed(format!("{cases} cases")));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for t in &self.tiles {
+            t.tile
+                .parse::<RegionTile>()
+                .map_err(|e| malformed(e.to_string()))?;
+            if !names.insert(&t.tile) || t.bytes > MAX_TILE_BYTES as u64 {
+                return Err(malformed(format!("tile {}", t.tile)));
+            }
+            if super::hex::decode::<32>(&t.sha256).is_none() {
+                return Err(malformed(format!("tile {} digest", t.tile)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn tile(&self, name: &str) -> Option<&TileEntry> {
+        self.tiles.iter().find(|t| t.tile == name)
+    }
+}
+
+impl TileFile {
+    /// The bytes of `tiles/<tile>.json`, and the index's entry for them.
+    pub fn write(&self) -> Result<(Vec<u8>, TileEntry), BulletinError> {
+        self.check()?;
+        let bytes = serde_json::to_vec(self).map_err(|e| malformed(e.to_string()))?;
+        if bytes.len() > MAX_TILE_BYTES {
+            return Err(BulletinError::TileTooLarge(bytes.len()));
+        }
+        let entry = TileEntry {
+            tile: self.tile.clone(),
+            sha256: super::hex::encode(
+                ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref(),
+            ),
+            bytes: bytes.len() as u64,
+            cases: self.cases.iter().map(|c| c.number.clone()).collect(),
+        };
+        Ok((bytes, entry))
+    }
+
+    /// Reads a tile file the (verified) index lists: its digest, then its content.
+    pub fn open(bytes: &[u8], index: &IndexBody, name: &str) -> Result<TileFile, BulletinError> {
+        let mismatch = || BulletinError::TileMismatch(name.chars().take(40).collect());
+        let entry = index.tile(name).ok_or_else(mismatch)?;
+        if bytes.len() > MAX_TILE_BYTES {
+            return Err(BulletinError::TileTooLarge(bytes.len()));
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+        if super::hex::encode(digest.as_ref()) != entry.sha256 {
+            return Err(mismatch());
+        }
+        let tile: TileFile = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+        let numbers: Vec<&String> = tile.cases.iter().map(|c| &c.number).collect();
+        if tile.tile != name || numbers != entry.cases.iter().collect::<Vec<_>>() {
+            return Err(mismatch());
+        }
+        tile.check()?;
+        Ok(tile)
+    }
+
+    fn check(&self) -> Result<(), BulletinError> {
+        let tile: RegionTile = self
+            .tile
+            .parse()
+            .map_err(|e: super::region_tile::TileNameError| malformed(e.to_string()))?;
+        for case in &self.cases {
+            case.check()?;
+            if RegionTile::at(case.last_seen.lat, case.last_seen.lon) != Some(tile) {
+                return Err(malformed(format!(
+                    "case {} is not in tile {tile}",
+                    case.number
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Case {
+    fn check(&self) -> Result<(), BulletinError> {
+        let texts = [
+            &self.number,
+            &self.first_name,
+            &self.last_seen.district,
+            &self.marks,
+        ];
+        if self.number.is_empty() || texts.iter().any(|t| t.chars().count() > MAX_TEXT_CHARS) {
+            return Err(malformed(format!("case {:.40}: a text field", self.number)));
+        }
+        let date = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(&self.missing_since, &date)
+            .map_err(|_| malformed(format!("case {}: missing_since", self.number)))?;
+        if self.photos.len() > MAX_PHOTOS {
+            return Err(malformed(format!(
+                "case {}: {} photos",
+                self.number,
+                self.photos.len()
+            )));
+        }
+        for photo in &self.photos {
+            // Base64 is 4/3 of the bytes: check the text's length before decoding it.
+            if photo.len() > MAX_PHOTO_BYTES.div_ceil(3) * 4 {
+                return Err(malformed(format!(
+                    "case {}: a photo over {MAX_PHOTO_BYTES} bytes",
+                    self.number
+                )));
+            }
+            let jpeg = STANDARD
+                .decode(photo)
+                .map_err(|_| malformed("a photo is not base64"))?;
+            if !jpeg.starts_with(&[0xFF, 0xD8]) {
+                return Err(malformed(format!(
+                    "case {}: a photo is not a JPEG",
+                    self.number
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
