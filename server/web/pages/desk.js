@@ -363,10 +363,12 @@
     return li;
   }
 
-  // An audit value: a triage status or an outcome in words, anything else as written.
+  // An audit value: a triage status, an outcome or a case's publication in words, anything
+  // else as written.
   function value(v) {
     if (TRIAGE.includes(v)) return t("triage_" + v);
     if (v === "verified" || v === "failed") return t("outcome_" + v);
+    if (["draft", "published", "closed"].includes(v)) return t("publication_" + v);
     return v;
   }
 
@@ -425,7 +427,7 @@
       const row = el("tr", null, { "data-seq": e.seq });
       const when = el("td");
       when.append(time(new Date(e.at_ms).toISOString()));
-      row.append(when, el("td", e.reviewer || t("desk_itself")), el("td", e.sighting_id ? e.sighting_id.slice(0, 8) : ""),
+      row.append(when, el("td", e.reviewer || t("desk_itself")), el("td", e.sighting_id ? e.sighting_id.slice(0, 8) : e.case_number || ""),
         el("td", t("action_" + e.action)), el("td", e.from ? value(e.from) : ""), el("td", e.to ? value(e.to) : ""),
         el("td", e.note, { class: "stranger" }));
       return row;

@@ -152,17 +152,36 @@ mod tests {
 
     /// The keys the script builds from a value (`t("triage_" + x)`), from the values' own types.
     fn built_keys() -> BTreeSet<String> {
-        use crate::desk::state::{Role, Triage};
+        use crate::desk::state::{Publication, Role, Triage};
         let triage = Triage::ALL.map(|t| format!("triage_{t}"));
         let roles = [Role::Reviewer, Role::CaseManager, Role::Admin].map(|r| format!("role_{r}"));
-        // The audit log's actions and the outcomes of opening a report (`state/mod.rs`).
-        let actions = ["opened", "triage", "assign", "lead_package"].map(|a| format!("action_{a}"));
+        // The audit log's actions (`state/mod.rs`, `state/cases.rs`), the outcomes of opening a
+        // report, and a case's publication states.
+        let actions = [
+            "opened",
+            "triage",
+            "assign",
+            "lead_package",
+            "case_created",
+            "case_edited",
+            "case_photo_added",
+            "case_consent",
+            "case_publication",
+        ]
+        .map(|a| format!("action_{a}"));
         let outcomes = ["verified", "failed"].map(|o| format!("outcome_{o}"));
+        let publication = [
+            Publication::Draft,
+            Publication::Published,
+            Publication::Closed,
+        ]
+        .map(|p| format!("publication_{}", serde_json::json!(p).as_str().unwrap()));
         triage
             .into_iter()
             .chain(roles)
             .chain(actions)
             .chain(outcomes)
+            .chain(publication)
             .collect()
     }
 
@@ -198,7 +217,7 @@ mod tests {
             unused.is_empty(),
             "in words.json but never used: {unused:?}"
         );
-        for prefix in ["triage_", "role_", "action_", "outcome_"] {
+        for prefix in ["triage_", "role_", "action_", "outcome_", "publication_"] {
             assert!(
                 script().contains(&format!("t(\"{prefix}\" + ")),
                 "{prefix} is built"

@@ -8,6 +8,7 @@
 //! overwrite.
 
 pub mod accounts;
+pub mod cases;
 mod schema;
 pub mod triage;
 
@@ -19,6 +20,7 @@ use serde::Serialize;
 use sighting_core::millis;
 
 pub use accounts::{Reviewer, Role, Session};
+pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
 pub use triage::Triage;
 
 /// The longest reviewer note kept (bytes of UTF-8).
@@ -81,6 +83,7 @@ pub struct AuditEntry {
     /// `None`: the desk itself (opening a report).
     pub reviewer: Option<String>,
     pub sighting_id: Option<String>,
+    pub case_number: Option<String>,
     pub action: String,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -292,7 +295,8 @@ impl DeskState {
     pub fn audit(&self, sighting: Option<&str>) -> Result<Vec<AuditEntry>, StateError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT a.seq, a.at_ms, r.name, a.sighting_id, a.action, a.from_value, a.to_value, a.note
+            "SELECT a.seq, a.at_ms, r.name, a.sighting_id, a.action, a.from_value, a.to_value, a.note,
+                    a.case_number
              FROM audit a LEFT JOIN reviewers r ON r.id = a.reviewer_id
              WHERE ?1 IS NULL OR a.sighting_id = ?1 ORDER BY a.seq",
         )?;
@@ -307,6 +311,7 @@ impl DeskState {
                     from: r.get(5)?,
                     to: r.get(6)?,
                     note: r.get(7)?,
+                    case_number: r.get(8)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -349,6 +354,23 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TriageRow, StateEr
             opened_at_ms: r.get(7)?,
         }),
     })
+}
+
+/// Appends one line about a case to the audit log, inside the caller's transaction.
+fn audit_case(
+    conn: &Connection,
+    reviewer: i64,
+    case_number: &str,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO audit (at_ms, reviewer_id, case_number, action, from_value, to_value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![millis::now(), reviewer, case_number, action, from, to],
+    )?;
+    Ok(())
 }
 
 /// Appends one line to the audit log, inside the caller's transaction.

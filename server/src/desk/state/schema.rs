@@ -43,4 +43,33 @@ pub(super) const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    // 2: the case register: cases (published only when vetted), their photos, and case
+    // changes in the same audit log.
+    "CREATE TABLE cases (
+        number             TEXT PRIMARY KEY,
+        first_name         TEXT NOT NULL,
+        sex                TEXT NOT NULL CHECK (sex IN ('boy', 'girl', 'unknown')),
+        date_of_birth      TEXT,
+        age_when_missing   INTEGER NOT NULL CHECK (age_when_missing BETWEEN 0 AND 17),
+        missing_since      TEXT NOT NULL,
+        last_seen_district TEXT NOT NULL,
+        last_seen_lat      REAL NOT NULL,
+        last_seen_lon      REAL NOT NULL,
+        marks              TEXT NOT NULL,
+        police_reference   TEXT,
+        private_notes      TEXT,
+        consent_at_ms      INTEGER,
+        consent_by         INTEGER REFERENCES reviewers (id),
+        publication        TEXT NOT NULL CHECK (publication IN ('draft', 'published', 'closed')),
+        version            INTEGER NOT NULL DEFAULT 1,
+        created_at_ms      INTEGER NOT NULL
+    );
+    CREATE TABLE case_photos (
+        case_number TEXT NOT NULL REFERENCES cases (number),
+        position    INTEGER NOT NULL,
+        jpeg        BLOB NOT NULL,
+        PRIMARY KEY (case_number, position)
+    );
+    ALTER TABLE audit ADD COLUMN case_number TEXT;
+    CREATE INDEX audit_by_case ON audit (case_number, seq);",
 ];

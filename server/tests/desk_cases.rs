@@ -1,0 +1,186 @@
+//! The case register on a real SQLite file: only case managers change it, only vetted cases
+//! are published, a closed case stays closed, every change is versioned and audited (field
+//! names, never private values), and a desk database from before cases upgrades in place.
+
+use sighting_core::wire::bulletin::Sex;
+use sighting_server::desk::state::{
+    CaseDetails, CaseError, DeskState, OpenedReport, Publication, Role,
+};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn details() -> CaseDetails {
+    CaseDetails {
+        first_name: "小明".into(),
+        sex: Sex::Boy,
+        date_of_birth: Some("2019-05-02".into()),
+        age_when_missing: 6,
+        missing_since: "2026-03-01".into(),
+        last_seen_district: "朝阳区 Chaoyang".into(),
+        last_seen_lat: 39.92,
+        last_seen_lon: 116.44,
+        marks: "scar above the left eye".into(),
+        police_reference: None,
+        private_notes: Some("father's phone 138…".into()),
+    }
+}
+
+/// The smallest JPEG-looking photo.
+const PHOTO: &[u8] = &[0xFF, 0xD8, 0xFF, 0xD9];
+
+#[test]
+fn only_a_vetted_case_is_published_by_a_case_manager_and_every_step_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = DeskState::open(dir.path()).unwrap();
+    let ana = desk.add_reviewer("ana", PASSWORD, Role::Reviewer).unwrap();
+    let cm = desk
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+
+    assert!(matches!(
+        desk.create_case(&ana, "C-1", &details()),
+        Err(CaseError::Forbidden)
+    ));
+    let case = desk.create_case(&cm, "C-1", &details()).unwrap();
+    assert_eq!((case.publication, case.version), (Publication::Draft, 1));
+    assert!(matches!(
+        desk.create_case(&cm, "C-1", &details()),
+        Err(CaseError::Exists(_))
+    ));
+
+    // Each missing piece is named, in turn.
+    let refusal = |version| match desk.publish_case(&cm, "C-1", version) {
+        Err(CaseError::NotVetted(what)) => what,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(refusal(1), "the police report's reference");
+    let mut with_reference = details();
+    with_reference.police_reference = Some("京公刑 2026-0301".into());
+    with_reference.private_notes = Some("mother's phone 139…".into());
+    assert!(matches!(
+        desk.edit_case(&cm, "C-1", 0, &with_reference),
+        Err(CaseError::Conflict { current: 1 })
+    ));
+    let case = desk.edit_case(&cm, "C-1", 1, &with_reference).unwrap();
+    assert_eq!(refusal(case.version), "the family's consent recorded");
+    let case = desk
+        .record_family_consent(&cm, "C-1", case.version)
+        .unwrap();
+    assert_eq!(case.consent_by.as_deref(), Some("chen"));
+    assert_eq!(refusal(case.version), "a photo");
+    let case = desk
+        .add_case_photo(&cm, "C-1", case.version, PHOTO)
+        .unwrap();
+    assert!(matches!(
+        desk.publish_case(&ana, "C-1", case.version),
+        Err(CaseError::Forbidden)
+    ));
+    let case = desk.publish_case(&cm, "C-1", case.version).unwrap();
+    assert_eq!(case.publication, Publication::Published);
+    assert_eq!(desk.case_photos("C-1").unwrap(), vec![PHOTO.to_vec()]);
+
+    // Closed: off the phones, and no way back through the register.
+    let case = desk.close_case(&cm, "C-1", case.version).unwrap();
+    assert_eq!(case.publication, Publication::Closed);
+    assert!(matches!(
+        desk.publish_case(&cm, "C-1", case.version),
+        Err(CaseError::Closed)
+    ));
+    assert!(matches!(
+        desk.edit_case(&cm, "C-1", case.version, &details()),
+        Err(CaseError::Closed)
+    ));
+
+    let trail: Vec<String> = desk
+        .audit(None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.case_number.as_deref() == Some("C-1"))
+        .map(|e| {
+            let who = e.reviewer.unwrap_or_default();
+            let (from, to) = (e.from.unwrap_or_default(), e.to.unwrap_or_default());
+            format!("{who} {} {from}→{to}", e.action)
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            "chen case_created →draft",
+            "chen case_edited →police_reference,private_notes",
+            "chen case_consent →",
+            "chen case_photo_added →",
+            "chen case_publication draft→published",
+            "chen case_publication published→closed",
+        ]
+    );
+    let log = format!("{:?}", desk.audit(None).unwrap());
+    assert!(
+        !log.contains("139"),
+        "a private value never enters the audit log"
+    );
+}
+
+#[test]
+fn bad_case_details_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = DeskState::open(dir.path()).unwrap();
+    let cm = desk
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+    let bad = |edit: fn(&mut CaseDetails)| {
+        let mut d = details();
+        edit(&mut d);
+        desk.create_case(&cm, "C-9", &d).unwrap_err()
+    };
+    for error in [
+        bad(|d| d.age_when_missing = 18),
+        bad(|d| d.missing_since = "March 2026".into()),
+        bad(|d| d.date_of_birth = Some("2019-13-01".into())),
+        bad(|d| d.last_seen_lat = 95.0),
+        bad(|d| d.last_seen_lon = f64::NAN),
+        bad(|d| d.marks = "x".repeat(1001)),
+        bad(|d| d.first_name = " ".into()),
+    ] {
+        assert!(matches!(error, CaseError::Invalid(_)), "{error:?}");
+    }
+    for number in ["", "C 1", "../C-1", &"C".repeat(41)] {
+        assert!(matches!(
+            desk.create_case(&cm, number, &details()),
+            Err(CaseError::Invalid(_))
+        ));
+    }
+    assert!(desk.cases().unwrap().is_empty());
+}
+
+/// A desk that ran before cases existed (schema version 1, sightings and audit lines in it)
+/// upgrades on open and keeps everything.
+#[test]
+fn a_desk_database_from_before_cases_upgrades_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let desk = DeskState::open(dir.path()).unwrap();
+        let opened = OpenedReport {
+            id: "r1",
+            verified: true,
+            failure: None,
+        };
+        desk.record_opened(&[opened]).unwrap();
+    }
+    // Back to version 1, as an older desk left it.
+    let db = dir.path().join("desk.sqlite3");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TABLE case_photos; DROP TABLE cases; DROP INDEX audit_by_case;
+         ALTER TABLE audit DROP COLUMN case_number; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let desk = DeskState::open(dir.path()).unwrap();
+    assert_eq!(desk.audit(Some("r1")).unwrap().len(), 1);
+    let cm = desk
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+    desk.create_case(&cm, "C-1", &details()).unwrap();
+    assert_eq!(desk.cases().unwrap().len(), 1);
+}
