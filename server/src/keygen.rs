@@ -14,6 +14,8 @@ pub const IDENTITY_FILE: &str = "identity.txt";
 pub const RECIPIENT_FILE: &str = "recipient.txt";
 pub const SERVER_KEY_FILE: &str = "server.key";
 pub const SERVER_PUB_FILE: &str = "server.pub";
+pub const BULLETIN_KEY_FILE: &str = "bulletin.key";
+pub const BULLETIN_PUB_FILE: &str = "bulletin.pub";
 
 /// What goes into the app's configuration.
 #[derive(Debug, Clone)]
@@ -22,13 +24,15 @@ pub struct PublicKeys {
     pub recipient: String,
     /// The intake server's Ed25519 receipt key, base64.
     pub server_key: String,
+    /// The desk's Ed25519 key that signs the bulletin feed, base64.
+    pub bulletin_key: String,
 }
 
-/// Writes a new organisation identity and server key into `out`. Refuses to overwrite: losing an
-/// organisation identity loses every report sealed to it.
+/// Writes a new organisation identity, server key and bulletin key into `out`. Refuses to
+/// overwrite: losing an organisation identity loses every report sealed to it.
 pub fn keygen(out: &Path) -> Result<PublicKeys> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for name in [IDENTITY_FILE, SERVER_KEY_FILE] {
+    for name in [IDENTITY_FILE, SERVER_KEY_FILE, BULLETIN_KEY_FILE] {
         if out.join(name).exists() {
             bail!(
                 "{} already exists; refusing to overwrite an organisation key",
@@ -50,25 +54,35 @@ pub fn keygen(out: &Path) -> Result<PublicKeys> {
         false,
     )?;
 
+    let server_key = signing_pair(out, SERVER_KEY_FILE, SERVER_PUB_FILE)?;
+    let bulletin_key = signing_pair(out, BULLETIN_KEY_FILE, BULLETIN_PUB_FILE)?;
+    Ok(PublicKeys {
+        recipient,
+        server_key,
+        bulletin_key,
+    })
+}
+
+/// A bulletin key for an organisation whose keys were made before bulletins existed.
+pub fn bulletin_keygen(out: &Path) -> Result<String> {
+    signing_pair(out, BULLETIN_KEY_FILE, BULLETIN_PUB_FILE)
+}
+
+/// A new Ed25519 pair: the private key (base64 PKCS#8, 0600) and the public key (base64), which
+/// is returned.
+fn signing_pair(out: &Path, key_file: &str, pub_file: &str) -> Result<String> {
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
         .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
     let pair =
         Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("Ed25519 key"))?;
-    let server_key = STANDARD.encode(pair.public_key().as_ref());
+    let public = STANDARD.encode(pair.public_key().as_ref());
     write_file(
-        &out.join(SERVER_KEY_FILE),
+        &out.join(key_file),
         format!("{}\n", STANDARD.encode(pkcs8.as_ref())).as_bytes(),
         true,
     )?;
-    write_file(
-        &out.join(SERVER_PUB_FILE),
-        format!("{server_key}\n").as_bytes(),
-        false,
-    )?;
-    Ok(PublicKeys {
-        recipient,
-        server_key,
-    })
+    write_file(&out.join(pub_file), format!("{public}\n").as_bytes(), false)?;
+    Ok(public)
 }
 
 fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
@@ -86,13 +100,22 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
 
 /// Reads the receipt signing key written by [`keygen`].
 pub fn read_server_key(path: &Path) -> Result<Ed25519KeyPair> {
+    read_signing_key(path, "server")
+}
+
+/// Reads the bulletin signing key written by [`keygen`].
+pub fn read_bulletin_key(path: &Path) -> Result<Ed25519KeyPair> {
+    read_signing_key(path, "bulletin")
+}
+
+fn read_signing_key(path: &Path, what: &str) -> Result<Ed25519KeyPair> {
     let text = fs::read_to_string(path)
-        .with_context(|| format!("cannot read the server key {}", path.display()))?;
+        .with_context(|| format!("cannot read the {what} key {}", path.display()))?;
     let pkcs8 = STANDARD
         .decode(text.trim())
-        .with_context(|| format!("{} is not a server key (base64 PKCS#8)", path.display()))?;
+        .with_context(|| format!("{} is not a {what} key (base64 PKCS#8)", path.display()))?;
     Ed25519KeyPair::from_pkcs8(&pkcs8)
-        .map_err(|_| anyhow::anyhow!("{} is not an Ed25519 server key", path.display()))
+        .map_err(|_| anyhow::anyhow!("{} is not an Ed25519 {what} key", path.display()))
 }
 
 pub const DESK_TOKEN_FILE: &str = "desk.token";

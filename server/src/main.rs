@@ -183,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let keys = keygen::keygen(&out)?;
             println!("organisation recipient (app config): {}", keys.recipient);
             println!("server receipt key (app config):     {}", keys.server_key);
+            println!("bulletin key (app config, intake):   {}", keys.bulletin_key);
             println!(
                 "identity written to {} — keep it offline",
                 out.join(keygen::IDENTITY_FILE).display()

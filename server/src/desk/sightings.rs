@@ -202,12 +202,15 @@ pub fn cluster(sightings: &mut [Sighting]) {
             u64::from_str_radix(hash, 16).ok()
         })
         .collect();
+    // Parsed once: the pairs below are n²/2 (50 M at 10,000 reports).
+    let times: Vec<Option<OffsetDateTime>> = sightings.iter().map(Sighting::time).collect();
     for i in 0..n {
         for j in i + 1..n {
             let (Some(a), Some(b)) = (hashes[i], hashes[j]) else {
                 continue;
             };
-            if phash_distance(a, b) <= PHASH_THRESHOLD && plausible(&sightings[i], &sightings[j]) {
+            let (si, sj) = (&sightings[i], &sightings[j]);
+            if phash_distance(a, b) <= PHASH_THRESHOLD && plausible(si, sj, times[i], times[j]) {
                 let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
                 parent[ri] = rj;
             }
@@ -230,11 +233,16 @@ pub fn cluster(sightings: &mut [Sighting]) {
 }
 
 /// Whether one child could have been at both places at those times.
-fn plausible(a: &Sighting, b: &Sighting) -> bool {
+fn plausible(
+    a: &Sighting,
+    b: &Sighting,
+    a_time: Option<OffsetDateTime>,
+    b_time: Option<OffsetDateTime>,
+) -> bool {
     let (Some(lat1), Some(lon1), Some(lat2), Some(lon2)) = (a.lat, a.lon, b.lat, b.lon) else {
         return true;
     };
-    let elapsed = match (a.time(), b.time()) {
+    let elapsed = match (a_time, b_time) {
         (Some(t1), Some(t2)) => (t1 - t2).abs().as_seconds_f64(),
         _ => return true,
     };

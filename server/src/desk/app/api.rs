@@ -57,13 +57,14 @@ pub(super) async fn map(State(desk): State<Arc<Desk>>, Query(q): Query<MapQuery>
         Ok((rows, _)) => rows,
         Err(e) => return state_error(e),
     };
-    let points: Vec<_> = rows
-        .into_iter()
-        .filter_map(|row| {
-            let s = desk.report(&row.id)?;
-            Some(json!([row.id, s.lat?, s.lon?, row.triage, s.cluster]))
-        })
-        .collect();
+    let points: Vec<_> = desk.with_reports(|reports| {
+        rows.into_iter()
+            .filter_map(|row| {
+                let s = reports.get(&row.id)?;
+                Some(json!([row.id, s.lat?, s.lon?, row.triage, s.cluster]))
+            })
+            .collect()
+    });
     Json(json!({ "points": points })).into_response()
 }
 
