@@ -184,3 +184,65 @@ fn a_desk_database_from_before_cases_upgrades_in_place() {
     desk.create_case(&cm, "C-1", &details()).unwrap();
     assert_eq!(desk.cases().unwrap().len(), 1);
 }
+
+/// The feed a phone gets: published cases only, nothing private, photos small, each tile pinned
+/// by the signed index; a case closed since the last feed is gone from the next.
+#[test]
+fn the_bulletin_feed_holds_published_cases_only_and_drops_a_closed_one() {
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    use sighting_core::wire::bulletin::{IndexBody, TileFile};
+    use sighting_server::desk::bulletins;
+    use time::macros::datetime;
+
+    let dir = tempfile::tempdir().unwrap();
+    let desk = DeskState::open(dir.path()).unwrap();
+    let cm = desk
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+    let photo = bulletins::case_photo(&test_support::fixture("gps/DSCN0010.jpg")).unwrap();
+    assert!(photo.len() < 64 << 10, "{} bytes", photo.len());
+    let publish = |number: &str, lat: f64, lon: f64| {
+        let mut d = details();
+        d.police_reference = Some("ref-secret-4711".into());
+        (d.last_seen_lat, d.last_seen_lon) = (lat, lon);
+        let c = desk.create_case(&cm, number, &d).unwrap();
+        let c = desk.record_family_consent(&cm, number, c.version).unwrap();
+        let c = desk.add_case_photo(&cm, number, c.version, &photo).unwrap();
+        desk.publish_case(&cm, number, c.version).unwrap()
+    };
+    publish("C-BJ", 39.92345, 116.44321);
+    let amsterdam = publish("C-AMS", 52.3791, 4.9003);
+    desk.create_case(&cm, "C-DRAFT", &details()).unwrap();
+
+    let key = Ed25519KeyPair::from_seed_unchecked(&[9; 32]).unwrap();
+    let public: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let now = datetime!(2026-11-29 12:00 UTC);
+    let feed = bulletins::build(&desk, &key, 1, now, time::Duration::days(14)).unwrap();
+    let index = IndexBody::open(&feed.index_json, &public, None, now).unwrap();
+    assert_eq!(index.expires_at, "2026-12-13T12:00:00Z");
+    let mut numbers = Vec::new();
+    for (name, bytes) in &feed.tiles {
+        let text = String::from_utf8_lossy(bytes);
+        for private in ["ref-secret-4711", "phone", "2019-05-02"] {
+            assert!(!text.contains(private), "{private} in tile {name}");
+        }
+        let tile = TileFile::open(bytes, &index, name).unwrap();
+        for case in tile.cases {
+            assert_eq!(case.photos.len(), 1);
+            assert_eq!(
+                case.last_seen.lat,
+                (case.last_seen.lat * 100.0).round() / 100.0
+            );
+            numbers.push(case.number);
+        }
+    }
+    numbers.sort();
+    assert_eq!(numbers, ["C-AMS", "C-BJ"], "drafts never go out");
+    assert_eq!(feed.tiles.len(), 2, "two regions");
+
+    desk.close_case(&cm, "C-AMS", amsterdam.version).unwrap();
+    let next = bulletins::build(&desk, &key, 2, now, time::Duration::days(14)).unwrap();
+    let index = IndexBody::open(&next.index_json, &public, Some(1), now).unwrap();
+    let listed: Vec<&String> = index.tiles.iter().flat_map(|t| &t.cases).collect();
+    assert_eq!(listed, ["C-BJ"], "a closed case is gone");
+}

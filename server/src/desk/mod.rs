@@ -10,6 +10,7 @@
 //! sightings) and [`export`] (GeoJSON, CSV and the offline review page).
 
 pub mod app;
+pub mod bulletins;
 pub mod export;
 pub mod gcj02;
 pub mod lead;

@@ -1,0 +1,153 @@
+//! The bulletin feed the desk builds from its published cases (format: `core::wire::bulletin`),
+//! signed with the organisation's bulletin key. Drafts and closed cases are never in it, nor
+//! anything private (full name, police reference, family consent, private notes); the last-seen
+//! place goes out rounded to 0.01° (about a kilometre), enough for a phone to sort by distance.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use ring::signature::Ed25519KeyPair;
+use sighting_core::wire::bulletin::{self, IndexBody, LastSeen, SafetyLine, TileFile};
+use sighting_core::wire::region_tile::RegionTile;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::state::{CaseRow, DeskState, Publication};
+
+/// On every bulletin: what a passer-by should and should not do.
+pub fn safety_line() -> SafetyLine {
+    SafetyLine {
+        en: "If you think you see this child: do not approach, confront or follow. Take a photo \
+             only if it is safe, and report it in the app."
+            .into(),
+        zh: "如果您认为看到了这个孩子：请勿接近、对峙或跟随。仅在安全时拍照，并在应用中报告。"
+            .into(),
+    }
+}
+
+/// Long edge of a published case photo, in pixels.
+pub const CASE_PHOTO_EDGE: u32 = 480;
+
+/// A case photo as phones get it: re-encoded small (a few tens of KB), its metadata gone.
+pub fn case_photo(jpeg: &[u8]) -> Result<Vec<u8>, FeedError> {
+    let options = sighting_core::capture::CaptureOptions::default();
+    let small = sighting_core::capture::small_copy(jpeg, CASE_PHOTO_EDGE, &options)
+        .map_err(|e| FeedError::Photo(e.to_string()))?;
+    if small.len() > bulletin::MAX_PHOTO_BYTES {
+        return Err(FeedError::Photo(format!(
+            "{} bytes after re-encoding",
+            small.len()
+        )));
+    }
+    Ok(small)
+}
+
+/// A built feed: `index.json` and the tiles, by name.
+pub struct Feed {
+    pub index: IndexBody,
+    pub index_json: Vec<u8>,
+    pub tiles: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Cases(#[from] super::state::CaseError),
+    #[error(transparent)]
+    Format(#[from] bulletin::BulletinError),
+    #[error("the case photo cannot be used: {0}")]
+    Photo(String),
+    #[error("case {0}: its last-seen place is off the globe")]
+    Place(String),
+    #[error("writing the feed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the feed of every published case, valid from `now` for `valid_for`.
+pub fn build(
+    state: &DeskState,
+    key: &Ed25519KeyPair,
+    version: u64,
+    now: OffsetDateTime,
+    valid_for: time::Duration,
+) -> Result<Feed, FeedError> {
+    let mut by_tile: BTreeMap<RegionTile, Vec<bulletin::Case>> = BTreeMap::new();
+    for case in state.cases()? {
+        if case.publication != Publication::Published {
+            continue;
+        }
+        let d = &case.details;
+        let tile = RegionTile::at(d.last_seen_lat, d.last_seen_lon)
+            .ok_or_else(|| FeedError::Place(case.number.clone()))?;
+        let photos = state.case_photos(&case.number)?;
+        by_tile
+            .entry(tile)
+            .or_default()
+            .push(published(&case, &photos, tile));
+    }
+    let mut tiles = BTreeMap::new();
+    let mut entries = Vec::new();
+    for (tile, cases) in by_tile {
+        let file = TileFile {
+            tile: tile.to_string(),
+            cases,
+        };
+        let (bytes, entry) = file.write()?;
+        tiles.insert(entry.tile.clone(), bytes);
+        entries.push(entry);
+    }
+    let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let index = IndexBody {
+        version,
+        issued_at: time(now),
+        expires_at: time(now + valid_for),
+        safety_line: safety_line(),
+        tiles: entries,
+    };
+    let index_json = index.sign(key)?;
+    Ok(Feed {
+        index,
+        index_json,
+        tiles,
+    })
+}
+
+/// What a phone may know of a case. Rounding can carry a place just over a tile's edge; it is
+/// kept in the tile its exact place is in.
+fn published(case: &CaseRow, photos: &[Vec<u8>], tile: RegionTile) -> bulletin::Case {
+    let d = &case.details;
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    let (lat, lon) = (round(d.last_seen_lat), round(d.last_seen_lon));
+    let (lat, lon) = if RegionTile::at(lat, lon) == Some(tile) {
+        (lat, lon)
+    } else {
+        (d.last_seen_lat, d.last_seen_lon)
+    };
+    bulletin::Case {
+        number: case.number.clone(),
+        first_name: d.first_name.clone(),
+        sex: d.sex,
+        age_when_missing: d.age_when_missing,
+        missing_since: d.missing_since.clone(),
+        last_seen: LastSeen {
+            district: d.last_seen_district.clone(),
+            lat,
+            lon,
+        },
+        marks: d.marks.clone(),
+        photos: photos.iter().map(|p| STANDARD.encode(p)).collect(),
+    }
+}
+
+impl Feed {
+    /// Writes `index.json` and `tiles/<tile>.json` under `dir` (what the intake serves).
+    pub fn write(&self, dir: &Path) -> Result<(), FeedError> {
+        std::fs::create_dir_all(dir.join("tiles"))?;
+        for (name, bytes) in &self.tiles {
+            std::fs::write(dir.join("tiles").join(format!("{name}.json")), bytes)?;
+        }
+        std::fs::write(dir.join("index.json"), &self.index_json)?;
+        Ok(())
+    }
+}
