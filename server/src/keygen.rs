@@ -108,6 +108,17 @@ pub fn read_bulletin_key(path: &Path) -> Result<Ed25519KeyPair> {
     read_signing_key(path, "bulletin")
 }
 
+/// Reads `bulletin.pub` (base64 Ed25519): what the intake checks feeds against.
+pub fn read_bulletin_public_key(path: &Path) -> Result<[u8; 32]> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the bulletin key {}", path.display()))?;
+    STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .with_context(|| format!("{} is not a bulletin public key", path.display()))
+}
+
 fn read_signing_key(path: &Path, what: &str) -> Result<Ed25519KeyPair> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read the {what} key {}", path.display()))?;

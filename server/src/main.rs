@@ -22,9 +22,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Make the organisation's age identity and the intake server's receipt key.
+    /// Make the organisation's age identity, the intake server's receipt key and the desk's
+    /// bulletin key.
     Keygen {
-        /// Directory for identity.txt (0600), recipient.txt, server.key (0600) and server.pub.
+        /// Directory for identity.txt (0600), recipient.txt, server.key (0600), server.pub,
+        /// bulletin.key (0600) and bulletin.pub.
         #[arg(long)]
         out: PathBuf,
     },
@@ -42,6 +44,9 @@ enum Command {
         /// desk-token.sha256 from `desk-token`: lets the review desk pull new ciphertexts.
         #[arg(long)]
         desk_token_hash: Option<PathBuf>,
+        /// bulletin.pub from keygen: serve the bulletin feeds this key signs.
+        #[arg(long)]
+        bulletin_key: Option<PathBuf>,
         #[command(flatten)]
         limits: Limits,
     },
@@ -163,6 +168,7 @@ impl From<Limits> for intake::IntakeConfig {
             max_storage: l.max_storage,
             min_free_disk: l.min_free_disk,
             desk_token_sha256: None,
+            bulletin_key: None,
         }
     }
 }
@@ -195,12 +201,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             key,
             desk_token_hash,
+            bulletin_key,
             limits,
         } => {
             let key = key.unwrap_or_else(|| data.join(keygen::SERVER_KEY_FILE));
             let config = intake::IntakeConfig {
                 desk_token_sha256: desk_token_hash
                     .map(|p| keygen::read_desk_token_hash(&p))
+                    .transpose()?,
+                bulletin_key: bulletin_key
+                    .map(|p| keygen::read_bulletin_public_key(&p))
                     .transpose()?,
                 ..limits.into()
             };

@@ -17,6 +17,13 @@
 //! > {"district", "lat", "lon"}, "marks", "photos": [base64 JPEG, …]}`. Readers ignore fields
 //! > they do not know.
 //!
+//! Pushing a feed (desk → intake, `PUT /v1/bulletins`):
+//!
+//! > The body is `index.json`, then each tile file in the order the index lists them, each
+//! > preceded by its length as 4 bytes, big-endian. The intake checks the index's signature and
+//! > version before it reads a tile, each tile's length against the index before reading it,
+//! > and refuses trailing bytes.
+//!
 //! A reader refuses, whole: a bad signature, an older version than the one it has, an index past
 //! its expiry, a tile that does not hash to the index's digest or that holds a case the index
 //! does not list under it, and anything over the limits below.
@@ -325,6 +332,19 @@ impl Case {
         }
         Ok(())
     }
+}
+
+/// The body of `PUT /v1/bulletins`: the index, then its tiles in its order, each length-prefixed.
+pub fn push_body<'a>(
+    index_json: &'a [u8],
+    tiles_in_index_order: impl IntoIterator<Item = &'a [u8]>,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in std::iter::once(index_json).chain(tiles_in_index_order) {
+        body.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        body.extend_from_slice(part);
+    }
+    body
 }
 
 #[cfg(test)]

@@ -141,6 +141,16 @@ fn published(case: &CaseRow, photos: &[Vec<u8>], tile: RegionTile) -> bulletin::
 }
 
 impl Feed {
+    /// The body that pushes this feed to the intake (`PUT /v1/bulletins`).
+    pub fn push_body(&self) -> Vec<u8> {
+        let tiles = self
+            .index
+            .tiles
+            .iter()
+            .filter_map(|t| self.tiles.get(&t.tile));
+        bulletin::push_body(&self.index_json, tiles.map(Vec::as_slice))
+    }
+
     /// Writes `index.json` and `tiles/<tile>.json` under `dir` (what the intake serves).
     pub fn write(&self, dir: &Path) -> Result<(), FeedError> {
         std::fs::create_dir_all(dir.join("tiles"))?;

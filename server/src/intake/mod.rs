@@ -15,6 +15,7 @@
 //! Server, it MUST respond with the 412 Precondition Failed status and MUST include the
 //! Tus-Version header."
 
+mod bulletins;
 mod desk_feed;
 pub mod envelope;
 mod handlers;
@@ -73,6 +74,9 @@ pub struct IntakeConfig {
     pub min_free_disk: u64,
     /// The SHA-256 of the desk token, which alone may read the desk's feed (`None`: no one).
     pub desk_token_sha256: Option<[u8; 32]>,
+    /// The organisation's bulletin key: a feed it signed is taken and served (`None`: no
+    /// bulletins here).
+    pub bulletin_key: Option<[u8; 32]>,
 }
 
 impl Default for IntakeConfig {
@@ -90,6 +94,7 @@ impl Default for IntakeConfig {
             max_storage: None,
             min_free_disk: 64 << 20,
             desk_token_sha256: None,
+            bulletin_key: None,
         }
     }
 }

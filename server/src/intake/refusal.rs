@@ -75,6 +75,11 @@ impl From<StoreError> for Refusal {
                 "offset_mismatch",
                 format!("Upload-Offset {expected} does not match the upload's offset {actual}"),
             ),
+            StoreError::StaleBulletins { held } => Refusal::new(
+                StatusCode::CONFLICT,
+                "stale_bulletins",
+                format!("the feed held is version {held}; a new feed must be newer"),
+            ),
             full if full.is_full() => {
                 tracing::warn!(error = %full, "storage full");
                 Refusal::storage_full()

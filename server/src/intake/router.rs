@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, options};
 use axum::Router;
 
-use super::{desk_feed, handlers, Intake, Refusal, TUS_VERSION};
+use super::{bulletins, desk_feed, handlers, Intake, Refusal, TUS_VERSION};
 
 /// The router, with the tus version rule and the `Tus-Resumable` header applied to every route.
 pub fn router(intake: Arc<Intake>) -> Router {
@@ -31,6 +31,9 @@ pub fn router(intake: Arc<Intake>) -> Router {
                 .delete(handlers::terminate),
         )
         .route("/v1/reports/{id}/receipt", get(handlers::receipt))
+        .route("/v1/bulletins", axum::routing::put(bulletins::put))
+        .route("/v1/bulletins/index.json", get(bulletins::index))
+        .route("/v1/bulletins/tiles/{file}", get(bulletins::tile))
         .merge(desk_feed(intake.clone()))
         .layer(middleware::from_fn_with_state(intake.clone(), upload_slots))
         .layer(middleware::from_fn(tus_version))

@@ -29,6 +29,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the storage database: {0}")]
     Schema(#[from] sighting_core::sqlite::MigrationError),
+    #[error("the bulletin feed held is version {held}, as new or newer")]
+    StaleBulletins { held: u64 },
 }
 
 impl StoreError {
@@ -132,4 +134,12 @@ pub trait UploadStore: Send + Sync {
     /// (a phone may still ask for it). Returns the bytes freed, or `None` when there is no
     /// finished, unpruned report with that id.
     fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError>;
+    /// The version of the bulletin feed held now, if any.
+    fn bulletin_version(&self) -> Result<Option<u64>, StoreError>;
+    /// Replaces the held feed with `files` (`index.json`, `tiles/<tile>.json`) at `version`,
+    /// all at once (a reader gets the old feed or the new one, whole), unless the held one is
+    /// as new: then [`StoreError::StaleBulletins`], checked in the same step.
+    fn put_bulletins(&self, version: u64, files: &[(String, Vec<u8>)]) -> Result<(), StoreError>;
+    /// One file of the held feed.
+    fn bulletin_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }

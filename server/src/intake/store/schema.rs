@@ -31,6 +31,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE uploads ADD COLUMN finished_seq INTEGER;
     UPDATE uploads SET finished_seq = rowid WHERE receipt IS NOT NULL;
     CREATE UNIQUE INDEX uploads_by_finished_seq ON uploads (finished_seq);",
+    // 6: the bulletin feed held now (at most one), its files replaced all at once.
+    "CREATE TABLE bulletin_feed (
+        one     INTEGER PRIMARY KEY CHECK (one = 1),
+        version INTEGER NOT NULL
+    );
+    CREATE TABLE bulletin_files (
+        name  TEXT PRIMARY KEY,
+        bytes BLOB NOT NULL
+    );",
 ];
 
 /// Databases made before the schema was versioned (`user_version` 0 with an `uploads` table)

@@ -5,7 +5,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::schema::{adopt_unversioned, MIGRATIONS};
@@ -343,6 +343,50 @@ impl UploadStore for SqliteStore {
         remove_if_there(&self.finished_path(report_id))?;
         remove_if_there(&self.record_path(report_id))?;
         Ok(Some(upload.length))
+    }
+
+    fn bulletin_version(&self) -> Result<Option<u64>, StoreError> {
+        let version: Option<i64> = self
+            .conn()?
+            .query_row("SELECT version FROM bulletin_feed", [], |r| r.get(0))
+            .optional()?;
+        Ok(version.map(|v| v as u64))
+    }
+
+    fn put_bulletins(&self, version: u64, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let held: Option<i64> = tx
+            .query_row("SELECT version FROM bulletin_feed", [], |r| r.get(0))
+            .optional()?;
+        if let Some(held) = held.filter(|held| *held as u64 >= version) {
+            return Err(StoreError::StaleBulletins { held: held as u64 });
+        }
+        tx.execute("DELETE FROM bulletin_files", [])?;
+        for (name, bytes) in files {
+            tx.execute(
+                "INSERT INTO bulletin_files (name, bytes) VALUES (?1, ?2)",
+                params![name, bytes],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO bulletin_feed (one, version) VALUES (1, ?1)
+             ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+            [version as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn bulletin_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT bytes FROM bulletin_files WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 }
 

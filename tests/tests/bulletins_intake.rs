@@ -1,0 +1,180 @@
+//! The bulletin feed from the desk through the intake server, over loopback HTTP: the intake
+//! takes a feed only if the bulletin key signed it and it is newer than the one it holds (no
+//! password), keeps the old feed whole when a push is bad or cut, and serves the files with
+//! ETags as a phone fetches them.
+
+use reqwest::StatusCode;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sighting_core::wire::bulletin::{IndexBody, TileFile};
+use sighting_core::wire::region_tile::RegionTile;
+use sighting_server::desk::bulletins::{self, Feed};
+use sighting_server::desk::state::{CaseDetails, DeskState, Reviewer, Role};
+use sighting_server::intake::IntakeConfig;
+use time::OffsetDateTime;
+
+use support::{server_key, Server};
+use test_support as support;
+
+fn details(lat: f64, lon: f64) -> CaseDetails {
+    CaseDetails {
+        first_name: "Ana".into(),
+        sex: sighting_core::wire::bulletin::Sex::Girl,
+        date_of_birth: None,
+        age_when_missing: 9,
+        missing_since: "2026-06-01".into(),
+        last_seen_district: "Centrum".into(),
+        last_seen_lat: lat,
+        last_seen_lon: lon,
+        marks: "limps on the right leg".into(),
+        police_reference: Some("2026-AMS-77".into()),
+        private_notes: None,
+    }
+}
+
+/// A desk with published cases at these places, and its case manager.
+fn desk_with_cases(dir: &std::path::Path, places: &[(f64, f64)]) -> (DeskState, Reviewer) {
+    let desk = DeskState::open(dir).unwrap();
+    let cm = desk
+        .add_reviewer("chen", "a long desk password", Role::CaseManager)
+        .unwrap();
+    let photo = bulletins::case_photo(&support::fixture("gps/DSCN0012.jpg")).unwrap();
+    for (i, (lat, lon)) in places.iter().enumerate() {
+        let number = format!("C-{i}");
+        let c = desk
+            .create_case(&cm, &number, &details(*lat, *lon))
+            .unwrap();
+        let c = desk.record_family_consent(&cm, &number, c.version).unwrap();
+        let c = desk
+            .add_case_photo(&cm, &number, c.version, &photo)
+            .unwrap();
+        desk.publish_case(&cm, &number, c.version).unwrap();
+    }
+    (desk, cm)
+}
+
+fn feed(desk: &DeskState, key: &Ed25519KeyPair, version: u64) -> Feed {
+    let now = OffsetDateTime::now_utc();
+    bulletins::build(desk, key, version, now, time::Duration::days(14)).unwrap()
+}
+
+async fn push(base: &str, body: Vec<u8>) -> StatusCode {
+    support::client()
+        .put(format!("{base}/v1/bulletins"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn get(base: &str, path: &str, etag: Option<&str>) -> reqwest::Response {
+    let mut request = support::client().get(format!("{base}/v1/bulletins/{path}"));
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_takes_only_newer_feeds_signed_by_the_bulletin_key_and_serves_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Ed25519KeyPair::from_seed_unchecked(&[3; 32]).unwrap();
+    let public: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let config = IntakeConfig {
+        bulletin_key: Some(public),
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&tmp.path().join("intake"), &server_key().0, config).await;
+    let base = server.base.clone();
+    let (desk, cm) = desk_with_cases(&tmp.path().join("desk"), &[(52.37, 4.90), (39.92, 116.44)]);
+
+    // Nothing yet; a feed signed by another key is refused.
+    assert_eq!(
+        get(&base, "index.json", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let stranger = Ed25519KeyPair::from_seed_unchecked(&[4; 32]).unwrap();
+    let forged = feed(&desk, &stranger, 1);
+    assert_eq!(push(&base, forged.push_body()).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&base, "index.json", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A good feed: served as pushed, with ETags a phone revalidates against.
+    let first = feed(&desk, &key, 1);
+    assert_eq!(push(&base, first.push_body()).await, StatusCode::NO_CONTENT);
+    let index = get(&base, "index.json", None).await;
+    assert_eq!(index.status(), StatusCode::OK);
+    assert!(index.headers().get("set-cookie").is_none());
+    let etag = index.headers()["etag"].to_str().unwrap().to_string();
+    let index_json = index.bytes().await.unwrap();
+    assert_eq!(index_json, first.index_json);
+    let body = IndexBody::open(&index_json, &public, None, OffsetDateTime::now_utc()).unwrap();
+    for entry in &body.tiles {
+        let tile = get(&base, &format!("tiles/{}.json", entry.tile), None).await;
+        assert_eq!(tile.status(), StatusCode::OK);
+        TileFile::open(&tile.bytes().await.unwrap(), &body, &entry.tile).unwrap();
+    }
+    let again = get(&base, "index.json", Some(&etag)).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The same version, or an older one, is refused: no rollback through the intake.
+    assert_eq!(push(&base, first.push_body()).await, StatusCode::CONFLICT);
+
+    // A cut push, a frame longer than the index may be, bytes after the last tile: refused,
+    // and the feed held stays whole.
+    let second = feed(&desk, &key, 2);
+    let mut cut = second.push_body();
+    cut.truncate(cut.len() - 10);
+    assert_eq!(push(&base, cut).await, StatusCode::BAD_REQUEST);
+    let mut huge = (u32::MAX).to_be_bytes().to_vec();
+    huge.extend_from_slice(b"{}");
+    assert_eq!(push(&base, huge).await, StatusCode::PAYLOAD_TOO_LARGE);
+    let mut trailing = second.push_body();
+    trailing.push(0);
+    assert_eq!(push(&base, trailing).await, StatusCode::BAD_REQUEST);
+    let held = get(&base, "index.json", None).await.bytes().await.unwrap();
+    assert_eq!(held, first.index_json);
+
+    // A newer feed without the Amsterdam case: its tile is gone from the intake too.
+    let amsterdam = desk.case("C-0").unwrap();
+    desk.close_case(&cm, "C-0", amsterdam.version).unwrap();
+    let third = feed(&desk, &key, 3);
+    assert_eq!(push(&base, third.push_body()).await, StatusCode::NO_CONTENT);
+    let gone = RegionTile::at(52.37, 4.90).unwrap();
+    let tile = get(&base, &format!("tiles/{gone}.json"), None).await;
+    assert_eq!(tile.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&base, "index.json", Some(&etag)).await.status(),
+        StatusCode::OK
+    );
+
+    // Only tile names reach the store.
+    for path in [
+        "tiles/..%2Findex.json",
+        "tiles/25-59",
+        "tiles/99-1.json",
+        "index.json.bak",
+    ] {
+        assert_eq!(
+            get(&base, path, None).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_bulletin_key_the_intake_serves_and_takes_no_feed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_default(&tmp.path().join("intake")).await;
+    let key = Ed25519KeyPair::from_seed_unchecked(&[3; 32]).unwrap();
+    let (desk, _) = desk_with_cases(&tmp.path().join("desk"), &[(52.37, 4.90)]);
+    let body = feed(&desk, &key, 1).push_body();
+    assert_eq!(push(&server.base, body).await, StatusCode::NOT_FOUND);
+    let index = get(&server.base, "index.json", None).await;
+    assert_eq!(index.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
