@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use sighting_server::{desk, intake, keygen};
 
+mod case_cli;
 mod desk_cli;
 
 #[derive(Parser)]
@@ -89,6 +90,19 @@ enum Command {
         #[command(subcommand)]
         action: desk_cli::DeskUser,
     },
+    /// The case register, from scripts: add, photo, consent, publish, close, list.
+    Case(case_cli::CaseArgs),
+    /// The bulletin feed of published cases: build, sign, write and push to the intake.
+    Bulletins {
+        #[command(subcommand)]
+        action: BulletinsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BulletinsAction {
+    /// Build and sign the feed from the published cases; write it and/or push it.
+    Publish(case_cli::PublishArgs),
 }
 
 /// The intake server's limits (defaults suit one server on the open internet).
@@ -229,6 +243,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prune { data, opened } => prune(&data, &opened).map(|()| ExitCode::SUCCESS),
         Command::Desk(args) => desk_cli::desk(args).map(|()| ExitCode::SUCCESS),
         Command::DeskUser { action } => desk_cli::desk_user(action).map(|()| ExitCode::SUCCESS),
+        Command::Case(args) => case_cli::case(args).map(|()| ExitCode::SUCCESS),
+        Command::Bulletins {
+            action: BulletinsAction::Publish(args),
+        } => case_cli::publish(args).map(|()| ExitCode::SUCCESS),
         Command::Open {
             identity,
             data,

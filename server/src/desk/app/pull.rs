@@ -47,12 +47,7 @@ impl Puller {
             let path = format!("{}/", intake.path());
             intake.set_path(&path);
         }
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(sighting_core::sync::tls_config(pinned_ca)?)
-            .connect_timeout(Duration::from_secs(15))
-            .read_timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let client = Self::client(pinned_ca)?;
         std::fs::create_dir_all(dir.join("reports"))?;
         Ok(Self {
             client,
@@ -60,6 +55,17 @@ impl Puller {
             token,
             dir,
         })
+    }
+
+    /// The desk's HTTP client for the intake: the phone's TLS setup (bundled roots, or only
+    /// `pinned_ca`), bounded waits, no redirects.
+    pub fn client(pinned_ca: Option<&[u8]>) -> Result<reqwest::Client> {
+        Ok(reqwest::Client::builder()
+            .tls_backend_preconfigured(sighting_core::sync::tls_config(pinned_ca)?)
+            .connect_timeout(Duration::from_secs(15))
+            .read_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?)
     }
 
     /// The data directory the pulled reports are in.

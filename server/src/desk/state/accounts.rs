@@ -166,6 +166,34 @@ impl DeskState {
         })
     }
 
+    /// An active reviewer by name, for the desk's own command line (whose user holds the
+    /// desk's files, and so every account).
+    pub fn reviewer(&self, name: &str) -> Result<Option<Reviewer>, StateError> {
+        let found = self
+            .conn()
+            .query_row(
+                "SELECT id, name, role FROM reviewers WHERE name = ?1 AND disabled = 0",
+                [name],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        found
+            .map(|(id, name, role)| {
+                Ok(Reviewer {
+                    id,
+                    name,
+                    role: role.parse()?,
+                })
+            })
+            .transpose()
+    }
+
     /// The reviewer and CSRF token of a live session, or `None`.
     pub fn session(&self, token: &str) -> Result<Option<(Reviewer, String)>, StateError> {
         let found = self

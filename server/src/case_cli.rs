@@ -1,0 +1,191 @@
+//! `sighting-server case …` and `sighting-server bulletins publish`: the case register and the
+//! bulletin feed from scripts, on the desk's machine. Each change is made as a named case
+//! manager and audited as theirs (whoever runs these holds the desk's files, and with them
+//! every account).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sighting_core::wire::bulletin::Sex;
+use sighting_server::desk::bulletins;
+use sighting_server::desk::state::{CaseDetails, DeskState, Reviewer};
+use sighting_server::keygen;
+
+#[derive(clap::Args)]
+pub struct CaseArgs {
+    /// The desk's state directory.
+    #[arg(long)]
+    state: PathBuf,
+    /// The case manager making the change (an account from `desk-user add`).
+    #[arg(long = "as")]
+    by: String,
+    #[command(subcommand)]
+    action: CaseAction,
+}
+
+#[derive(clap::Subcommand)]
+pub enum CaseAction {
+    /// Open a case as a draft.
+    Add {
+        #[arg(long)]
+        number: String,
+        #[command(flatten)]
+        details: DetailArgs,
+    },
+    /// Add a photo (re-encoded small; at most 3).
+    Photo {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Record that the family consented to publication.
+    Consent {
+        #[arg(long)]
+        number: String,
+    },
+    /// Publish a vetted case (police reference, consent and a photo needed).
+    Publish {
+        #[arg(long)]
+        number: String,
+    },
+    /// Close a case: off every phone at the next feed.
+    Close {
+        #[arg(long)]
+        number: String,
+    },
+    /// Every case, as JSON.
+    List,
+}
+
+#[derive(clap::Args)]
+pub struct DetailArgs {
+    /// First name only (it is published).
+    #[arg(long)]
+    first_name: String,
+    /// boy, girl or unknown.
+    #[arg(long)]
+    sex: String,
+    #[arg(long)]
+    age_when_missing: u8,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    date_of_birth: Option<String>,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    missing_since: String,
+    #[arg(long)]
+    district: String,
+    #[arg(long, allow_hyphen_values = true)]
+    lat: f64,
+    #[arg(long, allow_hyphen_values = true)]
+    lon: f64,
+    /// Distinguishing marks, visible injury or disability.
+    #[arg(long, default_value = "")]
+    marks: String,
+    #[arg(long)]
+    police_reference: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct PublishArgs {
+    #[arg(long)]
+    state: PathBuf,
+    /// bulletin.key from keygen.
+    #[arg(long)]
+    key: PathBuf,
+    /// Days the feed stays valid on phones (they hide it after).
+    #[arg(long, default_value_t = 14)]
+    days: i64,
+    /// Write the feed's files here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// And push it to the intake server (https://…).
+    #[arg(long)]
+    intake: Option<String>,
+    /// Trust only this CA certificate (PEM) for the intake server.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+}
+
+fn case_manager(desk: &DeskState, name: &str) -> anyhow::Result<Reviewer> {
+    desk.reviewer(name)?
+        .with_context(|| format!("no active reviewer {name:?}"))
+}
+
+pub fn case(args: CaseArgs) -> anyhow::Result<()> {
+    let desk = DeskState::open(&args.state)?;
+    let by = case_manager(&desk, &args.by)?;
+    let version = |number: &str| desk.case(number).map(|c| c.version);
+    let row = match args.action {
+        CaseAction::Add { number, details } => {
+            let sex: Sex = serde_json::from_value(serde_json::Value::String(details.sex))
+                .context("--sex is boy, girl or unknown")?;
+            let d = CaseDetails {
+                first_name: details.first_name,
+                sex,
+                date_of_birth: details.date_of_birth,
+                age_when_missing: details.age_when_missing,
+                missing_since: details.missing_since,
+                last_seen_district: details.district,
+                last_seen_lat: details.lat,
+                last_seen_lon: details.lon,
+                marks: details.marks,
+                police_reference: details.police_reference,
+                private_notes: None,
+            };
+            desk.create_case(&by, &number, &d)?
+        }
+        CaseAction::Photo { number, file } => {
+            let jpeg = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+            let small = bulletins::case_photo(&jpeg)?;
+            desk.add_case_photo(&by, &number, version(&number)?, &small)?
+        }
+        CaseAction::Consent { number } => {
+            desk.record_family_consent(&by, &number, version(&number)?)?
+        }
+        CaseAction::Publish { number } => desk.publish_case(&by, &number, version(&number)?)?,
+        CaseAction::Close { number } => desk.close_case(&by, &number, version(&number)?)?,
+        CaseAction::List => {
+            println!("{}", serde_json::to_string_pretty(&desk.cases()?)?);
+            return Ok(());
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&row)?);
+    Ok(())
+}
+
+pub fn publish(args: PublishArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.out.is_some() || args.intake.is_some(),
+        "give --out DIR, --intake URL, or both"
+    );
+    let desk = DeskState::open(&args.state)?;
+    let key = keygen::read_bulletin_key(&args.key)?;
+    let now = time::OffsetDateTime::now_utc();
+    // Milliseconds since the epoch: newer than any feed this desk published before.
+    let version = u64::try_from(sighting_core::millis::now()).context("the clock")?;
+    let feed = bulletins::build(&desk, &key, version, now, time::Duration::days(args.days))?;
+    let cases: usize = feed.index.tiles.iter().map(|t| t.cases.len()).sum();
+    if let Some(out) = &args.out {
+        feed.write(out)?;
+    }
+    if let Some(intake) = &args.intake {
+        let ca = args.ca.map(std::fs::read).transpose().context("--ca")?;
+        let client = sighting_server::desk::app::Puller::client(ca.as_deref())?;
+        // https, or http to loopback only: as the phone and the puller require.
+        let intake = sighting_core::sync::check_intake_url(intake)?;
+        let url = format!("{}/v1/bulletins", intake.as_str().trim_end_matches('/'));
+        let status = tokio::runtime::Runtime::new()?.block_on(async {
+            let response = client.put(&url).body(feed.push_body()).send().await?;
+            anyhow::Ok(response.status())
+        })?;
+        anyhow::ensure!(status.is_success(), "the intake refused the feed: {status}");
+    }
+    println!(
+        "bulletin feed version {version}: {cases} published cases in {} tiles, valid until {}",
+        feed.tiles.len(),
+        feed.index.expires_at
+    );
+    Ok(())
+}
