@@ -117,6 +117,11 @@ const captured = await page.locator(`#detail-times time[datetime="${facts.pick.c
 assert.ok(captured.includes(facts.pick.captured_local), `${captured} shows ${facts.pick.captured_local}`);
 assert.ok((await text(page, "#detail-location")).includes(facts.pick.country_zh), "the country, in Chinese");
 assert.equal(await text(page, "#detail-verification"), zh.verified);
+// What the reporter saw, in words; the case number the register lacks, said to be so.
+const seen = await text(page, "#detail-observations");
+for (const word of [zh.obs_case_unknown.replace("{n}", "C-404"), zh.sex_boy, zh.age_5_to_9, zh.no, zh.adults_several, zh.activity_begging]) {
+  assert.ok(seen.includes(word), `${word} in ${seen}`);
+}
 await axeCheck(page, "a sighting's details");
 // DESK_SCREENSHOTS=dir keeps a picture of the desk, to look at by eye.
 if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/desk-zh.png`, fullPage: true });

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use sighting_core::handle::DeviceHandle;
-use sighting_core::report::{CaptureClock, Details};
+use sighting_core::report::{
+    Activity, AgeBand, CaptureClock, Details, Observations, Sex, WithAdults,
+};
 use sighting_server::desk::app::{self, Desk, DeskConfig, MapTiles};
 use sighting_server::desk::state::Role;
 use sighting_server::{desk, keygen};
@@ -28,8 +30,14 @@ const PASSWORD: &str = "a long desk password";
 /// The GPS fixtures were taken in Tuscany.
 const COUNTRY_ZH: &str = "意大利";
 
-async fn submit(device: &DeviceHandle, photo: &'static str, note: &str) -> Uuid {
+async fn submit(
+    device: &DeviceHandle,
+    photo: &'static str,
+    note: &str,
+    observations: Option<Observations>,
+) -> Uuid {
     let details = Details {
+        observations,
         note: Some(note.to_string()),
         tags: BTreeMap::from([(
             "<b id=\"injected\">tag</b>".to_string(),
@@ -74,10 +82,26 @@ async fn reviewers_click_through_the_desk_in_chromium() {
     let org = keygen::keygen(&tmp.path().join("org")).unwrap();
     let device = phone(tmp.path(), &org.recipient);
     const PHOTOS: [&str; 3] = ["gps/DSCN0010.jpg", "gps/DSCN0012.jpg", "gps/DSCN0021.jpg"];
-    let pick = submit(&device, PHOTOS[0], "a boy begging by the station").await;
+    // The reporter thinks of a case this desk has not registered: shown as such.
+    let seen = Observations {
+        case_number: Some("C-404".into()),
+        sex: Some(Sex::Boy),
+        age_band: Some(AgeBand::From5To9),
+        injury_or_disability: Some(false),
+        with_adults: Some(WithAdults::Several),
+        activity: Some(Activity::Begging),
+    };
+    let pick = submit(
+        &device,
+        PHOTOS[0],
+        "a boy begging by the station",
+        Some(seen),
+    )
+    .await;
     let mut hostile = Vec::new();
     for (i, note) in support::hostile_notes().into_iter().enumerate() {
-        hostile.push((submit(&device, PHOTOS[i % PHOTOS.len()], &note).await, note));
+        let photo = PHOTOS[i % PHOTOS.len()];
+        hostile.push((submit(&device, photo, &note, None).await, note));
     }
     let (pkcs8, public) = server_key();
     let data = tmp.path().join("intake");

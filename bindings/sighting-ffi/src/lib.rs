@@ -335,6 +335,8 @@ impl SightingClient {
                 .into_iter()
                 .map(|(k, v)| (k, v.into()))
                 .collect(),
+            // The capture form's observation fields cross the FFI in the next step.
+            observations: None,
         };
         let envelope = self.device()?.call(move |d| d.submit(id, details)).await?;
         Ok(envelope.report_id.to_string())

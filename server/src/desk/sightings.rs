@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sighting_core::capture::phash_distance;
-use sighting_core::report::{Manifest, ManifestLocation};
+use sighting_core::report::{Manifest, ManifestLocation, Observations};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -53,6 +53,9 @@ pub struct Sighting {
     pub location_missing: Option<String>,
     pub note: Option<String>,
     pub tags: BTreeMap<String, serde_json::Value>,
+    /// "This may be case N" and what the reporter saw.
+    #[serde(default)]
+    pub observations: Option<Observations>,
     pub perceptual_hash: Option<String>,
     pub device_key: Option<String>,
     /// The whole manifest, for the detail view.
@@ -80,6 +83,7 @@ impl Sighting {
             location_missing: None,
             note: None,
             tags: BTreeMap::new(),
+            observations: None,
             perceptual_hash: None,
             device_key: None,
             manifest: None,
@@ -122,6 +126,7 @@ impl Sighting {
         }
         s.note = manifest.details.note.clone();
         s.tags = manifest.details.tags.clone();
+        s.observations = manifest.details.observations.clone();
         s.perceptual_hash = Some(manifest.perceptual_hash.clone());
         s.device_key = Some(manifest.device_key.clone());
         s.manifest = serde_json::from_slice(manifest_json).ok();

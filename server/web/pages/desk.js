@@ -346,12 +346,28 @@
     $("detail-note").textContent = (report && report.note) || "";
     definitions($("detail-tags"), Object.entries((report && report.tags) || {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 
+    definitions($("detail-observations"), observations(report && report.observations, current.case_known));
     $("detail-triage").textContent = t("triage_" + triage.triage);
     $("triage-to").replaceChildren(...next.map((x) => el("option", t("triage_" + x), { value: x })));
     $("triage-to").disabled = next.length === 0;
     $("triage-note").value = triage.note || "";
     $("detail-assignee").textContent = triage.assignee || t("nobody");
     $("detail-history").replaceChildren(...audit.map((entry) => auditLine(entry)));
+  }
+
+  // The reporter's answers, in words; a case number the register lacks is said to be so.
+  function observations(seen, caseKnown) {
+    if (!seen) return [];
+    const rows = [];
+    if (seen.case_number) {
+      rows.push([t("obs_case"), caseKnown ? seen.case_number : t("obs_case_unknown", { n: seen.case_number })]);
+    }
+    if (seen.sex) rows.push([t("obs_sex"), t("sex_" + seen.sex)]);
+    if (seen.age_band) rows.push([t("obs_age_band"), t("age_" + seen.age_band)]);
+    if (seen.injury_or_disability != null) rows.push([t("obs_injury"), seen.injury_or_disability ? t("yes") : t("no")]);
+    if (seen.with_adults) rows.push([t("obs_with_adults"), t("adults_" + seen.with_adults)]);
+    if (seen.activity) rows.push([t("obs_activity"), t("activity_" + seen.activity)]);
+    return rows;
   }
 
   function auditLine(entry) {

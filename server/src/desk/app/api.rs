@@ -92,6 +92,11 @@ pub(super) async fn detail(State(desk): State<Arc<Desk>>, Path(id): Path<String>
         Ok(audit) => {
             let mut v = view(&desk, row);
             v["audit"] = json!(audit);
+            // A case number the register does not have is shown as such, never dropped.
+            let named = v["report"]["observations"]["case_number"].as_str();
+            if let Some(number) = named {
+                v["case_known"] = json!(desk.state.case(number).is_ok());
+            }
             Json(v).into_response()
         }
         Err(e) => state_error(e),

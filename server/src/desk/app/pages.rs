@@ -153,6 +153,8 @@ mod tests {
     /// The keys the script builds from a value (`t("triage_" + x)`), from the values' own types.
     fn built_keys() -> BTreeSet<String> {
         use crate::desk::state::{Publication, Role, Triage};
+        use serde_json::json;
+        use sighting_core::report::{Activity, AgeBand, Sex, WithAdults};
         let triage = Triage::ALL.map(|t| format!("triage_{t}"));
         let roles = [Role::Reviewer, Role::CaseManager, Role::Admin].map(|r| format!("role_{r}"));
         // The audit log's actions (`state/mod.rs`, `state/cases.rs`), the outcomes of opening a
@@ -170,18 +172,42 @@ mod tests {
         ]
         .map(|a| format!("action_{a}"));
         let outcomes = ["verified", "failed"].map(|o| format!("outcome_{o}"));
+        let name =
+            |prefix: &str, value: serde_json::Value| format!("{prefix}{}", value.as_str().unwrap());
         let publication = [
             Publication::Draft,
             Publication::Published,
             Publication::Closed,
         ]
-        .map(|p| format!("publication_{}", serde_json::json!(p).as_str().unwrap()));
+        .map(|p| name("publication_", json!(p)));
+        // The reporter's answers (`core::report::observations`), from the types themselves.
+        let sex = [Sex::Boy, Sex::Girl, Sex::Unknown].map(|v| name("sex_", json!(v)));
+        let age = [
+            AgeBand::Under5,
+            AgeBand::From5To9,
+            AgeBand::From10To13,
+            AgeBand::From14To17,
+        ]
+        .map(|v| name("age_", json!(v)));
+        let adults = [WithAdults::None, WithAdults::One, WithAdults::Several]
+            .map(|v| name("adults_", json!(v)));
+        let activity = [
+            Activity::Begging,
+            Activity::Selling,
+            Activity::Performing,
+            Activity::Other,
+        ]
+        .map(|v| name("activity_", json!(v)));
         triage
             .into_iter()
             .chain(roles)
             .chain(actions)
             .chain(outcomes)
             .chain(publication)
+            .chain(sex)
+            .chain(age)
+            .chain(adults)
+            .chain(activity)
             .collect()
     }
 
@@ -217,7 +243,17 @@ mod tests {
             unused.is_empty(),
             "in words.json but never used: {unused:?}"
         );
-        for prefix in ["triage_", "role_", "action_", "outcome_", "publication_"] {
+        for prefix in [
+            "triage_",
+            "role_",
+            "action_",
+            "outcome_",
+            "publication_",
+            "sex_",
+            "age_",
+            "adults_",
+            "activity_",
+        ] {
             assert!(
                 script().contains(&format!("t(\"{prefix}\" + ")),
                 "{prefix} is built"

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod observations;
+
+pub use observations::{Activity, AgeBand, Observations, Sex, WithAdults};
+
 use crate::capture::{self, CapturedPhoto, LocationSource};
 use crate::wire::hex;
 
@@ -25,6 +29,8 @@ pub enum ReportError {
     NoteTooLong(usize),
     #[error("too many tags, or a tag longer than {MAX_TAG_BYTES} bytes")]
     Tags,
+    #[error("a case number is 1 to 40 letters, digits, '-' or '_'")]
+    CaseNumber,
     #[error("unknown report schema {0:?} (this reader knows {SCHEMA})")]
     UnknownSchema(String),
     #[error("the manifest is not valid JSON for {SCHEMA}: {0}")]
@@ -96,6 +102,9 @@ pub struct Details {
     /// strings.
     #[serde(flatten)]
     pub tags: BTreeMap<String, serde_json::Value>,
+    /// The case the reporter thinks of, and what they saw (see [`Observations`]).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub observations: Option<Observations>,
 }
 
 impl Details {
@@ -106,12 +115,20 @@ impl Details {
         let tag_too_long = |(k, v): (&String, &serde_json::Value)| {
             k.len() > MAX_TAG_BYTES || v.to_string().len() > MAX_TAG_BYTES
         };
-        // "note" as a tag would collide with the field when flattened.
+        // "note" or "observations" as a tag would collide with the field when flattened.
         if self.tags.len() > MAX_TAGS
             || self.tags.iter().any(tag_too_long)
             || self.tags.contains_key("note")
+            || self.tags.contains_key("observations")
         {
             return Err(ReportError::Tags);
+        }
+        if !self
+            .observations
+            .as_ref()
+            .is_none_or(Observations::case_number_is_valid)
+        {
+            return Err(ReportError::CaseNumber);
         }
         Ok(())
     }
@@ -244,6 +261,7 @@ mod tests {
             details: Details {
                 note: Some("by the bus station".into()),
                 tags: BTreeMap::from([("alone".into(), "yes".into())]),
+                observations: None,
             },
             photo: PhotoInfo {
                 sha256_original: "00".repeat(32),
