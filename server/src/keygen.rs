@@ -112,10 +112,7 @@ pub fn read_bulletin_key(path: &Path) -> Result<Ed25519KeyPair> {
 pub fn read_bulletin_public_key(path: &Path) -> Result<[u8; 32]> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read the bulletin key {}", path.display()))?;
-    STANDARD
-        .decode(text.trim())
-        .ok()
-        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+    sighting_core::wire::parse_server_key(&text)
         .with_context(|| format!("{} is not a bulletin public key", path.display()))
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 mod observations;
 
-pub use observations::{Activity, AgeBand, Observations, Sex, WithAdults};
+pub use observations::{is_case_number, Activity, AgeBand, Observations, Sex, WithAdults};
 
 use crate::capture::{self, CapturedPhoto, LocationSource};
 use crate::wire::hex;

@@ -63,15 +63,17 @@ pub struct Observations {
     pub activity: Option<Activity>,
 }
 
+/// A case number as the desk's register writes them: 1 to 40 letters, digits, `-` or `_`.
+pub fn is_case_number(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= MAX_CASE_NUMBER
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl Observations {
-    /// A case number as the register writes them: 1 to 40 letters, digits, `-` or `_`.
     pub fn case_number_is_valid(&self) -> bool {
-        self.case_number.as_deref().is_none_or(|n| {
-            !n.is_empty()
-                && n.len() <= MAX_CASE_NUMBER
-                && n.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        self.case_number.as_deref().is_none_or(is_case_number)
     }
 }
 

@@ -145,12 +145,7 @@ fn may_manage(by: &Reviewer) -> Result<(), CaseError> {
 }
 
 fn check_number(number: &str) -> Result<(), CaseError> {
-    let ok = !number.is_empty()
-        && number.len() <= 40
-        && number
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if sighting_core::report::is_case_number(number) {
         Ok(())
     } else {
         Err(CaseError::Invalid(
@@ -201,12 +196,27 @@ fn read_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     })
 }
 
-fn sex_str(sex: Sex) -> &'static str {
-    match sex {
-        Sex::Boy => "boy",
-        Sex::Girl => "girl",
-        Sex::Unknown => "unknown",
-    }
+/// The details as SQL parameters `?1`…`?11`, in the column order both the insert and the
+/// update name them (the case number is `?12`).
+fn details_params(d: &CaseDetails) -> [&dyn rusqlite::ToSql; 11] {
+    let sex: &'static &'static str = match d.sex {
+        Sex::Boy => &"boy",
+        Sex::Girl => &"girl",
+        Sex::Unknown => &"unknown",
+    };
+    [
+        &d.first_name as &dyn rusqlite::ToSql,
+        sex,
+        &d.date_of_birth,
+        &d.age_when_missing,
+        &d.missing_since,
+        &d.last_seen_district,
+        &d.last_seen_lat,
+        &d.last_seen_lon,
+        &d.marks,
+        &d.police_reference,
+        &d.private_notes,
+    ]
 }
 
 impl DeskState {
@@ -222,27 +232,15 @@ impl DeskState {
         details.check()?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let d = details;
+        let now = millis::now();
+        let mut values = details_params(details).to_vec();
+        values.extend([&number as &dyn rusqlite::ToSql, &now]);
         let added = tx.execute(
-            "INSERT OR IGNORE INTO cases (number, first_name, sex, date_of_birth, age_when_missing,
+            "INSERT OR IGNORE INTO cases (first_name, sex, date_of_birth, age_when_missing,
                 missing_since, last_seen_district, last_seen_lat, last_seen_lon, marks,
-                police_reference, private_notes, publication, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'draft', ?13)",
-            params![
-                number,
-                d.first_name,
-                sex_str(d.sex),
-                d.date_of_birth,
-                d.age_when_missing,
-                d.missing_since,
-                d.last_seen_district,
-                d.last_seen_lat,
-                d.last_seen_lon,
-                d.marks,
-                d.police_reference,
-                d.private_notes,
-                millis::now()
-            ],
+                police_reference, private_notes, number, created_at_ms, publication)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'draft')",
+            values.as_slice(),
         )?;
         if added == 0 {
             return Err(CaseError::Exists(number.to_string()));
@@ -279,27 +277,15 @@ impl DeskState {
                 return Err(CaseError::Closed);
             }
             let changed = changed_fields(&current.details, details);
-            let d = details;
             tx.execute(
-                "UPDATE cases SET first_name = ?2, sex = ?3, date_of_birth = ?4,
-                    age_when_missing = ?5, missing_since = ?6, last_seen_district = ?7,
-                    last_seen_lat = ?8, last_seen_lon = ?9, marks = ?10, police_reference = ?11,
-                    private_notes = ?12
-                 WHERE number = ?1",
-                params![
-                    number,
-                    d.first_name,
-                    sex_str(d.sex),
-                    d.date_of_birth,
-                    d.age_when_missing,
-                    d.missing_since,
-                    d.last_seen_district,
-                    d.last_seen_lat,
-                    d.last_seen_lon,
-                    d.marks,
-                    d.police_reference,
-                    d.private_notes
-                ],
+                "UPDATE cases SET first_name = ?1, sex = ?2, date_of_birth = ?3,
+                    age_when_missing = ?4, missing_since = ?5, last_seen_district = ?6,
+                    last_seen_lat = ?7, last_seen_lon = ?8, marks = ?9, police_reference = ?10,
+                    private_notes = ?11
+                 WHERE number = ?12",
+                [&details_params(details)[..], &[&number]]
+                    .concat()
+                    .as_slice(),
             )?;
             audit_case(
                 tx,
