@@ -127,6 +127,31 @@ impl Server {
     }
 }
 
+/// The desk app serving on loopback until [`DeskApp::stop`].
+pub struct DeskApp {
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DeskApp {
+    pub async fn start(desk: Arc<sighting_server::desk::app::Desk>) -> DeskApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = sighting_server::desk::app::serve(listener, desk, async {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(async move { serving.await.unwrap() });
+        DeskApp { base, stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
 /// A plain HTTP client for talking tus by hand. reqwest is built with rustls but no default
 /// crypto provider (the phone's sync passes its own), so one is installed for the process.
 pub fn client() -> reqwest::Client {

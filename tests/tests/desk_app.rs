@@ -120,12 +120,8 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     desk.state
         .add_reviewer("bo", PASSWORD, Role::CaseManager)
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app::serve(listener, desk, async {
-        let _ = stopped.await;
-    }));
+    let app = support::DeskApp::start(desk).await;
+    let base = app.base.clone();
 
     // Nothing without a login; a wrong password is refused.
     let anonymous = support::client()
@@ -336,8 +332,7 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         StatusCode::NO_CONTENT
     );
     assert_eq!(ana.get("/api/me").await.0, StatusCode::UNAUTHORIZED);
-    let _ = stop.send(());
-    running.await.unwrap().unwrap();
+    app.stop().await;
     assert_private(&state);
 }
 
@@ -364,12 +359,8 @@ async fn repeated_wrong_passwords_are_throttled_per_name() {
             .add_reviewer(name, PASSWORD, Role::Reviewer)
             .unwrap();
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app::serve(listener, desk, async {
-        let _ = stopped.await;
-    }));
+    let app = support::DeskApp::start(desk).await;
+    let base = app.base.clone();
     let try_login = |name: &'static str, password: &'static str| {
         let base = base.clone();
         async move {
@@ -396,8 +387,7 @@ async fn repeated_wrong_passwords_are_throttled_per_name() {
         .unwrap();
     assert!((800..=900).contains(&wait), "{wait}");
     assert_eq!(try_login("bo", PASSWORD).await.status(), StatusCode::OK);
-    let _ = stop.send(());
-    running.await.unwrap().unwrap();
+    app.stop().await;
 }
 
 /// Downloads a lead package and unpacks it into `into`.

@@ -135,12 +135,8 @@ async fn reviewers_click_through_the_desk_in_chromium() {
             .add_reviewer(name, PASSWORD, Role::Reviewer)
             .unwrap();
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app::serve(listener, desk.clone(), async {
-        let _ = stopped.await;
-    }));
+    let app = support::DeskApp::start(desk.clone()).await;
+    let url = format!("{}/", app.base);
 
     let shown = desk.report(&pick.to_string()).expect("the pick was opened");
     let captured_at = shown.captured_at.clone().unwrap();
@@ -191,8 +187,7 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         "the browser test failed:\n{}",
         String::from_utf8_lossy(&clicked.stderr)
     );
-    let _ = stop.send(());
-    running.await.unwrap().unwrap();
+    app.stop().await;
 
     // The lead package as an officer opens it: every file its SHA256SUMS lists, and it matches.
     let mut zip = zip::ZipArchive::new(std::fs::File::open(out.join("lead.zip")).unwrap()).unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use sighting_server::desk::app::{self, Desk, DeskConfig, Puller, Source};
+use sighting_server::desk::app::{Desk, DeskConfig, Puller, Source};
 use sighting_server::desk::state::Role;
 use sighting_server::intake::store::IntakeRecord;
 use sighting_server::intake::IntakeConfig;
@@ -133,12 +133,8 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
     desk.state
         .add_reviewer("ana", "a long desk password", Role::Reviewer)
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app::serve(listener, desk, async {
-        let _ = stopped.await;
-    }));
+    let app = support::DeskApp::start(desk).await;
+    let base = app.base.clone();
     let login = client
         .post(format!("{base}/api/login"))
         .json(&serde_json::json!({ "name": "ana", "password": "a long desk password" }))
@@ -176,7 +172,6 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
     assert_eq!(listing["items"][0]["report"]["status"], "verified");
     let pulled = std::fs::read(state.join("pulled/reports").join(format!("{id}.age"))).unwrap();
     assert_eq!(pulled, stored, "byte-identical to what the intake holds");
-    let _ = stop.send(());
-    running.await.unwrap().unwrap();
+    app.stop().await;
     server.stop().await;
 }
