@@ -24,6 +24,9 @@ pub struct ClientConfig {
     pub server_key: [u8; 32],
     /// Trust only this CA (PEM or DER) for the intake server.
     pub pinned_ca: Option<Vec<u8>>,
+    /// The organisation's bulletin key (Ed25519 public key), to verify the missing-children
+    /// feed; `None`: the app shows no bulletins.
+    pub bulletin_key: Option<[u8; 32]>,
     pub quota_bytes: Option<u64>,
     pub upload_max_edge: Option<u32>,
     pub max_photo_bytes: Option<u64>,
@@ -44,6 +47,7 @@ impl ClientConfig {
             intake: intake.into(),
             server_key,
             pinned_ca: None,
+            bulletin_key: None,
             quota_bytes: None,
             upload_max_edge: None,
             max_photo_bytes: None,
@@ -76,6 +80,7 @@ impl ClientConfig {
         let d = SyncConfig::new(&self.intake, self.server_key);
         SyncConfig {
             pinned_ca: self.pinned_ca.clone(),
+            bulletin_key: self.bulletin_key,
             chunk_size: self.chunk_size.unwrap_or(d.chunk_size),
             ..d
         }

@@ -190,7 +190,7 @@ fn unpack(bytes: &[u8]) -> std::io::Result<BTreeMap<String, Zeroizing<Vec<u8>>>>
 }
 
 /// Temp name, fsync, rename, fsync the directory: after a crash the file is whole or absent.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let written = fs::File::create(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;

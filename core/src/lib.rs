@@ -8,6 +8,7 @@
 //!
 //! No FFI types live here: `bindings/` maps this API for Kotlin, Swift and Python.
 
+pub mod bulletins;
 pub mod capture;
 pub mod client;
 pub mod device;

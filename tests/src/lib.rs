@@ -3,6 +3,7 @@
 //! phone, tus by hand, and a proxy that behaves like a bad mobile network. The end-to-end tests
 //! that cross crates (phone → intake → desk) live beside it in `tests/tests/`.
 
+pub mod cases;
 pub mod faulty_proxy;
 pub mod tus;
 

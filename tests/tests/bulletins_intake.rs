@@ -8,49 +8,13 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::wire::bulletin::{IndexBody, TileFile};
 use sighting_core::wire::region_tile::RegionTile;
 use sighting_server::desk::bulletins::{self, Feed};
-use sighting_server::desk::state::{CaseDetails, DeskState, Reviewer, Role};
+use sighting_server::desk::state::DeskState;
 use sighting_server::intake::IntakeConfig;
 use time::OffsetDateTime;
 
+use support::cases::desk_with_cases;
 use support::{server_key, Server};
 use test_support as support;
-
-fn details(lat: f64, lon: f64) -> CaseDetails {
-    CaseDetails {
-        first_name: "Ana".into(),
-        sex: sighting_core::wire::bulletin::Sex::Girl,
-        date_of_birth: None,
-        age_when_missing: 9,
-        missing_since: "2026-06-01".into(),
-        last_seen_district: "Centrum".into(),
-        last_seen_lat: lat,
-        last_seen_lon: lon,
-        marks: "limps on the right leg".into(),
-        police_reference: Some("2026-AMS-77".into()),
-        private_notes: None,
-    }
-}
-
-/// A desk with published cases at these places, and its case manager.
-fn desk_with_cases(dir: &std::path::Path, places: &[(f64, f64)]) -> (DeskState, Reviewer) {
-    let desk = DeskState::open(dir).unwrap();
-    let cm = desk
-        .add_reviewer("chen", "a long desk password", Role::CaseManager)
-        .unwrap();
-    let photo = bulletins::case_photo(&support::fixture("gps/DSCN0012.jpg")).unwrap();
-    for (i, (lat, lon)) in places.iter().enumerate() {
-        let number = format!("C-{i}");
-        let c = desk
-            .create_case(&cm, &number, &details(*lat, *lon))
-            .unwrap();
-        let c = desk.record_family_consent(&cm, &number, c.version).unwrap();
-        let c = desk
-            .add_case_photo(&cm, &number, c.version, &photo)
-            .unwrap();
-        desk.publish_case(&cm, &number, c.version).unwrap();
-    }
-    (desk, cm)
-}
 
 fn feed(desk: &DeskState, key: &Ed25519KeyPair, version: u64) -> Feed {
     let now = OffsetDateTime::now_utc();

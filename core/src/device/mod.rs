@@ -15,6 +15,7 @@ use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+mod bulletins;
 mod outbox;
 mod recovery;
 
@@ -23,6 +24,7 @@ pub use outbox::{AttemptOutcome, Storage};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use uuid::Uuid;
 
+use crate::bulletins::{BulletinStore, BulletinStoreError};
 use crate::capture::{self, CaptureOptions, CaptureRequest};
 use crate::draft::{Draft, DraftError, DraftStore};
 use crate::keys::{self, DeviceKeys, KeyError, KeyStore};
@@ -48,6 +50,8 @@ pub enum DeviceError {
     Seal(#[from] SealError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error(transparent)]
+    Bulletins(#[from] BulletinStoreError),
     #[error("not enough storage: {why}")]
     StorageFull {
         needed: u64,
@@ -61,7 +65,7 @@ pub enum DeviceError {
 impl DeviceError {
     /// A full disk, wherever in the chain it surfaced (a file write, SQLite, the sealer), is the
     /// reporter's "storage full", the same as the quota.
-    fn full_disk_as_storage_full(self) -> Self {
+    pub(crate) fn full_disk_as_storage_full(self) -> Self {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&self);
         while let Some(e) = source {
             let io_full = e
@@ -138,6 +142,7 @@ pub struct Device {
     data_dir: PathBuf,
     keys: DeviceKeys,
     drafts: DraftStore,
+    bulletins: BulletinStore,
     queue: Queue,
     config: DeviceConfig,
 }
@@ -154,12 +159,14 @@ impl Device {
         }
         let keys = DeviceKeys::open_or_create(&keys::keys_dir(data_dir), keystore)?;
         let drafts = DraftStore::open(data_dir)?;
+        let bulletins = BulletinStore::open(data_dir)?;
         fs::create_dir_all(data_dir.join("outbox"))?;
         let queue = Queue::open(&data_dir.join("queue.sqlite3"))?;
         let device = Self {
             data_dir: data_dir.to_path_buf(),
             keys,
             drafts,
+            bulletins,
             queue,
             config,
         };

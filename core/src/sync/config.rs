@@ -10,6 +10,9 @@ pub struct SyncConfig {
     pub server_key: [u8; 32],
     /// Trust only this CA (PEM or DER) for the intake server instead of the bundled roots.
     pub pinned_ca: Option<Vec<u8>>,
+    /// The organisation's bulletin key (Ed25519 public key); without it no bulletins are
+    /// fetched.
+    pub bulletin_key: Option<[u8; 32]>,
     /// Bytes per PATCH (default [`SyncConfig::DEFAULT_CHUNK_SIZE`]).
     pub chunk_size: usize,
     /// Reports uploading at once (default 2).
@@ -32,6 +35,7 @@ impl SyncConfig {
             intake: intake.into(),
             server_key,
             pinned_ca: None,
+            bulletin_key: None,
             chunk_size: Self::DEFAULT_CHUNK_SIZE,
             max_in_flight: 2,
             stall_timeout: Duration::from_secs(30),

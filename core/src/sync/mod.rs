@@ -18,6 +18,7 @@
 //! [`Device::record_outcome`]: crate::device::Device::record_outcome
 
 mod body;
+mod bulletins;
 mod config;
 mod outcome;
 mod run;
@@ -38,6 +39,7 @@ use uuid::Uuid;
 use crate::device::{AttemptOutcome, DeviceError};
 use crate::handle::{DeviceHandle, HandleError};
 use crate::queue::{AttemptError, AttemptFailure, PendingUpload, State};
+pub use bulletins::{BulletinRefresh, RefreshError};
 pub use config::{SyncBudget, SyncConfig};
 use outcome::Outcome;
 use run::Run;
@@ -94,6 +96,10 @@ pub trait SyncListener: Send + Sync {
         error: Option<AttemptError>,
         detail: Option<&str>,
     );
+    /// A refresh brought a different feed (or other regions): `cases` in the regions held.
+    fn bulletins_changed(&self, version: u64, cases: usize) {
+        let _ = (version, cases);
+    }
 }
 
 /// The sync engine for one intake server: an HTTP client, what the server supports, the

@@ -35,20 +35,7 @@ impl Outcome {
     }
 
     pub(super) fn network(e: &reqwest::Error) -> Self {
-        if let Some(tls) = tls_error(e) {
-            return Outcome::retry(
-                AttemptError::TlsNotTrusted,
-                format!("the intake server's certificate is not trusted ({tls})"),
-            );
-        }
-        let what = if e.is_connect() {
-            "cannot reach the intake server"
-        } else if e.is_timeout() {
-            "the connection timed out"
-        } else {
-            "the connection failed"
-        };
-        Outcome::retry(AttemptError::Network, what)
+        Outcome::Retry(network_failure(e), None)
     }
 
     pub(super) fn stalled() -> Self {
@@ -84,6 +71,24 @@ impl Outcome {
         };
         Outcome::Retry(AttemptFailure::new(error, detail), retry_after)
     }
+}
+
+/// What a failed request means to the reporter: untrusted TLS, or the network.
+pub(super) fn network_failure(e: &reqwest::Error) -> AttemptFailure {
+    if let Some(tls) = tls_error(e) {
+        return AttemptFailure::new(
+            AttemptError::TlsNotTrusted,
+            format!("the intake server's certificate is not trusted ({tls})"),
+        );
+    }
+    let what = if e.is_connect() {
+        "cannot reach the intake server"
+    } else if e.is_timeout() {
+        "the connection timed out"
+    } else {
+        "the connection failed"
+    };
+    AttemptFailure::new(AttemptError::Network, what)
 }
 
 /// The rustls error behind a failed request, if TLS is what failed. It travels inside nested
@@ -124,15 +129,28 @@ pub(super) fn next_try(attempts: u32, retry_after: Option<Duration>) -> time::Du
 }
 
 /// The response body as text, or `None` when it is unreadable, not UTF-8, or too long.
-pub(super) async fn bounded_text(mut response: reqwest::Response) -> Option<String> {
+pub(super) async fn bounded_text(response: reqwest::Response) -> Option<String> {
+    let body = bounded_body(response, MAX_RESPONSE_BODY).await.ok()??;
+    String::from_utf8(body).ok()
+}
+
+/// The response body, or `None` past `limit` bytes (a declared length over it is refused
+/// before a byte is read).
+pub(super) async fn bounded_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.ok()? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BODY {
-            return None;
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
         }
         body.extend_from_slice(&chunk);
     }
-    String::from_utf8(body).ok()
+    Ok(Some(body))
 }
 
 pub(super) fn header_u64(r: &reqwest::Response, name: &str) -> Option<u64> {

@@ -201,6 +201,11 @@ impl IndexBody {
         Ok(body)
     }
 
+    /// When the feed was issued and when it expires.
+    pub fn times(&self) -> Result<(OffsetDateTime, OffsetDateTime), BulletinError> {
+        Ok((parse_time(&self.issued_at)?, parse_time(&self.expires_at)?))
+    }
+
     pub fn expired(&self, now: OffsetDateTime) -> Result<bool, BulletinError> {
         Ok(parse_time(&self.expires_at)? <= now)
     }

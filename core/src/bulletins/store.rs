@@ -1,0 +1,147 @@
+//! The phone's copy of the feed, encrypted at rest like drafts (AES-256-GCM under the at-rest
+//! key, the file's name bound in as associated data): `bulletins/feed.sealed` holds the verified
+//! index, its ETag and the regions asked for; `bulletins/tiles/<sha256>.sealed` holds each tile
+//! file, named by the digest the index lists for it.
+//!
+//! A new feed is written tiles first, then the index (each file atomically), then tiles the new
+//! index no longer points at are deleted: after a kill at any point the index on disk points only
+//! at tiles that are there, and a closed case's photos are gone once the next feed is kept.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::draft::write_atomic;
+use crate::keys::{AtRestKey, KeyError};
+use crate::wire::bulletin::{IndexBody, TileFile};
+use crate::wire::region_tile::RegionTile;
+
+const INDEX_CONTEXT: &[u8] = b"sighting-bulletin-index/1";
+const TILE_CONTEXT: &[u8] = b"sighting-bulletin-tile/1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BulletinStoreError {
+    #[error("the stored bulletins are damaged ({0})")]
+    Damaged(&'static str),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot store the bulletins: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The feed the phone holds: its verified index, and what it asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldFeed {
+    pub index: IndexBody,
+    /// The intake's ETag for the index, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// The tiles the phone asked for (its cell and the ones around it).
+    pub regions: Vec<String>,
+}
+
+impl HeldFeed {
+    /// The index's entries for the regions held, with the digests of their tile files.
+    pub fn held_tiles(&self) -> impl Iterator<Item = &crate::wire::bulletin::TileEntry> {
+        self.index
+            .tiles
+            .iter()
+            .filter(|t| self.regions.contains(&t.tile))
+    }
+
+    pub fn regions(&self) -> Vec<RegionTile> {
+        self.regions.iter().filter_map(|r| r.parse().ok()).collect()
+    }
+}
+
+pub struct BulletinStore {
+    dir: PathBuf,
+}
+
+impl BulletinStore {
+    pub fn open(data_dir: &Path) -> Result<Self, BulletinStoreError> {
+        let dir = data_dir.join("bulletins");
+        fs::create_dir_all(dir.join("tiles"))?;
+        Ok(Self { dir })
+    }
+
+    pub fn held(&self, key: &AtRestKey) -> Result<Option<HeldFeed>, BulletinStoreError> {
+        let sealed = match fs::read(self.index_path()) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            other => other?,
+        };
+        let plain = key
+            .open(INDEX_CONTEXT, &sealed)
+            .map_err(|_| BulletinStoreError::Damaged("index"))?;
+        serde_json::from_slice(&plain)
+            .map(Some)
+            .map_err(|_| BulletinStoreError::Damaged("index"))
+    }
+
+    /// A tile file the held index lists, by its digest (it was verified when it was fetched).
+    pub fn tile(&self, key: &AtRestKey, sha256: &str) -> Result<TileFile, BulletinStoreError> {
+        let sealed = fs::read(self.tile_path(sha256)?)
+            .map_err(|_| BulletinStoreError::Damaged("a tile is missing"))?;
+        let plain = key
+            .open(&tile_context(sha256), &sealed)
+            .map_err(|_| BulletinStoreError::Damaged("tile"))?;
+        serde_json::from_slice(&plain).map_err(|_| BulletinStoreError::Damaged("tile"))
+    }
+
+    pub fn has_tile(&self, sha256: &str) -> bool {
+        self.tile_path(sha256).is_ok_and(|p| p.exists())
+    }
+
+    /// Keeps a verified feed: `new_tiles` are `(sha256, bytes)` of tile files fetched now;
+    /// tiles of `feed` already on disk are kept; every other tile file is deleted.
+    pub fn replace(
+        &self,
+        key: &AtRestKey,
+        feed: &HeldFeed,
+        new_tiles: &[(String, Vec<u8>)],
+    ) -> Result<(), BulletinStoreError> {
+        for (sha256, bytes) in new_tiles {
+            write_atomic(
+                &self.tile_path(sha256)?,
+                &key.seal(&tile_context(sha256), bytes)?,
+            )?;
+        }
+        let index = serde_json::to_vec(feed).map_err(|_| BulletinStoreError::Damaged("index"))?;
+        write_atomic(&self.index_path(), &key.seal(INDEX_CONTEXT, &index)?)?;
+        let keep: BTreeSet<&str> = feed.held_tiles().map(|t| t.sha256.as_str()).collect();
+        self.delete_tiles_except(&keep)
+    }
+
+    /// Deletes every case photo on the phone (the feed expired); the index stays so the phone
+    /// can say since when, and still refuses an older feed.
+    pub fn drop_tiles(&self) -> Result<(), BulletinStoreError> {
+        self.delete_tiles_except(&BTreeSet::new())
+    }
+
+    fn delete_tiles_except(&self, keep: &BTreeSet<&str>) -> Result<(), BulletinStoreError> {
+        for entry in fs::read_dir(self.dir.join("tiles"))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let digest = name.to_str().and_then(|n| n.strip_suffix(".sealed"));
+            if digest.is_none_or(|d| !keep.contains(d)) {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.dir.join("feed.sealed")
+    }
+
+    fn tile_path(&self, sha256: &str) -> Result<PathBuf, BulletinStoreError> {
+        // The digest names a file: only the 64 hex digits the index check let through.
+        crate::wire::hex::decode::<32>(sha256).ok_or(BulletinStoreError::Damaged("tile name"))?;
+        Ok(self.dir.join("tiles").join(format!("{sha256}.sealed")))
+    }
+}
+
+fn tile_context(sha256: &str) -> Vec<u8> {
+    [TILE_CONTEXT, sha256.as_bytes()].concat()
+}
