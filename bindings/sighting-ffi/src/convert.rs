@@ -50,12 +50,19 @@ pub(crate) fn client_config(
         max_photo_bytes: c.max_photo_bytes,
         max_photo_pixels: c.max_photo_pixels,
         chunk_size: c.chunk_bytes.map(|b| b as usize),
+        bulletin_key: c.bulletin_key.as_deref().map(bulletin_key).transpose()?,
         ..sighting_core::client::ClientConfig::new(
             PathBuf::from(c.data_dir),
             recipients,
             c.intake_url,
             server_key,
         )
+    })
+}
+
+fn bulletin_key(text: &str) -> Result<[u8; 32], SightingError> {
+    sighting_core::wire::parse_server_key(text).ok_or_else(|| SightingError::InvalidInput {
+        reason: "bulletin_key is not a base64 Ed25519 public key".into(),
     })
 }
 
@@ -295,5 +302,9 @@ impl sync::SyncListener for Listener {
             error.map(attempt_error),
             detail.map(str::to_owned),
         );
+    }
+
+    fn bulletins_changed(&self, version: u64, cases: usize) {
+        let _ = self.0.on_bulletins_changed(version, cases as u32);
     }
 }

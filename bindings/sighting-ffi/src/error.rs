@@ -40,6 +40,10 @@ pub enum SightingError {
     /// A bad argument: an unknown id, a note over 4 KiB, a recipient that is not `age1…`.
     #[error("invalid input: {reason}")]
     InvalidInput { reason: String },
+    /// The bulletin feed from the server did not verify (signature, version, expiry, size,
+    /// format); the list held before is kept.
+    #[error("bulletins refused: {reason}")]
+    BulletinsRefused { reason: String },
     /// A bug or an unexpected state; the app should report it and carry on.
     #[error("internal: {reason}")]
     Internal { reason: String },

@@ -6,8 +6,10 @@
 //! and [`EventListener`] (the outbox screen). Async methods run on UniFFI's tokio support
 //! (Kotlin `suspend`, Swift `async`, Python `async def`); nothing here blocks on a runtime.
 
+mod bulletins;
 mod convert;
 mod error;
+mod observations;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,7 +22,9 @@ use sighting_core::keys::KeyError;
 use sighting_core::report::Details;
 use sighting_core::sync::Syncer;
 
+pub use bulletins::{BulletinList, BulletinRefresh, BulletinStatus, MissingChild, SafetyLine, Sex};
 pub use error::{KeyStoreError, ListenerError, SightingError};
+pub use observations::{Activity, AgeBand, Observations, WithAdults};
 
 uniffi::setup_scaffolding!();
 
@@ -46,6 +50,10 @@ pub struct ClientConfig {
     pub max_photo_pixels: Option<u64>,
     /// Bytes per upload request (default 256 KiB).
     pub chunk_bytes: Option<u32>,
+    /// The organisation's bulletin key (Ed25519, base64) from `sighting-server keygen`
+    /// (`bulletin.pub`); without it the app shows no missing-children list.
+    #[uniffi(default = None)]
+    pub bulletin_key: Option<String>,
 }
 
 /// The platform keystore (Android Keystore, iOS Keychain / Secure Enclave): wraps and unwraps
@@ -73,6 +81,8 @@ pub trait EventListener: Send + Sync {
         error: Option<AttemptError>,
         detail: Option<String>,
     ) -> Result<(), ListenerError>;
+    /// A bulletin refresh changed the missing-children list: feed `version`, `cases` held.
+    fn on_bulletins_changed(&self, version: u64, cases: u32) -> Result<(), ListenerError>;
 }
 
 /// Why the last upload attempt of a report failed; it will be retried.
@@ -190,6 +200,9 @@ pub struct ReportDetails {
     pub note: Option<String>,
     /// The organisation's own form fields ("child_alone" → "yes").
     pub tags: HashMap<String, String>,
+    /// "This may be case N" and what the reporter saw, chosen from lists.
+    #[uniffi(default = None)]
+    pub observations: Option<Observations>,
 }
 
 /// One row of the outbox.
@@ -335,8 +348,10 @@ impl SightingClient {
                 .into_iter()
                 .map(|(k, v)| (k, v.into()))
                 .collect(),
-            // The capture form's observation fields cross the FFI in the next step.
-            observations: None,
+            observations: details
+                .observations
+                .map(observations::observations)
+                .transpose()?,
         };
         let envelope = self.device()?.call(move |d| d.submit(id, details)).await?;
         Ok(envelope.report_id.to_string())

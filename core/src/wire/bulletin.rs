@@ -297,6 +297,14 @@ impl TileFile {
 }
 
 impl Case {
+    /// The photos' JPEG bytes (checked when the feed was read: base64, under the size limit).
+    pub fn photo_bytes(&self) -> Vec<Vec<u8>> {
+        self.photos
+            .iter()
+            .filter_map(|p| STANDARD.decode(p).ok())
+            .collect()
+    }
+
     fn check(&self) -> Result<(), BulletinError> {
         let texts = [
             &self.number,
