@@ -23,7 +23,12 @@ final class OutboxModel: EventListener, @unchecked Sendable {
     private var live: [String: ReportState] = [:]
     private let language: Language
 
-    init(language: Language = .current) { self.language = language }
+    private let bulletinsChanged: @Sendable () -> Void
+
+    init(language: Language = .current, bulletinsChanged: @escaping @Sendable () -> Void = {}) {
+        self.language = language
+        self.bulletinsChanged = bulletinsChanged
+    }
 
     func onProgress(reportId: String, sent: UInt64, total: UInt64) throws {
         lock.withLock { progress[reportId] = (sent, total) }
@@ -36,6 +41,9 @@ final class OutboxModel: EventListener, @unchecked Sendable {
             if state != .uploading { progress.removeValue(forKey: reportId) }
         }
     }
+
+    /// A background refresh changed the missing-children list: the app reloads that screen.
+    func onBulletinsChanged(version: UInt64, cases: UInt32) throws { bulletinsChanged() }
 
     func rows(_ reports: [OutboxReport], now: Date = Date()) -> [Row] {
         reports.map { r in

@@ -58,6 +58,11 @@ enum Messages {
         case .KeyStore:
             return say("The phone's secure storage is not available. Restart the phone and try again.", "手机的安全存储不可用。请重启手机后再试。")
         case .Network: return say("The organisation's server is not set up correctly in Settings.", "设置中的机构服务器配置不正确。")
+        case .Unreachable:
+            return say("The organisation's server cannot be reached now. The app tries again later.", "现在无法连接到机构服务器。应用稍后会重试。")
+        case .BulletinsRefused:
+            return say("The list of missing children from the server did not check out and was not used. The list you had is kept.",
+                       "服务器发来的失踪儿童名单未通过校验，未被采用。已保留原有名单。")
         case .Crypto: return say("Encryption failed. Nothing was sent. Please try again.", "加密失败，未发送任何内容。请重试。")
         case .InvalidInput(let reason): return say("That did not work: \(reason)", "操作未成功：\(reason)")
         case .Internal: return say("Something went wrong inside the app. Your reports are kept.", "应用内部出错。您的报告已保留。")

@@ -173,8 +173,9 @@ impl From<RefreshError> for SightingError {
         match e {
             RefreshError::Device(h) => h.into(),
             RefreshError::NotConfigured => SightingError::InvalidInput { reason },
-            RefreshError::Url(_) | RefreshError::Network(_) | RefreshError::Status(_) => {
-                SightingError::Network { reason }
+            RefreshError::Url(_) => SightingError::Network { reason },
+            RefreshError::Network(_) | RefreshError::Status(_) => {
+                SightingError::Unreachable { reason }
             }
             RefreshError::TooLarge | RefreshError::Feed(_) => {
                 SightingError::BulletinsRefused { reason }

@@ -40,6 +40,10 @@ pub enum SightingError {
     /// A bad argument: an unknown id, a note over 4 KiB, a recipient that is not `age1…`.
     #[error("invalid input: {reason}")]
     InvalidInput { reason: String },
+    /// The organisation's server could not be reached, or answered with an error (a bulletin
+    /// refresh; uploads report this per report instead).
+    #[error("unreachable: {reason}")]
+    Unreachable { reason: String },
     /// The bulletin feed from the server did not verify (signature, version, expiry, size,
     /// format); the list held before is kept.
     #[error("bulletins refused: {reason}")]

@@ -51,6 +51,8 @@ class Recorder : EventListener {
     override fun onStateChanged(reportId: String, state: ReportState, error: AttemptError?, detail: String?) {
         states.add(reportId to state)
     }
+
+    override fun onBulletinsChanged(version: ULong, cases: UInt) {}
 }
 
 class SightingClientTest {

@@ -27,6 +27,14 @@ fun userMessage(e: SightingException, language: Language = Language.of()): Strin
             "The organisation's server is not set up correctly in Settings.",
             "设置中的机构服务器配置不正确。",
         )
+        is SightingException.Unreachable -> say(
+            "The organisation's server cannot be reached now. The app tries again later.",
+            "现在无法连接到机构服务器。应用稍后会重试。",
+        )
+        is SightingException.BulletinsRefused -> say(
+            "The list of missing children from the server did not check out and was not used. The list you had is kept.",
+            "服务器发来的失踪儿童名单未通过校验，未被采用。已保留原有名单。",
+        )
         is SightingException.Crypto -> say("Encryption failed. Nothing was sent. Please try again.", "加密失败，未发送任何内容。请重试。")
         is SightingException.InvalidInput -> say("That did not work: ${e.reason}", "操作未成功：${e.reason}")
         is SightingException.Internal -> say(

@@ -30,6 +30,7 @@ data class OutboxRow(
 class Outbox(
     private val zone: ZoneId = ZoneId.systemDefault(),
     language: Language = Language.of(),
+    private val bulletinsChanged: () -> Unit = {},
 ) : EventListener {
     private val words = OutboxWords(language)
     private val progress = ConcurrentHashMap<String, Pair<ULong, ULong>>()
@@ -44,6 +45,9 @@ class Outbox(
         live[reportId] = state
         if (state != ReportState.UPLOADING) progress.remove(reportId)
     }
+
+    /** A background refresh changed the missing-children list: the app reloads that screen. */
+    override fun onBulletinsChanged(version: ULong, cases: UInt) = bulletinsChanged()
 
     /** The rows for `reports`, with live progress for those being sent. */
     fun rows(reports: List<OutboxReport>, now: Instant = Instant.now()): List<OutboxRow> =
