@@ -16,7 +16,7 @@ use sighting_core::client::ClientConfig;
 use sighting_core::device::Device;
 use sighting_core::handle::DeviceHandle;
 use sighting_core::keys::FileKeyStore;
-use sighting_core::report::{CaptureClock, Details};
+use sighting_core::report::{CaptureClock, Details, Observations};
 use sighting_core::sync::{SyncBudget, Syncer};
 use sighting_core::wire::parse_server_key;
 use time::OffsetDateTime;
@@ -50,6 +50,9 @@ struct Config {
     intake: String,
     server_key: String,
     pinned_ca_pem: Option<String>,
+    /// bulletin.pub: verifies the missing-children list (none: no list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bulletin_key: Option<String>,
 }
 
 #[derive(Args)]
@@ -66,6 +69,10 @@ pub struct InitArgs {
     /// Trust only this CA certificate (PEM) for the intake server.
     #[arg(long)]
     ca: Option<PathBuf>,
+    /// The organisation's bulletin key (bulletin.pub from `sighting-server keygen`): shows the
+    /// missing-children list it signs.
+    #[arg(long)]
+    bulletin_key: Option<String>,
 }
 
 pub fn init(data: &Data, args: &InitArgs) -> Result<()> {
@@ -79,6 +86,7 @@ pub fn init(data: &Data, args: &InitArgs) -> Result<()> {
             .as_ref()
             .map(|p| std::fs::read_to_string(p).with_context(|| p.display().to_string()))
             .transpose()?,
+        bulletin_key: args.bulletin_key.as_deref().map(|k| k.trim().to_string()),
     };
     // Everything is checked before anything is written.
     syncer(&dir, &config)?;
@@ -97,12 +105,72 @@ pub struct CaptureArgs {
     /// What the reporter saw.
     #[arg(long)]
     note: Option<String>,
+    #[command(flatten)]
+    observations: ObservationArgs,
     /// Stop at a draft (not sealed, not sent).
     #[arg(long)]
     draft: bool,
 }
 
+/// "This may be case N" and what the reporter saw, chosen from lists (sealed in the report).
+#[derive(Args)]
+pub struct ObservationArgs {
+    /// The published case number this child may be (from `sighting bulletins`).
+    #[arg(long = "case")]
+    case_number: Option<String>,
+    /// boy, girl or unknown.
+    #[arg(long)]
+    sex: Option<String>,
+    /// under_5, 5_to_9, 10_to_13 or 14_to_17.
+    #[arg(long)]
+    age_band: Option<String>,
+    /// A visible injury or disability: yes or no.
+    #[arg(long)]
+    injury: Option<String>,
+    /// Accompanied by adults: none, one or several.
+    #[arg(long)]
+    with_adults: Option<String>,
+    /// begging, selling, performing or other.
+    #[arg(long)]
+    activity: Option<String>,
+}
+
+impl ObservationArgs {
+    fn observations(&self) -> Result<Option<Observations>> {
+        let o = Observations {
+            case_number: self.case_number.clone(),
+            sex: choice("--sex", &self.sex)?,
+            age_band: choice("--age-band", &self.age_band)?,
+            injury_or_disability: match self.injury.as_deref() {
+                None => None,
+                Some("yes") => Some(true),
+                Some("no") => Some(false),
+                Some(other) => anyhow::bail!("--injury is yes or no, not {other:?}"),
+            },
+            with_adults: choice("--with-adults", &self.with_adults)?,
+            activity: choice("--activity", &self.activity)?,
+        };
+        anyhow::ensure!(
+            o.case_number_is_valid(),
+            "--case: a case number is 1 to 40 letters, digits, - or _"
+        );
+        Ok((o != Observations::default()).then_some(o))
+    }
+}
+
+/// One of the manifest's words for a list answer (the core's serde names are the one list).
+fn choice<T: serde::de::DeserializeOwned>(flag: &str, value: &Option<String>) -> Result<Option<T>> {
+    value
+        .as_ref()
+        .map(|v| {
+            serde_json::from_value(serde_json::Value::String(v.clone()))
+                .with_context(|| format!("{flag}: {v:?} is not one of the choices (see --help)"))
+        })
+        .transpose()
+}
+
 pub fn capture(data: &Data, args: &CaptureArgs) -> Result<()> {
+    let observations = args.observations.observations()?;
     let dir = data.dir()?;
     let mut device = open(&dir, &load(&dir)?)?;
     let options = CaptureOptions::default();
@@ -123,6 +191,7 @@ pub fn capture(data: &Data, args: &CaptureArgs) -> Result<()> {
     if !args.draft {
         let details = Details {
             note: args.note.clone(),
+            observations,
             ..Default::default()
         };
         let envelope = device.submit(draft.id, details)?;
@@ -189,7 +258,8 @@ pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
         honour_backoff: false,
         ..SyncBudget::background(Duration::from_secs(args.budget_secs))
     };
-    let summary = tokio::runtime::Runtime::new()?.block_on(syncer.sync(&device, budget))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let summary = runtime.block_on(syncer.sync(&device, budget))?;
     println!(
         "{} delivered, {} not confirmed, {} rejected, {} to retry, {} paused; {} bytes sent",
         summary.delivered.len(),
@@ -205,6 +275,10 @@ pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
     for (id, why) in &summary.rejected {
         println!("  {id}: refused: {why}");
     }
+    // The missing-children list comes along with a sync, for the area asked for last time.
+    if config.bulletin_key.is_some() {
+        runtime.block_on(crate::bulletins::refresh_line(&syncer, &device, None));
+    }
     Ok(())
 }
 
@@ -216,6 +290,20 @@ pub fn wipe(data: &Data) -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     println!("wiped {}", dir.display());
     Ok(())
+}
+
+/// The device on its I/O thread and the sync engine, from `DATA/config.json`.
+pub(crate) fn online(data: &Data) -> Result<(DeviceHandle, Syncer)> {
+    let dir = data.dir()?;
+    let config = load(&dir)?;
+    anyhow::ensure!(
+        config.bulletin_key.is_some(),
+        "no bulletin key: run `sighting init … --bulletin-key KEY` with the organisation's bulletin.pub"
+    );
+    Ok((
+        DeviceHandle::new(open(&dir, &config)?)?,
+        syncer(&dir, &config)?,
+    ))
 }
 
 fn load(dir: &Path) -> Result<Config> {
@@ -234,8 +322,14 @@ fn client_config(dir: &Path, config: &Config) -> Result<ClientConfig> {
         .collect::<Result<Vec<_>, _>>()?;
     let server_key = parse_server_key(&config.server_key)
         .context("--server-key is not a base64 Ed25519 public key")?;
+    let bulletin_key = config
+        .bulletin_key
+        .as_deref()
+        .map(|k| parse_server_key(k).context("--bulletin-key is not a base64 Ed25519 public key"))
+        .transpose()?;
     Ok(ClientConfig {
         pinned_ca: config.pinned_ca_pem.clone().map(String::into_bytes),
+        bulletin_key,
         ..ClientConfig::new(dir.join("device"), recipients, &config.intake, server_key)
     })
 }

@@ -1,5 +1,6 @@
 //! `sighting`: the device side on a desktop.
 
+mod bulletins;
 mod demo;
 mod device;
 mod photo;
@@ -34,6 +35,8 @@ enum Command {
     Queue(device::QueueArgs),
     /// Send what is waiting, within a time budget; resumes where the last one stopped.
     Sync(device::SyncArgs),
+    /// The organisation's missing-children list around you (fetched, then shown offline).
+    Bulletins(bulletins::BulletinsArgs),
     /// Panic wipe: the keys first, then every draft, report and the database.
     Wipe,
     /// Run the whole flow on this machine with the bundled sample photos.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => device::capture(&cli.data, &args),
         Command::Queue(args) => device::queue(&cli.data, &args),
         Command::Sync(args) => device::sync(&cli.data, &args),
+        Command::Bulletins(args) => bulletins::bulletins(&cli.data, &args),
         Command::Wipe => device::wipe(&cli.data),
         Command::Demo(args) => demo::run(&args),
     };

@@ -156,8 +156,9 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
 struct LoopbackIntake {
     url: String,
     keys: sighting_server::keygen::PublicKeys,
+    org: tempfile::TempDir,
     data: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 fn start_intake() -> LoopbackIntake {
@@ -174,13 +175,18 @@ fn start_intake() -> LoopbackIntake {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let intake = Intake::new(std::sync::Arc::new(store), key, IntakeConfig::default());
+    let config = IntakeConfig {
+        bulletin_key: sighting_core::wire::parse_server_key(&keys.bulletin_key),
+        ..IntakeConfig::default()
+    };
+    let intake = Intake::new(std::sync::Arc::new(store), key, config);
     runtime.spawn(async move { intake::serve(listener, intake).await });
     LoopbackIntake {
         url,
         keys,
+        org,
         data,
-        _runtime: runtime,
+        runtime,
     }
 }
 
@@ -291,4 +297,123 @@ fn device_commands_capture_queue_sync_and_wipe() {
     assert_ok(&sighting(&["--data", data, "wipe"]));
     assert!(!Path::new(data).exists());
     assert!(!sighting(&["--data", data, "queue"]).status.success());
+}
+
+#[test]
+fn bulletins_around_the_device_and_a_capture_linked_to_a_case() {
+    let intake = start_intake();
+    let device = tempfile::tempdir().unwrap();
+    let data = device.path().join("sighting");
+    let data = data.to_str().unwrap();
+
+    // The organisation publishes two Dutch cases and one in Beijing.
+    let (desk, _) = test_support::cases::desk_with_cases(
+        &device.path().join("desk"),
+        &[(52.37, 4.90), (52.09, 5.12), (39.92, 116.44)],
+    );
+    let key = sighting_server::keygen::read_bulletin_key(
+        &intake
+            .org
+            .path()
+            .join(sighting_server::keygen::BULLETIN_KEY_FILE),
+    )
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let feed =
+        sighting_server::desk::bulletins::build(&desk, &key, 1, now, time::Duration::days(14))
+            .unwrap();
+    let status = intake.runtime.block_on(async {
+        let url = format!("{}/v1/bulletins", intake.url);
+        let response = test_support::client()
+            .put(url)
+            .body(feed.push_body())
+            .send();
+        response.await.unwrap().status()
+    });
+    assert!(status.is_success(), "{status}");
+
+    let init = init(data, &intake, &intake.url, &intake.keys.server_key);
+    assert_ok(&init);
+    let no_key = sighting(&["--data", data, "bulletins"]);
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("--bulletin-key"));
+    let recipient = intake.keys.recipient.as_str();
+    let bulletin_key = intake.keys.bulletin_key.as_str();
+    assert_ok(&sighting(&[
+        "--data",
+        data,
+        "init",
+        "--recipient",
+        recipient,
+        "--intake",
+        &intake.url,
+        "--server-key",
+        &intake.keys.server_key,
+        "--bulletin-key",
+        bulletin_key,
+    ]));
+
+    let list = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--data", data, "bulletins", "--json"];
+        all.extend_from_slice(args);
+        let out = assert_ok(&sighting(&all));
+        serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap()
+    };
+    let fetched = list(&["--near", "52.36,4.86"]);
+    assert_eq!(fetched["status"]["state"], "current");
+    let numbers: Vec<&str> = fetched["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        ["C-0", "C-1"],
+        "nearest first, Beijing not fetched"
+    );
+    assert_eq!(fetched["cases"][0]["photos"], 1);
+    assert!(fetched["safety_line"]["zh"].as_str().unwrap().len() > 10);
+    // Offline, the same list.
+    assert_eq!(
+        list(&["--offline", "--near", "52.36,4.86"])["cases"],
+        fetched["cases"]
+    );
+
+    // "This may be C-0", with what the reporter saw; a word off the lists is refused.
+    let photo = fixtures().join("Nikon_D70.jpg");
+    let photo = photo.to_str().unwrap();
+    let linked = assert_ok(&sighting(&[
+        "--data",
+        data,
+        "capture",
+        photo,
+        "--case",
+        "C-0",
+        "--sex",
+        "girl",
+        "--age-band",
+        "5_to_9",
+        "--injury",
+        "no",
+        "--with-adults",
+        "one",
+        "--activity",
+        "begging",
+    ]));
+    assert!(linked.contains("waiting to be sent"), "{linked}");
+    for bad in [["--sex", "robot"], ["--case", "C 0"], ["--injury", "maybe"]] {
+        let mut args = vec!["--data", data, "capture", photo];
+        args.extend_from_slice(&bad);
+        let out = sighting(&args);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+    let synced = assert_ok(&sighting(&["--data", data, "sync"]));
+    assert!(
+        synced.contains("missing-children list version 1: 2 case(s)"),
+        "{synced}"
+    );
 }

@@ -50,7 +50,7 @@ struct CaptureView: View {
 
     private func send(_ draft: DraftSummary) async {
         do {
-            _ = try await model.client().submit(draftId: draft.id, details: ReportDetails(note: note.isEmpty ? nil : note, tags: [:]))
+            _ = try await model.client().submit(draftId: draft.id, details: ReportDetails(note: note.isEmpty ? nil : note, tags: [:], observations: nil))
             self.draft = nil
             note = ""
             BackgroundSync.schedule()

@@ -8,6 +8,8 @@ struct Settings {
     var serverKey: String
     var recipients: [String]
     var pinnedCaPem: String?
+    /// `bulletin.pub` from keygen: verifies the missing-children list.
+    var bulletinKey: String?
     var wifiOnly: Bool
 
     static func load() -> Settings {
@@ -19,6 +21,7 @@ struct Settings {
             serverKey: org["server_key"] as? String ?? "",
             recipients: org["recipients"] as? [String] ?? [],
             pinnedCaPem: org["pinned_ca_pem"] as? String,
+            bulletinKey: org["bulletin_key"] as? String,
             wifiOnly: defaults.bool(forKey: "wifi_only"))
     }
 
@@ -43,7 +46,7 @@ struct Settings {
         ClientConfig(dataDir: dataDir, recipients: recipients,
                      intakeUrl: intakeUrl.trimmingCharacters(in: .whitespaces), serverKey: serverKey,
                      pinnedCaPem: pinnedCaPem, quotaBytes: nil, uploadMaxEdge: nil, maxPhotoBytes: nil,
-                     maxPhotoPixels: nil, chunkBytes: nil)
+                     maxPhotoPixels: nil, chunkBytes: nil, bulletinKey: bulletinKey)
     }
 
     func backgroundBudget(seconds: UInt64, meteredNow: Bool) -> SyncBudget {

@@ -56,7 +56,10 @@ pub enum BulletinStatus {
         expires_at: SystemTime,
     },
     /// Past its expiry (the phone was offline too long): nothing is shown until a refresh.
-    Expired { version: u64, expired_at: SystemTime },
+    Expired {
+        version: u64,
+        expired_at: SystemTime,
+    },
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -104,7 +107,10 @@ impl SightingClient {
 
     /// The cases held on the phone, nearest to `near` first (offline; an expired feed shows
     /// none).
-    pub async fn bulletins(&self, near: Option<LocationFix>) -> Result<BulletinList, SightingError> {
+    pub async fn bulletins(
+        &self,
+        near: Option<LocationFix>,
+    ) -> Result<BulletinList, SightingError> {
         let near = near.map(|f| (f.lat, f.lon));
         let list = self
             .device()?

@@ -49,9 +49,16 @@ pub struct Observations {
 }
 
 pub(crate) fn observations(o: Observations) -> Result<core::Observations, SightingError> {
-    if let Some(n) = o.case_number.as_deref().filter(|n| !core::is_case_number(n)) {
+    if let Some(n) = o
+        .case_number
+        .as_deref()
+        .filter(|n| !core::is_case_number(n))
+    {
         return Err(SightingError::InvalidInput {
-            reason: format!("{:?} is not a case number", n.chars().take(40).collect::<String>()),
+            reason: format!(
+                "{:?} is not a case number",
+                n.chars().take(40).collect::<String>()
+            ),
         });
     }
     Ok(core::Observations {

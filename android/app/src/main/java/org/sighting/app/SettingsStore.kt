@@ -13,6 +13,7 @@ class SettingsStore(private val context: Context) {
     fun load(): Settings = Settings(
         intakeUrl = prefs.getString("intake_url", null) ?: context.getString(R.string.intake_url),
         serverKey = context.getString(R.string.server_key),
+        bulletinKey = context.getString(R.string.bulletin_key),
         recipients = context.resources.getStringArray(R.array.recipients).toList(),
         pinnedCaPem = context.resources.openRawResource(R.raw.pinned_ca).bufferedReader().readText().ifBlank { null },
         wifiOnly = prefs.getBoolean("wifi_only", false),

@@ -4,8 +4,8 @@ import org.sighting.ClientConfig
 import org.sighting.SyncBudget
 
 /**
- * What the organisation configures (intake server, its receipt key, its age recipients, an
- * optional pinned CA) and what the reporter chooses (Wi-Fi only), turned into the core's
+ * What the organisation configures (intake server, its receipt key, its age recipients, its
+ * bulletin key for the missing-children list, an optional pinned CA) and what the reporter chooses (Wi-Fi only), turned into the core's
  * configuration. Plain Kotlin: the Android app stores it in its preferences; iOS mirrors it.
  */
 data class Settings(
@@ -13,6 +13,7 @@ data class Settings(
     val serverKey: String,
     val recipients: List<String>,
     val pinnedCaPem: String? = null,
+    val bulletinKey: String? = null,
     val wifiOnly: Boolean = false,
 ) {
     fun clientConfig(dataDir: String): ClientConfig = ClientConfig(
@@ -26,6 +27,7 @@ data class Settings(
         maxPhotoBytes = null,
         maxPhotoPixels = null,
         chunkBytes = null,
+        bulletinKey = bulletinKey?.trim()?.ifEmpty { null },
     )
 
     /**
