@@ -14,6 +14,7 @@ pub mod bulletins;
 pub mod export;
 pub mod gcj02;
 pub mod lead;
+pub mod ranking;
 pub mod sightings;
 pub mod state;
 

@@ -1,0 +1,271 @@
+//! Candidates for a case: every verified sighting weighed against what the desk knows of the
+//! missing child, with the reasons for each weight shown beside it. A ranking to decide where a
+//! reviewer looks first, never a decision: the reviewer compares the photos and records one.
+//!
+//! The weights, and why:
+//! - the reporter said "this may be case N" (+100): the strongest hint there is, a human who saw
+//!   the bulletin and the child; naming another case is a weak hint against (−10);
+//! - sex seen against the case (+15 fits, −40 differs): rarely misjudged;
+//! - age band seen against the child's expected age at the sighting (the date of birth, else
+//!   the age when missing plus the years since), ±1 year for a stranger's estimate (+15 / −40);
+//! - where: within 50 km of where the child was last seen, closer scores more (up to +20); for a
+//!   case missing under 30 days, a place no one could have reached by then (20 km plus 80 km/h
+//!   since the day of disappearance) weighs −50; older cases get no penalty for distance;
+//! - a sighting from before the day the child went missing cannot be of the missing child (−100);
+//! - a visible injury or disability the reporter saw, against marks that name one (+15), or none
+//!   seen where the marks name one (−5: it may have been hidden);
+//! - the same photo sent twice (or re-encoded) is one candidate, with the other reports named.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sighting_core::report::{AgeBand, Sex};
+use time::{Date, OffsetDateTime};
+
+use super::sightings::{haversine_m, Sighting};
+use super::state::CaseRow;
+
+/// Candidates listed per case at most.
+pub const MAX_CANDIDATES: usize = 100;
+const NEAR_KM: f64 = 50.0;
+const RECENT_DAYS: i64 = 30;
+const REACH_BASE_KM: f64 = 20.0;
+const REACH_KM_PER_HOUR: f64 = 80.0;
+/// Words in a case's marks that name something a passer-by can see (English and Chinese).
+const VISIBLE_MARKS: &[&str] = &[
+    "injur",
+    "wound",
+    "scar",
+    "burn",
+    "limp",
+    "cast",
+    "crutch",
+    "wheelchair",
+    "disab",
+    "missing",
+    "amput",
+    "blind",
+    "deaf",
+    "bandage",
+    "伤",
+    "疤",
+    "烧",
+    "瘸",
+    "跛",
+    "残",
+    "拐",
+    "轮椅",
+    "盲",
+    "聋",
+    "缺",
+];
+
+/// Why a candidate is where it is. The page words each kind in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    LinkedByReporter,
+    LinkedToAnotherCase { case_number: String },
+    SexFits,
+    SexDiffers { seen: Sex },
+    AgeFits { expected: i64, seen: AgeBand },
+    AgeDiffers { expected: i64, seen: AgeBand },
+    NearLastSeen { km: u32 },
+    OutOfReach { km: u32, days: i64 },
+    SeenBeforeMissing,
+    InjuryFitsMarks,
+    NoInjuryButMarks,
+}
+
+impl Reason {
+    fn weight(&self, km: f64) -> i32 {
+        match self {
+            Reason::LinkedByReporter => 100,
+            Reason::LinkedToAnotherCase { .. } => -10,
+            Reason::SexFits | Reason::AgeFits { .. } | Reason::InjuryFitsMarks => 15,
+            Reason::SexDiffers { .. } | Reason::AgeDiffers { .. } => -40,
+            Reason::NearLastSeen { .. } => (20.0 * (1.0 - km / NEAR_KM)).round().max(1.0) as i32,
+            Reason::OutOfReach { .. } => -50,
+            Reason::SeenBeforeMissing => -100,
+            Reason::NoInjuryButMarks => -5,
+        }
+    }
+}
+
+/// One sighting (or one photo sent several times) weighed against a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub sighting_id: String,
+    pub score: i32,
+    pub reasons: Vec<Reason>,
+    /// Other reports of the same photo (sent twice, or re-encoded), merged into this one.
+    pub same_photo: Vec<String>,
+}
+
+/// The candidates for `case` among `sightings`, best first, at most [`MAX_CANDIDATES`]: those
+/// with a positive score, and every sighting the reporter linked to this case whatever its score.
+pub fn rank(case: &CaseRow, sightings: &[Sighting]) -> Vec<Candidate> {
+    let facts = CaseFacts::of(case);
+    let mut by_photo: BTreeMap<String, Candidate> = BTreeMap::new();
+    for s in sightings.iter().filter(|s| s.status == "verified") {
+        let candidate = weigh(&facts, s);
+        let linked = candidate.reasons.contains(&Reason::LinkedByReporter);
+        if candidate.score <= 0 && !linked {
+            continue;
+        }
+        let key = s.cluster.clone().unwrap_or_else(|| s.id.clone());
+        match by_photo.get_mut(&key) {
+            Some(kept) if kept.score >= candidate.score => kept.same_photo.push(s.id.clone()),
+            Some(kept) => {
+                let mut same = std::mem::take(&mut kept.same_photo);
+                same.push(kept.sighting_id.clone());
+                *kept = Candidate {
+                    same_photo: same,
+                    ..candidate
+                };
+            }
+            None => {
+                by_photo.insert(key, candidate);
+            }
+        }
+    }
+    let mut ranked: Vec<Candidate> = by_photo.into_values().collect();
+    ranked.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| a.sighting_id.cmp(&b.sighting_id))
+    });
+    ranked.truncate(MAX_CANDIDATES);
+    ranked
+}
+
+/// What ranking uses of a case, parsed once.
+struct CaseFacts<'a> {
+    number: &'a str,
+    sex: Sex,
+    born: Option<Date>,
+    age_when_missing: i64,
+    missing_since: Option<Date>,
+    last_seen: (f64, f64),
+    visible_marks: bool,
+}
+
+impl<'a> CaseFacts<'a> {
+    fn of(case: &'a CaseRow) -> Self {
+        let d = &case.details;
+        let date = time::macros::format_description!("[year]-[month]-[day]");
+        let marks = d.marks.to_lowercase();
+        CaseFacts {
+            number: &case.number,
+            sex: d.sex,
+            born: d
+                .date_of_birth
+                .as_deref()
+                .and_then(|t| Date::parse(t, &date).ok()),
+            age_when_missing: i64::from(d.age_when_missing),
+            missing_since: Date::parse(&d.missing_since, &date).ok(),
+            last_seen: (d.last_seen_lat, d.last_seen_lon),
+            visible_marks: VISIBLE_MARKS.iter().any(|w| marks.contains(w)),
+        }
+    }
+
+    /// Whole years old on `day`.
+    fn age_on(&self, day: Date) -> Option<i64> {
+        let years = |from: Date| {
+            let mut y = i64::from(day.year() - from.year());
+            if (day.month() as u8, day.day()) < (from.month() as u8, from.day()) {
+                y -= 1;
+            }
+            y
+        };
+        match (self.born, self.missing_since) {
+            (Some(born), _) => Some(years(born)),
+            (None, Some(since)) => Some(self.age_when_missing + years(since).max(0)),
+            (None, None) => None,
+        }
+    }
+}
+
+fn weigh(case: &CaseFacts, s: &Sighting) -> Candidate {
+    let mut reasons = Vec::new();
+    let seen = s.observations.clone().unwrap_or_default();
+    match seen.case_number.as_deref() {
+        Some(n) if n == case.number => reasons.push(Reason::LinkedByReporter),
+        Some(n) => reasons.push(Reason::LinkedToAnotherCase {
+            case_number: n.to_string(),
+        }),
+        None => {}
+    }
+    match seen.sex {
+        // "Unknown" on either side says nothing.
+        Some(sex) if sex != Sex::Unknown && case.sex != Sex::Unknown => {
+            reasons.push(if sex == case.sex {
+                Reason::SexFits
+            } else {
+                Reason::SexDiffers { seen: sex }
+            });
+        }
+        _ => {}
+    }
+    let when = s.time();
+    let day = when.map(OffsetDateTime::date);
+    if let (Some(band), Some(expected)) = (seen.age_band, day.and_then(|d| case.age_on(d))) {
+        let (lo, hi) = band_years(band);
+        reasons.push(if (lo - 1..=hi + 1).contains(&expected) {
+            Reason::AgeFits {
+                expected,
+                seen: band,
+            }
+        } else {
+            Reason::AgeDiffers {
+                expected,
+                seen: band,
+            }
+        });
+    }
+    if let (Some(day), Some(since)) = (day, case.missing_since) {
+        if day < since {
+            reasons.push(Reason::SeenBeforeMissing);
+        }
+    }
+    let km = match (s.lat, s.lon) {
+        (Some(lat), Some(lon)) => haversine_m(lat, lon, case.last_seen.0, case.last_seen.1) / 1e3,
+        _ => f64::NAN,
+    };
+    if km <= NEAR_KM {
+        reasons.push(Reason::NearLastSeen { km: km as u32 });
+    } else if let (Some(when), Some(since)) = (when, case.missing_since) {
+        let elapsed = when - since.midnight().assume_utc();
+        let reach = REACH_BASE_KM + REACH_KM_PER_HOUR * elapsed.as_seconds_f64().max(0.0) / 3600.0;
+        if elapsed.whole_days() < RECENT_DAYS && km > reach {
+            reasons.push(Reason::OutOfReach {
+                km: km as u32,
+                days: elapsed.whole_days(),
+            });
+        }
+    }
+    match seen.injury_or_disability {
+        Some(true) if case.visible_marks => reasons.push(Reason::InjuryFitsMarks),
+        Some(false) if case.visible_marks => reasons.push(Reason::NoInjuryButMarks),
+        _ => {}
+    }
+    Candidate {
+        sighting_id: s.id.clone(),
+        score: reasons.iter().map(|r| r.weight(km)).sum(),
+        reasons,
+        same_photo: Vec::new(),
+    }
+}
+
+/// The years an age band covers.
+fn band_years(band: AgeBand) -> (i64, i64) {
+    match band {
+        AgeBand::Under5 => (0, 4),
+        AgeBand::From5To9 => (5, 9),
+        AgeBand::From10To13 => (10, 13),
+        AgeBand::From14To17 => (14, 17),
+    }
+}
+
+#[cfg(test)]
+mod tests;
