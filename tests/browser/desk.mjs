@@ -98,9 +98,10 @@ for (const { id, note } of facts.hostile) {
 assert.deepEqual(await page.evaluate(() => ({
   injected: document.body.dataset.injected ?? null,
   element: document.getElementById("injected") !== null,
+  // Leaflet, its cluster plugin, desk.js and cases.js: nothing else.
   scripts: document.scripts.length,
   strayImages: document.querySelectorAll("img[src='x']").length,
-})), { injected: null, element: false, scripts: 3, strayImages: 0 });
+})), { injected: null, element: false, scripts: 4, strayImages: 0 });
 
 // 4. One sighting: photo, times in the desk's zone, the country, the repeat group.
 const openRow = async (p, id) => {
@@ -162,7 +163,26 @@ const [download] = await Promise.all([page.waitForEvent("download"), page.click(
 await download.saveAs(`${facts.out}/lead.zip`);
 await page.waitForFunction((w) => document.getElementById("flash").textContent === w, zh.lead_exported.replace("{n}", facts.lead.length));
 
-// 9. The audit log: every change once, in order, nothing editable.
+// 9. A case's candidates: the sighting the reporter linked to it first, with the reasons in
+// words, the case photo beside the sighting's; the reviewer's decision is recorded and shown.
+await page.click("#tab-cases");
+await page.click(`#cases tr[data-case="${facts.case.number}"] button`);
+const first = page.locator("#candidates tbody tr").first();
+await first.waitFor();
+assert.equal(await first.getAttribute("data-sighting"), facts.case.linked, "the linked sighting first");
+const kinds = await first.locator(".reasons li").evaluateAll((li) => li.map((l) => l.dataset.kind));
+assert.equal(kinds[0], "linked_by_reporter", `${kinds}`);
+assert.equal(await text(page, `#candidates tbody tr:first-child li[data-kind=linked_by_reporter]`), zh.reason_linked_by_reporter);
+await page.waitForFunction(() => [...document.querySelectorAll("#candidates tbody tr:first-child img")]
+  .every((img) => img.complete && img.naturalWidth > 0));
+assert.equal(await first.locator("img").count(), 2, "the case photo beside the sighting's");
+assert.ok((await text(page, "#case-title")).includes(facts.case.first_name));
+await axeCheck(page, "a case's candidates");
+await first.locator("button[data-decision=possible_match]").click();
+await page.waitForFunction((w) => document.querySelector("#candidates tbody tr:first-child .decision p")?.textContent.startsWith(w),
+  zh.decision_possible_match);
+
+// 10. The audit log: every change once, in order, nothing editable.
 await page.click("#tab-audit");
 await page.waitForFunction(() => document.querySelectorAll("#audit tbody tr").length > 0);
 const seqs = await page.locator("#audit tbody tr").evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
@@ -171,7 +191,7 @@ assert.equal(new Set(seqs).size, seqs.length, "each change once");
 assert.equal(await page.locator("#audit input, #audit textarea, #audit select, #audit button, #audit [contenteditable]").count(), 0);
 await axeCheck(page, "the audit log");
 
-// 10. English at a click; the choice is kept.
+// 11. English at a click; the choice is kept.
 await page.selectOption("#lang", "en");
 assert.equal(await page.getAttribute("html", "lang"), "en");
 assert.equal(await text(page, "h1"), en.app_title);
@@ -182,7 +202,7 @@ assert.equal(await text(page, "h1"), en.app_title);
 await page.click("#tab-sightings");
 await axeCheck(page, "the sightings list and map, in English");
 
-// 11. Log out: back to the login.
+// 12. Log out: back to the login.
 await page.click("#logout");
 await page.waitForSelector("#login-view:not([hidden])");
 

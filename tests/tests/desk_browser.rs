@@ -98,6 +98,20 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         Some(seen),
     )
     .await;
+    // A reporter who saw the bulletin of case C-7 (registered below) and thinks this is her.
+    let her = Observations {
+        case_number: Some("C-7".into()),
+        sex: Some(Sex::Girl),
+        age_band: Some(AgeBand::From5To9),
+        ..Default::default()
+    };
+    let linked = submit(
+        &device,
+        PHOTOS[1],
+        "she looked like the girl on the poster",
+        Some(her),
+    )
+    .await;
     let mut hostile = Vec::new();
     for (i, note) in support::hostile_notes().into_iter().enumerate() {
         let photo = PHOTOS[i % PHOTOS.len()];
@@ -111,7 +125,7 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         .await
         .unwrap()
         .delivered;
-    assert_eq!(delivered.len(), 1 + hostile.len());
+    assert_eq!(delivered.len(), 2 + hostile.len());
     server.stop().await;
     let failed = Uuid::new_v4();
     let sealed = data.join("reports").join(format!("{failed}.age"));
@@ -129,12 +143,25 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         tiles: Some(MapTiles::new(&tiles, "© test tiles").unwrap()),
     })
     .unwrap();
-    assert_eq!(desk.open_new().unwrap(), 2 + hostile.len());
+    assert_eq!(desk.open_new().unwrap(), 3 + hostile.len());
     for name in ["ana", "bo"] {
         desk.state
             .add_reviewer(name, PASSWORD, Role::Reviewer)
             .unwrap();
     }
+    // Case C-7, last seen where the fixtures were taken, with a photo for the comparison.
+    let chen = desk
+        .state
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+    let mut details = support::cases::case_details(43.47, 11.88);
+    details.missing_since = "2026-09-01".into();
+    details.age_when_missing = 7;
+    let case = desk.state.create_case(&chen, "C-7", &details).unwrap();
+    let photo = desk::bulletins::case_photo(&support::fixture("gps/DSCN0021.jpg")).unwrap();
+    desk.state
+        .add_case_photo(&chen, "C-7", case.version, &photo)
+        .unwrap();
     let app = support::DeskApp::start(desk.clone()).await;
     let url = format!("{}/", app.base);
 
@@ -168,6 +195,7 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         },
         "failed": failed,
         "lead": lead,
+        "case": { "number": "C-7", "first_name": details.first_name, "linked": linked },
     });
     let facts_file = tmp.path().join("facts.json");
     std::fs::write(&facts_file, facts.to_string()).unwrap();
@@ -225,6 +253,24 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         assert_eq!(actions.first(), Some(&"opened"));
         assert_eq!(actions.last(), Some(&"lead_package"));
     }
+
+    // The reviewer's decision on the linked candidate, in the audit log with the case.
+    let decided: Vec<(Option<String>, Option<String>, Option<String>)> = desk
+        .state
+        .audit(Some(&linked.to_string()))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "candidate_decision")
+        .map(|e| (e.reviewer, e.case_number, e.to))
+        .collect();
+    assert_eq!(
+        decided,
+        [(
+            Some("ana".to_string()),
+            Some("C-7".to_string()),
+            Some("possible_match".to_string())
+        )]
+    );
 
     // The audit log: each change once, in order; bo's conflicting change is not in it.
     let trail: Vec<String> = desk

@@ -16,7 +16,7 @@
 //!   seen where the marks name one (−5: it may have been hidden);
 //! - the same photo sent twice (or re-encoded) is one candidate, with the other reports named.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use sighting_core::report::{AgeBand, Sex};
@@ -103,14 +103,19 @@ pub struct Candidate {
 }
 
 /// The candidates for `case` among `sightings`, best first, at most [`MAX_CANDIDATES`]: those
-/// with a positive score, and every sighting the reporter linked to this case whatever its score.
-pub fn rank(case: &CaseRow, sightings: &[Sighting]) -> Vec<Candidate> {
+/// with a positive score, every sighting the reporter linked to this case, and every one in
+/// `keep` (a reviewer decided on it), whatever their score.
+pub fn rank<'a>(
+    case: &CaseRow,
+    sightings: impl IntoIterator<Item = &'a Sighting>,
+    keep: &BTreeSet<&str>,
+) -> Vec<Candidate> {
     let facts = CaseFacts::of(case);
     let mut by_photo: BTreeMap<String, Candidate> = BTreeMap::new();
-    for s in sightings.iter().filter(|s| s.status == "verified") {
+    for s in sightings.into_iter().filter(|s| s.status == "verified") {
         let candidate = weigh(&facts, s);
         let linked = candidate.reasons.contains(&Reason::LinkedByReporter);
-        if candidate.score <= 0 && !linked {
+        if candidate.score <= 0 && !linked && !keep.contains(s.id.as_str()) {
             continue;
         }
         let key = s.cluster.clone().unwrap_or_else(|| s.id.clone());
@@ -135,7 +140,12 @@ pub fn rank(case: &CaseRow, sightings: &[Sighting]) -> Vec<Candidate> {
             .cmp(&a.score)
             .then_with(|| a.sighting_id.cmp(&b.sighting_id))
     });
-    ranked.truncate(MAX_CANDIDATES);
+    // Decided ones stay listed past the cut: a decision is never out of sight.
+    let mut listed = 0;
+    ranked.retain(|c| {
+        listed += 1;
+        listed <= MAX_CANDIDATES || keep.contains(c.sighting_id.as_str())
+    });
     ranked
 }
 

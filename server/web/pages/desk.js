@@ -385,6 +385,7 @@
     if (TRIAGE.includes(v)) return t("triage_" + v);
     if (v === "verified" || v === "failed") return t("outcome_" + v);
     if (["draft", "published", "closed"].includes(v)) return t("publication_" + v);
+    if (v === "possible_match" || v === "not_this_child") return t("decision_" + v);
     return v;
   }
 
@@ -432,12 +433,15 @@
 
   // ---- Audit log ----
 
-  async function showTab(audit) {
-    $("tab-sightings").setAttribute("aria-pressed", String(!audit));
-    $("tab-audit").setAttribute("aria-pressed", String(audit));
-    $("sightings-pane").hidden = audit;
-    $("audit-pane").hidden = !audit;
-    if (!audit) return map.invalidateSize();
+  const TABS = ["sightings", "cases", "audit"];
+
+  async function showTab(name) {
+    for (const tab of TABS) {
+      $(`tab-${tab}`).setAttribute("aria-pressed", String(tab === name));
+      $(`${tab}-pane`).hidden = tab !== name;
+    }
+    if (name === "sightings") return map.invalidateSize();
+    if (name === "cases") return window.SightingDesk.showCases();
     const { entries } = await (await api("GET", "/api/audit")).json();
     $("audit").tBodies[0].replaceChildren(...entries.map((e) => {
       const row = el("tr", null, { "data-seq": e.seq });
@@ -463,7 +467,8 @@
       if (me) {
         renderList();
         if (current) renderDetail(current);
-        if (!$("audit-pane").hidden) showTab(true);
+        const shown = TABS.find((tab) => !$(`${tab}-pane`).hidden);
+        if (shown !== "sightings") showTab(shown);
       }
     });
     $("login-form").addEventListener("submit", login);
@@ -475,13 +480,15 @@
     $("triage-form").addEventListener("submit", changeTriage);
     $("assign-me").addEventListener("click", assignMe);
     $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; });
-    $("tab-sightings").addEventListener("click", () => showTab(false));
-    $("tab-audit").addEventListener("click", () => showTab(true));
+    for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab));
     const response = await fetch("/api/me", { credentials: "same-origin" });
     if (response.ok) await showDesk(await response.json());
     else showLogin();
     document.body.dataset.ready = "true";
   }
+
+  // What the case pages (cases.js) use of this page.
+  window.SightingDesk = { t, el, api, flash, time };
 
   start();
 })();

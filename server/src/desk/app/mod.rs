@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+mod cases;
 mod pages;
 mod pull;
 mod throttle;
@@ -180,6 +181,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/api/sightings/{id}/assign", post(api::assign))
         .route("/api/audit", get(api::audit))
         .route("/api/leads", post(api::lead_package))
+        .route("/api/cases", get(cases::list))
+        .route("/api/cases/{number}/photos/{index}", get(cases::photo))
+        .route("/api/cases/{number}/candidates", get(cases::candidates))
+        .route("/api/cases/{number}/candidates/{id}", post(cases::decide))
         .layer(middleware::from_fn_with_state(
             desk.clone(),
             auth::require_session,

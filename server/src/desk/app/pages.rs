@@ -30,6 +30,7 @@ const JSON: &str = "application/json";
 
 const ASSETS: &[Asset] = &[
     asset!("desk.js", JS, "pages/desk.js"),
+    asset!("cases.js", JS, "pages/cases.js"),
     asset!("desk.css", CSS, "pages/desk.css"),
     asset!("words.json", JSON, "pages/words.json"),
     asset!("vendor/leaflet.js", JS, "vendor/leaflet.js"),
@@ -146,8 +147,17 @@ mod tests {
         used
     }
 
+    /// The page's scripts, one after the other.
     fn script() -> &'static str {
-        std::str::from_utf8(ASSETS[0].bytes).unwrap()
+        static BOTH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        BOTH.get_or_init(|| {
+            ["desk.js", "cases.js"]
+                .map(|name| {
+                    let asset = ASSETS.iter().find(|a| a.path == name).unwrap();
+                    std::str::from_utf8(asset.bytes).unwrap()
+                })
+                .join("\n")
+        })
     }
 
     /// The keys the script builds from a value (`t("triage_" + x)`), from the values' own types.
@@ -169,6 +179,7 @@ mod tests {
             "case_photo_added",
             "case_consent",
             "case_publication",
+            "candidate_decision",
         ]
         .map(|a| format!("action_{a}"));
         let outcomes = ["verified", "failed"].map(|o| format!("outcome_{o}"));
@@ -198,8 +209,40 @@ mod tests {
             Activity::Other,
         ]
         .map(|v| name("activity_", json!(v)));
+        // A candidate's reasons and decisions (`desk::ranking`, `state::decisions`).
+        use crate::desk::ranking::Reason;
+        use crate::desk::state::Decision;
+        let reasons = [
+            Reason::LinkedByReporter,
+            Reason::LinkedToAnotherCase {
+                case_number: String::new(),
+            },
+            Reason::SexFits,
+            Reason::SexDiffers { seen: Sex::Boy },
+            Reason::AgeFits {
+                expected: 0,
+                seen: AgeBand::Under5,
+            },
+            Reason::AgeDiffers {
+                expected: 0,
+                seen: AgeBand::Under5,
+            },
+            Reason::NearLastSeen { km: 0 },
+            Reason::OutOfReach { km: 0, days: 0 },
+            Reason::SeenBeforeMissing,
+            Reason::InjuryFitsMarks,
+            Reason::NoInjuryButMarks,
+        ]
+        .map(|r| name("reason_", json!(r)["kind"].clone()));
+        let decisions = [Decision::PossibleMatch, Decision::NotThisChild];
+        let decisions = decisions
+            .map(|d| name("decision_", json!(d)))
+            .into_iter()
+            .chain(decisions.map(|d| name("decide_", json!(d))));
         triage
             .into_iter()
+            .chain(reasons)
+            .chain(decisions)
             .chain(roles)
             .chain(actions)
             .chain(outcomes)
@@ -253,6 +296,9 @@ mod tests {
             "age_",
             "adults_",
             "activity_",
+            "reason_",
+            "decision_",
+            "decide_",
         ] {
             assert!(
                 script().contains(&format!("t(\"{prefix}\" + ")),

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod decisions;
 mod schema;
 pub mod triage;
 
@@ -21,6 +22,7 @@ use sighting_core::millis;
 
 pub use accounts::{Reviewer, Role, Session};
 pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
+pub use decisions::{Decision, DecisionRow};
 pub use triage::Triage;
 
 /// The longest reviewer note kept (bytes of UTF-8).

@@ -72,4 +72,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE audit ADD COLUMN case_number TEXT;
     CREATE INDEX audit_by_case ON audit (case_number, seq);",
+    // 3: a reviewer's decision on a candidate sighting for a case (the latest one; every one is
+    // in the audit log).
+    "CREATE TABLE candidate_decisions (
+        case_number TEXT NOT NULL REFERENCES cases (number),
+        sighting_id TEXT NOT NULL REFERENCES sightings (id),
+        decision    TEXT NOT NULL CHECK (decision IN ('possible_match', 'not_this_child')),
+        reviewer_id INTEGER NOT NULL REFERENCES reviewers (id),
+        at_ms       INTEGER NOT NULL,
+        note        TEXT,
+        PRIMARY KEY (case_number, sighting_id)
+    );",
 ];
