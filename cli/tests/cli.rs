@@ -119,7 +119,8 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        // Each run seals the four samples (one of them twice) again; the desk opens the new ones.
+        // Each run seals three samples (one of them twice) while offline, and the fourth (the
+        // child of case C-1) once online; the desk opens the new ones.
         assert_eq!(stdout.matches("   verified ").count(), 5, "{stdout}");
         assert!(stdout.contains("stripped: "), "{stdout}");
         // Offline first: each new report waits with the reason; then each is delivered.
@@ -127,23 +128,42 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
             stdout
                 .matches("attempt 1, network: cannot reach the intake server")
                 .count(),
-            5,
+            4,
             "{stdout}"
         );
-        assert_eq!(stdout.matches("5 delivered").count(), 1, "{stdout}");
+        assert_eq!(stdout.matches("4 delivered").count(), 1, "{stdout}");
         assert!(
             stdout.contains(&format!("{} reports at the desk in all", 5 * run)),
             "{stdout}"
         );
+        // The loop: two published cases on the phone, nearest first; the linked sighting ranked
+        // first among the case's candidates, with the reporter's link as its first reason.
+        let list: Vec<&str> = stdout.lines().filter(|l| l.starts_with("   C-")).collect();
+        assert!(
+            list[0].starts_with("   C-1  Mila") && list[1].starts_with("   C-2  Sam"),
+            "{stdout}"
+        );
+        let ranked = stdout
+            .split("candidate(s) for C-1")
+            .nth(1)
+            .unwrap_or_default();
+        let best = ranked.lines().nth(1).unwrap_or_default();
+        assert!(
+            best.contains("{\"kind\":\"linked_by_reporter\"}"),
+            "{stdout}"
+        );
     }
-    // The desk's products: the repeat sightings grouped, the exports and the review page.
+    // The desk's products: the photo sent twice grouped, the exports and the review page.
     let desk = dir.path().join("desk");
     let sightings: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(desk.join("sightings.json")).unwrap()).unwrap();
     assert_eq!(sightings.len(), 10);
     assert!(sightings.iter().all(|s| s["status"] == "verified"));
-    let in_clusters = sightings.iter().filter(|s| !s["cluster"].is_null()).count();
-    assert!(in_clusters >= 2, "the repeat sighting is grouped");
+    let grouped = sightings
+        .iter()
+        .filter(|s| !s["same_photo"].is_null())
+        .count();
+    assert!(grouped >= 2, "the photo sent twice is grouped");
     let geojson: serde_json::Value =
         serde_json::from_slice(&std::fs::read(desk.join("sightings.geojson")).unwrap()).unwrap();
     assert_eq!(geojson["features"].as_array().unwrap().len(), 10);

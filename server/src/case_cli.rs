@@ -56,6 +56,12 @@ pub enum CaseAction {
     },
     /// Every case, as JSON.
     List,
+    /// The case's candidates among the sightings the desk opened, best first, with the
+    /// reasons and any reviewer's decision, as JSON. Deciding stays with a reviewer.
+    Candidates {
+        #[arg(long)]
+        number: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -148,6 +154,22 @@ pub fn case(args: CaseArgs) -> anyhow::Result<()> {
         CaseAction::Close { number } => desk.close_case(&by, &number, version(&number)?)?,
         CaseAction::List => {
             println!("{}", serde_json::to_string_pretty(&desk.cases()?)?);
+            return Ok(());
+        }
+        CaseAction::Candidates { number } => {
+            let case = desk.case(&number)?;
+            let decisions = desk.candidate_decisions(&number)?;
+            let decided = decisions.iter().map(|d| d.sighting_id.as_str()).collect();
+            let sightings = sighting_server::desk::sightings::load(&args.state)?;
+            let ranked = sighting_server::desk::ranking::rank(&case, &sightings, &decided);
+            let rows: Vec<_> = ranked
+                .into_iter()
+                .map(|c| {
+                    let decision = decisions.iter().find(|d| d.sighting_id == c.sighting_id);
+                    serde_json::json!({ "candidate": c, "decision": decision })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
             return Ok(());
         }
     };

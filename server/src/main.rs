@@ -305,9 +305,9 @@ fn open(
     println!("{} opened now, {failed} failed", outcomes.len() - failed);
     let all = desk::sightings::load(out)?;
     let clusters: std::collections::BTreeSet<_> =
-        all.iter().filter_map(|s| s.cluster.as_ref()).collect();
+        all.iter().filter_map(|s| s.same_photo.as_ref()).collect();
     println!(
-        "{} reports in all, {} repeat-sighting groups, {} phone clocks off by over 2 minutes",
+        "{} reports in all, {} groups of the same photo sent more than once, {} phone clocks off by over 2 minutes",
         all.len(),
         clusters.len(),
         all.iter().filter(|s| s.clock_flagged).count()

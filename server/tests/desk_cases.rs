@@ -170,7 +170,8 @@ fn a_desk_database_from_before_cases_upgrades_in_place() {
     let db = dir.path().join("desk.sqlite3");
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
-        "DROP TABLE case_photos; DROP TABLE cases; DROP INDEX audit_by_case;
+        "DROP TABLE candidate_decisions; DROP TABLE case_photos; DROP TABLE cases;
+         DROP INDEX audit_by_case;
          ALTER TABLE audit DROP COLUMN case_number; PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -245,4 +246,78 @@ fn the_bulletin_feed_holds_published_cases_only_and_drops_a_closed_one() {
     let index = IndexBody::open(&next.index_json, &public, Some(1), now).unwrap();
     let listed: Vec<&String> = index.tiles.iter().flat_map(|t| &t.cases).collect();
     assert_eq!(listed, ["C-BJ"], "a closed case is gone");
+}
+
+/// A reviewer's decision on a candidate: kept (the latest), audited with both the case and the
+/// sighting, refused for a case or sighting the desk does not have.
+#[test]
+fn a_candidate_decision_is_kept_and_audited_with_case_and_sighting() {
+    use sighting_server::desk::state::{Decision, StateError};
+
+    let dir = tempfile::tempdir().unwrap();
+    let desk = DeskState::open(dir.path()).unwrap();
+    let cm = desk
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+    let ana = desk.add_reviewer("ana", PASSWORD, Role::Reviewer).unwrap();
+    desk.create_case(&cm, "C-1", &details()).unwrap();
+    let opened = OpenedReport {
+        id: "r1",
+        verified: true,
+        failure: None,
+    };
+    desk.record_opened(&[opened]).unwrap();
+
+    desk.decide_candidate(
+        &ana,
+        "C-1",
+        "r1",
+        Decision::PossibleMatch,
+        Some("same scar"),
+    )
+    .unwrap();
+    desk.decide_candidate(&cm, "C-1", "r1", Decision::NotThisChild, None)
+        .unwrap();
+    let kept = desk.candidate_decisions("C-1").unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].decision, kept[0].by.as_str()),
+        (Decision::NotThisChild, "chen")
+    );
+    let trail: Vec<_> = desk
+        .audit(Some("r1"))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "candidate_decision")
+        .map(|e| {
+            (
+                e.reviewer.unwrap(),
+                e.case_number.unwrap(),
+                e.from,
+                e.to.unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("ana".into(), "C-1".into(), None, "possible_match".into()),
+            (
+                "chen".into(),
+                "C-1".into(),
+                Some("possible_match".into()),
+                "not_this_child".into()
+            ),
+        ]
+    );
+    for (case, sighting) in [("C-404", "r1"), ("C-1", "nope")] {
+        let refused = desk.decide_candidate(&ana, case, sighting, Decision::PossibleMatch, None);
+        assert!(
+            matches!(refused, Err(StateError::NotFound(_))),
+            "{case} {sighting}"
+        );
+    }
+    let long = "x".repeat(5000);
+    let refused = desk.decide_candidate(&ana, "C-1", "r1", Decision::PossibleMatch, Some(&long));
+    assert!(matches!(refused, Err(StateError::NoteTooLong)));
 }

@@ -82,7 +82,7 @@ await page.waitForFunction(() => document.querySelectorAll(".leaflet-outlines-pa
 for (let i = 0; i < 50 && (await onMap()) !== facts.located; i++) await page.waitForTimeout(100);
 assert.equal(await onMap(), facts.located, "every located sighting is on the map");
 await page.waitForFunction((w) => document.getElementById("map-status").textContent === w, zh.map_tiles_unreachable);
-assert.ok((await page.locator("path.repeat").count()) >= 1, "repeat sightings joined on the map");
+assert.ok((await page.locator("path.same-photo").count()) >= 1, "the same photo sent twice joined on the map");
 // Thumbnails, made by the desk, not whole photos.
 await page.waitForFunction(() => {
   const img = document.querySelector("#list tbody img");
@@ -103,7 +103,7 @@ assert.deepEqual(await page.evaluate(() => ({
   strayImages: document.querySelectorAll("img[src='x']").length,
 })), { injected: null, element: false, scripts: 4, strayImages: 0 });
 
-// 4. One sighting: photo, times in the desk's zone, the country, the repeat group.
+// 4. One sighting: photo, times in the desk's zone, the country, the same-photo group.
 const openRow = async (p, id) => {
   await p.click(`#list tr[data-id="${id}"] button.open`);
   await p.waitForFunction((i) => document.getElementById("detail-title").textContent.includes(i), id);

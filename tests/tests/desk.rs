@@ -1,5 +1,5 @@
 //! The review desk's products, from reports that really went phone → intake server → desk:
-//! repeat-sighting clusters, the corrected capture time, incremental opening, the GeoJSON and
+//! the same photo sent twice grouped, the corrected capture time, incremental opening, the GeoJSON and
 //! CSV exports, and the review page rendered by real browsers (Debian's `chromium` and
 //! `firefox-esr`, headless).
 
@@ -134,7 +134,7 @@ async fn report(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_page() {
+async fn reports_through_the_intake_server_become_groups_exports_and_a_review_page() {
     let tmp = tempfile::tempdir().unwrap();
     let org = keygen::keygen(&tmp.path().join("org")).unwrap();
     let identities = desk::read_identities(&tmp.path().join("org/identity.txt")).unwrap();
@@ -211,11 +211,11 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
         broken.reason
     );
 
-    // Repeat sightings: the same photo 90 m apart in one cluster, nothing else clustered.
-    assert_eq!(by_id(first).cluster.as_deref(), Some("C1"));
-    assert_eq!(by_id(again).cluster.as_deref(), Some("C1"));
+    // The same photo sent twice, 90 m apart: one group, nothing else grouped.
+    assert_eq!(by_id(first).same_photo.as_deref(), Some("P1"));
+    assert_eq!(by_id(again).same_photo.as_deref(), Some("P1"));
     for id in [other, nowhere, fast] {
-        assert_eq!(by_id(id).cluster, None);
+        assert_eq!(by_id(id).same_photo, None);
     }
 
     // Clock: corrected from the server's clock; the phone 3 h fast is flagged, the others not.
@@ -249,7 +249,7 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
         .iter()
         .find(|f| f["id"] == first.to_string())
         .unwrap()["properties"];
-    assert_eq!(c1["cluster"], "C1");
+    assert_eq!(c1["same_photo"], "P1");
 
     // CSV: every report, and it round-trips through a CSV parser (quotes, commas, newlines).
     let mut csv = csv::Reader::from_path(out.join("sightings.csv")).unwrap();
@@ -297,8 +297,8 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
         );
     }
     assert!(
-        dom.contains("data-cluster=\"C1\""),
-        "the cluster's path is drawn"
+        dom.contains("data-same-photo=\"P1\""),
+        "the same photo's path is drawn"
     );
     assert_eq!(
         dom.matches("<circle").count(),
@@ -323,7 +323,7 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
     println!("screenshot: {}", artefacts.display());
 
     // Firefox (Debian's firefox-esr) draws the same page: headless Firefox has no DOM dump, so
-    // the script's output is compared as pixels — the "verified" badges, the cluster's colour and
+    // the script's output is compared as pixels — the "verified" badges, the same-photo colour and
     // the plain dots, all drawn by the script — against Chromium's screenshot.
     let firefox_shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-page-firefox.png");
     let profile = tempfile::tempdir().unwrap();
@@ -338,8 +338,8 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
     assert!(firefox.status.success());
     println!("screenshot: {}", firefox_shot.display());
     let (in_chromium, in_firefox) = (colour_counts(&artefacts), colour_counts(&firefox_shot));
-    println!("badge, cluster, dot pixels: Chromium {in_chromium:?}, Firefox {in_firefox:?}");
-    for (colour, (c, f)) in ["verified", "cluster", "plain dot"]
+    println!("badge, same-photo, dot pixels: Chromium {in_chromium:?}, Firefox {in_firefox:?}");
+    for (colour, (c, f)) in ["verified", "same photo", "plain dot"]
         .iter()
         .zip(in_chromium.iter().zip(&in_firefox))
     {
@@ -352,7 +352,7 @@ async fn reports_through_the_intake_server_become_clusters_exports_and_a_review_
     }
 }
 
-/// Pixels of the page's badge green, cluster purple and plain-dot grey in a screenshot.
+/// Pixels of the page's badge green, same-photo purple and plain-dot grey in a screenshot.
 fn colour_counts(png_file: &Path) -> [usize; 3] {
     const COLOURS: [[u8; 3]; 3] = [[0x2e, 0x7d, 0x32], [0x5e, 0x35, 0xb1], [0x60, 0x7d, 0x8b]];
     let decoder = png::Decoder::new(std::io::BufReader::new(

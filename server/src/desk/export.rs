@@ -56,7 +56,7 @@ pub fn geojson(sightings: &[Sighting]) -> Value {
                     "accuracy_m": s.accuracy_m,
                     "location_source": s.location_source,
                     "note": s.note,
-                    "cluster": s.cluster,
+                    "same_photo": s.same_photo,
                     "received_at": s.received_at,
                 },
             }))
@@ -93,7 +93,7 @@ const CSV_HEADER: [&str; 14] = [
     "lon",
     "accuracy_m",
     "location_missing",
-    "cluster",
+    "same_photo",
     "note",
     "file",
 ];
@@ -134,7 +134,7 @@ fn write_csv<'a>(path: &Path, rows: impl Iterator<Item = &'a Sighting>) -> anyho
             num(s.lon),
             num(s.accuracy_m),
             text(&s.location_missing),
-            text(&s.cluster),
+            text(&s.same_photo),
             text(&s.note),
             csv_cell(&s.file),
         ])?;

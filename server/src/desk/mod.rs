@@ -238,7 +238,7 @@ pub fn open_dir(
         progress.inc(1);
     }
     progress.finish_and_clear();
-    sightings::cluster(&mut known);
+    sightings::group_same_photos(&mut known);
     known.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
     sightings::save(out, &known)?;
     export::write_all(out, &known)?;

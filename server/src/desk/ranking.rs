@@ -118,7 +118,7 @@ pub fn rank<'a>(
         if candidate.score <= 0 && !linked && !keep.contains(s.id.as_str()) {
             continue;
         }
-        let key = s.cluster.clone().unwrap_or_else(|| s.id.clone());
+        let key = s.same_photo.clone().unwrap_or_else(|| s.id.clone());
         match by_photo.get_mut(&key) {
             Some(kept) if kept.score >= candidate.score => kept.same_photo.push(s.id.clone()),
             Some(kept) => {

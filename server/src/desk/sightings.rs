@@ -1,6 +1,7 @@
 //! What the desk knows about every sealed report: one [`Sighting`] each, kept in
 //! `OUT/sightings.json` so that a re-run opens only reports it has not seen; the phone's clock
-//! corrected where the intake server's record allows it; repeat sightings grouped.
+//! corrected where the intake server's record allows it; the same photo sent more than once
+//! grouped.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -60,8 +61,11 @@ pub struct Sighting {
     pub device_key: Option<String>,
     /// The whole manifest, for the detail view.
     pub manifest: Option<serde_json::Value>,
-    /// Repeat-sighting group (`C1`, `C2`, …); `None` when no other report matches.
-    pub cluster: Option<String>,
+    /// The group of reports that carry the same photo (sent twice, or re-encoded): `P1`, `P2`,
+    /// …; `None` when no other report does. Not a repeat sighting of one child: those come from
+    /// case links and reviewers' decisions. (`cluster` in files written before the rename.)
+    #[serde(alias = "cluster")]
+    pub same_photo: Option<String>,
 }
 
 impl Sighting {
@@ -87,7 +91,7 @@ impl Sighting {
             perceptual_hash: None,
             device_key: None,
             manifest: None,
-            cluster: None,
+            same_photo: None,
         }
     }
 
@@ -187,10 +191,11 @@ pub fn save(out: &Path, sightings: &[Sighting]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Groups verified sightings that show the same picture (dHash within [`PHASH_THRESHOLD`]) at a
-/// place and time one child could have moved between; numbers the groups `C1`, `C2`, … by their
-/// first sighting. Reports without a location group on the picture alone.
-pub fn cluster(sightings: &mut [Sighting]) {
+/// Groups verified reports that carry the same photo (dHash within [`PHASH_THRESHOLD`]: sent
+/// twice, or re-encoded on the way) at a place and time one child could have moved between;
+/// numbers the groups `P1`, `P2`, … by their first report. Reports without a location group on
+/// the picture alone.
+pub fn group_same_photos(sightings: &mut [Sighting]) {
     let n = sightings.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
@@ -225,14 +230,14 @@ pub fn cluster(sightings: &mut [Sighting]) {
     for i in 0..n {
         groups.entry(root(&mut parent, i)).or_default().push(i);
     }
-    let mut repeats: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
-    repeats.sort_by_key(|g| g.iter().filter_map(|&i| sightings[i].time()).min());
+    let mut same: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    same.sort_by_key(|g| g.iter().filter_map(|&i| sightings[i].time()).min());
     for s in sightings.iter_mut() {
-        s.cluster = None;
+        s.same_photo = None;
     }
-    for (k, group) in repeats.iter().enumerate() {
+    for (k, group) in same.iter().enumerate() {
         for &i in group {
-            sightings[i].cluster = Some(format!("C{}", k + 1));
+            sightings[i].same_photo = Some(format!("P{}", k + 1));
         }
     }
 }
@@ -291,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn same_picture_close_in_place_and_time_is_one_cluster_far_is_not() {
+    fn the_same_photo_close_in_place_and_time_is_one_group_far_is_not() {
         let mut s = vec![
             at("f0f0f0f0f0f0f0f0", 52.37, 4.90, "2026-11-01T10:00:00Z"),
             // Same picture (2 bits off), 1 km away an hour later: walkable.
@@ -301,8 +306,8 @@ mod tests {
             // A different picture at the first place.
             at("0f0f0f0f0f0f0f0f", 52.37, 4.90, "2026-11-01T10:01:00Z"),
         ];
-        cluster(&mut s);
-        let clusters: Vec<_> = s.iter().map(|s| s.cluster.as_deref()).collect();
-        assert_eq!(clusters, [Some("C1"), Some("C1"), None, None]);
+        group_same_photos(&mut s);
+        let groups: Vec<_> = s.iter().map(|s| s.same_photo.as_deref()).collect();
+        assert_eq!(groups, [Some("P1"), Some("P1"), None, None]);
     }
 }

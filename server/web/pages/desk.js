@@ -30,7 +30,7 @@
   let map = null;
   let zoom = null;
   let markers = null;
-  let repeats = null;
+  let samePhotos = null;
 
   // Words: `{name}` in a word is filled from `vars`.
   function t(key, vars = {}) {
@@ -206,8 +206,8 @@
     }
     showMapStatus();
     markers = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, iconCreateFunction: clusterIcon });
-    repeats = L.layerGroup();
-    map.addLayer(markers).addLayer(repeats);
+    samePhotos = L.layerGroup();
+    map.addLayer(markers).addLayer(samePhotos);
   }
 
   async function drawMap() {
@@ -215,18 +215,18 @@
     const query = filter ? `?triage=${encodeURIComponent(filter)}` : "";
     const { points } = await (await api("GET", `/api/map${query}`)).json();
     markers.clearLayers();
-    repeats.clearLayers();
+    samePhotos.clearLayers();
     const groups = new Map();
-    const layers = points.map(([id, lat, lon, triage, cluster]) => {
-      if (cluster) groups.set(cluster, [...(groups.get(cluster) || []), [lat, lon]]);
+    const layers = points.map(([id, lat, lon, triage, samePhoto]) => {
+      if (samePhoto) groups.set(samePhoto, [...(groups.get(samePhoto) || []), [lat, lon]]);
       const colour = COLOURS[triage] || "#000000";
       return L.circleMarker([lat, lon], { radius: 7, color: "#ffffff", weight: 2, fillColor: colour, fillOpacity: 0.95, className: `sighting triage-${triage}` })
         .on("click", () => openDetail(id));
     });
     markers.addLayers(layers);
-    // Repeat sightings of one picture: joined by a dashed line.
-    for (const [cluster, at] of groups) {
-      if (at.length > 1) L.polyline(at, { color: "#0d47a1", weight: 2, dashArray: "6 6", className: `repeat repeat-${cluster}` }).addTo(repeats);
+    // The same photo sent more than once: its places joined by a dashed line.
+    for (const [group, at] of groups) {
+      if (at.length > 1) L.polyline(at, { color: "#0d47a1", weight: 2, dashArray: "6 6", className: `same-photo same-photo-${group}` }).addTo(samePhotos);
     }
     if (points.length && !current) map.fitBounds(points.map((p) => [p[1], p[2]]), { maxZoom: 12, padding: [30, 30] });
   }
@@ -341,7 +341,7 @@
         [t("coordinates"), `${report.lat.toFixed(6)}, ${report.lon.toFixed(6)}`]]
       : [[t("place"), place(report)]];
     if (report && report.accuracy_m != null) location.push([t("location"), t("accuracy", { m: Math.round(report.accuracy_m) })]);
-    if (report && report.cluster) location.push([t("repeats"), t("repeat_group", { c: report.cluster })]);
+    if (report && report.same_photo) location.push([t("same_photo"), t("same_photo_group", { c: report.same_photo })]);
     definitions($("detail-location"), location);
     $("detail-note").textContent = (report && report.note) || "";
     definitions($("detail-tags"), Object.entries((report && report.tags) || {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));

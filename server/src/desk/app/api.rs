@@ -46,7 +46,7 @@ pub(super) struct MapQuery {
     triage: Option<String>,
 }
 
-/// Every located sighting under a filter, compactly: `[id, lat, lon, triage, cluster]`. The map
+/// Every located sighting under a filter, compactly: `[id, lat, lon, triage, same_photo]`. The map
 /// clusters them itself; the list pages.
 pub(super) async fn map(State(desk): State<Arc<Desk>>, Query(q): Query<MapQuery>) -> Response {
     let only = match q.triage.as_deref().map(str::parse::<Triage>).transpose() {
@@ -61,7 +61,7 @@ pub(super) async fn map(State(desk): State<Arc<Desk>>, Query(q): Query<MapQuery>
         rows.into_iter()
             .filter_map(|row| {
                 let s = reports.get(&row.id)?;
-                Some(json!([row.id, s.lat?, s.lon?, row.triage, s.cluster]))
+                Some(json!([row.id, s.lat?, s.lon?, row.triage, s.same_photo]))
             })
             .collect()
     });

@@ -72,9 +72,9 @@ fn candidates_come_in_the_expected_order_with_their_reasons() {
             ..Default::default()
         },
     );
-    b_again.cluster = Some("C1".into());
+    b_again.same_photo = Some("P1".into());
     let mut b = seen("b", NEAR, "2026-06-02T09:00:00+08:00", girl_5_to_9());
-    b.cluster = Some("C1".into());
+    b.same_photo = Some("P1".into());
     let mut failed = seen(
         "i",
         NEAR,

@@ -1,10 +1,14 @@
 //! `sighting demo`: the whole flow on one machine.
 //!
-//! The organisation's keys; a device that captures the sample photos while offline (its sync
-//! fails and the outbox says so), one of them twice (a repeat sighting); the intake server on a
-//! free loopback port; the device syncs with a progress bar and verifies each receipt; the
-//! review desk opens and verifies every new report and writes the GeoJSON, CSV and the review
-//! page; a summary of what was sent and stripped.
+//! The organisation's keys and two published missing-child cases; a device that captures the
+//! sample photos while offline (its sync fails and the outbox says so), one of them twice (the
+//! same photo sent twice); the intake server on a free loopback port, given the signed bulletin
+//! feed; the device syncs with a progress bar, verifies each receipt and fetches the
+//! missing-children list for its area; a reporter links a new sighting to one case ([`cases`]);
+//! the review desk opens and verifies every new report, writes the GeoJSON, CSV and the review
+//! page, and ranks the case's candidates; a summary of what was sent and stripped.
+
+mod cases;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,12 +36,18 @@ use crate::photo::location_text;
 /// Sample photos compiled in, so the demo needs nothing outside the repository (see
 /// `cli/samples/NOTICE.md`).
 const SAMPLES: &[(&str, &[u8])] = &[
-    ("Canon_40D.jpg", include_bytes!("../samples/Canon_40D.jpg")),
-    ("Nikon_D70.jpg", include_bytes!("../samples/Nikon_D70.jpg")),
-    ("DSCN0010.jpg", include_bytes!("../samples/DSCN0010.jpg")),
+    (
+        "Canon_40D.jpg",
+        include_bytes!("../../samples/Canon_40D.jpg"),
+    ),
+    (
+        "Nikon_D70.jpg",
+        include_bytes!("../../samples/Nikon_D70.jpg"),
+    ),
+    ("DSCN0010.jpg", include_bytes!("../../samples/DSCN0010.jpg")),
     (
         "portrait_6.jpg",
-        include_bytes!("../samples/portrait_6.jpg"),
+        include_bytes!("../../samples/portrait_6.jpg"),
     ),
 ];
 
@@ -91,12 +101,15 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
+/// Where the demo's phone is: Amsterdam Centraal.
+const PHONE_AT: (f64, f64) = (52.3791, 4.9003);
+
 /// The demo's stand-in for a phone's location service: a fix `i` steps of ~150 m from
 /// Amsterdam Centraal.
 fn phone_fix(i: usize) -> Location {
     Location::Fix(LocationFix {
-        lat: 52.3791 - 0.0009 * i as f64,
-        lon: 4.9003 - 0.0011 * i as f64,
+        lat: PHONE_AT.0 - 0.0009 * i as f64,
+        lon: PHONE_AT.1 - 0.0011 * i as f64,
         accuracy_m: Some(12.0),
         altitude_m: None,
         heading_deg: None,
@@ -122,11 +135,27 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let recipient = organisation_recipient(&org)?;
     let server_key = keygen::read_server_key(&org.join(keygen::SERVER_KEY_FILE))?;
     let server_public: [u8; 32] = server_key.public_key().as_ref().try_into()?;
+    let bulletin_public = keygen::read_bulletin_public_key(&org.join(keygen::BULLETIN_PUB_FILE))?;
     println!("   recipient {recipient}\n");
+
+    println!(
+        "2. It publishes two vetted missing-child cases (police reference, family consent, photo)"
+    );
+    let desk_dir = root.join("desk");
+    // The last photo stands for the child: the case's photo, and what the reporter sends in
+    // step 6 (kept out of the other sightings, so it is not the same photo as one of them).
+    let mut photos = photos;
+    let child = if photos.len() > 1 {
+        photos.pop()
+    } else {
+        photos.last().cloned()
+    };
+    let child = child.map(|(_, bytes)| bytes).unwrap_or_default();
+    let desk = cases::publish_cases(&desk_dir, &child)?;
 
     let sightings = sightings(photos);
     println!(
-        "2. A reporter's device, offline, captures {} photos and seals them",
+        "\n3. A reporter's device, offline, captures {} photos and seals them",
         sightings.len()
     );
     // The phone is set up for an intake address that does not answer yet: it is offline.
@@ -137,6 +166,7 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     let device_dir = root.join("device");
     let config = ClientConfig {
         chunk_size: Some(64 << 10),
+        bulletin_key: Some(bulletin_public),
         ..ClientConfig::new(&device_dir, vec![recipient], &intake_url, server_public)
     };
     let device = config.open_device(&FileKeyStore::open(&device_dir.join("keystore.key"))?)?;
@@ -146,19 +176,38 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     println!("\n   The outbox while offline (honest states):");
     print_outbox(&device).await?;
 
-    println!("\n3. The intake server starts on {intake_url} (it stores ciphertext only)");
+    println!("\n4. The intake server starts on {intake_url} (it stores ciphertext only)");
     let store = SqliteStore::open(&root.join("server"))?;
-    let intake = Intake::new(Arc::new(store), server_key, IntakeConfig::default());
+    let intake_config = IntakeConfig {
+        bulletin_key: Some(bulletin_public),
+        ..IntakeConfig::default()
+    };
+    let intake = Intake::new(Arc::new(store), server_key, intake_config);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let server = tokio::spawn(async move { intake::serve(listener, intake).await });
+    cases::push_feed(&desk, &org, &intake_url).await?;
 
-    println!("\n4. Back online, the device syncs (tus, resumable) and checks each signed receipt");
+    println!("\n5. Back online, the device syncs (tus, resumable) and checks each signed receipt");
     failed += sync_online(&device, &syncer, rows.iter().map(|r| r.sealed_bytes).sum()).await?;
+    println!("   and fetches the missing-children list for its area:");
+    cases::fetch_bulletins(&device, &syncer, PHONE_AT).await?;
+
+    println!(
+        "\n6. A reporter sees a girl who looks like case {}, and says so at capture (the phone never says \"a match\")",
+        cases::LINKED_CASE
+    );
+    let linked = cases::linked_capture(&device, child, phone_fix(9)).await?;
+    println!("   sealed {linked} with the case number and what the reporter saw");
+    failed += sync_online(&device, &syncer, 0).await?;
     server.abort();
 
-    println!("\n5. The review desk opens and verifies every new report the server received");
-    let desk_dir = root.join("desk");
+    println!("\n7. The review desk opens and verifies every new report the server received");
     failed += open_at_desk(&org, &root.join("server"), &desk_dir)?;
+    println!(
+        "\n8. The desk ranks the candidates for case {}",
+        cases::LINKED_CASE
+    );
+    cases::rank_linked_case(&desk, &desk_dir)?;
     print_summary(&rows, &desk_dir)?;
     anyhow::ensure!(failed == 0, "{failed} photo(s) or report(s) failed");
     Ok(())
@@ -174,7 +223,7 @@ const SEND_NOW: SyncBudget = SyncBudget {
 };
 
 /// The photos with the places they were taken; the first is seen twice, by two passers-by
-/// ~150 m apart: a repeat sighting.
+/// ~150 m apart: the same photo sent twice.
 fn sightings(photos: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>, Location)> {
     let mut sightings = Vec::new();
     for (i, (name, bytes)) in photos.into_iter().enumerate() {
@@ -293,13 +342,13 @@ fn print_summary(rows: &[Row], desk_dir: &Path) -> Result<()> {
     let cluster_of = |id: Uuid| {
         all.iter()
             .find(|s| s.id == id.to_string())
-            .and_then(|s| s.cluster.clone())
+            .and_then(|s| s.same_photo.clone())
             .unwrap_or_else(|| "-".into())
     };
     println!("\nSummary of this run");
     println!(
         "   {:<8}  {:<30} {:>9} {:>9}  {:<7}  location; stripped",
-        "report…", "photo", "camera B", "sealed B", "cluster"
+        "report…", "photo", "camera B", "sealed B", "same photo"
     );
     for r in rows {
         println!(
@@ -315,9 +364,9 @@ fn print_summary(rows: &[Row], desk_dir: &Path) -> Result<()> {
         );
     }
     let clusters: std::collections::BTreeSet<_> =
-        all.iter().filter_map(|s| s.cluster.as_ref()).collect();
+        all.iter().filter_map(|s| s.same_photo.as_ref()).collect();
     println!(
-        "   {} reports at the desk in all, {} repeat-sighting group(s)",
+        "   {} reports at the desk in all, {} group(s) of the same photo sent more than once",
         all.len(),
         clusters.len()
     );
