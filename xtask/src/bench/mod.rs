@@ -55,12 +55,14 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         "sync_bench",
         "--example",
         "desk_bench",
+        "--example",
+        "cases_bench",
     ]))?;
     let small = photos::fixtures(root).join("tests/22-canon_tags.jpg");
     // ~99 MP (just under the pixel limit): with its full-size original, a ~20 MB report.
     let large = photos::tiled(root, &photos[0].path, "99MP", "11500", "8600")?;
     let (small, large) = (small.display().to_string(), large.display().to_string());
-    let examples: [(&str, Vec<&str>); 3] = [
+    let examples: [(&str, Vec<&str>); 4] = [
         // The intake server under loopback load: clients, reports each, bytes per report.
         (
             "intake_load",
@@ -80,6 +82,15 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         (
             "desk_bench",
             vec![&small, if quick { "1000" } else { "10000" }],
+        ),
+        // Cases and bulletins: the feed of N published cases, a phone's refresh, ranking.
+        (
+            "cases_bench",
+            if quick {
+                vec![&small, "500", "1000"]
+            } else {
+                vec![&small, "5000", "10000"]
+            },
         ),
     ];
     for (name, args) in examples {
