@@ -10,22 +10,67 @@ struct CaptureView: View {
     @StateObject private var camera = Camera()
     @State private var draft: DraftSummary?
     @State private var note = ""
+    @State private var sex: Sex?
+    @State private var ageBand: AgeBand?
+    @State private var injury: Bool?
+    @State private var withAdults: WithAdults?
+    @State private var activity: Activity?
     @State private var message: String?
 
     var body: some View {
         VStack {
             if let draft {
-                Text("Photo ready (\(draft.width)×\(draft.height)). Camera details were removed.")
-                TextField("What did you see? (optional)", text: $note)
-                HStack {
-                    Button("Send") { Task { await send(draft) } }
-                    Button("Discard") { Task { try? await model.client().discard(draftId: draft.id); self.draft = nil } }
+                Form {
+                    Text(verbatim: String(format: String(localized: "Photo ready (%lld×%lld). Camera details were removed."),
+                                          Int(draft.width), Int(draft.height)))
+                    TextField("What did you see? (optional)", text: $note)
+                    if let linked = model.linkedCase {
+                        Text(verbatim: String(format: String(localized: "You think this may be case %@"), linked))
+                        Button("Not this case") { model.linkedCase = nil }
+                    }
+                    Section("What you saw (optional)") {
+                        Picker("The child", selection: $sex) {
+                            Text("Not answered").tag(Sex?.none)
+                            Text("Girl").tag(Sex?.some(.girl))
+                            Text("Boy").tag(Sex?.some(.boy))
+                            Text("Not sure").tag(Sex?.some(.unknown))
+                        }
+                        Picker("Age, roughly", selection: $ageBand) {
+                            Text("Not answered").tag(AgeBand?.none)
+                            Text("Under 5").tag(AgeBand?.some(.under5))
+                            Text("5 to 9").tag(AgeBand?.some(.from5To9))
+                            Text("10 to 13").tag(AgeBand?.some(.from10To13))
+                            Text("14 to 17").tag(AgeBand?.some(.from14To17))
+                        }
+                        Picker("A visible injury or disability", selection: $injury) {
+                            Text("Not answered").tag(Bool?.none)
+                            Text("Yes").tag(Bool?.some(true))
+                            Text("No").tag(Bool?.some(false))
+                        }
+                        Picker("With adults", selection: $withAdults) {
+                            Text("Not answered").tag(WithAdults?.none)
+                            Text("None").tag(WithAdults?.some(.none))
+                            Text("One").tag(WithAdults?.some(.one))
+                            Text("Several").tag(WithAdults?.some(.several))
+                        }
+                        Picker("Doing", selection: $activity) {
+                            Text("Not answered").tag(Activity?.none)
+                            Text("Begging").tag(Activity?.some(.begging))
+                            Text("Selling").tag(Activity?.some(.selling))
+                            Text("Performing").tag(Activity?.some(.performing))
+                            Text("Something else").tag(Activity?.some(.other))
+                        }
+                    }
+                    HStack {
+                        Button("Send") { Task { await send(draft) } }
+                        Button("Discard") { Task { try? await model.client().discard(draftId: draft.id); self.draft = nil } }
+                    }
                 }
             } else {
                 CameraPreview(session: camera.session).ignoresSafeArea()
                 Button("Take photo") { Task { await shoot() } }.padding()
             }
-            if let message { Text(message).foregroundColor(.red) }
+            if let message { Text(verbatim: message).foregroundColor(.red) }
         }
         .privacySensitive()
     }
@@ -34,7 +79,7 @@ struct CaptureView: View {
         let shutter = Date()
         let location = OneShotLocation()
         location.request() // runs beside the shutter, never before it
-        guard let file = await camera.takePhoto() else { message = "The camera failed. Please try again."; return }
+        guard let file = await camera.takePhoto() else { message = String(localized: "The camera failed. Please try again."); return }
         defer { try? FileManager.default.removeItem(at: file) }
         do {
             let clock = ShutterClock(wall: shutter, utcOffsetMinutes: Int32(TimeZone.current.secondsFromGMT(for: shutter) / 60),
@@ -44,20 +89,25 @@ struct CaptureView: View {
         } catch let e as SightingError {
             message = Messages.text(e)
         } catch {
-            message = "Something went wrong inside the app."
+            message = String(localized: "Something went wrong inside the app.")
         }
     }
 
     private func send(_ draft: DraftSummary) async {
         do {
-            _ = try await model.client().submit(draftId: draft.id, details: ReportDetails(note: note.isEmpty ? nil : note, tags: [:], observations: nil))
+            let seen = Observations(caseNumber: model.linkedCase, sex: sex, ageBand: ageBand, injuryOrDisability: injury,
+                                    withAdults: withAdults, activity: activity)
+            _ = try await model.client().submit(draftId: draft.id,
+                                                details: ReportDetails(note: note.isEmpty ? nil : note, tags: [:], observations: seen))
             self.draft = nil
             note = ""
+            (sex, ageBand, injury, withAdults, activity) = (nil, nil, nil, nil, nil)
+            model.linkedCase = nil
             BackgroundSync.schedule()
         } catch let e as SightingError {
             message = Messages.text(e)
         } catch {
-            message = "Something went wrong inside the app."
+            message = String(localized: "Something went wrong inside the app.")
         }
     }
 }
@@ -97,6 +147,13 @@ final class OneShotLocation: NSObject, CLLocationManagerDelegate {
     func locationManager(_ manager: CLLocationManager, didFailWithError error: Error) {
         continuation?.resume(returning: nil)
         continuation = nil
+    }
+
+    /// A fix for the missing-children list (the core asks only for the 5° cells around it).
+    func here() async -> LocationFix? {
+        request()
+        if case .fix(let fix) = await reading(shutter: Date()) { return fix }
+        return nil
     }
 
     func reading(shutter: Date, waitSeconds: Double = 2) async -> CaptureLocation {

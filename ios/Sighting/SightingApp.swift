@@ -3,8 +3,9 @@ import SightingKit
 import SwiftUI
 
 /// The iOS shell: AVFoundation capture, a CoreLocation fix, BGTaskScheduler sync, a Secure
-/// Enclave–backed Keychain key behind the core's `KeyStore`, and the same four screens as
-/// Android. Everything else is the Rust core (SightingKit).
+/// Enclave–backed Keychain key behind the core's `KeyStore`, and the same screens as Android.
+/// Every word is in `Localizable.xcstrings` (English and Simplified Chinese) or composed in both
+/// languages by the models. Everything else is the Rust core (SightingKit).
 @main
 struct SightingApp: App {
     @StateObject private var model = AppModel()
@@ -15,10 +16,11 @@ struct SightingApp: App {
 
     var body: some Scene {
         WindowGroup {
-            TabView {
-                CaptureView().tabItem { Label("Capture", systemImage: "camera") }
-                OutboxView().tabItem { Label("Outbox", systemImage: "tray.and.arrow.up") }
-                SettingsView().tabItem { Label("Settings", systemImage: "gear") }
+            TabView(selection: $model.tab) {
+                CaptureView().tabItem { Label("Capture", systemImage: "camera") }.tag(AppModel.Tab.capture)
+                MissingChildrenView().tabItem { Label("Missing children", systemImage: "person.2") }.tag(AppModel.Tab.children)
+                OutboxView().tabItem { Label("Outbox", systemImage: "tray.and.arrow.up") }.tag(AppModel.Tab.outbox)
+                SettingsView().tabItem { Label("Settings", systemImage: "gear") }.tag(AppModel.Tab.settings)
             }
             .environmentObject(model)
             .onAppear { BackgroundSync.schedule() }
@@ -29,6 +31,11 @@ struct SightingApp: App {
 /// One `SightingClient` per process; opened off the main thread.
 @MainActor
 final class AppModel: ObservableObject {
+    enum Tab { case capture, children, outbox, settings }
+
+    @Published var tab: Tab = .capture
+    /// Set by "I may have seen this child" on a case page: the next report names the case.
+    @Published var linkedCase: String?
     let outbox = OutboxModel()
     private var opened: SightingClient?
 

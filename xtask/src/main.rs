@@ -5,6 +5,7 @@
 //! desk's pages embed.
 
 mod bench;
+mod shell_words;
 mod shells;
 
 use std::path::{Path, PathBuf};

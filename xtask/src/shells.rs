@@ -2,7 +2,7 @@
 //! them from drifting from the bindings. Every method they call on a `SightingClient` exists in
 //! the generated Kotlin and Swift; every `org.sighting.*` type the Android app imports exists in
 //! the generated Kotlin; every generated Swift record the iOS app builds is built with the
-//! record's fields, in order.
+//! record's fields, in order. And their words ([`crate::shell_words`]).
 
 use std::path::{Path, PathBuf};
 
@@ -71,9 +71,10 @@ pub fn check(root: &Path) -> Result<()> {
             }
         }
     }
+    problems.extend(crate::shell_words::check(root)?);
     if !problems.is_empty() {
         bail!(
-            "the shells drifted from the bindings:\n  {}",
+            "the shells drifted from the bindings or lack a word:\n  {}",
             problems.join("\n  ")
         );
     }
@@ -81,7 +82,7 @@ pub fn check(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn sources(dir: &Path, ext: &str) -> Result<Vec<(PathBuf, String)>> {
+pub(crate) fn sources(dir: &Path, ext: &str) -> Result<Vec<(PathBuf, String)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();

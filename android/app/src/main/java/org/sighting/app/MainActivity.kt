@@ -34,6 +34,7 @@ import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.Color
+import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import androidx.compose.ui.viewinterop.AndroidView
 import androidx.core.content.ContextCompat
@@ -46,14 +47,17 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import org.sighting.DraftSummary
 import org.sighting.PhotoSource
-import org.sighting.ReportDetails
 import org.sighting.ShutterClock
 import org.sighting.SightingException
 import org.sighting.shell.OutboxRow
 import org.sighting.shell.captureLocation
 import org.sighting.shell.userMessage
 
-/** The app's four screens: capture, note + send, outbox, settings (with the panic wipe). */
+/**
+ * The app's screens: capture, note + send (with what the reporter saw), the missing-children
+ * list and a case page, the outbox, settings (with the panic wipe). Every word is a string
+ * resource (`values/`, `values-zh-rCN/`) or comes from the shared shell's words.
+ */
 class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -69,16 +73,24 @@ class MainActivity : ComponentActivity() {
     private fun Screens() {
         var tab by remember { mutableIntStateOf(0) }
         var draft by remember { mutableStateOf<DraftSummary?>(null) }
+        // "I may have seen this child" on a case page: the next capture is linked to that case.
+        var linkedCase by remember { mutableStateOf<String?>(null) }
         Column(Modifier.fillMaxSize()) {
             TabRow(selectedTabIndex = tab) {
-                listOf("Capture", "Outbox", "Settings").forEachIndexed { i, title ->
-                    Tab(selected = tab == i, onClick = { tab = i }, text = { Text(title) })
-                }
+                listOf(R.string.tab_capture, R.string.tab_children, R.string.tab_outbox, R.string.tab_settings)
+                    .forEachIndexed { i, title ->
+                        Tab(selected = tab == i, onClick = { tab = i }, text = { Text(stringResource(title)) })
+                    }
             }
             when {
                 tab == 0 && draft == null -> CaptureScreen { draft = it }
-                tab == 0 -> NoteScreen(draft!!) { draft = null; tab = 1 }
-                tab == 1 -> OutboxScreen()
+                tab == 0 -> NoteScreen(this@MainActivity, draft!!, linkedCase, { linkedCase = null }) {
+                    draft = null
+                    linkedCase = null
+                    tab = 2
+                }
+                tab == 1 -> MissingChildrenScreen(this@MainActivity) { number -> linkedCase = number; tab = 0 }
+                tab == 2 -> OutboxScreen()
                 else -> SettingsScreen()
             }
         }
@@ -127,43 +139,13 @@ class MainActivity : ComponentActivity() {
 
                             override fun onError(e: ImageCaptureException) {
                                 file.delete()
-                                message = "The camera failed. Please try again."
+                                message = getString(R.string.camera_failed)
                             }
                         },
                     )
                 },
                 modifier = Modifier.fillMaxWidth().padding(16.dp),
-            ) { Text("Take photo") }
-        }
-    }
-
-    @Composable
-    private fun NoteScreen(draft: DraftSummary, done: () -> Unit) {
-        val scope = rememberCoroutineScope()
-        var note by remember { mutableStateOf("") }
-        var message by remember { mutableStateOf<String?>(null) }
-        Column(Modifier.padding(16.dp)) {
-            Text("Photo ready (${draft.width}×${draft.height}). Camera details were removed.")
-            OutlinedTextField(note, { note = it }, label = { Text("What did you see? (optional)") }, modifier = Modifier.fillMaxWidth())
-            message?.let { Text(it, color = Color(0xFFB00020)) }
-            Row {
-                Button(onClick = {
-                    scope.launch {
-                        try {
-                            withContext(Dispatchers.IO) {
-                                sighting.client().submit(draft.id, ReportDetails(note.ifBlank { null }, emptyMap()))
-                            }
-                            SyncWorker.now(this@MainActivity)
-                            done()
-                        } catch (e: SightingException) {
-                            message = userMessage(e)
-                        }
-                    }
-                }) { Text("Send") }
-                Button(onClick = { scope.launch(Dispatchers.IO) { sighting.client().discard(draft.id) }; done() }, Modifier.padding(start = 8.dp)) {
-                    Text("Discard")
-                }
-            }
+            ) { Text(stringResource(R.string.take_photo)) }
         }
     }
 
@@ -196,15 +178,19 @@ class MainActivity : ComponentActivity() {
         var wifiOnly by remember { mutableStateOf(current.wifiOnly) }
         var wiped by remember { mutableStateOf(false) }
         Column(Modifier.padding(16.dp)) {
-            OutlinedTextField(url, { url = it }, label = { Text("Organisation's server") }, modifier = Modifier.fillMaxWidth())
-            Row { Text("Send on Wi-Fi only", Modifier.weight(1f)); Switch(wifiOnly, { wifiOnly = it }) }
-            Button(onClick = { store.save(url, wifiOnly); sighting.reopen(); SyncWorker.schedule(this@MainActivity) }) { Text("Save") }
+            OutlinedTextField(
+                url, { url = it }, label = { Text(stringResource(R.string.settings_server)) }, modifier = Modifier.fillMaxWidth(),
+            )
+            Row { Text(stringResource(R.string.wifi_only), Modifier.weight(1f)); Switch(wifiOnly, { wifiOnly = it }) }
+            Button(onClick = { store.save(url, wifiOnly); sighting.reopen(); SyncWorker.schedule(this@MainActivity) }) {
+                Text(stringResource(R.string.save))
+            }
             // Panic wipe: keys first, then every draft and report; no confirmation dialog to linger on screen.
             Button(
                 onClick = { scope.launch(Dispatchers.IO) { sighting.client().wipe(); wiped = true } },
                 modifier = Modifier.padding(top = 32.dp),
-            ) { Text("Erase everything now") }
-            if (wiped) Text("Everything on this phone was erased.")
+            ) { Text(stringResource(R.string.erase_now)) }
+            if (wiped) Text(stringResource(R.string.erased))
         }
     }
 }

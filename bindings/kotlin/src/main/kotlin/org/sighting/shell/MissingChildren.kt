@@ -64,9 +64,6 @@ class MissingChildren(
         photo = c.photos.firstOrNull(),
     )
 
-    /** What the case page's button says: the reporter's hint, never a claim. */
-    val mayBeThisChild get() = say("I may have seen this child: take a photo", "我可能见过这个孩子：拍照")
-
     private fun sex(s: Sex) = when (s) {
         Sex.BOY -> say("boy", "男孩")
         Sex.GIRL -> say("girl", "女孩")
