@@ -342,14 +342,10 @@ fn bulletins_around_the_device_and_a_capture_linked_to_a_case() {
     let feed =
         sighting_server::desk::bulletins::build(&desk, &key, 1, now, time::Duration::days(14))
             .unwrap();
-    let status = intake.runtime.block_on(async {
-        let url = format!("{}/v1/bulletins", intake.url);
-        let response = test_support::client()
-            .put(url)
-            .body(feed.push_body())
-            .send();
-        response.await.unwrap().status()
-    });
+    let status = intake
+        .runtime
+        .block_on(feed.push(&test_support::client(), &intake.url, &key))
+        .unwrap();
     assert!(status.is_success(), "{status}");
 
     let init = init(data, &intake, &intake.url, &intake.keys.server_key);

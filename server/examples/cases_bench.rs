@@ -68,18 +68,9 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let public: [u8; 32] = key.public_key().as_ref().try_into()?;
     let base = runtime.block_on(serve(&tmp.path().join("intake"), public))?;
-    let body = feed.push_body();
     let started = Instant::now();
-    let status = runtime.block_on(async {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::new();
-        let response = client
-            .put(format!("{base}/v1/bulletins"))
-            .body(body)
-            .send()
-            .await?;
-        anyhow::Ok(response.status())
-    })?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let status = runtime.block_on(feed.push(&reqwest::Client::new(), &base, &key))?;
     anyhow::ensure!(status.is_success(), "push: {status}");
     println!(
         "push to the intake (verify, store): {:.2} s",

@@ -197,11 +197,8 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<()> {
         let client = sighting_server::desk::app::Puller::client(ca.as_deref())?;
         // https, or http to loopback only: as the phone and the puller require.
         let intake = sighting_core::sync::check_intake_url(intake)?;
-        let url = format!("{}/v1/bulletins", intake.as_str().trim_end_matches('/'));
-        let status = tokio::runtime::Runtime::new()?.block_on(async {
-            let response = client.put(&url).body(feed.push_body()).send().await?;
-            anyhow::Ok(response.status())
-        })?;
+        let status =
+            tokio::runtime::Runtime::new()?.block_on(feed.push(&client, intake.as_str(), &key))?;
         anyhow::ensure!(status.is_success(), "the intake refused the feed: {status}");
     }
     println!(

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use sighting_core::wire::bulletin::{IndexBody, TileFile};
+use sighting_core::wire::bulletin::{self, IndexBody, TileFile};
 use sighting_core::wire::region_tile::RegionTile;
 use sighting_server::desk::bulletins::{self, Feed};
 use sighting_server::desk::state::DeskState;
@@ -21,14 +21,20 @@ fn feed(desk: &DeskState, key: &Ed25519KeyPair, version: u64) -> Feed {
     bulletins::build(desk, key, version, now, time::Duration::days(14)).unwrap()
 }
 
-async fn push(base: &str, body: Vec<u8>) -> StatusCode {
-    support::client()
-        .put(format!("{base}/v1/bulletins"))
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
+/// A push of `body` with the `Bulletin-Push` header `key` makes for `feed`'s index (a test may
+/// send another body than that index, or sign with another key).
+async fn push_as(base: &str, key: &Ed25519KeyPair, feed: &Feed, body: Vec<u8>) -> StatusCode {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let authorization = bulletin::push_authorization(key, &feed.index_json, now);
+    push_with(base, Some(authorization), body).await
+}
+
+async fn push_with(base: &str, authorization: Option<String>, body: Vec<u8>) -> StatusCode {
+    let mut request = support::client().put(format!("{base}/v1/bulletins"));
+    if let Some(authorization) = authorization {
+        request = request.header(bulletin::PUSH_HEADER, authorization);
+    }
+    request.body(body).send().await.unwrap().status()
 }
 
 async fn get(base: &str, path: &str, etag: Option<&str>) -> reqwest::Response {
@@ -59,15 +65,39 @@ async fn the_intake_takes_only_newer_feeds_signed_by_the_bulletin_key_and_serves
     );
     let stranger = Ed25519KeyPair::from_seed_unchecked(&[4; 32]).unwrap();
     let forged = feed(&desk, &stranger, 1);
-    assert_eq!(push(&base, forged.push_body()).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        push_as(&base, &stranger, &forged, forged.push_body()).await,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(
         get(&base, "index.json", None).await.status(),
         StatusCode::NOT_FOUND
     );
 
-    // A good feed: served as pushed, with ETags a phone revalidates against.
+    // A push without the bulletin key's header, with one made too long ago, or with a header
+    // for another index, is refused (the header before a byte of the body is read).
     let first = feed(&desk, &key, 1);
-    assert_eq!(push(&base, first.push_body()).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        push_with(&base, None, first.push_body()).await,
+        StatusCode::FORBIDDEN
+    );
+    let long_ago = OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    let stale = bulletin::push_authorization(&key, &first.index_json, long_ago);
+    assert_eq!(
+        push_with(&base, Some(stale), first.push_body()).await,
+        StatusCode::FORBIDDEN
+    );
+    let other = feed(&desk, &key, 7);
+    assert_eq!(
+        push_as(&base, &key, &other, first.push_body()).await,
+        StatusCode::BAD_REQUEST
+    );
+
+    // A good feed: served as pushed, with ETags a phone revalidates against.
+    assert_eq!(
+        push_as(&base, &key, &first, first.push_body()).await,
+        StatusCode::NO_CONTENT
+    );
     let index = get(&base, "index.json", None).await;
     assert_eq!(index.status(), StatusCode::OK);
     assert!(index.headers().get("set-cookie").is_none());
@@ -84,20 +114,32 @@ async fn the_intake_takes_only_newer_feeds_signed_by_the_bulletin_key_and_serves
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 
     // The same version, or an older one, is refused: no rollback through the intake.
-    assert_eq!(push(&base, first.push_body()).await, StatusCode::CONFLICT);
+    assert_eq!(
+        push_as(&base, &key, &first, first.push_body()).await,
+        StatusCode::CONFLICT
+    );
 
     // A cut push, a frame longer than the index may be, bytes after the last tile: refused,
     // and the feed held stays whole.
     let second = feed(&desk, &key, 2);
     let mut cut = second.push_body();
     cut.truncate(cut.len() - 10);
-    assert_eq!(push(&base, cut).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        push_as(&base, &key, &second, cut).await,
+        StatusCode::BAD_REQUEST
+    );
     let mut huge = (u32::MAX).to_be_bytes().to_vec();
     huge.extend_from_slice(b"{}");
-    assert_eq!(push(&base, huge).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        push_as(&base, &key, &second, huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     let mut trailing = second.push_body();
     trailing.push(0);
-    assert_eq!(push(&base, trailing).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        push_as(&base, &key, &second, trailing).await,
+        StatusCode::BAD_REQUEST
+    );
     let held = get(&base, "index.json", None).await.bytes().await.unwrap();
     assert_eq!(held, first.index_json);
 
@@ -105,7 +147,10 @@ async fn the_intake_takes_only_newer_feeds_signed_by_the_bulletin_key_and_serves
     let amsterdam = desk.case("C-0").unwrap();
     desk.close_case(&cm, "C-0", amsterdam.version).unwrap();
     let third = feed(&desk, &key, 3);
-    assert_eq!(push(&base, third.push_body()).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        push_as(&base, &key, &third, third.push_body()).await,
+        StatusCode::NO_CONTENT
+    );
     let gone = RegionTile::at(52.37, 4.90).unwrap();
     let tile = get(&base, &format!("tiles/{gone}.json"), None).await;
     assert_eq!(tile.status(), StatusCode::NOT_FOUND);
@@ -137,7 +182,10 @@ async fn without_a_bulletin_key_the_intake_serves_and_takes_no_feed() {
     let key = Ed25519KeyPair::from_seed_unchecked(&[3; 32]).unwrap();
     let (desk, _) = desk_with_cases(&tmp.path().join("desk"), &[(52.37, 4.90)]);
     let body = feed(&desk, &key, 1).push_body();
-    assert_eq!(push(&server.base, body).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        push_with(&server.base, None, body).await,
+        StatusCode::NOT_FOUND
+    );
     let index = get(&server.base, "index.json", None).await;
     assert_eq!(index.status(), StatusCode::NOT_FOUND);
     server.stop().await;

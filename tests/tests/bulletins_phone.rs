@@ -96,15 +96,9 @@ async fn a_phone_keeps_the_cases_around_it_encrypted_and_loses_closed_and_expire
     let server = Server::start(&tmp.path().join("intake"), &server_key().0, config).await;
     let (desk, cm) = desk_with_cases(&tmp.path().join("desk"), &[AMSTERDAM, UTRECHT, BEIJING]);
     let push = |feed: Feed| {
-        let base = server.base.clone();
+        let (base, key) = (server.base.clone(), &key);
         async move {
-            let status = support::client()
-                .put(format!("{base}/v1/bulletins"))
-                .body(feed.push_body())
-                .send()
-                .await
-                .unwrap()
-                .status();
+            let status = feed.push(&support::client(), &base, key).await.unwrap();
             assert_eq!(status, StatusCode::NO_CONTENT);
         }
     };

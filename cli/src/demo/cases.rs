@@ -78,16 +78,8 @@ pub async fn push_feed(desk: &DeskState, org: &Path, intake_url: &str) -> Result
     let version = u64::try_from(sighting_core::millis::now())?;
     let feed = bulletins::build(desk, &key, version, now, time::Duration::days(14))?;
     let client = sighting_server::desk::app::Puller::client(None)?;
-    let response = client
-        .put(format!("{intake_url}/v1/bulletins"))
-        .body(feed.push_body())
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "the intake refused the feed: {}",
-        response.status()
-    );
+    let status = feed.push(&client, intake_url, &key).await?;
+    anyhow::ensure!(status.is_success(), "the intake refused the feed: {status}");
     println!(
         "   the desk signed bulletin feed version {version} and pushed it to the intake ({} tile(s))",
         feed.tiles.len()

@@ -20,9 +20,13 @@
 //! Pushing a feed (desk → intake, `PUT /v1/bulletins`):
 //!
 //! > The body is `index.json`, then each tile file in the order the index lists them, each
-//! > preceded by its length as 4 bytes, big-endian. The intake checks the index's signature and
-//! > version before it reads a tile, each tile's length against the index before reading it,
-//! > and refuses trailing bytes.
+//! > preceded by its length as 4 bytes, big-endian. The request carries
+//! > `Bulletin-Push: t=<unix seconds>, sha256=<hex of index.json>, sig=<base64>`, the signature
+//! > by the bulletin key over `"sighting-bulletin-push/1\n" || t || "\n" || sha256`. The intake
+//! > checks that header (signature, and `t` within 5 minutes of its clock) before it reads a
+//! > byte of the body, then the index's digest against it, its signature and version before it
+//! > reads a tile, each tile's length against the index before reading it, and refuses trailing
+//! > bytes.
 //!
 //! A reader refuses, whole: a bad signature, an older version than the one it has, an index past
 //! its expiry, a tile that does not hash to the index's digest or that holds a case the index
@@ -37,6 +41,11 @@ use time::OffsetDateTime;
 use super::region_tile::RegionTile;
 
 const CONTEXT: &[u8] = b"sighting-bulletin/1\n";
+const PUSH_CONTEXT: &[u8] = b"sighting-bulletin-push/1\n";
+/// The header that authorises a push.
+pub const PUSH_HEADER: &str = "bulletin-push";
+/// How far a push's time may be from the intake's clock.
+pub const PUSH_SKEW_SECONDS: i64 = 300;
 
 /// Bytes of `index.json` at most.
 pub const MAX_INDEX_BYTES: usize = 1 << 20;
@@ -132,6 +141,8 @@ pub enum BulletinError {
     Expired(String),
     #[error("bulletin tile {0} does not match the index")]
     TileMismatch(String),
+    #[error("the push is not authorised by the bulletin key: {0}")]
+    PushNotAuthorised(&'static str),
 }
 
 fn malformed(what: impl Into<String>) -> BulletinError {
@@ -345,6 +356,50 @@ impl Case {
         }
         Ok(())
     }
+}
+
+/// The `Bulletin-Push` header for pushing `index_json` at `now_unix`.
+pub fn push_authorization(key: &Ed25519KeyPair, index_json: &[u8], now_unix: i64) -> String {
+    let digest =
+        super::hex::encode(ring::digest::digest(&ring::digest::SHA256, index_json).as_ref());
+    let sig = key.sign(&push_message(now_unix, &digest));
+    format!(
+        "t={now_unix}, sha256={digest}, sig={}",
+        STANDARD.encode(sig.as_ref())
+    )
+}
+
+/// Checks a `Bulletin-Push` header: signed by the bulletin key, made within
+/// [`PUSH_SKEW_SECONDS`] of `now_unix`. Returns the SHA-256 the index must have.
+pub fn check_push_authorization(
+    header: &str,
+    bulletin_key: &[u8; 32],
+    now_unix: i64,
+) -> Result<[u8; 32], BulletinError> {
+    let refused = BulletinError::PushNotAuthorised;
+    let mut fields = std::collections::BTreeMap::new();
+    for part in header.split(',') {
+        let (name, value) = part.trim().split_once('=').ok_or(refused("malformed"))?;
+        fields.insert(name, value);
+    }
+    let field = |name| fields.get(name).copied().ok_or(refused("malformed"));
+    let t: i64 = field("t")?.parse().map_err(|_| refused("malformed"))?;
+    let digest = field("sha256")?;
+    let sig = STANDARD
+        .decode(field("sig")?)
+        .map_err(|_| refused("malformed"))?;
+    if (now_unix - t).abs() > PUSH_SKEW_SECONDS {
+        return Err(refused("made too long ago, or in the future"));
+    }
+    let expected = super::hex::decode::<32>(digest).ok_or(refused("malformed"))?;
+    UnparsedPublicKey::new(&ED25519, bulletin_key)
+        .verify(&push_message(t, digest), &sig)
+        .map_err(|_| refused("bad signature"))?;
+    Ok(expected)
+}
+
+fn push_message(t: i64, digest: &str) -> Vec<u8> {
+    [PUSH_CONTEXT, format!("{t}\n{digest}").as_bytes()].concat()
 }
 
 /// The body of `PUT /v1/bulletins`: the index, then its tiles in its order, each length-prefixed.

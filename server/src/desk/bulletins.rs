@@ -151,6 +151,27 @@ impl Feed {
         bulletin::push_body(&self.index_json, tiles.map(Vec::as_slice))
     }
 
+    /// Pushes the feed to the intake at `intake` (its base URL), authorised by the bulletin key.
+    pub async fn push(
+        &self,
+        client: &reqwest::Client,
+        intake: &str,
+        key: &Ed25519KeyPair,
+    ) -> Result<reqwest::StatusCode, reqwest::Error> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let url = format!("{}/v1/bulletins", intake.trim_end_matches('/'));
+        let response = client
+            .put(url)
+            .header(
+                bulletin::PUSH_HEADER,
+                bulletin::push_authorization(key, &self.index_json, now),
+            )
+            .body(self.push_body())
+            .send()
+            .await?;
+        Ok(response.status())
+    }
+
     /// Writes `index.json` and `tiles/<tile>.json` under `dir` (what the intake serves).
     pub fn write(&self, dir: &Path) -> Result<(), FeedError> {
         std::fs::create_dir_all(dir.join("tiles"))?;

@@ -3,9 +3,11 @@
 //! is newer than the one held, so no password guards it; phones fetch `index.json` and the tiles
 //! of their regions as static files with ETags, without cookies.
 //!
-//! A push is read frame by frame: the index (at most 1 MiB) is checked before any tile is read,
-//! and each tile's length against the signed index before its bytes are, so a stranger can make
-//! the server hold at most one index's worth of bytes.
+//! A push must carry a `Bulletin-Push` header signed by the bulletin key and made in the last
+//! minutes, checked before a byte of the body is read: a stranger is refused at once and makes
+//! the server hold nothing. Then the body is read frame by frame: the index (at most 1 MiB,
+//! its digest the one the header signed) is checked before any tile is read, and each tile's
+//! length against the signed index before its bytes are.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -93,8 +95,12 @@ impl Frames {
     }
 }
 
-pub(super) async fn put(State(intake): State<Arc<Intake>>, body: Body) -> Response {
-    match take_feed(&intake, body).await {
+pub(super) async fn put(
+    State(intake): State<Arc<Intake>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match take_feed(&intake, &headers, body).await {
         Ok(version) => {
             tracing::info!(version, "new bulletin feed");
             StatusCode::NO_CONTENT.into_response()
@@ -103,8 +109,15 @@ pub(super) async fn put(State(intake): State<Arc<Intake>>, body: Body) -> Respon
     }
 }
 
-async fn take_feed(intake: &Arc<Intake>, body: Body) -> Result<u64, Refusal> {
+async fn take_feed(intake: &Arc<Intake>, headers: &HeaderMap, body: Body) -> Result<u64, Refusal> {
     let key = intake.config.bulletin_key.ok_or_else(no_feed)?;
+    let authorization = headers
+        .get(bulletin::PUSH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let index_sha256 = bulletin::check_push_authorization(authorization, &key, now)
+        .map_err(|e| Refusal::new(StatusCode::FORBIDDEN, "bulletins", e.to_string()))?;
     let deadline = Instant::now() + intake.config.request_timeout;
     let mut frames = Frames {
         stream: body.into_data_stream(),
@@ -112,6 +125,13 @@ async fn take_feed(intake: &Arc<Intake>, body: Body) -> Result<u64, Refusal> {
         deadline: deadline.into(),
     };
     let index_json = frames.next(bulletin::MAX_INDEX_BYTES).await?;
+    if ring::digest::digest(&ring::digest::SHA256, &index_json).as_ref() != index_sha256 {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "bulletins",
+            "the index is not the one the push header names",
+        ));
+    }
     let index = IndexBody::verified_body(&index_json, &key).map_err(refused)?;
     let store = intake.store.clone();
     if let Some(held) = blocking(move || Ok(store.bulletin_version()?))

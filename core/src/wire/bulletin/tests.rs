@@ -197,3 +197,37 @@ fn bad_cases_are_refused_before_signing_or_reading() {
         "not in its tile"
     );
 }
+
+#[test]
+fn a_push_authorization_binds_the_index_and_the_time() {
+    let key = Ed25519KeyPair::from_seed_unchecked(&[9; 32]).unwrap();
+    let public: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let index = b"{\"body\":\"e30=\",\"sig\":\"\"}";
+    let now = 1_800_000_000;
+    let header = push_authorization(&key, index, now);
+    let digest = check_push_authorization(&header, &public, now + 60).unwrap();
+    assert_eq!(
+        digest.as_slice(),
+        ring::digest::digest(&ring::digest::SHA256, index).as_ref()
+    );
+    // Too old, from the future, another key, another digest, malformed: refused.
+    for at in [now + PUSH_SKEW_SECONDS + 1, now - PUSH_SKEW_SECONDS - 1] {
+        assert!(check_push_authorization(&header, &public, at).is_err());
+    }
+    let stranger = Ed25519KeyPair::from_seed_unchecked(&[8; 32]).unwrap();
+    let forged = push_authorization(&stranger, index, now);
+    assert!(check_push_authorization(&forged, &public, now).is_err());
+    let other = push_authorization(&key, b"other", now);
+    let swapped = format!(
+        "{}, {}",
+        header.split(", sig=").next().unwrap(),
+        other.split(", ").nth(2).unwrap()
+    );
+    assert!(check_push_authorization(&swapped, &public, now).is_err());
+    for bad in ["", "t=1", "t=x, sha256=00, sig=AA==", "nonsense"] {
+        assert!(
+            check_push_authorization(bad, &public, now).is_err(),
+            "{bad:?}"
+        );
+    }
+}
