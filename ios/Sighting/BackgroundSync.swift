@@ -3,7 +3,8 @@ import Network
 import SightingKit
 
 /// BGProcessingTask (needs network, may run longer) and BGAppRefreshTask (~30 s) both run one
-/// sync whose budget ends before the system's deadline; the core resumes cut uploads.
+/// sync whose budget ends before the system's deadline (the core resumes cut uploads), then
+/// refresh the missing-children list.
 enum BackgroundSync {
     static let processing = "org.sighting.sync"
     static let refresh = "org.sighting.refresh"
@@ -31,6 +32,9 @@ enum BackgroundSync {
                 task.expirationHandler = { client.cancelSync() }
                 let metered = NWPathMonitor().currentPath.isExpensive
                 _ = try await client.sync(budget: Settings.load().backgroundBudget(seconds: seconds, meteredNow: metered))
+                // The missing-children list comes along, for the area asked for last time; a
+                // failure keeps the list held.
+                _ = try? await client.refreshBulletins(near: nil)
                 task.setTaskCompleted(success: true)
             } catch {
                 task.setTaskCompleted(success: false)

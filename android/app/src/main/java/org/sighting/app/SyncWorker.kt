@@ -13,13 +13,24 @@ import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
 import java.util.concurrent.TimeUnit
+import org.sighting.SightingException
 
-/** Runs one sync inside WorkManager's limit; the core's budget stops it in time. */
+/**
+ * Runs one sync inside WorkManager's limit (the core's budget stops it in time), then refreshes
+ * the missing-children list.
+ */
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
     override suspend fun doWork(): Result {
         val app = applicationContext.sighting
         val metered = applicationContext.getSystemService(ConnectivityManager::class.java).isActiveNetworkMetered
         val summary = app.client().sync(app.settings().backgroundBudget(seconds = 25, meteredNow = metered))
+        // The missing-children list comes along, for the area asked for last time; a failure
+        // keeps the list held (the core verifies everything before keeping anything).
+        try {
+            app.client().refreshBulletins(null)
+        } catch (e: SightingException) {
+            // Shown on the list's screen at its next update; nothing to do in the background.
+        }
         // Anything paused or waiting is retried by WorkManager's own backoff and the periodic run.
         return if (summary.retrying.isEmpty() && summary.paused.isEmpty()) Result.success() else Result.retry()
     }
