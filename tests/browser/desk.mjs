@@ -182,7 +182,46 @@ await first.locator("button[data-decision=possible_match]").click();
 await page.waitForFunction((w) => document.querySelector("#candidates tbody tr:first-child .decision p")?.textContent.startsWith(w),
   zh.decision_possible_match);
 
-// 10. The audit log: every change once, in order, nothing editable.
+// A reviewer does not manage cases: no form, no publication buttons.
+assert.equal(await page.locator("#new-case").isHidden(), true);
+assert.equal(await page.locator("#case-manage").isHidden(), true);
+
+// 10. A case manager opens a case in the desk and takes it through the publication gate:
+// refused until vetted, then published.
+{
+  const chen = await reviewer("zh-CN");
+  await login(chen.page, facts.case.manager, facts.password);
+  await chen.page.waitForSelector("#desk-view:not([hidden])");
+  await chen.page.click("#tab-cases");
+  await chen.page.click("#new-case");
+  const fill = async (id, v) => chen.page.fill(id, v);
+  await fill("#cf-number", "C-8");
+  await fill("#cf-first-name", "Hua");
+  await chen.page.selectOption("#cf-sex", "boy");
+  await fill("#cf-age", "6");
+  await fill("#cf-since", "2026-10-02");
+  await fill("#cf-district", "Siena");
+  await fill("#cf-lat", "43.32");
+  await fill("#cf-lon", "11.33");
+  await fill("#cf-marks", "burn scar on the right arm");
+  await fill("#cf-police", "SI-2026-88");
+  await chen.page.click("#case-form button[type=submit]");
+  await chen.page.waitForSelector('#cases tr[data-case="C-8"]');
+  await chen.page.waitForFunction(() => document.getElementById("case-title").textContent.includes("C-8"));
+  assert.ok((await text(chen.page, "#case-state")).includes(zh.case_needs_consent), "not vetted yet");
+  await chen.page.click("#case-consent");
+  await chen.page.waitForFunction((w) => document.getElementById("case-message").textContent === w, zh.saved);
+  await chen.page.setInputFiles("#case-photo", facts.case.photo);
+  await chen.page.waitForFunction(() => !document.getElementById("case-state").textContent.includes("照片"));
+  await axeCheck(chen.page, "a case manager's case page");
+  await chen.page.click("#case-publish");
+  await chen.page.waitForFunction((w) => document.querySelector('#cases tr[data-case="C-8"] td:last-child').textContent === w,
+    zh.publication_published);
+  assert.deepEqual(chen.problems, [], "no script errors for the case manager");
+  await chen.page.context().close();
+}
+
+// 11. The audit log: every change once, in order, nothing editable.
 await page.click("#tab-audit");
 await page.waitForFunction(() => document.querySelectorAll("#audit tbody tr").length > 0);
 const seqs = await page.locator("#audit tbody tr").evaluateAll((rows) => rows.map((r) => Number(r.dataset.seq)));
@@ -191,7 +230,7 @@ assert.equal(new Set(seqs).size, seqs.length, "each change once");
 assert.equal(await page.locator("#audit input, #audit textarea, #audit select, #audit button, #audit [contenteditable]").count(), 0);
 await axeCheck(page, "the audit log");
 
-// 11. English at a click; the choice is kept.
+// 12. English at a click; the choice is kept.
 await page.selectOption("#lang", "en");
 assert.equal(await page.getAttribute("html", "lang"), "en");
 assert.equal(await text(page, "h1"), en.app_title);
@@ -202,7 +241,7 @@ assert.equal(await text(page, "h1"), en.app_title);
 await page.click("#tab-sightings");
 await axeCheck(page, "the sightings list and map, in English");
 
-// 12. Log out: back to the login.
+// 13. Log out: back to the login.
 await page.click("#logout");
 await page.waitForSelector("#login-view:not([hidden])");
 

@@ -195,7 +195,13 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         },
         "failed": failed,
         "lead": lead,
-        "case": { "number": "C-7", "first_name": details.first_name, "linked": linked },
+        "case": {
+            "number": "C-7",
+            "first_name": details.first_name,
+            "linked": linked,
+            "manager": "chen",
+            "photo": support::fixtures().join("gps/DSCN0012.jpg"),
+        },
     });
     let facts_file = tmp.path().join("facts.json");
     std::fs::write(&facts_file, facts.to_string()).unwrap();
@@ -270,6 +276,28 @@ async fn reviewers_click_through_the_desk_in_chromium() {
             Some("C-7".to_string()),
             Some("possible_match".to_string())
         )]
+    );
+
+    // The case chen opened in the page, through the gate, each step audited.
+    let c8 = desk.state.case("C-8").unwrap();
+    assert_eq!(c8.publication, desk::state::Publication::Published);
+    assert_eq!((c8.photos, c8.details.sex), (1, Sex::Boy));
+    let steps: Vec<String> = desk
+        .state
+        .audit(None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.case_number.as_deref() == Some("C-8"))
+        .map(|e| format!("{} {}", e.reviewer.unwrap_or_default(), e.action))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "chen case_created",
+            "chen case_consent",
+            "chen case_photo_added",
+            "chen case_publication"
+        ]
     );
 
     // The audit log: each change once, in order; bo's conflicting change is not in it.

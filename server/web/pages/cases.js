@@ -2,16 +2,26 @@
 // The desk's case pages: the register, and one case's candidates among all sightings, best
 // first, with the reasons for each, the case photo beside each sighting photo, and the
 // reviewer's decision (possible match → escalate, or not this child), audited on the server.
-// The ranking only orders; deciding that a sighting is the child is the reviewer's.
+// The ranking only orders; deciding that a sighting is the child is the reviewer's. Case
+// managers also open cases and take them through the publication gate here (the server
+// refuses anyone else, and a case that is not vetted).
 //
 // Uses the page's helpers (desk.js): words, elements, the API with its CSRF token.
 (() => {
   const D = window.SightingDesk;
   const { t, el, api } = D;
   const $ = (id) => document.getElementById(id);
+  const SEXES = ["girl", "boy", "unknown"];
   let open = null;
+  let shown = null;
+  let started = false;
+
+  const manages = () => ["case_manager", "admin"].includes(D.me()?.role);
 
   async function showCases() {
+    if (!started) start();
+    $("new-case").hidden = !manages();
+    $("cf-sex").replaceChildren(...SEXES.map((s) => el("option", t("sex_" + s), { value: s })));
     const { cases } = await (await api("GET", "/api/cases")).json();
     $("cases").tBodies[0].replaceChildren(...cases.map((c) => {
       const row = el("tr", null, { "data-case": c.number });
@@ -31,7 +41,9 @@
     const response = await api("GET", `/api/cases/${encodeURIComponent(number)}/candidates`);
     if (!response.ok) return D.flash(t("error"));
     const { case: c, candidates } = await response.json();
+    shown = c;
     $("case-detail").hidden = false;
+    showManage(c);
     $("case-title").textContent = t("case_title", { number: c.number, name: c.first_name });
     $("case-summary").textContent = t("case_summary", {
       age: c.age_when_missing, since: c.missing_since, place: c.last_seen_district, marks: c.marks || "—",
@@ -98,6 +110,85 @@
       cell.append(button);
     }
     return cell;
+  }
+
+  // ---- Case managers: opening a case and the publication gate ----
+
+  function showManage(c) {
+    $("case-manage").hidden = !manages();
+    const missing = [];
+    if (!c.police_reference) missing.push(t("case_needs_police"));
+    if (!c.consent_at_ms) missing.push(t("case_needs_consent"));
+    if (c.photos === 0) missing.push(t("case_needs_photo"));
+    $("case-state").textContent = t("case_state", {
+      publication: t("publication_" + c.publication),
+      missing: missing.length ? t("case_missing_for_publication", { what: missing.join(t("list_joiner")) }) : "",
+    });
+    const closed = c.publication === "closed";
+    $("case-consent").hidden = Boolean(c.consent_at_ms) || closed;
+    $("case-publish").hidden = c.publication !== "draft";
+    $("case-close").hidden = closed;
+    $("case-photo").disabled = closed || c.photos >= 3;
+  }
+
+  // The server's answer to a change, in words; then the case as it is now.
+  async function afterChange(response) {
+    const message = response.ok ? t("saved")
+      : response.status === 409 ? t("conflict")
+        : response.status === 422 ? (await response.json()).detail : t("error");
+    await openCase(shown.number);
+    $("case-message").textContent = message;
+    $("case-message").className = response.ok ? "ok" : "problem";
+    await showCases();
+  }
+
+  async function step(name) {
+    const path = `/api/cases/${encodeURIComponent(shown.number)}/${name}`;
+    await afterChange(await api("POST", path, { version: shown.version }));
+  }
+
+  async function addPhoto() {
+    const file = $("case-photo").files[0];
+    if (!file) return;
+    const path = `/api/cases/${encodeURIComponent(shown.number)}/photos?version=${shown.version}`;
+    const response = await fetch(path, {
+      method: "POST", credentials: "same-origin", body: file,
+      headers: { "Content-Type": "image/jpeg", "X-CSRF-Token": D.csrf() },
+    });
+    $("case-photo").value = "";
+    await afterChange(response);
+  }
+
+  async function createCase(event) {
+    event.preventDefault();
+    const value = (id) => $(id).value.trim();
+    const body = {
+      number: value("cf-number"), first_name: value("cf-first-name"), sex: $("cf-sex").value,
+      date_of_birth: value("cf-dob") || null, age_when_missing: Number(value("cf-age")),
+      missing_since: value("cf-since"), last_seen_district: value("cf-district"),
+      last_seen_lat: Number(value("cf-lat")), last_seen_lon: Number(value("cf-lon")),
+      marks: value("cf-marks"), police_reference: value("cf-police") || null,
+      private_notes: value("cf-notes") || null,
+    };
+    const response = await api("POST", "/api/cases", body);
+    if (!response.ok) {
+      $("case-form-message").textContent = response.status === 409 ? t("case_exists") : (await response.json()).detail;
+      return;
+    }
+    $("case-form").reset();
+    $("case-form").hidden = true;
+    open = body.number;
+    await showCases();
+  }
+
+  function start() {
+    started = true;
+    $("new-case").addEventListener("click", () => { $("case-form").hidden = false; $("cf-number").focus(); });
+    $("case-form").addEventListener("submit", createCase);
+    $("case-consent").addEventListener("click", () => step("consent"));
+    $("case-publish").addEventListener("click", () => step("publish"));
+    $("case-close").addEventListener("click", () => step("close"));
+    $("case-photo").addEventListener("change", addPhoto);
   }
 
   D.showCases = showCases;

@@ -488,7 +488,7 @@
   }
 
   // What the case pages (cases.js) use of this page.
-  window.SightingDesk = { t, el, api, flash, time };
+  window.SightingDesk = { t, el, api, flash, time, me: () => me, csrf: () => csrf };
 
   start();
 })();

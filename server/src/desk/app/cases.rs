@@ -1,10 +1,12 @@
 //! The case pages' API: the register, a case's photos, its ranked candidates with the reasons
-//! and each reviewer decision, and recording a decision (audited).
+//! and each reviewer decision, and recording a decision (audited); and for case managers, the
+//! register's changes (open, add a photo, record consent, publish, close), each naming the
+//! version it was made from, the state refusing anyone else.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -13,18 +15,94 @@ use serde_json::json;
 
 use super::auth::{refuse, state_error};
 use super::Desk;
+use crate::desk::bulletins;
 use crate::desk::ranking::rank;
-use crate::desk::state::{CaseError, Decision, Reviewer};
+use crate::desk::state::{CaseDetails, CaseError, CaseRow, Decision, Reviewer};
+
+/// Largest photo a case manager may upload (it is re-encoded small before it is kept).
+pub(super) const MAX_CASE_PHOTO_UPLOAD: usize = 32 << 20;
 
 fn case_error(e: CaseError) -> Response {
+    let detail = e.to_string();
     match e {
-        CaseError::NotFound(_) => refuse(StatusCode::NOT_FOUND, "not_found", e.to_string()),
-        other => refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            other.to_string(),
-        ),
+        CaseError::NotFound(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
+        CaseError::Forbidden => refuse(StatusCode::FORBIDDEN, "forbidden", detail),
+        CaseError::Exists(_) => refuse(StatusCode::CONFLICT, "exists", detail),
+        CaseError::Conflict { current } => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "conflict", "detail": detail, "current_version": current })),
+        )
+            .into_response(),
+        CaseError::NotVetted(_) | CaseError::Closed => {
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
+        }
+        CaseError::Invalid(_) => refuse(StatusCode::BAD_REQUEST, "invalid", detail),
+        CaseError::Sqlite(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail),
     }
+}
+
+fn changed(result: Result<CaseRow, CaseError>) -> Response {
+    match result {
+        Ok(row) => Json(row).into_response(),
+        Err(e) => case_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewCase {
+    number: String,
+    #[serde(flatten)]
+    details: CaseDetails,
+}
+
+pub(super) async fn create(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Json(new): Json<NewCase>,
+) -> Response {
+    changed(desk.state.create_case(&by, &new.number, &new.details))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Step {
+    version: i64,
+}
+
+/// `consent`, `publish` or `close`: one step of the publication gate.
+pub(super) async fn step(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Path((number, step)): Path<(String, String)>,
+    Json(at): Json<Step>,
+) -> Response {
+    let state = &desk.state;
+    changed(match step.as_str() {
+        "consent" => state.record_family_consent(&by, &number, at.version),
+        "publish" => state.publish_case(&by, &number, at.version),
+        "close" => state.close_case(&by, &number, at.version),
+        _ => return refuse(StatusCode::NOT_FOUND, "not_found", "no such step"),
+    })
+}
+
+/// A photo for the case: the JPEG as the body, the version it was made from in the query.
+pub(super) async fn add_photo(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Path(number): Path<String>,
+    Query(at): Query<Step>,
+    jpeg: axum::body::Bytes,
+) -> Response {
+    let small = match tokio::task::spawn_blocking(move || bulletins::case_photo(&jpeg)).await {
+        Ok(Ok(small)) => small,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "not a usable JPEG photo",
+            )
+        }
+    };
+    changed(desk.state.add_case_photo(&by, &number, at.version, &small))
 }
 
 pub(super) async fn list(State(desk): State<Arc<Desk>>) -> Response {

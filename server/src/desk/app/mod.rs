@@ -181,8 +181,15 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/api/sightings/{id}/assign", post(api::assign))
         .route("/api/audit", get(api::audit))
         .route("/api/leads", post(api::lead_package))
-        .route("/api/cases", get(cases::list))
+        .route("/api/cases", get(cases::list).post(cases::create))
+        .route(
+            "/api/cases/{number}/photos",
+            post(cases::add_photo).layer(axum::extract::DefaultBodyLimit::max(
+                cases::MAX_CASE_PHOTO_UPLOAD,
+            )),
+        )
         .route("/api/cases/{number}/photos/{index}", get(cases::photo))
+        .route("/api/cases/{number}/{step}", post(cases::step))
         .route("/api/cases/{number}/candidates", get(cases::candidates))
         .route("/api/cases/{number}/candidates/{id}", post(cases::decide))
         .layer(middleware::from_fn_with_state(

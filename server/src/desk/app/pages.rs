@@ -310,10 +310,12 @@ mod tests {
     #[test]
     fn chinese_words_are_chinese() {
         let words = words();
-        // Han characters, or CJK full-width punctuation (`{name}（{role}）`).
+        // Han characters, or CJK punctuation (`{name}（{role}）`, the list comma `、`).
         let han = |s: &str| {
             s.chars().any(|c| {
-                ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c)
+                ('\u{4e00}'..='\u{9fff}').contains(&c)
+                    || ('\u{ff00}'..='\u{ffef}').contains(&c)
+                    || ('\u{3000}'..='\u{303f}').contains(&c)
             })
         };
         let latin_only: Vec<_> = keys("zh")
