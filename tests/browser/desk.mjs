@@ -131,6 +131,8 @@ if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.D
 const decide = async (p, to, note, expect) => {
   await p.selectOption("#triage-to", to);
   await p.fill("#triage-note", note);
+  // The last change's message is gone first, so the wait below sees this change's answer.
+  await p.evaluate(() => { document.getElementById("triage-message").textContent = ""; });
   await p.click("#triage-form button[type=submit]");
   await p.waitForFunction((w) => document.getElementById("triage-message").textContent === w, expect);
 };
@@ -178,6 +180,7 @@ await page.waitForFunction(() => [...document.querySelectorAll("#candidates tbod
 assert.equal(await first.locator("img").count(), 2, "the case photo beside the sighting's");
 assert.ok((await text(page, "#case-title")).includes(facts.case.first_name));
 await axeCheck(page, "a case's candidates");
+if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/case-zh.png`, fullPage: true });
 await first.locator("button[data-decision=possible_match]").click();
 await page.waitForFunction((w) => document.querySelector("#candidates tbody tr:first-child .decision p")?.textContent.startsWith(w),
   zh.decision_possible_match);
