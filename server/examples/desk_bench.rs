@@ -162,6 +162,7 @@ async fn desk_app(dir: &Path, identities: Vec<age::x25519::Identity>) -> Result<
         poll: Duration::from_secs(3600),
         lan: false,
         tiles: None,
+        bulletins: None,
     })?;
     let recorded = started.elapsed().as_secs_f64();
     let ana = desk

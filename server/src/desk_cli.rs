@@ -46,6 +46,13 @@ pub struct DeskArgs {
     /// The credit the tile server's data needs, shown on the map.
     #[arg(long, default_value = "")]
     tiles_attribution: String,
+    /// bulletin.key from keygen: publishing or closing a case in the app pushes the bulletin
+    /// feed to the intake (--bulletin-intake, else --intake).
+    #[arg(long)]
+    bulletin_key: Option<PathBuf>,
+    /// Where to push the feed, when it is not the --intake the desk pulls from.
+    #[arg(long, requires = "bulletin_key")]
+    bulletin_intake: Option<String>,
 }
 
 #[derive(clap::Subcommand)]
@@ -69,11 +76,25 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
         args.listen
     );
     tracing_subscriber::fmt().with_target(false).init();
+    let ca = args.ca.map(std::fs::read).transpose().context("--ca")?;
+    let bulletins = match (
+        &args.bulletin_key,
+        args.bulletin_intake.as_ref().or(args.intake.as_ref()),
+    ) {
+        (Some(key), Some(intake)) => Some(app::FeedPusher::new(
+            keygen::read_bulletin_key(key)?,
+            intake,
+            ca.as_deref(),
+        )?),
+        (Some(_), None) => {
+            anyhow::bail!("--bulletin-key needs --bulletin-intake URL (or --intake)")
+        }
+        (None, _) => None,
+    };
     let source = match (args.data, args.intake, args.token_file) {
         (Some(dir), _, _) => app::Source::Dir(dir),
         (None, Some(intake), Some(token_file)) => {
             let token = keygen::read_desk_token(&token_file)?;
-            let ca = args.ca.map(std::fs::read).transpose().context("--ca")?;
             let pulled = args.state.join("pulled");
             app::Source::Intake(app::Puller::new(&intake, token, ca.as_deref(), pulled)?)
         }
@@ -90,6 +111,7 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
             .map(|url| app::MapTiles::new(&url, &args.tiles_attribution))
             .transpose()
             .context("--tiles")?,
+        bulletins,
     };
     let desk = app::Desk::new(config)?;
     tokio::runtime::Runtime::new()?.block_on(async move {

@@ -153,6 +153,73 @@ impl DeskApp {
     }
 }
 
+/// A reviewer logged in to the desk app over its API, as the page is: the session cookie and
+/// the CSRF token.
+pub struct DeskSession {
+    pub base: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl DeskSession {
+    pub async fn login(base: &str, password: &str, name: &str) -> DeskSession {
+        let response = client()
+            .post(format!("{base}/api/login"))
+            .json(&serde_json::json!({ "name": name, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let body: serde_json::Value = response.json().await.unwrap();
+        DeskSession {
+            base: base.to_string(),
+            cookie,
+            csrf: body["csrf"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// A request with the session (and the CSRF token when `csrf`); the status and JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        csrf: bool,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = client()
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie);
+        if csrf {
+            request = request.header("x-csrf-token", &self.csrf);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or_default())
+    }
+
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, None, false).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, Some(body), true)
+            .await
+    }
+}
+
 /// A plain HTTP client for talking tus by hand. reqwest is built with rustls but no default
 /// crypto provider (the phone's sync passes its own), so one is installed for the process.
 pub fn client() -> reqwest::Client {

@@ -12,70 +12,10 @@ use sighting_server::desk::app::{self, Desk, DeskConfig};
 use sighting_server::desk::state::Role;
 use sighting_server::{desk, keygen};
 
-use support::{phone, server_key, submit, syncer, Server, NOW};
+use support::{phone, server_key, submit, syncer, DeskSession as Browser, Server, NOW};
 use test_support as support;
 
 const PASSWORD: &str = "a long desk password";
-
-/// A reviewer's browser: the session cookie and the CSRF token.
-struct Browser {
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-impl Browser {
-    async fn login(base: &str, name: &str) -> Browser {
-        let response = support::client()
-            .post(format!("{base}/api/login"))
-            .json(&json!({ "name": name, "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let set_cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
-        let cookie = set_cookie.split(';').next().unwrap().to_string();
-        let body: Value = response.json().await.unwrap();
-        Browser {
-            base: base.to_string(),
-            cookie,
-            csrf: body["csrf"].as_str().unwrap().to_string(),
-        }
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        csrf: bool,
-    ) -> (StatusCode, Value) {
-        let mut request = support::client()
-            .request(method, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie);
-        if csrf {
-            request = request.header("x-csrf-token", &self.csrf);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, path, None, false).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(Method::POST, path, Some(body), true).await
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited() {
@@ -112,6 +52,7 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         poll: Duration::from_millis(200),
         lan: false,
         tiles: None,
+        bulletins: None,
     })
     .unwrap();
     desk.state
@@ -142,8 +83,8 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
-    let ana = Browser::login(&base, "ana").await;
-    let bo = Browser::login(&base, "bo").await;
+    let ana = Browser::login(&base, PASSWORD, "ana").await;
+    let bo = Browser::login(&base, PASSWORD, "bo").await;
     // The desk opens what the intake received, on its own.
     let mut listing = Value::Null;
     for _ in 0..100 {
@@ -352,6 +293,7 @@ async fn repeated_wrong_passwords_are_throttled_per_name() {
         poll: Duration::from_secs(3600),
         lan: false,
         tiles: None,
+        bulletins: None,
     })
     .unwrap();
     for name in ["ana", "bo"] {

@@ -141,6 +141,7 @@ async fn reviewers_click_through_the_desk_in_chromium() {
         poll: Duration::from_secs(3600),
         lan: false,
         tiles: Some(MapTiles::new(&tiles, "© test tiles").unwrap()),
+        bulletins: None,
     })
     .unwrap();
     assert_eq!(desk.open_new().unwrap(), 3 + hostile.len());

@@ -128,6 +128,7 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
         poll: Duration::from_millis(200),
         lan: false,
         tiles: None,
+        bulletins: None,
     })
     .unwrap();
     desk.state

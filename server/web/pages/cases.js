@@ -133,12 +133,15 @@
 
   // The server's answer to a change, in words; then the case as it is now.
   async function afterChange(response) {
-    const message = response.ok ? t("saved")
-      : response.status === 409 ? t("conflict")
-        : response.status === 422 ? (await response.json()).detail : t("error");
+    const answer = await response.json().catch(() => ({}));
+    const feed = answer.feed;
+    const message = !response.ok
+      ? (response.status === 409 ? t("conflict") : response.status === 422 ? answer.detail : t("error"))
+      : feed && feed.version ? t("feed_pushed", { version: feed.version })
+        : feed && feed.error ? t("feed_not_pushed", { error: feed.error }) : t("saved");
     await openCase(shown.number);
     $("case-message").textContent = message;
-    $("case-message").className = response.ok ? "ok" : "problem";
+    $("case-message").className = response.ok && !(feed && feed.error) ? "ok" : "problem";
     await showCases();
   }
 

@@ -68,7 +68,8 @@ pub(super) struct Step {
     version: i64,
 }
 
-/// `consent`, `publish` or `close`: one step of the publication gate.
+/// `consent`, `publish` or `close`: one step of the publication gate. Publishing or closing
+/// pushes the feed when the desk has the bulletin key; the answer says how that went.
 pub(super) async fn step(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
@@ -76,12 +77,47 @@ pub(super) async fn step(
     Json(at): Json<Step>,
 ) -> Response {
     let state = &desk.state;
-    changed(match step.as_str() {
+    let row = match step.as_str() {
         "consent" => state.record_family_consent(&by, &number, at.version),
         "publish" => state.publish_case(&by, &number, at.version),
         "close" => state.close_case(&by, &number, at.version),
         _ => return refuse(StatusCode::NOT_FOUND, "not_found", "no such step"),
-    })
+    };
+    let row = match row {
+        Ok(row) => row,
+        Err(e) => return case_error(e),
+    };
+    let feed = match step.as_str() {
+        "publish" | "close" => feed_outcome(&desk).await,
+        _ => json!(null),
+    };
+    Json(json!({ "case": row, "feed": feed })).into_response()
+}
+
+/// Pushes the feed now (a case manager's "send the list to phones again").
+pub(super) async fn push_feed(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+) -> Response {
+    if !by.role.manages_cases() {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            CaseError::Forbidden.to_string(),
+        );
+    }
+    Json(json!({ "feed": feed_outcome(&desk).await })).into_response()
+}
+
+/// `{"version": n}` when pushed, `{"error": "…"}` when not, `null` without a bulletin key.
+async fn feed_outcome(desk: &Arc<Desk>) -> serde_json::Value {
+    let Some(pusher) = desk.config.bulletins.as_ref() else {
+        return json!(null);
+    };
+    match pusher.push(desk).await {
+        Ok(version) => json!({ "version": version }),
+        Err(e) => json!({ "error": format!("{e:#}") }),
+    }
 }
 
 /// A photo for the case: the JPEG as the body, the version it was made from in the query.

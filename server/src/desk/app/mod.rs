@@ -10,6 +10,7 @@
 mod api;
 mod auth;
 mod cases;
+mod feed;
 mod pages;
 mod pull;
 mod throttle;
@@ -27,6 +28,7 @@ use axum::Router;
 
 use super::sightings::Sighting;
 use super::state::{DeskState, OpenedReport};
+pub use feed::FeedPusher;
 pub use pages::MapTiles;
 pub use pull::Puller;
 
@@ -50,6 +52,8 @@ pub struct DeskConfig {
     pub lan: bool,
     /// The organisation's tile server; without one the map shows country outlines only.
     pub tiles: Option<MapTiles>,
+    /// The bulletin key and intake: publishing or closing a case pushes the feed.
+    pub bulletins: Option<FeedPusher>,
 }
 
 /// The app's shared state.
@@ -190,6 +194,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         )
         .route("/api/cases/{number}/photos/{index}", get(cases::photo))
         .route("/api/cases/{number}/{step}", post(cases::step))
+        .route("/api/bulletins/push", post(cases::push_feed))
         .route("/api/cases/{number}/candidates", get(cases::candidates))
         .route("/api/cases/{number}/candidates/{id}", post(cases::decide))
         .layer(middleware::from_fn_with_state(

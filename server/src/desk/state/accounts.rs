@@ -35,6 +35,11 @@ pub enum Role {
 }
 
 impl Role {
+    /// Case managers and admins change the case register and push the bulletin feed.
+    pub fn manages_cases(self) -> bool {
+        matches!(self, Role::CaseManager | Role::Admin)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Reviewer => "reviewer",

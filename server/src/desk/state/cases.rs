@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sighting_core::millis;
 use sighting_core::wire::bulletin::Sex;
 
-use super::{audit_case, DeskState, Reviewer, Role};
+use super::{audit_case, DeskState, Reviewer};
 
 /// Case photos kept at most; each is re-encoded small (long edge ≤ 480 px) before it is kept.
 pub const MAX_CASE_PHOTOS: usize = 3;
@@ -138,9 +138,10 @@ impl CaseDetails {
 }
 
 fn may_manage(by: &Reviewer) -> Result<(), CaseError> {
-    match by.role {
-        Role::CaseManager | Role::Admin => Ok(()),
-        Role::Reviewer => Err(CaseError::Forbidden),
+    if by.role.manages_cases() {
+        Ok(())
+    } else {
+        Err(CaseError::Forbidden)
     }
 }
 
