@@ -32,6 +32,13 @@ pub enum CaseAction {
         #[command(flatten)]
         details: DetailArgs,
     },
+    /// Replace what the case says (every field; the audit names those that changed).
+    Edit {
+        #[arg(long)]
+        number: String,
+        #[command(flatten)]
+        details: DetailArgs,
+    },
     /// Add a photo (re-encoded small; at most 3).
     Photo {
         #[arg(long)]
@@ -114,6 +121,26 @@ pub struct PublishArgs {
     ca: Option<PathBuf>,
 }
 
+impl DetailArgs {
+    fn into_details(self) -> anyhow::Result<CaseDetails> {
+        let sex: Sex = serde_json::from_value(serde_json::Value::String(self.sex))
+            .context("--sex is boy, girl or unknown")?;
+        Ok(CaseDetails {
+            first_name: self.first_name,
+            sex,
+            date_of_birth: self.date_of_birth,
+            age_when_missing: self.age_when_missing,
+            missing_since: self.missing_since,
+            last_seen_district: self.district,
+            last_seen_lat: self.lat,
+            last_seen_lon: self.lon,
+            marks: self.marks,
+            police_reference: self.police_reference,
+            private_notes: None,
+        })
+    }
+}
+
 fn case_manager(desk: &DeskState, name: &str) -> anyhow::Result<Reviewer> {
     desk.reviewer(name)?
         .with_context(|| format!("no active reviewer {name:?}"))
@@ -125,22 +152,16 @@ pub fn case(args: CaseArgs) -> anyhow::Result<()> {
     let version = |number: &str| desk.case(number).map(|c| c.version);
     let row = match args.action {
         CaseAction::Add { number, details } => {
-            let sex: Sex = serde_json::from_value(serde_json::Value::String(details.sex))
-                .context("--sex is boy, girl or unknown")?;
-            let d = CaseDetails {
-                first_name: details.first_name,
-                sex,
-                date_of_birth: details.date_of_birth,
-                age_when_missing: details.age_when_missing,
-                missing_since: details.missing_since,
-                last_seen_district: details.district,
-                last_seen_lat: details.lat,
-                last_seen_lon: details.lon,
-                marks: details.marks,
-                police_reference: details.police_reference,
-                private_notes: None,
+            desk.create_case(&by, &number, &details.into_details()?)?
+        }
+        CaseAction::Edit { number, details } => {
+            // The private notes are not a flag here: the ones the case has are kept.
+            let current = desk.case(&number)?;
+            let details = CaseDetails {
+                private_notes: current.details.private_notes,
+                ..details.into_details()?
             };
-            desk.create_case(&by, &number, &d)?
+            desk.edit_case(&by, &number, current.version, &details)?
         }
         CaseAction::Photo { number, file } => {
             let jpeg = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;

@@ -67,6 +67,28 @@ fn a_case_manager_publishes_a_case_and_the_feed_reaches_the_intake() {
     let (ok, _, err) = case("ana", &add);
     assert!(!ok && err.contains("only a case manager"), "{err}");
     assert!(case("chen", &add).0);
+    // A private note written at the desk survives an edit from the command line (which has no
+    // flag for it); the edit itself lands.
+    {
+        use sighting_server::desk::state::DeskState;
+        let desk = DeskState::open(&state).unwrap();
+        let cm = desk.reviewer("chen").unwrap().unwrap();
+        let current = desk.case("C-7").unwrap();
+        let mut details = current.details.clone();
+        details.private_notes = Some("the uncle may know".into());
+        desk.edit_case(&cm, "C-7", current.version, &details)
+            .unwrap();
+    }
+    let mut edit = add.to_vec();
+    edit[0] = "edit";
+    let marks = edit.iter().position(|a| *a == "--marks").unwrap() + 1;
+    edit[marks] = "birthmark on the neck, scar on the chin";
+    let (ok, out, err) = case("chen", &edit);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("scar on the chin") && out.contains("the uncle may know"),
+        "{out}"
+    );
     let (ok, _, err) = case("chen", &["publish", "--number", "C-7"]);
     assert!(
         !ok && err.contains("the family's consent recorded"),

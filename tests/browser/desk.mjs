@@ -220,6 +220,13 @@ assert.equal(await page.locator("#case-manage").isHidden(), true);
   await chen.page.click("#case-publish");
   await chen.page.waitForFunction((w) => document.querySelector('#cases tr[data-case="C-8"] td:last-child').textContent === w,
     zh.publication_published);
+  // An edit: the form comes filled in, the number fixed; the change shows at once.
+  await chen.page.click("#case-edit");
+  assert.equal(await chen.page.inputValue("#cf-first-name"), "Hua");
+  assert.equal(await chen.page.isDisabled("#cf-number"), true);
+  await fill("#cf-marks", "burn scar on the right arm; walks with a limp");
+  await chen.page.click("#case-form button[type=submit]");
+  await chen.page.waitForFunction(() => document.getElementById("case-summary").textContent.includes("walks with a limp"));
   assert.deepEqual(chen.problems, [], "no script errors for the case manager");
   await chen.page.context().close();
 }

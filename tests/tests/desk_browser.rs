@@ -297,7 +297,8 @@ async fn reviewers_click_through_the_desk_in_chromium() {
             "chen case_created",
             "chen case_consent",
             "chen case_photo_added",
-            "chen case_publication"
+            "chen case_publication",
+            "chen case_edited"
         ]
     );
 

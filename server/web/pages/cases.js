@@ -125,6 +125,7 @@
       missing: missing.length ? t("case_missing_for_publication", { what: missing.join(t("list_joiner")) }) : "",
     });
     const closed = c.publication === "closed";
+    $("case-edit").hidden = closed;
     $("case-consent").hidden = Boolean(c.consent_at_ms) || closed;
     $("case-publish").hidden = c.publication !== "draft";
     $("case-close").hidden = closed;
@@ -162,7 +163,27 @@
     await afterChange(response);
   }
 
-  async function createCase(event) {
+  // The form opens a new case, or edits the one shown (`editing`: its number and version).
+  let editing = null;
+
+  function openForm(c) {
+    editing = c ? { number: c.number, version: c.version } : null;
+    $("case-form-title").textContent = c ? t("case_edit_title", { number: c.number }) : t("new_case");
+    $("case-form").reset();
+    $("cf-number").disabled = Boolean(c);
+    if (c) {
+      const set = (id, v) => { $(id).value = v ?? ""; };
+      set("cf-number", c.number); set("cf-first-name", c.first_name); set("cf-sex", c.sex);
+      set("cf-dob", c.date_of_birth); set("cf-age", c.age_when_missing); set("cf-since", c.missing_since);
+      set("cf-district", c.last_seen_district); set("cf-lat", c.last_seen_lat); set("cf-lon", c.last_seen_lon);
+      set("cf-marks", c.marks); set("cf-police", c.police_reference); set("cf-notes", c.private_notes);
+    }
+    $("case-form-message").textContent = "";
+    $("case-form").hidden = false;
+    $(c ? "cf-first-name" : "cf-number").focus();
+  }
+
+  async function saveCase(event) {
     event.preventDefault();
     const value = (id) => $(id).value.trim();
     const body = {
@@ -173,9 +194,12 @@
       marks: value("cf-marks"), police_reference: value("cf-police") || null,
       private_notes: value("cf-notes") || null,
     };
-    const response = await api("POST", "/api/cases", body);
+    const response = editing
+      ? await api("POST", `/api/cases/${encodeURIComponent(editing.number)}`, { ...body, version: editing.version })
+      : await api("POST", "/api/cases", body);
     if (!response.ok) {
-      $("case-form-message").textContent = response.status === 409 ? t("case_exists") : (await response.json()).detail;
+      const conflict = editing ? t("conflict") : t("case_exists");
+      $("case-form-message").textContent = response.status === 409 ? conflict : (await response.json()).detail;
       return;
     }
     $("case-form").reset();
@@ -186,8 +210,9 @@
 
   function start() {
     started = true;
-    $("new-case").addEventListener("click", () => { $("case-form").hidden = false; $("cf-number").focus(); });
-    $("case-form").addEventListener("submit", createCase);
+    $("new-case").addEventListener("click", () => openForm(null));
+    $("case-edit").addEventListener("click", () => openForm(shown));
+    $("case-form").addEventListener("submit", saveCase);
     $("case-consent").addEventListener("click", () => step("consent"));
     $("case-publish").addEventListener("click", () => step("publish"));
     $("case-close").addEventListener("click", () => step("close"));

@@ -64,6 +64,25 @@ pub(super) async fn create(
 }
 
 #[derive(Deserialize)]
+pub(super) struct Edit {
+    version: i64,
+    #[serde(flatten)]
+    details: CaseDetails,
+}
+
+pub(super) async fn edit(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Path(number): Path<String>,
+    Json(edit): Json<Edit>,
+) -> Response {
+    changed(
+        desk.state
+            .edit_case(&by, &number, edit.version, &edit.details),
+    )
+}
+
+#[derive(Deserialize)]
 pub(super) struct Step {
     version: i64,
 }

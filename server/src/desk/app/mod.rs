@@ -193,6 +193,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
             )),
         )
         .route("/api/cases/{number}/photos/{index}", get(cases::photo))
+        .route("/api/cases/{number}", post(cases::edit))
         .route("/api/cases/{number}/{step}", post(cases::step))
         .route("/api/bulletins/push", post(cases::push_feed))
         .route("/api/cases/{number}/candidates", get(cases::candidates))
