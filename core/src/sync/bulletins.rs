@@ -74,6 +74,7 @@ impl Syncer {
             .config
             .bulletin_key
             .ok_or(RefreshError::NotConfigured)?;
+        let _one = self.refreshing.lock().await;
         let held = device.call(|d| d.held_bulletins()).await?;
         let regions = match near {
             Some((lat, lon)) => regions_near(lat, lon)

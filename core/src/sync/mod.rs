@@ -114,6 +114,8 @@ pub struct Syncer {
     last_progress: Mutex<HashMap<Uuid, Instant>>,
     cancelled: AtomicBool,
     cancel: Notify,
+    /// One bulletin refresh at a time: two with other regions would delete each other's tiles.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl Syncer {
@@ -137,6 +139,7 @@ impl Syncer {
             last_progress: Mutex::new(HashMap::new()),
             cancelled: AtomicBool::new(false),
             cancel: Notify::new(),
+            refreshing: tokio::sync::Mutex::new(()),
         })
     }
 
