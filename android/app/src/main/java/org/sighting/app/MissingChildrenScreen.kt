@@ -67,8 +67,13 @@ internal fun MissingChildrenScreen(activity: ComponentActivity, mayBe: (String) 
             message = null
         } catch (e: SightingException) {
             message = userMessage(e)
-            // A failed update keeps the list held: show it.
-            list = withContext(Dispatchers.IO) { activity.sighting.client().bulletins(null) }
+            // A failed update keeps the list held: show it (if even that cannot be read, the
+            // message above says why).
+            list = try {
+                withContext(Dispatchers.IO) { activity.sighting.client().bulletins(null) }
+            } catch (again: SightingException) {
+                null
+            }
         }
     }
     LaunchedEffect(Unit) { load(update = false) }
@@ -77,7 +82,9 @@ internal fun MissingChildrenScreen(activity: ComponentActivity, mayBe: (String) 
     Column(Modifier.padding(16.dp)) {
         message?.let { Text(it, color = MaterialTheme.colorScheme.error) }
         list?.let { current ->
-            if (shown == null) {
+            // The case opened may have left the list at an update (closed, or the feed expired).
+            val case = shown?.let { s -> current.cases.firstOrNull { it.caseNumber == s.caseNumber } }
+            if (shown == null || case == null) {
                 Text(shell.header(current))
                 Button(onClick = { scope.launch { load(update = true) } }) { Text(stringResource(R.string.children_update)) }
                 shell.safetyLine(current)?.takeIf { current.cases.isNotEmpty() }?.let {
@@ -96,7 +103,6 @@ internal fun MissingChildrenScreen(activity: ComponentActivity, mayBe: (String) 
                     }
                 }
             } else {
-                val case = current.cases.first { it.caseNumber == shown.caseNumber }
                 Photo(shown, Modifier.size(240.dp))
                 Text(shown.title, fontWeight = FontWeight.Bold)
                 Text(shown.details)
