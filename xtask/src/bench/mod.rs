@@ -11,6 +11,8 @@
 //! - the phone's sync: reports/s and MB/s to a loopback intake, bytes on the wire at 0/10/30 %
 //!   failed requests, peak RSS syncing a ~0.5 MB and a ~20 MB report (a 99 MP photo)
 //!   (`server/examples/sync_bench.rs`)
+//! - tap-to-queued through the FFI, as the apps do it: capture then submit from Python on the
+//!   release library, wall and CPU time per report, peak RSS (`bindings/python/tap_to_queued.py`)
 //!
 //! Photos: the iPhone 8 MP fixture, and 12 MP / 48 MP photos made by tiling it
 //! (`core/examples/tile_photo.rs`, quality 92, the original Exif copied in), cached under
@@ -19,6 +21,7 @@
 mod peers;
 mod photos;
 mod size;
+mod tap;
 
 use std::path::Path;
 use std::process::Command;
@@ -99,6 +102,12 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         report.push_str(&format!("\n```\n{out}```\n"));
         std::fs::write(work.join("report.md"), &report)?;
     }
+
+    // Tap-to-queued through the FFI, as the apps do it.
+    let tap = tap::tap_to_queued(root, &photos)?;
+    println!("{tap}");
+    report.push_str(&format!("\n```\n{tap}```\n"));
+    std::fs::write(work.join("report.md"), &report)?;
 
     // The mobile library's size, and what it is made of.
     let size = size::ffi_sizes(root)?;
