@@ -27,18 +27,7 @@ RUNS = int(os.environ.get("TAP_RUNS", "7"))
 
 def one_photo(org, photo):
     import sighting_ffi as s
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    class KeyStore(s.KeyStore):
-        def __init__(self):
-            self.key = AESGCM(AESGCM.generate_key(bit_length=256))
-
-        def wrap(self, plain):
-            nonce = os.urandom(12)
-            return nonce + self.key.encrypt(nonce, plain, None)
-
-        def unwrap(self, wrapped):
-            return self.key.decrypt(wrapped[:12], wrapped[12:], None)
+    from keystore import AesKeyStore
 
     now = datetime.datetime.now(datetime.timezone.utc)
     fix = s.CaptureLocation.FIX(s.LocationFix(
@@ -54,7 +43,7 @@ def one_photo(org, photo):
                 intake_url="http://127.0.0.1:9", server_key=(org / "server.pub").read_text().strip(),
                 pinned_ca_pem=None, quota_bytes=None, upload_max_edge=None, max_photo_bytes=None,
                 max_photo_pixels=None, chunk_bytes=None)
-            client = s.SightingClient(config, KeyStore())
+            client = s.SightingClient(config, AesKeyStore())
             walls, cpus = [], []
             for run in range(RUNS + 1):
                 clock = s.ShutterClock(wall=datetime.datetime.now(datetime.timezone.utc),

@@ -13,27 +13,12 @@ import tempfile
 import time
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 import sighting_ffi as s
+from keystore import AesKeyStore
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = pathlib.Path(os.environ.get("SIGHTING_FIXTURES", ROOT.parent / "shared/fixtures/photos"))
 SERVER = os.environ.get("SIGHTING_SERVER", str(ROOT / "target/debug/sighting-server"))
-
-
-class AesKeyStore(s.KeyStore):
-    """What a platform keystore does, with an AES-GCM key held in memory."""
-
-    def __init__(self):
-        self.key = AESGCM(AESGCM.generate_key(bit_length=256))
-
-    def wrap(self, plain):
-        nonce = os.urandom(12)
-        return nonce + self.key.encrypt(nonce, plain, None)
-
-    def unwrap(self, wrapped):
-        return self.key.decrypt(wrapped[:12], wrapped[12:], None)
 
 
 class BrokenKeyStore(s.KeyStore):

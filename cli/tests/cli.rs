@@ -212,8 +212,19 @@ fn start_intake() -> LoopbackIntake {
 
 /// `sighting --data DATA init` for the intake's organisation, with this URL and server key.
 fn init(data: &str, intake: &LoopbackIntake, url: &str, server_key: &str) -> Output {
+    init_with(data, intake, url, server_key, &[])
+}
+
+/// The same, with more flags.
+fn init_with(
+    data: &str,
+    intake: &LoopbackIntake,
+    url: &str,
+    server_key: &str,
+    more: &[&str],
+) -> Output {
     let recipient = &intake.keys.recipient;
-    sighting(&[
+    let mut args = vec![
         "--data",
         data,
         "init",
@@ -223,7 +234,9 @@ fn init(data: &str, intake: &LoopbackIntake, url: &str, server_key: &str) -> Out
         url,
         "--server-key",
         server_key,
-    ])
+    ];
+    args.extend_from_slice(more);
+    sighting(&args)
 }
 
 fn assert_ok(out: &Output) -> String {
@@ -352,21 +365,14 @@ fn bulletins_around_the_device_and_a_capture_linked_to_a_case() {
     assert_ok(&init);
     let no_key = sighting(&["--data", data, "bulletins"]);
     assert!(String::from_utf8_lossy(&no_key.stderr).contains("--bulletin-key"));
-    let recipient = intake.keys.recipient.as_str();
-    let bulletin_key = intake.keys.bulletin_key.as_str();
-    assert_ok(&sighting(&[
-        "--data",
+    let bulletin_key = ["--bulletin-key", intake.keys.bulletin_key.as_str()];
+    assert_ok(&init_with(
         data,
-        "init",
-        "--recipient",
-        recipient,
-        "--intake",
+        &intake,
         &intake.url,
-        "--server-key",
         &intake.keys.server_key,
-        "--bulletin-key",
-        bulletin_key,
-    ]));
+        &bulletin_key,
+    ));
 
     let list = |args: &[&str]| -> serde_json::Value {
         let mut all = vec!["--data", data, "bulletins", "--json"];

@@ -12,20 +12,16 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use ring::signature::KeyPair;
-use sighting_core::device::{Device, DeviceConfig};
-use sighting_core::handle::DeviceHandle;
-use sighting_core::keys::FileKeyStore;
 use sighting_core::report::{AgeBand, Observations, Sex};
 use sighting_core::sync::{SyncConfig, Syncer};
 use sighting_server::desk::sightings::Sighting;
 use sighting_server::desk::state::{CaseDetails, DeskState, Role};
 use sighting_server::desk::{bulletins, ranking};
-use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
+use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
 use time::OffsetDateTime;
 
@@ -67,7 +63,17 @@ fn main() -> Result<()> {
 
     let runtime = tokio::runtime::Runtime::new()?;
     let public: [u8; 32] = key.public_key().as_ref().try_into()?;
-    let base = runtime.block_on(serve(&tmp.path().join("intake"), public))?;
+    let config = IntakeConfig {
+        bulletin_key: Some(public),
+        ..IntakeConfig::default()
+    };
+    let intake_dir = tmp.path().join("intake");
+    let server = runtime.block_on(test_support::Server::start(
+        &intake_dir,
+        &test_support::server_key().0,
+        config,
+    ));
+    let base = server.base.clone();
     let started = Instant::now();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let status = runtime.block_on(feed.push(&reqwest::Client::new(), &base, &key))?;
@@ -129,34 +135,10 @@ fn register(dir: &Path, photo: &[u8], n: usize) -> Result<DeskState> {
     Ok(desk)
 }
 
-async fn serve(dir: &Path, bulletin_key: [u8; 32]) -> Result<String> {
-    let store = SqliteStore::open(dir)?;
-    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-        .map_err(|_| anyhow::anyhow!("key"))?;
-    let key = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-        .map_err(|_| anyhow::anyhow!("key"))?;
-    let config = IntakeConfig {
-        bulletin_key: Some(bulletin_key),
-        ..IntakeConfig::default()
-    };
-    let intake = Intake::new(Arc::new(store), key, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { intake::serve(listener, intake).await });
-    Ok(base)
-}
-
 /// The phone's side, alone in this process: refresh near Beijing, then list offline.
 fn phone_child(args: &[String]) -> Result<()> {
     let (base, bulletin_key, recipient, dir) = (&args[0], &args[1], &args[2], &args[3]);
-    let dir = Path::new(dir);
-    let keystore = FileKeyStore::open(&dir.join("ks.key"))?;
-    let device = Device::open(
-        &dir.join("device"),
-        &keystore,
-        DeviceConfig::new(vec![recipient.parse()?]),
-    )?;
-    let device = DeviceHandle::new(device)?;
+    let device = test_support::phone(Path::new(dir), recipient);
     let key = sighting_core::wire::parse_server_key(bulletin_key).context("bulletin key")?;
     let syncer = Syncer::new(SyncConfig {
         bulletin_key: Some(key),
@@ -177,7 +159,7 @@ fn phone_child(args: &[String]) -> Result<()> {
         refresh.tiles_downloaded,
         refresh.bytes_downloaded as f64 / 1e6,
         listed.as_secs_f64() * 1e3,
-        peak_rss_mib()?
+        test_support::peak_rss_mib()
     );
     Ok(())
 }
@@ -227,17 +209,4 @@ fn sighting(i: usize) -> Sighting {
         ..Default::default()
     });
     s
-}
-
-fn peak_rss_mib() -> Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .context("VmHWM")?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kib / 1024.0)
 }

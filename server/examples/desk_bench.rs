@@ -133,21 +133,9 @@ fn open_child(dir: &Path) -> Result<()> {
     println!(
         "opened in {took:.2} s ({:.0} reports/s), peak RSS {:.1} MiB",
         outcomes.len() as f64 / took,
-        peak_rss_mib()?
+        test_support::peak_rss_mib()
     );
     tokio::runtime::Runtime::new()?.block_on(desk_app(dir, identities))
-}
-
-fn peak_rss_mib() -> Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .context("VmHWM")?
-        .trim()
-        .trim_end_matches(" kB")
-        .parse::<f64>()?;
-    Ok(kib / 1024.0)
 }
 
 /// The desk app over the opened reports: every tenth moved to `in_review`, then the list
@@ -245,7 +233,7 @@ async fn desk_app(dir: &Path, identities: Vec<age::x25519::Identity>) -> Result<
         "desk API, map points of all {total} sightings: {:.1} ms, {} KB; peak RSS {:.1} MiB",
         started.elapsed().as_secs_f64() * 1000.0,
         all.len() / 1000,
-        peak_rss_mib()?
+        test_support::peak_rss_mib()
     );
     let _ = stop.send(());
     running.await??;

@@ -156,13 +156,7 @@ fn rss_child(args: &[String]) -> Result<()> {
             anyhow::ensure!(summary.delivered.len() == 1, "{summary:?}");
             Ok(())
         })?;
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let hwm = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .context("VmHWM")?;
-    let kib: f64 = hwm.trim().trim_end_matches(" kB").trim().parse()?;
-    println!("{:.1} MiB", kib / 1024.0);
+    println!("{:.1} MiB", test_support::peak_rss_mib());
     Ok(())
 }
 

@@ -180,16 +180,14 @@ pub fn case(args: CaseArgs) -> anyhow::Result<()> {
         CaseAction::Candidates { number } => {
             let case = desk.case(&number)?;
             let decisions = desk.candidate_decisions(&number)?;
-            let decided = decisions.iter().map(|d| d.sighting_id.as_str()).collect();
             let sightings = sighting_server::desk::sightings::load(&args.state)?;
-            let ranked = sighting_server::desk::ranking::rank(&case, &sightings, &decided);
-            let rows: Vec<_> = ranked
-                .into_iter()
-                .map(|c| {
-                    let decision = decisions.iter().find(|d| d.sighting_id == c.sighting_id);
-                    serde_json::json!({ "candidate": c, "decision": decision })
-                })
-                .collect();
+            let rows: Vec<_> =
+                sighting_server::desk::ranking::rank_with_decisions(&case, &sightings, &decisions)
+                    .into_iter()
+                    .map(
+                        |(c, decision)| serde_json::json!({ "candidate": c, "decision": decision }),
+                    )
+                    .collect();
             println!("{}", serde_json::to_string_pretty(&rows)?);
             return Ok(());
         }

@@ -220,6 +220,17 @@ impl DeskSession {
     }
 }
 
+/// This process's peak resident set (Linux `VmHWM`), in MiB: what the benches report.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let kib = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+            kib.trim().trim_end_matches("kB").trim().parse::<f64>().ok()
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
 /// A plain HTTP client for talking tus by hand. reqwest is built with rustls but no default
 /// crypto provider (the phone's sync passes its own), so one is installed for the process.
 pub fn client() -> reqwest::Client {

@@ -58,8 +58,8 @@ pub fn regions_near(lat: f64, lon: f64) -> Vec<RegionTile> {
         .unwrap_or_default()
 }
 
-/// Great-circle distance in metres (haversine on a sphere of the mean Earth radius: a list
-/// sorted by it is right to well under a percent).
+/// Great-circle distance in metres (haversine on a sphere of the mean Earth radius: right to
+/// well under a percent). The phone sorts bulletins by it; the desk groups and ranks with it.
 pub fn distance_m((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
     const EARTH_RADIUS_M: f64 = 6_371_008.8;
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
@@ -103,6 +103,11 @@ mod tests {
         // Across the antimeridian: 2° of longitude on the equator, about 222 km.
         let km = distance_m((0.0, 179.0), (0.0, -179.0)) / 1000.0;
         assert!((221.0..224.0).contains(&km), "{km}");
+        // One degree along a meridian: 111,195 m; Amsterdam Centraal → Dam Square, about 850 m.
+        let d = distance_m((0.0, 0.0), (1.0, 0.0));
+        assert!((d - 111_195.0).abs() < 1.0, "{d}");
+        let d = distance_m((52.3791, 4.9003), (52.3731, 4.8926));
+        assert!((820.0..880.0).contains(&d), "{d}");
     }
 
     #[test]

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::draft::write_atomic;
 use crate::keys::{AtRestKey, KeyError};
 use crate::wire::bulletin::{IndexBody, TileFile};
-use crate::wire::region_tile::RegionTile;
 
 const INDEX_CONTEXT: &[u8] = b"sighting-bulletin-index/1";
 const TILE_CONTEXT: &[u8] = b"sighting-bulletin-tile/1";
@@ -48,10 +47,6 @@ impl HeldFeed {
             .tiles
             .iter()
             .filter(|t| self.regions.contains(&t.tile))
-    }
-
-    pub fn regions(&self) -> Vec<RegionTile> {
-        self.regions.iter().filter_map(|r| r.parse().ok()).collect()
     }
 }
 

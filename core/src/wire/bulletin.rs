@@ -260,9 +260,7 @@ impl TileFile {
         }
         let entry = TileEntry {
             tile: self.tile.clone(),
-            sha256: super::hex::encode(
-                ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref(),
-            ),
+            sha256: sha256_hex(&bytes),
             bytes: bytes.len() as u64,
             cases: self.cases.iter().map(|c| c.number.clone()).collect(),
         };
@@ -276,8 +274,7 @@ impl TileFile {
         if bytes.len() > MAX_TILE_BYTES {
             return Err(BulletinError::TileTooLarge(bytes.len()));
         }
-        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-        if super::hex::encode(digest.as_ref()) != entry.sha256 {
+        if sha256_hex(bytes) != entry.sha256 {
             return Err(mismatch());
         }
         let tile: TileFile = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
@@ -360,8 +357,7 @@ impl Case {
 
 /// The `Bulletin-Push` header for pushing `index_json` at `now_unix`.
 pub fn push_authorization(key: &Ed25519KeyPair, index_json: &[u8], now_unix: i64) -> String {
-    let digest =
-        super::hex::encode(ring::digest::digest(&ring::digest::SHA256, index_json).as_ref());
+    let digest = sha256_hex(index_json);
     let sig = key.sign(&push_message(now_unix, &digest));
     format!(
         "t={now_unix}, sha256={digest}, sig={}",
@@ -396,6 +392,11 @@ pub fn check_push_authorization(
         .verify(&push_message(t, digest), &sig)
         .map_err(|_| refused("bad signature"))?;
     Ok(expected)
+}
+
+/// How the feed names a file's bytes: hex SHA-256.
+fn sha256_hex(bytes: &[u8]) -> String {
+    super::hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 fn push_message(t: i64, digest: &str) -> Vec<u8> {

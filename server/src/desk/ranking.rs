@@ -22,8 +22,10 @@ use serde::Serialize;
 use sighting_core::report::{AgeBand, Sex};
 use time::{Date, OffsetDateTime};
 
-use super::sightings::{haversine_m, Sighting};
-use super::state::CaseRow;
+use sighting_core::bulletins::distance_m;
+
+use super::sightings::Sighting;
+use super::state::{CaseRow, DecisionRow};
 
 /// Candidates listed per case at most.
 pub const MAX_CANDIDATES: usize = 100;
@@ -149,6 +151,23 @@ pub fn rank<'a>(
     ranked
 }
 
+/// The candidates for `case` with each one's latest reviewer decision; every sighting decided
+/// on stays listed, whatever its score (the desk's case page and `case … candidates`).
+pub fn rank_with_decisions<'a>(
+    case: &CaseRow,
+    sightings: impl IntoIterator<Item = &'a Sighting>,
+    decisions: &[DecisionRow],
+) -> Vec<(Candidate, Option<DecisionRow>)> {
+    let decided: BTreeSet<&str> = decisions.iter().map(|d| d.sighting_id.as_str()).collect();
+    rank(case, sightings, &decided)
+        .into_iter()
+        .map(|c| {
+            let decision = decisions.iter().find(|d| d.sighting_id == c.sighting_id);
+            (c, decision.cloned())
+        })
+        .collect()
+}
+
 /// What ranking uses of a case, parsed once.
 struct CaseFacts<'a> {
     number: &'a str,
@@ -239,7 +258,7 @@ fn weigh(case: &CaseFacts, s: &Sighting) -> Candidate {
         }
     }
     let km = match (s.lat, s.lon) {
-        (Some(lat), Some(lon)) => haversine_m(lat, lon, case.last_seen.0, case.last_seen.1) / 1e3,
+        (Some(lat), Some(lon)) => distance_m((lat, lon), case.last_seen) / 1e3,
         _ => f64::NAN,
     };
     if km <= NEAR_KM {

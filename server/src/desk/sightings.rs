@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use sighting_core::bulletins::distance_m;
 use sighting_core::capture::phash_distance;
 use sighting_core::report::{Manifest, ManifestLocation, Observations};
 use time::format_description::well_known::Rfc3339;
@@ -260,31 +261,12 @@ fn plausible(
         + a.accuracy_m.unwrap_or(0.0)
         + b.accuracy_m.unwrap_or(0.0)
         + WALK_M_PER_S * elapsed;
-    haversine_m(lat1, lon1, lat2, lon2) <= reach
-}
-
-/// Great-circle distance in metres (mean Earth radius).
-pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6_371_008.8 * h.sqrt().asin()
+    distance_m((lat1, lon1), (lat2, lon2)) <= reach
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn haversine_matches_a_known_distance() {
-        // One degree along a meridian on a sphere of the mean Earth radius: 111,195 m.
-        let d = haversine_m(0.0, 0.0, 1.0, 0.0);
-        assert!((d - 111_195.0).abs() < 1.0, "{d}");
-        // Amsterdam Centraal → Dam Square: about 850 m on a map.
-        let d = haversine_m(52.3791, 4.9003, 52.3731, 4.8926);
-        assert!((820.0..880.0).contains(&d), "{d}");
-    }
 
     fn at(hash: &str, lat: f64, lon: f64, time: &str) -> Sighting {
         let mut s = Sighting::failed("x".into(), "x".into(), String::new());

@@ -3,7 +3,6 @@
 //! register's changes (open, add a photo, record consent, publish, close), each naming the
 //! version it was made from, the state refusing anyone else.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -16,7 +15,7 @@ use serde_json::json;
 use super::auth::{refuse, state_error};
 use super::Desk;
 use crate::desk::bulletins;
-use crate::desk::ranking::rank;
+use crate::desk::ranking::rank_with_decisions;
 use crate::desk::state::{CaseDetails, CaseError, CaseRow, Decision, Reviewer};
 
 /// Largest photo a case manager may upload (it is re-encoded small before it is kept).
@@ -193,13 +192,11 @@ pub(super) async fn candidates(
         Ok(d) => d,
         Err(e) => return state_error(e),
     };
-    let decided: BTreeSet<&str> = decisions.iter().map(|d| d.sighting_id.as_str()).collect();
     let mut rows: Vec<serde_json::Value> = desk.with_reports(|reports| {
-        rank(&case, reports.values(), &decided)
+        rank_with_decisions(&case, reports.values(), &decisions)
             .into_iter()
-            .map(|c| {
+            .map(|(c, decision)| {
                 let s = &reports[&c.sighting_id];
-                let decision = decisions.iter().find(|d| d.sighting_id == c.sighting_id);
                 json!({
                     "candidate": c,
                     "report": {

@@ -16,7 +16,8 @@ const FEED_VALID_FOR: time::Duration = time::Duration::days(14);
 
 /// The bulletin key and the intake the feed goes to.
 pub struct FeedPusher {
-    key: Ed25519KeyPair,
+    /// Shared with the blocking task that builds and signs the feed.
+    key: Arc<Ed25519KeyPair>,
     intake: String,
     client: reqwest::Client,
     /// One push at a time: two at once would race for the newer version.
@@ -28,7 +29,7 @@ impl FeedPusher {
     pub fn new(key: Ed25519KeyPair, intake: &str, ca: Option<&[u8]>) -> anyhow::Result<Self> {
         let intake = sighting_core::sync::check_intake_url(intake)?;
         Ok(Self {
-            key,
+            key: Arc::new(key),
             intake: intake.as_str().trim_end_matches('/').to_string(),
             client: super::Puller::client(ca)?,
             running: tokio::sync::Mutex::new(()),
@@ -41,21 +42,9 @@ impl FeedPusher {
         // Milliseconds since the epoch: newer than any feed this desk pushed before.
         let version = u64::try_from(sighting_core::millis::now())?;
         let now = time::OffsetDateTime::now_utc();
-        let building = desk.clone();
+        let (building, key) = (desk.clone(), self.key.clone());
         let feed = tokio::task::spawn_blocking(move || {
-            let key = &building
-                .config
-                .bulletins
-                .as_ref()
-                .context("no bulletin key")?
-                .key;
-            anyhow::Ok(bulletins::build(
-                &building.state,
-                key,
-                version,
-                now,
-                FEED_VALID_FOR,
-            )?)
+            bulletins::build(&building.state, &key, version, now, FEED_VALID_FOR)
         })
         .await??;
         let status = feed

@@ -4,7 +4,7 @@ import org.sighting.SightingException
 
 /** What the reporter is told when an action fails: plain words, and what to do. */
 fun userMessage(e: SightingException, language: Language = Language.of()): String {
-    fun say(en: String, zh: String) = if (language == Language.ZH) zh else en
+    fun say(en: String, zh: String) = language.say(en, zh)
     return when (e) {
         is SightingException.InvalidPhoto -> say("This photo cannot be used. Please take it again.", "这张照片无法使用，请重新拍摄。")
         is SightingException.PhotoTooLarge -> say(

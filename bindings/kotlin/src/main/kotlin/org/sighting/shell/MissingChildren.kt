@@ -29,7 +29,7 @@ class MissingChildren(
     private val zone: ZoneId = ZoneId.systemDefault(),
     private val language: Language = Language.of(),
 ) {
-    private fun say(en: String, zh: String) = if (language == Language.ZH) zh else en
+    private fun say(en: String, zh: String) = language.say(en, zh)
     private val day = DateTimeFormatter.ofPattern("yyyy-MM-dd")
 
     /** The line above the list: how current it is, or why there is nothing to show. */
@@ -49,7 +49,7 @@ class MissingChildren(
     }
 
     /** The organisation's safety line in the reporter's language, shown with every case. */
-    fun safetyLine(list: BulletinList): String? = list.safetyLine?.let { if (language == Language.ZH) it.zh else it.en }
+    fun safetyLine(list: BulletinList): String? = list.safetyLine?.let { language.say(it.en, it.zh) }
 
     fun rows(list: BulletinList): List<MissingChildRow> = list.cases.map { row(it) }
 

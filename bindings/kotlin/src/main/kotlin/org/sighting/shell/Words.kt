@@ -8,6 +8,9 @@ enum class Language {
     EN,
     ZH;
 
+    /** The words in this language: both are written side by side, so neither falls behind. */
+    fun say(en: String, zh: String) = if (this == ZH) zh else en
+
     companion object {
         /** Chinese for any `zh` locale (the app ships Simplified Chinese), else English. */
         fun of(locale: Locale = Locale.getDefault()): Language = if (locale.language == "zh") ZH else EN
@@ -16,7 +19,7 @@ enum class Language {
 
 /** The outbox's words, side by side in both languages so neither can fall behind. */
 internal class OutboxWords(private val language: Language) {
-    private fun say(en: String, zh: String) = if (language == Language.ZH) zh else en
+    private fun say(en: String, zh: String) = language.say(en, zh)
 
     fun problem(what: String) = say("Problem on this phone: $what. The report is kept.", "本机出现问题：$what。报告已保留。")
     val draft get() = say("Draft: add a note and send", "草稿：添加说明后发送")
