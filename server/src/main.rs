@@ -32,14 +32,22 @@ enum Command {
         out: PathBuf,
     },
     /// Run the intake server (tus 1.0.0 + receipts). It stores ciphertext only.
+    #[command(group(clap::ArgGroup::new("storage").required(true).args(["data", "store"])))]
     Serve {
-        /// Where uploads and received reports are kept.
+        /// Where uploads and received reports are kept (one machine: SQLite and files).
         #[arg(long)]
-        data: PathBuf,
+        data: Option<PathBuf>,
+        /// Or a store several intake nodes share: `postgres://USER@HOST:PORT/DB;s3://BUCKET/PREFIX`
+        /// (or `;file:///DIR`). Passwords come from PGPASSWORD or SIGHTING_PG_PASSWORD_FILE and
+        /// the bucket's keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL,
+        /// AWS_REGION, AWS_ALLOW_HTTP), never from the command line. `sqlite:DIR` is `--data DIR`.
+        #[arg(long)]
+        store: Option<String>,
         /// Address to listen on (put TLS in front for anything but loopback).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// The receipt signing key (server.key from keygen); default DATA/server.key.
+        /// The receipt signing key (server.key from keygen); default DATA/server.key (required
+        /// with --store).
         #[arg(long)]
         key: Option<PathBuf>,
         /// desk-token.sha256 from `desk-token`: lets the review desk pull new ciphertexts.
@@ -59,10 +67,14 @@ enum Command {
     },
     /// Free the intake's storage: delete the ciphertexts the review desk has already opened (as
     /// its record OUT/sightings.json says), and never one it has not. Receipts are kept.
+    #[command(group(clap::ArgGroup::new("storage").required(true).args(["data", "store"])))]
     Prune {
         /// The intake server's data directory.
         #[arg(long)]
-        data: PathBuf,
+        data: Option<PathBuf>,
+        /// Or its shared store, as `serve --store` names it.
+        #[arg(long)]
+        store: Option<String>,
         /// The review desk's output directory (where `open --out` wrote sightings.json).
         #[arg(long)]
         opened: PathBuf,
@@ -212,13 +224,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve {
             data,
+            store,
             listen,
             key,
             desk_token_hash,
             bulletin_key,
             limits,
         } => {
-            let key = key.unwrap_or_else(|| data.join(keygen::SERVER_KEY_FILE));
+            let key = match (&key, &data) {
+                (Some(key), _) => key.clone(),
+                (None, Some(data)) => data.join(keygen::SERVER_KEY_FILE),
+                (None, None) => anyhow::bail!("--store needs --key (the receipt signing key)"),
+            };
             let config = intake::IntakeConfig {
                 desk_token_sha256: desk_token_hash
                     .map(|p| keygen::read_desk_token_hash(&p))
@@ -228,7 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .transpose()?,
                 ..limits.into()
             };
-            serve(&data, &listen, &key, config)?;
+            serve(&store_spec(data, store), &listen, &key, config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::DeskToken { out } => {
@@ -240,7 +257,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Prune { data, opened } => prune(&data, &opened).map(|()| ExitCode::SUCCESS),
+        Command::Prune {
+            data,
+            store,
+            opened,
+        } => prune(&store_spec(data, store), &opened).map(|()| ExitCode::SUCCESS),
         Command::Desk(args) => desk_cli::desk(args).map(|()| ExitCode::SUCCESS),
         Command::DeskUser { action } => desk_cli::desk_user(action).map(|()| ExitCode::SUCCESS),
         Command::Case(args) => case_cli::case(args).map(|()| ExitCode::SUCCESS),
@@ -256,17 +277,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `--data DIR` is the store `sqlite:DIR`.
+fn store_spec(data: Option<PathBuf>, store: Option<String>) -> String {
+    store.unwrap_or_else(|| format!("sqlite:{}", data.unwrap_or_default().display()))
+}
+
+/// Opens a store, saying which on failure.
+async fn open_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn intake::store::UploadStore>> {
+    // The bucket's HTTPS client uses rustls with ring, the one provider in this build.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let shown = spec.split(';').next().unwrap_or_default();
+    intake::store::open(spec)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot use the store {shown}: {e}"))
+}
+
 /// Deletes the ciphertexts the desk's record says it has opened.
-fn prune(data: &std::path::Path, opened: &std::path::Path) -> anyhow::Result<()> {
+fn prune(spec: &str, opened: &std::path::Path) -> anyhow::Result<()> {
     anyhow::ensure!(
         opened.join("sightings.json").is_file(),
         "{} holds no sightings.json: point --opened at the folder `open --out` wrote",
         opened.display()
     );
     let opened = desk::sightings::load(opened)?;
-    let store = intake::store::SqliteStore::open(data)
-        .map_err(|e| anyhow::anyhow!("cannot use {}: {e}", data.display()))?;
-    let pruned = intake::prune::prune(&store, &opened)?;
+    let pruned = tokio::runtime::Runtime::new()?.block_on(async {
+        let store = open_store(spec).await?;
+        anyhow::Ok(intake::prune::prune(&*store, &opened).await?)
+    })?;
     println!(
         "pruned {} reports the desk has opened ({} bytes freed); {} were already gone",
         pruned.reports, pruned.bytes, pruned.already_gone
@@ -318,7 +355,7 @@ fn open(
 
 /// Starts the intake server; every bad configuration is a one-line error before it listens.
 fn serve(
-    data: &std::path::Path,
+    spec: &str,
     listen: &str,
     key: &std::path::Path,
     config: intake::IntakeConfig,
@@ -327,11 +364,10 @@ fn serve(
     // Logs carry report ids and sizes only: no layer here records addresses or user agents.
     tracing_subscriber::fmt().with_target(false).init();
     let key = keygen::read_server_key(key)?;
-    let store = intake::store::SqliteStore::open(data)
-        .with_context(|| format!("cannot use {} as the data directory", data.display()))?;
-    let intake = intake::Intake::new(std::sync::Arc::new(store), key, config);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
+        let store = open_store(spec).await?;
+        let intake = intake::Intake::new(store, key, config);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -344,8 +380,9 @@ fn serve(
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                let s = sweeper.clone();
-                let _ = tokio::task::spawn_blocking(move || s.expire()).await;
+                if let Err(e) = sweeper.expire().await {
+                    tracing::warn!(error = %e, "the expiry sweep failed; next try in a minute");
+                }
             }
         });
         intake::serve(listener, intake)

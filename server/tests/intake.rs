@@ -485,7 +485,7 @@ async fn an_abandoned_upload_expires() {
         Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap(),
         config,
     );
-    assert_eq!(intake.expire().unwrap(), 1);
+    assert_eq!(intake.expire().await.unwrap(), 1);
     assert_eq!(std::fs::read_dir(data.join("uploads")).unwrap().count(), 0);
     server.stop().await;
 }

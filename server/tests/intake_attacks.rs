@@ -516,14 +516,18 @@ async fn junk_fills_the_quota_then_507_keeps_reports_queued_until_prune() {
     assert_eq!(outcomes.len(), accepted + 1);
     let store = sighting_server::intake::store::SqliteStore::open(&data).unwrap();
     let opened = sighting_server::desk::sightings::load(&desk).unwrap();
-    let pruned = sighting_server::intake::prune::prune(&store, &opened).unwrap();
+    let pruned = sighting_server::intake::prune::prune(&store, &opened)
+        .await
+        .unwrap();
     assert_eq!(pruned.reports, accepted + 1);
     assert_eq!(sealed(), 0);
 
     let summary = syncer.sync(&phone, support::NOW).await.unwrap();
     assert_eq!(summary.delivered, vec![report_id], "{summary:?}");
     // Prune never touches what the desk has not opened: the new report stays.
-    let pruned = sighting_server::intake::prune::prune(&store, &opened).unwrap();
+    let pruned = sighting_server::intake::prune::prune(&store, &opened)
+        .await
+        .unwrap();
     assert_eq!((pruned.reports, sealed()), (0, 1));
     server.stop().await;
 }

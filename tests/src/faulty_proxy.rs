@@ -48,6 +48,7 @@ pub struct Counters {
 pub struct FaultyProxy {
     pub base: String,
     pub counters: Arc<Counters>,
+    upstream: Arc<std::sync::Mutex<SocketAddr>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -55,6 +56,10 @@ impl Drop for FaultyProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+fn address(base: &str) -> SocketAddr {
+    base.trim_start_matches("http://").parse().unwrap()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +74,7 @@ enum Fault {
 impl FaultyProxy {
     /// Listens on a loopback port and forwards to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, network: Network) -> FaultyProxy {
-        let upstream: SocketAddr = upstream.trim_start_matches("http://").parse().unwrap();
+        let upstream = Arc::new(std::sync::Mutex::new(address(upstream)));
         let socket = TcpSocket::new_v4().unwrap();
         // A small receive buffer, as on a phone's link: the client cannot push far ahead of
         // what the "network" carries.
@@ -78,7 +83,7 @@ impl FaultyProxy {
         let listener: TcpListener = socket.listen(128).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let counters = Arc::new(Counters::default());
-        let c = counters.clone();
+        let (c, to) = (counters.clone(), upstream.clone());
         let task = tokio::spawn(async move {
             let mut n = 0u64;
             while let Ok((client, _)) = listener.accept().await {
@@ -86,7 +91,7 @@ impl FaultyProxy {
                 let rng = fastrand::Rng::with_seed(network.seed.wrapping_mul(1_000_003) ^ n);
                 tokio::spawn(connection(
                     client,
-                    upstream,
+                    *to.lock().unwrap(),
                     network.clone(),
                     c.clone(),
                     rng,
@@ -96,8 +101,14 @@ impl FaultyProxy {
         FaultyProxy {
             base,
             counters,
+            upstream,
             task,
         }
+    }
+
+    /// Sends new connections to another server (as a load balancer does when one dies).
+    pub fn switch_to(&self, upstream: &str) {
+        *self.upstream.lock().unwrap() = address(upstream);
     }
 
     pub fn upload_bytes(&self) -> u64 {

@@ -4,6 +4,7 @@
 //! that cross crates (phone → intake → desk) live beside it in `tests/tests/`.
 
 pub mod cases;
+pub mod engines;
 pub mod faulty_proxy;
 pub mod tus;
 
@@ -21,7 +22,8 @@ use sighting_core::keys::FileKeyStore;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
-use sighting_server::intake::{self, store::SqliteStore, IntakeConfig};
+use sighting_server::intake::store::{SqliteStore, UploadStore};
+use sighting_server::intake::{self, IntakeConfig};
 use uuid::Uuid;
 
 /// The shared fixture photos: `SIGHTING_FIXTURES`, else `../shared/fixtures/photos` beside the
@@ -96,9 +98,18 @@ pub struct Server {
 
 impl Server {
     pub async fn start(data: &Path, pkcs8: &[u8], config: IntakeConfig) -> Server {
-        let key = Ed25519KeyPair::from_pkcs8(pkcs8).unwrap();
         let store = SqliteStore::open(data).unwrap();
-        let intake = intake::Intake::new(Arc::new(store), key, config);
+        Server::on_store(Arc::new(store), pkcs8, config).await
+    }
+
+    /// A server on any store (the shared one, say).
+    pub async fn on_store(
+        store: Arc<dyn UploadStore>,
+        pkcs8: &[u8],
+        config: IntakeConfig,
+    ) -> Server {
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8).unwrap();
+        let intake = intake::Intake::new(store, key, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use sighting_core::wire::bulletin::{self, BulletinError, IndexBody, TileFile};
 use sighting_core::wire::region_tile::RegionTile;
 
-use super::{blocking, Intake, Refusal};
+use super::{Intake, Refusal};
 
 /// Bytes of all tiles of one feed at most.
 const MAX_FEED_BYTES: u64 = 256 << 20;
@@ -133,8 +133,9 @@ async fn take_feed(intake: &Arc<Intake>, headers: &HeaderMap, body: Body) -> Res
         ));
     }
     let index = IndexBody::verified_body(&index_json, &key).map_err(refused)?;
-    let store = intake.store.clone();
-    if let Some(held) = blocking(move || Ok(store.bulletin_version()?))
+    if let Some(held) = intake
+        .store
+        .bulletin_version()
         .await?
         .filter(|held| *held >= index.version)
     {
@@ -159,9 +160,8 @@ async fn take_feed(intake: &Arc<Intake>, headers: &HeaderMap, body: Body) -> Res
             "bytes after the last tile",
         ));
     }
-    let (store, version) = (intake.store.clone(), index.version);
-    blocking(move || Ok(store.put_bulletins(version, &files)?)).await?;
-    Ok(version)
+    intake.store.put_bulletins(index.version, files).await?;
+    Ok(index.version)
 }
 
 pub(super) async fn index(State(intake): State<Arc<Intake>>, headers: HeaderMap) -> Response {
@@ -188,8 +188,12 @@ async fn file(intake: &Arc<Intake>, name: String, headers: &HeaderMap) -> Respon
     if intake.config.bulletin_key.is_none() {
         return no_feed().into_response();
     }
-    let store = intake.store.clone();
-    let bytes = match blocking(move || Ok(store.bulletin_file(&name)?)).await {
+    let bytes = match intake
+        .store
+        .bulletin_file(&name)
+        .await
+        .map_err(Refusal::from)
+    {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return no_feed().into_response(),
         Err(refusal) => return refusal.into_response(),

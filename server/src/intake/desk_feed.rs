@@ -15,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::store::FinishedBytes;
-use super::{blocking, Intake, Refusal};
+use super::{Intake, Refusal};
 
 /// Reports per page at most.
 const MAX_PAGE: u32 = 1000;
@@ -65,8 +65,7 @@ pub(super) async fn list(
     Query(page): Query<Page>,
 ) -> Result<Response, Refusal> {
     let limit = page.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-    let store = intake.store.clone();
-    let reports = blocking(move || Ok(store.finished_after(page.after, limit)?)).await?;
+    let reports = intake.store.finished_after(page.after, limit).await?;
     let next = reports.last().map_or(page.after, |r| r.seq);
     Ok(Json(json!({ "reports": reports, "next": next })).into_response())
 }
@@ -80,10 +79,7 @@ async fn finished(intake: &Intake, id: &str) -> Result<FinishedBytes, Refusal> {
         )
     };
     let id: Uuid = id.parse().map_err(|_| not_found())?;
-    let store = intake.store.clone();
-    blocking(move || Ok(store.read_finished(id)?))
-        .await?
-        .ok_or_else(not_found)
+    intake.store.read_finished(id).await?.ok_or_else(not_found)
 }
 
 /// `GET /v1/desk/reports/{id}`: the ciphertext, as the phone sent it.

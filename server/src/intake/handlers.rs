@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::envelope::{envelope, metadata};
 use super::receive::{append, finish};
 use super::store::Upload;
-use super::{blocking, unix_now, Claim, Intake, Refusal, UploadSlot, TUS_VERSION};
+use super::{unix_now, Claim, Intake, Refusal, UploadSlot, TUS_VERSION};
 
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
@@ -75,16 +75,16 @@ pub(super) async fn create(
         ));
     }
     let upload = envelope(&metadata(&headers)?, length, intake.config.expiry)?;
-    let existing = {
-        let (store, report_id) = (intake.store.clone(), upload.report_id);
-        blocking(move || Ok(store.by_report(report_id)?)).await?
-    };
-    if let Some(existing) = existing {
+    if let Some(existing) = intake.store.by_report(upload.report_id).await? {
         return resumed(&existing, &upload);
     }
     // Only new uploads count against the device's allowance: a phone resuming after a drop
     // re-POSTs the same report and must get it back.
-    if let Err(wait) = intake.limiter.take(&upload.device_key) {
+    let allowed = intake
+        .store
+        .take_upload_token(&upload.device_key, intake.rate_limit())
+        .await?;
+    if let Err(wait) = allowed {
         return Err(Refusal::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -92,13 +92,11 @@ pub(super) async fn create(
         )
         .retry_after(wait.as_secs().max(1)));
     }
-    {
-        let (intake, upload) = (intake.clone(), upload.clone());
-        blocking(move || {
-            intake.admit(upload.length)?;
-            Ok(intake.store.create(&upload)?)
-        })
-        .await?;
+    intake.admit(upload.length).await?;
+    let created = intake.store.create(&upload).await?;
+    if created.id != upload.id {
+        // Created at the same moment by another request (on this node or another).
+        return resumed(&created, &upload);
     }
     tracing::info!(report = %upload.report_id, bytes = length, "upload created");
     if !headers.contains_key(header::CONTENT_TYPE) {
@@ -196,13 +194,13 @@ async fn claim_waiting(intake: &Intake, id: Uuid) -> Result<Claim, Refusal> {
 
 /// Looks an upload up; an expired one is deleted and answered with 410.
 async fn live_upload(intake: &Arc<Intake>, id: Uuid) -> Result<Upload, Refusal> {
-    let store = intake.store.clone();
-    let upload = blocking(move || Ok(store.get(id)?))
+    let upload = intake
+        .store
+        .get(id)
         .await?
         .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "not_found", "no such upload"))?;
     if upload.receipt.is_none() && upload.expires_at < unix_now() {
-        let store = intake.store.clone();
-        blocking(move || Ok(store.delete(id)?)).await?;
+        intake.store.delete(id).await?;
         return Err(Refusal::new(
             StatusCode::GONE,
             "expired",
@@ -281,8 +279,7 @@ pub(super) async fn terminate(State(intake): State<Arc<Intake>>, Path(id): Path<
             "a delivered report cannot be terminated",
         ));
     }
-    let store = intake.store.clone();
-    blocking(move || Ok(store.delete(upload.id)?)).await?;
+    intake.store.delete(upload.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -298,8 +295,9 @@ pub(super) async fn receipt(
         )
     };
     let report_id: Uuid = report_id.parse().map_err(|_| not_found())?;
-    let store = intake.store.clone();
-    let upload = blocking(move || Ok(store.by_report(report_id)?))
+    let upload = intake
+        .store
+        .by_report(report_id)
         .await?
         .ok_or_else(not_found)?;
     let receipt = upload.receipt.ok_or_else(not_found)?;

@@ -35,12 +35,11 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use uuid::Uuid;
 
-use rate_limit::RateLimiter;
 pub use refusal::Refusal;
 pub use router::router;
 pub(crate) use router::UploadSlot;
 pub use serve::{serve, Serving};
-use store::{StoreError, UploadStore};
+use store::{RateLimit, StoreError, UploadStore};
 
 const TUS_VERSION: &str = "1.0.0";
 
@@ -103,7 +102,6 @@ pub struct Intake {
     store: Arc<dyn UploadStore>,
     key: Ed25519KeyPair,
     config: IntakeConfig,
-    limiter: RateLimiter,
     receiving: Arc<tokio::sync::Semaphore>,
     /// Uploads a request is working on: one receiver (or completion) per upload at a time.
     busy: Arc<Mutex<HashSet<Uuid>>>,
@@ -133,7 +131,6 @@ impl Intake {
         Arc::new(Self {
             store,
             key,
-            limiter: RateLimiter::new(config.rate_burst, config.rate_refill),
             receiving,
             busy: Arc::new(Mutex::new(HashSet::new())),
             config,
@@ -144,20 +141,29 @@ impl Intake {
         STANDARD.encode(self.key.public_key().as_ref())
     }
 
-    /// Deletes abandoned uploads; returns how many.
-    pub fn expire(&self) -> Result<usize, StoreError> {
-        let ids = self.store.expired(unix_now())?;
+    /// Deletes abandoned uploads; returns how many this call deleted (nodes sweeping one
+    /// shared store at once count each upload once).
+    pub async fn expire(&self) -> Result<usize, StoreError> {
+        let ids = self.store.expire(unix_now()).await?;
         for id in &ids {
-            self.store.delete(*id)?;
             tracing::info!(upload = %id, "abandoned upload expired");
         }
         Ok(ids.len())
     }
 
+    fn rate_limit(&self) -> RateLimit {
+        RateLimit {
+            burst: self.config.rate_burst,
+            refill: self.config.rate_refill,
+        }
+    }
+
     /// Whether a new upload of `length` bytes fits: under the quota, and leaving the disk's
     /// reserve free. Checked before the upload is recorded, so it never starts to fail later.
-    fn admit(&self, length: u64) -> Result<(), Refusal> {
-        let reserved = self.store.reserved_bytes()?;
+    /// Nodes sharing a store may each admit one upload at the same moment, so the quota can be
+    /// passed by what they admit at once: it is a bound on storage, not an exact count.
+    async fn admit(&self, length: u64) -> Result<(), Refusal> {
+        let reserved = self.store.reserved_bytes().await?;
         let over_quota = self
             .config
             .max_storage
@@ -181,15 +187,6 @@ impl Intake {
             id,
         })
     }
-}
-
-/// Runs store work off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
-) -> Result<T, Refusal> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| Refusal::internal("a storage task failed"))?
 }
 
 fn unix_now() -> i64 {

@@ -21,14 +21,14 @@ pub struct Pruned {
 }
 
 /// Deletes the ciphertext and intake record of every report in `opened`.
-pub fn prune(store: &dyn UploadStore, opened: &[Sighting]) -> Result<Pruned, StoreError> {
+pub async fn prune(store: &dyn UploadStore, opened: &[Sighting]) -> Result<Pruned, StoreError> {
     let mut pruned = Pruned::default();
     for sighting in opened {
         let Some(report_id) = report_id(&sighting.file) else {
             pruned.already_gone += 1;
             continue;
         };
-        match store.prune(report_id)? {
+        match store.prune(report_id).await? {
             Some(bytes) => {
                 pruned.reports += 1;
                 pruned.bytes += bytes;

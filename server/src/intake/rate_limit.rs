@@ -6,49 +6,40 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::store::RateLimit;
+
 /// Buckets kept before idle (full) ones are dropped.
 const MAX_BUCKETS: usize = 10_000;
 
+/// The buckets of one process (the SQLite store's; the shared store keeps its own in
+/// PostgreSQL).
+#[derive(Default)]
 pub(crate) struct RateLimiter {
-    burst: f64,
-    /// Seconds to earn one token.
-    refill: f64,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 impl RateLimiter {
-    pub(crate) fn new(burst: u32, refill: Duration) -> Self {
-        Self {
-            burst: f64::from(burst),
-            refill: refill.as_secs_f64().max(1e-3),
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
     /// Takes a token from the key's bucket, or says how long until there is one.
-    pub(crate) fn take(&self, key: &str) -> Result<(), Duration> {
+    pub(crate) fn take(&self, key: &str, limit: RateLimit) -> Result<(), Duration> {
+        let burst = f64::from(limit.burst);
+        // Seconds to earn one token.
+        let refill = limit.refill.as_secs_f64().max(1e-3);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_BUCKETS {
-            self.forget_idle(&mut buckets);
+            // Drops the buckets that have refilled: a key seen again starts full, as it would be.
+            buckets.retain(|_, (tokens, at)| *tokens + at.elapsed().as_secs_f64() / refill < burst);
         }
         let (tokens, at) = buckets
             .entry(key.to_string())
-            .or_insert((self.burst, Instant::now()));
-        *tokens = (*tokens + at.elapsed().as_secs_f64() / self.refill).min(self.burst);
+            .or_insert((burst, Instant::now()));
+        *tokens = (*tokens + at.elapsed().as_secs_f64() / refill).min(burst);
         *at = Instant::now();
         if *tokens >= 1.0 {
             *tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) * self.refill))
+            Err(Duration::from_secs_f64((1.0 - *tokens) * refill))
         }
-    }
-
-    /// Drops the buckets that have refilled: a key seen again starts full, as it would be.
-    fn forget_idle(&self, buckets: &mut HashMap<String, (f64, Instant)>) {
-        buckets.retain(|_, (tokens, at)| {
-            *tokens + at.elapsed().as_secs_f64() / self.refill < self.burst
-        });
     }
 
     #[cfg(test)]
@@ -63,23 +54,31 @@ mod tests {
 
     #[test]
     fn a_burst_then_a_wait_and_idle_keys_are_forgotten() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        assert!(limiter.take("a").is_ok());
-        assert!(limiter.take("a").is_ok());
-        let wait = limiter.take("a").unwrap_err();
+        let limit = |burst, refill| RateLimit { burst, refill };
+        let minute = limit(2, Duration::from_secs(60));
+        let limiter = RateLimiter::default();
+        assert!(limiter.take("a", minute).is_ok());
+        assert!(limiter.take("a", minute).is_ok());
+        let wait = limiter.take("a", minute).unwrap_err();
         assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60));
-        assert!(limiter.take("b").is_ok(), "keys have their own buckets");
+        assert!(
+            limiter.take("b", minute).is_ok(),
+            "keys have their own buckets"
+        );
 
         // A flood of fresh keys: each spends one token, so none is idle and all are kept…
-        let busy = RateLimiter::new(2, Duration::from_secs(3600));
+        let busy = RateLimiter::default();
         for i in 0..MAX_BUCKETS + 10 {
-            busy.take(&i.to_string()).unwrap();
+            busy.take(&i.to_string(), limit(2, Duration::from_secs(3600)))
+                .unwrap();
         }
         assert_eq!(busy.len(), MAX_BUCKETS + 10);
         // …while keys whose buckets refill at once are dropped past the bound.
-        let quick = RateLimiter::new(1, Duration::from_nanos(1));
+        let quick = RateLimiter::default();
         for i in 0..MAX_BUCKETS + 10 {
-            quick.take(&i.to_string()).unwrap();
+            quick
+                .take(&i.to_string(), limit(1, Duration::from_nanos(1)))
+                .unwrap();
         }
         assert!(quick.len() < MAX_BUCKETS, "{}", quick.len());
     }

@@ -23,7 +23,7 @@ use sighting_core::wire::{hex, Receipt};
 use tokio::time::Instant;
 
 use super::store::Upload;
-use super::{blocking, Claim, Intake, Refusal, UploadSlot};
+use super::{Claim, Intake, Refusal, UploadSlot};
 
 /// Received bytes are written every 64 KiB (not per frame), or every second on a slow link.
 const KEEP_EVERY: usize = 64 << 10;
@@ -119,13 +119,13 @@ async fn receive(
     body: Body,
 ) -> Result<Upload, Refusal> {
     let id = upload.id;
-    let store = intake.store.clone();
-    blocking(move || Ok(store.begin_append(id, offset)?)).await?;
+    intake.store.begin_append(id, offset).await?;
     let deadline = Instant::now() + intake.config.request_timeout;
     let room = upload.length - offset;
     let mut stream = body.into_data_stream();
     let mut pending: Vec<u8> = Vec::with_capacity(KEEP_EVERY);
     let mut written = offset;
+    let mut acknowledged = offset;
     let mut last_write = Instant::now();
     let end = loop {
         let idle_until = (Instant::now() + intake.config.body_idle_timeout).min(deadline);
@@ -151,7 +151,7 @@ async fn receive(
             last_write = Instant::now();
             written = write(intake, upload, written, &mut pending).await?;
             if checksum.is_none() {
-                commit(intake, upload, written).await?;
+                acknowledged = commit(intake, upload, acknowledged, written).await?;
             }
         }
     };
@@ -173,7 +173,7 @@ async fn receive(
             ));
         }
     }
-    let acknowledged = commit(intake, upload, written).await?;
+    let acknowledged = commit(intake, upload, acknowledged, written).await?;
     if end != End::Complete {
         return Err(unfinished(
             end,
@@ -217,33 +217,32 @@ async fn write(
         return Ok(at);
     }
     let bytes = std::mem::replace(pending, Vec::with_capacity(KEEP_EVERY));
-    let (store, id) = (intake.store.clone(), upload.id);
     let end = at + bytes.len() as u64;
-    blocking(move || Ok(store.write(id, at, &bytes)?)).await?;
+    intake.store.write(upload.id, at, bytes).await?;
     Ok(end)
 }
 
-async fn commit(intake: &Arc<Intake>, upload: &Upload, offset: u64) -> Result<u64, Refusal> {
-    let (store, id) = (intake.store.clone(), upload.id);
-    blocking(move || Ok(store.commit(id, offset)?)).await?;
-    Ok(offset)
+/// Acknowledges the bytes from `from` to `to`; returns the new offset.
+async fn commit(intake: &Arc<Intake>, upload: &Upload, from: u64, to: u64) -> Result<u64, Refusal> {
+    if to > from {
+        intake.store.commit(upload.id, from, to).await?;
+    }
+    Ok(to)
 }
 
 async fn rollback_to_acknowledged(intake: &Arc<Intake>, id: uuid::Uuid) -> Result<(), Refusal> {
-    let store = intake.store.clone();
-    blocking(move || Ok(store.rollback(id)?)).await
+    Ok(intake.store.rollback(id).await?)
 }
 
 /// The last byte arrived: check the whole ciphertext against the envelope, then sign a receipt.
 /// A failure deletes everything received: nothing unverified is kept. The caller holds the
-/// upload's claim, so this runs once per upload.
+/// upload's claim, so on one node this runs once per upload; nodes sharing a store may both run
+/// it, and the store keeps the first receipt recorded (both then answer with that one).
 pub(super) async fn finish(intake: &Arc<Intake>, upload: &Upload) -> Result<String, Refusal> {
-    let store = intake.store.clone();
     let id = upload.id;
-    let (len, sha32) = blocking(move || Ok(store.digest(id)?)).await?;
+    let (len, sha32) = intake.store.assemble(id).await?;
     if len != upload.length || hex::encode(&sha32) != upload.ciphertext_sha256 {
-        let store = intake.store.clone();
-        blocking(move || Ok(store.delete(id)?)).await?;
+        intake.store.delete(id).await?;
         tracing::warn!(report = %upload.report_id, "completed upload refused: hash mismatch");
         return Err(checksum_mismatch(
             "ciphertext_mismatch",
@@ -271,8 +270,7 @@ pub(super) async fn finish(intake: &Arc<Intake>, upload: &Upload) -> Result<Stri
         sig: STANDARD.encode(sig.as_ref()),
     };
     let json = serde_json::to_string(&receipt).map_err(|_| Refusal::internal("receipt"))?;
-    let (store, stored) = (intake.store.clone(), json.clone());
-    blocking(move || Ok(store.complete(id, &stored)?)).await?;
+    let kept = intake.store.complete(id, &json).await?;
     tracing::info!(report = %upload.report_id, bytes = upload.length, "report received");
-    Ok(json)
+    Ok(kept)
 }

@@ -3,27 +3,136 @@
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::schema::{adopt_unversioned, MIGRATIONS};
-use super::{Finished, FinishedBytes, IntakeRecord, StoreError, Upload, UploadStore};
+use super::{Finished, FinishedBytes, IntakeRecord, RateLimit, StoreError, Upload, UploadStore};
+use crate::intake::rate_limit::RateLimiter;
 
 /// SQLite for metadata, one file per upload under `DIR/uploads/` (partial) and
 /// `DIR/reports/<report_id>.age` (finished: the review desk reads this folder).
 ///
 /// Uploads are written by one receiver at a time (the intake claims an upload before touching
 /// its data), so different uploads write and fsync in parallel; the database lock is never held
-/// across file I/O.
+/// across file I/O. The work is blocking, so each call runs on tokio's blocking threads.
+#[derive(Clone)]
 pub struct SqliteStore {
+    files: Arc<SqliteFiles>,
+}
+
+/// The blocking half of [`SqliteStore`].
+pub(super) struct SqliteFiles {
     conn: Mutex<Connection>,
     dir: PathBuf,
+    /// One machine, so the rate limit's buckets live in memory (a restart refills them).
+    buckets: RateLimiter,
 }
 
 impl SqliteStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            files: Arc::new(SqliteFiles::open(dir)?),
+        })
+    }
+
+    #[cfg(test)]
+    pub(super) fn files(&self) -> &SqliteFiles {
+        &self.files
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SqliteFiles) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let files = self.files.clone();
+        tokio::task::spawn_blocking(move || work(&files))
+            .await
+            .map_err(|_| StoreError::Io(std::io::Error::other("a storage task failed")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl UploadStore for SqliteStore {
+    async fn create(&self, upload: &Upload) -> Result<Upload, StoreError> {
+        let upload = upload.clone();
+        self.run(move |f| f.create(&upload)).await
+    }
+    async fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
+        self.run(move |f| f.get(id)).await
+    }
+    async fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
+        self.run(move |f| f.by_report(report_id)).await
+    }
+    async fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
+        self.run(move |f| f.begin_append(id, offset)).await
+    }
+    async fn write(&self, id: Uuid, at: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.run(move |f| f.write(id, at, &bytes)).await
+    }
+    async fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError> {
+        self.run(move |f| f.commit(id, from, to)).await
+    }
+    async fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
+        self.run(move |f| f.rollback(id)).await
+    }
+    async fn assemble(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
+        self.run(move |f| f.digest(id)).await
+    }
+    async fn complete(&self, id: Uuid, receipt: &str) -> Result<String, StoreError> {
+        let receipt = receipt.to_string();
+        self.run(move |f| f.complete(id, &receipt)).await
+    }
+    async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.run(move |f| f.delete(id)).await
+    }
+    async fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
+        self.run(move |f| f.expire(now)).await
+    }
+    async fn take_upload_token(
+        &self,
+        device_key: &str,
+        limit: RateLimit,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        Ok(self.files.buckets.take(device_key, limit))
+    }
+    async fn reserved_bytes(&self) -> Result<u64, StoreError> {
+        self.run(|f| f.reserved_bytes()).await
+    }
+    fn free_bytes(&self) -> Option<u64> {
+        let stat = rustix::fs::statvfs(&self.files.dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+    async fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError> {
+        self.run(move |f| f.finished_after(after, limit)).await
+    }
+    async fn read_finished(&self, report_id: Uuid) -> Result<Option<FinishedBytes>, StoreError> {
+        self.run(move |f| f.read_finished(report_id)).await
+    }
+    async fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError> {
+        self.run(move |f| f.prune(report_id)).await
+    }
+    async fn bulletin_version(&self) -> Result<Option<u64>, StoreError> {
+        self.run(|f| f.bulletin_version()).await
+    }
+    async fn put_bulletins(
+        &self,
+        version: u64,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        self.run(move |f| f.put_bulletins(version, &files)).await
+    }
+    async fn bulletin_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = name.to_string();
+        self.run(move |f| f.bulletin_file(&name)).await
+    }
+}
+
+impl SqliteFiles {
+    fn open(dir: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(dir.join("uploads"))?;
         fs::create_dir_all(dir.join("reports"))?;
         let mut conn = Connection::open(dir.join("intake.sqlite3"))?;
@@ -37,6 +146,7 @@ impl SqliteStore {
         let store = Self {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
+            buckets: RateLimiter::default(),
         };
         store.remove_orphans()?;
         Ok(store)
@@ -133,14 +243,15 @@ fn parse_id(text: &str) -> Result<Uuid, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("the id {text:?} is not a UUID")))
 }
 
-impl UploadStore for SqliteStore {
-    fn create(&self, u: &Upload) -> Result<(), StoreError> {
+impl SqliteFiles {
+    fn create(&self, u: &Upload) -> Result<Upload, StoreError> {
         // The row first: a file without a row would be an orphan nobody removes until the next
         // start; a row without a file gets its file on the first write.
-        self.conn()?.execute(
+        let inserted = self.conn()?.execute(
             "INSERT INTO uploads (id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at,
                                   device_clock, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)
+             ON CONFLICT (report_id) DO NOTHING",
             params![
                 u.id.to_string(),
                 u.report_id.to_string(),
@@ -153,6 +264,11 @@ impl UploadStore for SqliteStore {
                 u.created_at_ms
             ],
         )?;
+        if inserted == 0 {
+            return self
+                .by_report(u.report_id)?
+                .ok_or(StoreError::NoSuchUpload(u.id));
+        }
         let made = self.data_file(u.id).and_then(|file| {
             file.sync_all()?;
             fs::File::open(self.dir.join("uploads"))?.sync_all()?;
@@ -162,7 +278,7 @@ impl UploadStore for SqliteStore {
             let _ = self.delete(u.id);
             return Err(e);
         }
-        Ok(())
+        Ok(u.clone())
     }
 
     fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
@@ -192,12 +308,19 @@ impl UploadStore for SqliteStore {
         Ok(())
     }
 
-    fn commit(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
+    fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError> {
         self.data_file(id)?.sync_data()?;
-        self.conn()?.execute(
-            "UPDATE uploads SET upload_offset = ?2 WHERE id = ?1",
-            params![id.to_string(), offset as i64],
+        let moved = self.conn()?.execute(
+            "UPDATE uploads SET upload_offset = ?3
+             WHERE id = ?1 AND upload_offset = ?2 AND receipt IS NULL",
+            params![id.to_string(), from as i64, to as i64],
         )?;
+        if moved == 0 {
+            return Err(StoreError::OffsetMismatch {
+                expected: from,
+                actual: self.recorded_offset(id)?,
+            });
+        }
         Ok(())
     }
 
@@ -224,9 +347,11 @@ impl UploadStore for SqliteStore {
         }
     }
 
-    fn complete(&self, id: Uuid, receipt: &str) -> Result<(), StoreError> {
-        let upload = Self::row(&*self.conn()?, "id", id)?
-            .ok_or_else(|| std::io::Error::other("no such upload"))?;
+    fn complete(&self, id: Uuid, receipt: &str) -> Result<String, StoreError> {
+        let upload = Self::row(&*self.conn()?, "id", id)?.ok_or(StoreError::NoSuchUpload(id))?;
+        if let Some(kept) = upload.receipt {
+            return Ok(kept);
+        }
         // The record is written first and the ciphertext moved to reports/ (durably) before the
         // row says so: the desk only looks at `.age` files, each with its record beside it.
         let record = IntakeRecord {
@@ -245,24 +370,36 @@ impl UploadStore for SqliteStore {
         self.conn()?.execute(
             "UPDATE uploads SET receipt = ?2, received_at = strftime('%s','now'),
                     finished_seq = (SELECT COALESCE(MAX(finished_seq), 0) + 1 FROM uploads)
-             WHERE id = ?1",
+             WHERE id = ?1 AND receipt IS NULL",
             params![id.to_string(), receipt],
         )?;
-        Ok(())
+        Ok(receipt.to_string())
     }
 
-    fn delete(&self, id: Uuid) -> Result<(), StoreError> {
-        self.conn()?
-            .execute("DELETE FROM uploads WHERE id = ?1", [id.to_string()])?;
-        remove_if_there(&self.partial_path(id))
+    fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
+        let deleted = self.conn()?.execute(
+            "DELETE FROM uploads WHERE id = ?1 AND receipt IS NULL",
+            [id.to_string()],
+        )?;
+        remove_if_there(&self.partial_path(id))?;
+        Ok(deleted > 0)
     }
 
-    fn expired(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare("SELECT id FROM uploads WHERE receipt IS NULL AND expires_at < ?1")?;
-        let ids = stmt.query_map([now], |r| r.get::<_, String>(0))?;
-        ids.map(|id| parse_id(&id?)).collect()
+    fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
+        let expired: Vec<Uuid> = {
+            let conn = self.conn()?;
+            let mut stmt =
+                conn.prepare("SELECT id FROM uploads WHERE receipt IS NULL AND expires_at < ?1")?;
+            let ids = stmt.query_map([now], |r| r.get::<_, String>(0))?;
+            ids.map(|id| parse_id(&id?)).collect::<Result<_, _>>()?
+        };
+        let mut removed = Vec::new();
+        for id in expired {
+            if self.delete(id)? {
+                removed.push(id);
+            }
+        }
+        Ok(removed)
     }
 
     fn reserved_bytes(&self) -> Result<u64, StoreError> {
@@ -272,11 +409,6 @@ impl UploadStore for SqliteStore {
             |r| r.get(0),
         )?;
         Ok(sum.max(0) as u64)
-    }
-
-    fn free_bytes(&self) -> Option<u64> {
-        let stat = rustix::fs::statvfs(&self.dir).ok()?;
-        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
 
     fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError> {

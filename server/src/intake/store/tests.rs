@@ -24,8 +24,8 @@ fn upload(report_id: Uuid) -> Upload {
 
 /// A database made before versions were recorded, by a release that had added two of the
 /// later columns: adopted at version 3, then migrated to the last one, rows intact.
-#[test]
-fn an_unversioned_database_is_adopted_then_migrated() {
+#[tokio::test]
+async fn an_unversioned_database_is_adopted_then_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let conn = Connection::open(dir.path().join("intake.sqlite3")).unwrap();
     conn.execute_batch(MIGRATIONS[0]).unwrap();
@@ -44,48 +44,53 @@ fn an_unversioned_database_is_adopted_then_migrated() {
     std::fs::create_dir_all(dir.path().join("uploads")).unwrap();
     std::fs::write(dir.path().join("uploads").join(id.to_string()), b"").unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
-    let conn = store.conn().unwrap();
+    let conn = store.files().conn().unwrap();
     assert_eq!(
         sighting_core::sqlite::version(&conn).unwrap(),
         MIGRATIONS.len() as i64
     );
     drop(conn);
-    let kept = store.get(id).unwrap().expect("the row survives");
+    let kept = store.get(id).await.unwrap().expect("the row survives");
     assert_eq!(kept.created_at_ms, 7);
     assert_eq!(
-        store.reserved_bytes().unwrap(),
+        store.reserved_bytes().await.unwrap(),
         10,
         "pruned_at was added, empty"
     );
 }
 
-#[test]
-fn a_damaged_row_is_an_error_not_a_missing_upload() {
+#[tokio::test]
+async fn a_damaged_row_is_an_error_not_a_missing_upload() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let report = Uuid::new_v4();
-    store.create(&upload(report)).unwrap();
-    assert_eq!(store.by_report(report).unwrap().unwrap().report_id, report);
+    store.create(&upload(report)).await.unwrap();
+    assert_eq!(
+        store.by_report(report).await.unwrap().unwrap().report_id,
+        report
+    );
     store
+        .files()
         .conn()
         .unwrap()
         .execute("UPDATE uploads SET id = 'not-a-uuid'", [])
         .unwrap();
     assert!(matches!(
-        store.by_report(report),
+        store.by_report(report).await,
         Err(StoreError::Corrupt(_))
     ));
     assert!(matches!(
-        store.expired(i64::MAX),
+        store.expire(i64::MAX).await,
         Err(StoreError::Corrupt(_))
     ));
     store
+        .files()
         .conn()
         .unwrap()
         .execute("UPDATE uploads SET device_clock = 'yesterday'", [])
         .unwrap();
     assert!(matches!(
-        store.by_report(report),
+        store.by_report(report).await,
         Err(StoreError::Corrupt(_))
     ));
 }

@@ -1,0 +1,264 @@
+//! The real engines the shared store runs on, started for a test and stopped after it: a
+//! PostgreSQL server from Debian's packages and versitygw (an Apache-2.0 S3 server, installed
+//! by `cargo xtask`), each on a random loopback port in a temporary directory.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sighting_server::intake::store::{SharedStore, SharedStoreConfig};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening: {status}");
+        }
+        assert!(Instant::now() < until, "{what} did not listen within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Debian's PostgreSQL binaries: `SIGHTING_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`.
+fn pg_bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("SIGHTING_PG_BIN") {
+        return PathBuf::from(dir).join(name);
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL: apt-get install postgresql (`.ci/run` does)")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("postgres").exists())
+        .collect();
+    versions.sort_by_key(|bin| {
+        let version = bin.parent().and_then(|v| v.file_name()).unwrap_or_default();
+        version.to_string_lossy().parse::<u32>().unwrap_or(0)
+    });
+    versions
+        .pop()
+        .expect("no /usr/lib/postgresql/*/bin/postgres")
+        .join(name)
+}
+
+/// PostgreSQL refuses to run as root: as root, its processes run as the `postgres` user.
+fn as_postgres(program: PathBuf, dir: &Path) -> Command {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if !root {
+        return Command::new(program);
+    }
+    let owner = Command::new("id")
+        .args(["-u", "postgres"])
+        .output()
+        .unwrap();
+    let uid: u32 = String::from_utf8_lossy(&owner.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    std::os::unix::fs::chown(dir, Some(uid), None).unwrap();
+    let mut cmd = Command::new("runuser");
+    cmd.args(["-u", "postgres", "--"]).arg(program);
+    cmd
+}
+
+pub struct Postgres {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let dir = tempfile::Builder::new()
+            .prefix("sighting-pg")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let data = dir.path().join("data");
+        let initdb = as_postgres(pg_bin("initdb"), dir.path())
+            .args([
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "-D",
+            ])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(initdb.success(), "initdb failed");
+        let port = free_port();
+        let mut child = as_postgres(pg_bin("postgres"), dir.path())
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", dir.path().display()))
+            .args(["-c", "max_connections=200"])
+            // Its own process group, so the whole server (behind `runuser`) can be stopped.
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port, "postgres", &mut child);
+        Postgres {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// A new, empty database: its address (no password: trust on loopback).
+    pub async fn database(&self) -> String {
+        let name = format!("t{}", uuid::Uuid::new_v4().simple());
+        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        let until = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                Ok((client, connection)) => {
+                    tokio::spawn(connection);
+                    break client;
+                }
+                // Listening before it accepts logins (recovery, start-up).
+                Err(e) if Instant::now() < until => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("postgres: {e}"),
+            }
+        };
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // SIGQUIT: PostgreSQL's immediate shutdown (a test's database is thrown away).
+        let _ = Command::new("kill")
+            .args(["-QUIT", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub const S3_ACCESS_KEY: &str = "sighting-test";
+pub const S3_SECRET_KEY: &str = "sighting-test-secret";
+
+/// versitygw serving a directory as S3 (posix mode: buckets are its subdirectories, metadata
+/// in user xattrs).
+pub struct Versitygw {
+    pub endpoint: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Versitygw {
+    pub fn start() -> Versitygw {
+        let program = std::env::var_os("SIGHTING_VERSITYGW").map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/go-bin/versitygw"),
+            PathBuf::from,
+        );
+        assert!(
+            program.exists(),
+            "versitygw: run `cargo xtask test`, which installs it and sets SIGHTING_VERSITYGW"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("sighting-s3")
+            .tempdir_in(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+            .unwrap();
+        let port = free_port();
+        let mut child = Command::new(program)
+            .args([
+                "--access",
+                S3_ACCESS_KEY,
+                "--secret",
+                S3_SECRET_KEY,
+                "--quiet",
+            ])
+            .args(["--port", &format!("127.0.0.1:{port}"), "posix"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port, "versitygw", &mut child);
+        Versitygw {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+            dir,
+        }
+    }
+
+    /// A new, empty bucket: its name.
+    pub fn bucket(&self) -> String {
+        let name = format!("b{}", uuid::Uuid::new_v4().simple());
+        std::fs::create_dir(self.dir.path().join(&name)).unwrap();
+        name
+    }
+
+    /// The directory that holds `bucket`'s objects as files.
+    pub fn bucket_dir(&self, bucket: &str) -> PathBuf {
+        self.dir.path().join(bucket)
+    }
+
+    /// The variables `serve --store …;s3://BUCKET/…` reads the bucket's address and keys from.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY.into()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+
+    pub fn objects(&self, bucket: &str) -> Arc<dyn object_store::ObjectStore> {
+        let s3 = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id(S3_ACCESS_KEY)
+            .with_secret_access_key(S3_SECRET_KEY)
+            .build()
+            .unwrap();
+        Arc::new(s3)
+    }
+}
+
+impl Drop for Versitygw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A shared store on `postgres` with its bytes in `objects`.
+pub async fn shared_store(
+    postgres: &str,
+    objects: Arc<dyn object_store::ObjectStore>,
+) -> SharedStore {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    SharedStore::open(SharedStoreConfig {
+        postgres: postgres.parse().unwrap(),
+        objects,
+        pool_size: 8,
+    })
+    .await
+    .unwrap()
+}

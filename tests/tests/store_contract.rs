@@ -1,0 +1,272 @@
+//! One contract for the intake's storage trait, run against every store: the SQLite store, the
+//! shared store with its bytes in a local directory, and the shared store on versitygw (a real
+//! S3 server) with a real PostgreSQL. Then what only a store shared by nodes must hold, with
+//! two shared stores (two nodes) on one database and bucket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use object_store::ObjectStore;
+use sighting_server::intake::store::{RateLimit, StoreError, Upload, UploadStore};
+use test_support::engines::{shared_store, Postgres, Versitygw};
+use uuid::Uuid;
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}
+
+fn upload_of(bytes: &[u8], expires_at: i64) -> Upload {
+    Upload {
+        id: Uuid::new_v4(),
+        report_id: Uuid::new_v4(),
+        device_key: "device".into(),
+        ciphertext_sha256: sighting_core::wire::hex::encode(&sha256(bytes)),
+        envelope_sig: "sig".into(),
+        length: bytes.len() as u64,
+        offset: 0,
+        expires_at,
+        receipt: None,
+        device_clock: Some("00ff10a2b3c4d5e6 5".parse().unwrap()),
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+fn receipt(report_id: Uuid, n: u8) -> String {
+    serde_json::json!({
+        "report_id": report_id,
+        "ciphertext_sha256": "00".repeat(32),
+        "received_at": format!("2026-11-29T12:00:0{n}Z"),
+        "server_key": "key",
+        "sig": format!("sig{n}"),
+    })
+    .to_string()
+}
+
+/// Appends `bytes` at `at` in pieces of `piece` bytes and acknowledges them.
+async fn append(store: &dyn UploadStore, id: Uuid, at: u64, bytes: &[u8], piece: usize) {
+    store.begin_append(id, at).await.unwrap();
+    let mut end = at;
+    for chunk in bytes.chunks(piece) {
+        store.write(id, end, chunk.to_vec()).await.unwrap();
+        end += chunk.len() as u64;
+    }
+    store.commit(id, at, end).await.unwrap();
+}
+
+fn far_future() -> i64 {
+    i64::MAX / 2
+}
+
+async fn the_contract(store: Arc<dyn UploadStore>) {
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+
+    // Creation is idempotent on the report id.
+    let upload = upload_of(&body, far_future());
+    assert_eq!(store.create(&upload).await.unwrap(), upload);
+    let again = Upload {
+        id: Uuid::new_v4(),
+        ..upload.clone()
+    };
+    assert_eq!(store.create(&again).await.unwrap().id, upload.id);
+    assert_eq!(store.get(again.id).await.unwrap(), None);
+    assert_eq!(
+        store.by_report(upload.report_id).await.unwrap(),
+        Some(upload.clone())
+    );
+
+    // Bytes count once acknowledged, and only from the recorded offset.
+    append(&*store, upload.id, 0, &body[..100_000], 30_000).await;
+    assert_eq!(store.get(upload.id).await.unwrap().unwrap().offset, 100_000);
+    assert!(matches!(
+        store.begin_append(upload.id, 0).await,
+        Err(StoreError::OffsetMismatch {
+            expected: 0,
+            actual: 100_000
+        })
+    ));
+    assert!(matches!(
+        store.commit(upload.id, 0, 50_000).await,
+        Err(StoreError::OffsetMismatch { .. })
+    ));
+    // Written, then rolled back (a checksum that did not match): not part of the upload.
+    store.begin_append(upload.id, 100_000).await.unwrap();
+    store
+        .write(upload.id, 100_000, vec![0xEE; 40_000])
+        .await
+        .unwrap();
+    store.rollback(upload.id).await.unwrap();
+    assert_eq!(store.get(upload.id).await.unwrap().unwrap().offset, 100_000);
+    append(&*store, upload.id, 100_000, &body[100_000..], 64 << 10).await;
+
+    // Assembled, hashed, then finished: the first receipt is kept.
+    assert_eq!(
+        store.assemble(upload.id).await.unwrap(),
+        (body.len() as u64, sha256(&body))
+    );
+    let first = receipt(upload.report_id, 1);
+    assert_eq!(store.complete(upload.id, &first).await.unwrap(), first);
+    let second = receipt(upload.report_id, 2);
+    assert_eq!(store.complete(upload.id, &second).await.unwrap(), first);
+    assert!(
+        !store.delete(upload.id).await.unwrap(),
+        "a finished report is kept"
+    );
+    assert!(matches!(
+        store
+            .commit(upload.id, body.len() as u64, body.len() as u64 + 1)
+            .await,
+        Err(StoreError::OffsetMismatch { .. })
+    ));
+
+    // The desk's view: listed once, the ciphertext byte-identical, the record with the receipt.
+    let listed = store.finished_after(0, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].report_id, upload.report_id);
+    assert!(store
+        .finished_after(listed[0].seq, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let kept = store
+        .read_finished(upload.report_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kept.ciphertext == body, "the report is the bytes sent");
+    let record: serde_json::Value = serde_json::from_slice(&kept.record).unwrap();
+    assert_eq!(record["receipt"]["sig"], "sig1");
+    assert_eq!(record["device_clock"], "00ff10a2b3c4d5e6 5");
+    assert_eq!(store.reserved_bytes().await.unwrap(), body.len() as u64);
+
+    // Pruned: the bytes go, the receipt stays.
+    assert_eq!(
+        store.prune(upload.report_id).await.unwrap(),
+        Some(body.len() as u64)
+    );
+    assert_eq!(store.prune(upload.report_id).await.unwrap(), None);
+    assert!(store
+        .read_finished(upload.report_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .by_report(upload.report_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .receipt,
+        Some(first)
+    );
+    assert_eq!(store.reserved_bytes().await.unwrap(), 0);
+
+    // Bytes that fail the checks: assembled, found wrong, deleted whole.
+    let liar = upload_of(b"what the envelope promised", far_future());
+    store.create(&liar).await.unwrap();
+    append(&*store, liar.id, 0, b"something else entirely!!", 10).await;
+    let (_, sha) = store.assemble(liar.id).await.unwrap();
+    assert_ne!(
+        sighting_core::wire::hex::encode(&sha),
+        liar.ciphertext_sha256
+    );
+    assert!(store.delete(liar.id).await.unwrap());
+    assert!(!store.delete(liar.id).await.unwrap());
+    assert_eq!(store.get(liar.id).await.unwrap(), None);
+
+    // Expiry: each abandoned upload removed once, a live one left alone.
+    let now = 1_800_000_000;
+    let live = upload_of(b"live", now + 60);
+    store.create(&live).await.unwrap();
+    let mut abandoned = Vec::new();
+    for _ in 0..6 {
+        let u = upload_of(b"abandoned", now - 1);
+        store.create(&u).await.unwrap();
+        append(&*store, u.id, 0, b"aban", 4).await;
+        abandoned.push(u.id);
+    }
+    let (a, b) = tokio::join!(store.expire(now), store.expire(now));
+    let mut swept: Vec<Uuid> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    swept.sort();
+    abandoned.sort();
+    assert_eq!(swept, abandoned, "each abandoned upload swept exactly once");
+    assert!(store.get(live.id).await.unwrap().is_some());
+
+    // The rate limit: a burst, then a wait.
+    let limit = RateLimit {
+        burst: 2,
+        refill: Duration::from_secs(60),
+    };
+    assert!(store.take_upload_token("k", limit).await.unwrap().is_ok());
+    assert!(store.take_upload_token("k", limit).await.unwrap().is_ok());
+    let wait = store
+        .take_upload_token("k", limit)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        wait > Duration::from_secs(50) && wait <= Duration::from_secs(60),
+        "{wait:?}"
+    );
+    assert!(store
+        .take_upload_token("other", limit)
+        .await
+        .unwrap()
+        .is_ok());
+
+    // The bulletin feed: replaced whole, never by an older one.
+    assert_eq!(store.bulletin_version().await.unwrap(), None);
+    let feed = |v: &str| {
+        vec![
+            ("index.json".to_string(), v.as_bytes().to_vec()),
+            ("tiles/a.json".to_string(), b"tile".to_vec()),
+        ]
+    };
+    store.put_bulletins(2, feed("two")).await.unwrap();
+    assert!(matches!(
+        store.put_bulletins(2, feed("again")).await,
+        Err(StoreError::StaleBulletins { held: 2 })
+    ));
+    store
+        .put_bulletins(3, vec![("index.json".into(), b"three".to_vec())])
+        .await
+        .unwrap();
+    assert_eq!(store.bulletin_version().await.unwrap(), Some(3));
+    assert_eq!(
+        store.bulletin_file("index.json").await.unwrap().unwrap(),
+        b"three"
+    );
+    assert_eq!(store.bulletin_file("tiles/a.json").await.unwrap(), None);
+}
+
+/// Objects left under `pieces/`: none once every upload finished or went.
+async fn pieces_left(objects: &dyn ObjectStore) -> usize {
+    let prefix = object_store::path::Path::from("pieces");
+    objects.list(Some(&prefix)).collect::<Vec<_>>().await.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sighting_server::intake::store::SqliteStore::open(dir.path()).unwrap();
+    the_contract(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_store_keeps_the_contract_on_a_directory_and_on_s3() {
+    let postgres = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let local: Arc<dyn ObjectStore> =
+        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    let store = shared_store(&postgres.database().await, local.clone()).await;
+    the_contract(Arc::new(store)).await;
+    assert_eq!(pieces_left(&*local).await, 0, "no piece left behind");
+
+    let s3 = Versitygw::start();
+    let bucket = s3.objects(&s3.bucket());
+    let store = shared_store(&postgres.database().await, bucket.clone()).await;
+    the_contract(Arc::new(store)).await;
+    assert_eq!(pieces_left(&*bucket).await, 0, "no piece left behind");
+}
