@@ -286,10 +286,27 @@ fn store_spec(data: Option<PathBuf>, store: Option<String>) -> String {
 async fn open_store(spec: &str) -> anyhow::Result<std::sync::Arc<dyn intake::store::UploadStore>> {
     // The bucket's HTTPS client uses rustls with ring, the one provider in this build.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let shown = spec.split(';').next().unwrap_or_default();
     intake::store::open(spec)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot use the store {shown}: {e}"))
+        .map_err(|e| match spec.strip_prefix("sqlite:") {
+            Some(dir) => anyhow::anyhow!("cannot use {dir} as the data directory: {e}"),
+            None => anyhow::anyhow!(
+                "cannot use the shared store at {}: {e}",
+                without_password(spec.split(';').next().unwrap_or_default())
+            ),
+        })
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user@host/db`, for messages.
+fn without_password(address: &str) -> String {
+    match address.split_once("://").and_then(|(scheme, rest)| {
+        let (userinfo, host) = rest.split_once('@')?;
+        let user = userinfo.split(':').next()?;
+        Some(format!("{scheme}://{user}@{host}"))
+    }) {
+        Some(shown) => shown,
+        None => address.to_string(),
+    }
 }
 
 /// Deletes the ciphertexts the desk's record says it has opened.

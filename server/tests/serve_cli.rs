@@ -55,4 +55,40 @@ fn bad_configurations_fail_clearly() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    // A shared store: credentials never on the command line, a store that cannot be reached
+    // named, the receipt key required.
+    let shared = "postgres://intake@127.0.0.1:1/intake;file:///nonexistent";
+    for (args, expected) in [
+        (
+            vec![
+                "--store",
+                "postgres://intake:hunter2@127.0.0.1:1/db;s3://b",
+                "--key",
+                key,
+            ],
+            "no password in the address",
+        ),
+        (
+            vec!["--store", "mysql://x", "--key", key],
+            "expected sqlite:DIR or postgres://",
+        ),
+        (
+            vec!["--store", "postgres://intake@127.0.0.1:1/db", "--key", key],
+            "expected postgres://…;s3://bucket/prefix",
+        ),
+        (
+            vec!["--store", shared, "--key", key],
+            "cannot use the shared store at postgres://intake@127.0.0.1:1/intake",
+        ),
+        (vec!["--store", shared], "--store needs --key"),
+    ] {
+        let (ok, err) = serve(&args);
+        assert!(!ok && err.contains(expected), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            !err.contains("hunter2"),
+            "the password is never echoed: {err}"
+        );
+    }
 }

@@ -39,7 +39,12 @@ fn workspace_root() -> PathBuf {
 
 fn test(root: &Path, long: bool) -> Result<()> {
     let python = python_env(root)?;
-    let tusd = tusd(root)?;
+    let tusd = go_tool(root, "tusd", "github.com/tus/tusd/v2/cmd/tusd@v2.9.1")?;
+    let versitygw = go_tool(
+        root,
+        "versitygw",
+        "github.com/versity/versitygw/cmd/versitygw@v1.8.0",
+    )?;
     // The desk's browser tests: playwright-core and axe-core (Debian's Chromium, no download).
     npm_ci(&root.join("tests/browser"))?;
     let mut cargo = Command::new(env!("CARGO"));
@@ -47,7 +52,8 @@ fn test(root: &Path, long: bool) -> Result<()> {
         .current_dir(root)
         .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .env("SIGHTING_PYTHON", &python)
-        .env("SIGHTING_TUSD", &tusd);
+        .env("SIGHTING_TUSD", &tusd)
+        .env("SIGHTING_VERSITYGW", &versitygw);
     if long {
         cargo.env("SIGHTING_LONG_TESTS", "1");
     }
@@ -202,17 +208,18 @@ pub(crate) fn bindings(root: &Path, release: bool) -> Result<PathBuf> {
     Ok(library)
 }
 
-/// tusd, the reference tus server our sync client is tested against, built from the Go module
-/// proxy into `target/go-bin` (once).
-fn tusd(root: &Path) -> Result<PathBuf> {
+/// A peer built from the Go module proxy into `target/go-bin` (once): tusd, the reference tus
+/// server our sync client is tested and benchmarked against, and versitygw, the S3 server the
+/// shared intake store is tested on (Apache-2.0).
+pub(crate) fn go_tool(root: &Path, name: &str, module: &str) -> Result<PathBuf> {
     let bin = root.join("target/go-bin");
-    let tusd = bin.join("tusd");
-    if !tusd.exists() {
+    let tool = bin.join(name);
+    if !tool.exists() {
         run(Command::new("go")
-            .args(["install", "github.com/tus/tusd/v2/cmd/tusd@v2.9.1"])
+            .args(["install", module])
             .env("GOBIN", &bin))?;
     }
-    Ok(tusd)
+    Ok(tool)
 }
 
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {

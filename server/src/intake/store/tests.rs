@@ -44,12 +44,10 @@ async fn an_unversioned_database_is_adopted_then_migrated() {
     std::fs::create_dir_all(dir.path().join("uploads")).unwrap();
     std::fs::write(dir.path().join("uploads").join(id.to_string()), b"").unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
-    let conn = store.files().conn().unwrap();
     assert_eq!(
-        sighting_core::sqlite::version(&conn).unwrap(),
+        sighting_core::sqlite::version(&store.files().conn().unwrap()).unwrap(),
         MIGRATIONS.len() as i64
     );
-    drop(conn);
     let kept = store.get(id).await.unwrap().expect("the row survives");
     assert_eq!(kept.created_at_ms, 7);
     assert_eq!(

@@ -54,8 +54,12 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version int NOT NULL)")
-        .await?;
+    // Quiet: a second node would otherwise log PostgreSQL's notice that the table exists.
+    tx.batch_execute(
+        "SET LOCAL client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS schema_version (version int NOT NULL)",
+    )
+    .await?;
     let version: i32 = tx
         .query_opt("SELECT version FROM schema_version", &[])
         .await?

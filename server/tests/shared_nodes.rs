@@ -1,0 +1,517 @@
+//! Intake nodes sharing one PostgreSQL and one S3 bucket (versitygw): a node killed with
+//! `kill -9` in the middle of an upload loses nothing, nodes racing on one upload never corrupt
+//! it, and a restarted node carries on.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sighting_core::handle::DeviceHandle;
+use sighting_core::queue::State;
+use sighting_server::intake::store::{SharedStore, UploadStore};
+use sighting_server::intake::IntakeConfig;
+use sighting_server::keygen;
+use test_support::engines::{shared_store, Postgres, Versitygw};
+use test_support::faulty_proxy::{FaultyProxy, Network};
+use test_support::tus::{create, device_keys, head_offset, header, patch, report};
+use test_support::{client, phone, submit, syncer, Server, NOW};
+use uuid::Uuid;
+
+/// One PostgreSQL database and one bucket, as every node of a deployment sees them.
+struct Shared {
+    postgres: Postgres,
+    s3: Versitygw,
+    database: String,
+    bucket: String,
+}
+
+impl Shared {
+    async fn start() -> Shared {
+        let postgres = Postgres::start();
+        let s3 = Versitygw::start();
+        let database = postgres.database().await;
+        let bucket = s3.bucket();
+        Shared {
+            postgres,
+            s3,
+            database,
+            bucket,
+        }
+    }
+
+    /// `serve --store` for this database and bucket (the intake's objects under `intake/`).
+    fn spec(&self) -> String {
+        format!("{};s3://{}/intake", self.database, self.bucket)
+    }
+
+    /// A node's store in this process (what `serve --store` opens).
+    async fn store(&self) -> SharedStore {
+        shared_store(&self.database, self.objects()).await
+    }
+
+    fn objects(&self) -> Arc<dyn object_store::ObjectStore> {
+        Arc::new(object_store::prefix::PrefixStore::new(
+            self.s3.objects(&self.bucket),
+            "intake",
+        ))
+    }
+
+    /// The files under the bucket's `intake/<dir>`, as versitygw keeps them on disk.
+    fn files(&self, dir: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.s3.bucket_dir(&self.bucket).join("intake").join(dir)];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
+
+    async fn sql(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    }
+}
+
+/// `sighting-server serve --store …` in its own process.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(shared: &Shared, key: &Path) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sighting-server"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                &shared.spec(),
+            ])
+            .arg("--key")
+            .arg(key)
+            .args(["--rate-burst", "100000"])
+            .envs(shared.s3.env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the node stopped before listening")
+                .unwrap();
+            if let Some(at) = line.strip_prefix("intake server on ") {
+                break at.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Its logs go to stdout: keep reading so a full pipe never blocks it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Node { child, base }
+    }
+
+    /// `kill -9`: no shutdown, no cleanup, a request cut wherever it was.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .try_into()
+        .unwrap()
+}
+
+async fn sealed(device: &DeviceHandle, id: Uuid) -> Vec<u8> {
+    device
+        .call(move |d| Ok(std::fs::read(d.sealed_report(id))?))
+        .await
+        .unwrap()
+}
+
+async fn undelivered(device: &DeviceHandle) -> usize {
+    device
+        .call(|d| {
+            Ok(d.reports()?
+                .iter()
+                .filter(|r| r.state != State::Delivered)
+                .count())
+        })
+        .await
+        .unwrap()
+}
+
+/// Kills: 20, or 200 with `cargo xtask test --long`, or `SIGHTING_KILL_TRIALS`.
+fn trials() -> usize {
+    let long = std::env::var_os("SIGHTING_LONG_TESTS").is_some();
+    std::env::var("SIGHTING_KILL_TRIALS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if long { 200 } else { 20 })
+}
+
+/// HEAD's offset for an upload, every few milliseconds through whichever node answers, until
+/// stopped: the offsets it saw, in order.
+fn watch_offsets(
+    bases: Vec<String>,
+    url_path: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<u64>> {
+    tokio::spawn(async move {
+        let http = client();
+        let mut seen = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            for base in &bases {
+                let r = http
+                    .head(format!("{base}{url_path}"))
+                    .header("Tus-Resumable", "1.0.0")
+                    .timeout(Duration::from_millis(500))
+                    .send()
+                    .await;
+                if let Some(offset) = r.ok().and_then(|r| {
+                    r.headers()
+                        .get("upload-offset")
+                        .and_then(|v| v.to_str().ok()?.parse().ok())
+                }) {
+                    seen.push(offset);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        seen
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_upload_loses_nothing_and_the_upload_finishes_on_the_other() {
+    let shared = Shared::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let org = keygen::keygen(&tmp.path().join("org")).unwrap();
+    let key = tmp.path().join("org").join(keygen::SERVER_KEY_FILE);
+    let public: [u8; 32] =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &org.server_key)
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let device = Arc::new(phone(tmp.path(), &org.recipient));
+    let sql = shared.sql().await;
+
+    let mut nodes = [Node::start(&shared, &key), Node::start(&shared, &key)];
+    // A slow link, so the kill lands mid-body: 4 MB/s.
+    let network = Network {
+        upload_rate: Some(4 << 20),
+        ..Network::clean()
+    };
+    let proxy = FaultyProxy::start(&nodes[0].base, network).await;
+    let sync = Arc::new(syncer(&proxy.base, public, 256 << 10));
+    let mut rng = fastrand::Rng::with_seed(18);
+    let mut sent = BTreeMap::new();
+    for trial in 0..trials() {
+        let live = trial % 2;
+        let report = submit(&device, "hdr/iphone_hdr_NO.jpg").await;
+        let ciphertext = sealed(&device, report).await;
+        sent.insert(report, sha256(&ciphertext));
+
+        // Sync through the node in front until a random share of the body has been acknowledged.
+        let syncing = {
+            let (sync, device) = (sync.clone(), device.clone());
+            tokio::spawn(async move { sync.sync(&device, NOW).await })
+        };
+        let kill_at = (ciphertext.len() as f64 * rng.f64() * 0.9) as i64 + 1;
+        let upload_id = loop {
+            let row = sql
+                .query_opt(
+                    "SELECT id, upload_offset FROM uploads WHERE report_id = $1",
+                    &[&report],
+                )
+                .await
+                .unwrap();
+            if let Some(row) = row.filter(|r| r.get::<_, i64>(1) >= kill_at) {
+                break row.get::<_, Uuid>(0);
+            }
+            assert!(
+                !syncing.is_finished(),
+                "trial {trial}: the sync ended before the kill"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher = watch_offsets(
+            nodes.iter().map(|n| n.base.clone()).collect(),
+            format!("/v1/uploads/{upload_id}"),
+            stop.clone(),
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+
+        // The node dies; the load balancer sends the phone to the other.
+        nodes[live].kill();
+        let cut = sql
+            .query_one(
+                "SELECT upload_offset, receipt IS NULL FROM uploads WHERE id = $1",
+                &[&upload_id],
+            )
+            .await
+            .unwrap();
+        assert!(
+            cut.get::<_, bool>(1),
+            "trial {trial}: the upload finished before the kill (offset {})",
+            cut.get::<_, i64>(0)
+        );
+        nodes[live] = Node::start(&shared, &key);
+        proxy.switch_to(&nodes[1 - live].base);
+        let _ = syncing.await.unwrap();
+        let mut passes = 0;
+        while undelivered(&device).await > 0 {
+            passes += 1;
+            assert!(
+                passes < 20,
+                "trial {trial}: not delivered after {passes} passes"
+            );
+            let _ = sync.sync(&device, NOW).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let offsets = watcher.await.unwrap();
+        assert!(
+            offsets.windows(2).all(|w| w[0] <= w[1]),
+            "trial {trial}: HEAD offsets went down: {offsets:?}"
+        );
+        // Byte-identical in the bucket, and nothing of the body's pieces left behind.
+        let stored = std::fs::read(
+            shared
+                .s3
+                .bucket_dir(&shared.bucket)
+                .join(format!("intake/reports/{report}.age")),
+        )
+        .unwrap();
+        assert!(
+            stored == ciphertext,
+            "trial {trial}: the stored report differs"
+        );
+        assert!(
+            shared.files("pieces").is_empty(),
+            "trial {trial}: pieces left: {:?}",
+            shared.files("pieces")
+        );
+    }
+
+    // Exactly one report object and one intake record per report, each receipt recorded.
+    let reports: BTreeMap<Uuid, [u8; 32]> = shared
+        .files("reports")
+        .iter()
+        .map(|p| {
+            let id = p.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+            (id, sha256(&std::fs::read(p).unwrap()))
+        })
+        .collect();
+    assert_eq!(reports, sent, "each report once, byte-identical");
+    let records = sql
+        .query_one(
+            "SELECT count(*), count(receipt), count(DISTINCT report_id) FROM uploads",
+            &[],
+        )
+        .await
+        .unwrap();
+    let n = sent.len() as i64;
+    assert_eq!(
+        (
+            records.get::<_, i64>(0),
+            records.get::<_, i64>(1),
+            records.get::<_, i64>(2)
+        ),
+        (n, n, n)
+    );
+    // Each receipt the phone holds verified against the key both nodes sign with.
+    let receipts = device.call(|d| d.reports()).await.unwrap();
+    assert!(receipts.iter().all(|r| r.state == State::Delivered));
+    drop(shared.postgres);
+}
+
+/// Two nodes in this process on one database and bucket, for the races.
+async fn two_nodes(shared: &Shared) -> (Server, Server, Arc<SharedStore>) {
+    let pkcs8 = test_support::tus::server_pkcs8();
+    let config = IntakeConfig {
+        rate_burst: 10_000,
+        ..IntakeConfig::default()
+    };
+    let a = Arc::new(shared.store().await);
+    let b = Arc::new(shared.store().await);
+    (
+        Server::on_store(a.clone(), &pkcs8, config.clone()).await,
+        Server::on_store(b, &pkcs8, config).await,
+        a,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_racing_on_one_upload_never_corrupt_it() {
+    let shared = Shared::start().await;
+    let (a, b, store_a) = two_nodes(&shared).await;
+    let http = client();
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = device_keys(tmp.path());
+
+    // One report created on both nodes at once: one upload.
+    let r = report(&keys, 200_000);
+    let (on_a, on_b) = tokio::join!(create(&http, &a.base, &r), create(&http, &b.base, &r));
+    assert_eq!(on_a.status(), 201);
+    assert_eq!(on_b.status(), 201);
+    let location = header(&on_a, "location").unwrap();
+    assert_eq!(header(&on_b, "location").unwrap(), location);
+
+    // The same PATCH on both at once: one acknowledged, the other told it is out of date.
+    let (url_a, url_b) = (
+        format!("{}{location}", a.base),
+        format!("{}{location}", b.base),
+    );
+    let part = &r.bytes[..50_000];
+    let (pa, pb) = tokio::join!(
+        patch(&http, &url_a, 0, part, None),
+        patch(&http, &url_b, 0, part, None)
+    );
+    let mut statuses = [pa.status().as_u16(), pb.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [204, 409]);
+    assert_eq!(
+        head_offset(&http, &url_b).await,
+        (reqwest::StatusCode::OK, Some(50_000))
+    );
+
+    // The last byte lands on A, and A dies before it answers (nor checks, nor signs): a HEAD
+    // on B finishes the upload and issues the receipt.
+    let id: Uuid = location.rsplit('/').next().unwrap().parse().unwrap();
+    store_a.begin_append(id, 50_000).await.unwrap();
+    store_a
+        .write(id, 50_000, r.bytes[50_000..].to_vec())
+        .await
+        .unwrap();
+    store_a.commit(id, 50_000, 200_000).await.unwrap();
+    assert_eq!(
+        head_offset(&http, &url_b).await,
+        (reqwest::StatusCode::OK, Some(200_000))
+    );
+    let receipt = http
+        .get(format!("{}/v1/reports/{}/receipt", b.base, r.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), 200);
+    let receipt: sighting_core::wire::Receipt = receipt.json().await.unwrap();
+    assert_eq!(receipt.report_id, r.id);
+    let stored = std::fs::read(
+        shared
+            .s3
+            .bucket_dir(&shared.bucket)
+            .join(format!("intake/reports/{}.age", r.id)),
+    )
+    .unwrap();
+    assert!(stored == r.bytes, "byte-identical");
+    assert!(shared.files("pieces").is_empty());
+
+    // Both nodes sweep expiry at the same moment: each abandoned upload deleted once.
+    let store_b = shared.store().await;
+    let mut abandoned = Vec::new();
+    for _ in 0..10 {
+        let r = report(&keys, 1000);
+        let created = create(&http, &a.base, &r).await;
+        let url = format!("{}{}", a.base, header(&created, "location").unwrap());
+        assert_eq!(
+            patch(&http, &url, 0, &r.bytes[..400], None).await.status(),
+            204
+        );
+        abandoned.push(r.id);
+    }
+    let later = i64::MAX / 2;
+    let (swept_a, swept_b) = tokio::join!(store_a.expire(later), store_b.expire(later));
+    let (swept_a, swept_b) = (swept_a.unwrap(), swept_b.unwrap());
+    assert_eq!(swept_a.len() + swept_b.len(), 10, "{swept_a:?} {swept_b:?}");
+    assert!(swept_a.iter().all(|id| !swept_b.contains(id)));
+    assert!(
+        shared.files("pieces").is_empty(),
+        "their pieces went with them"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_carries_on_where_it_stopped() {
+    let shared = Shared::start().await;
+    let pkcs8 = test_support::tus::server_pkcs8();
+    let http = client();
+    let tmp = tempfile::tempdir().unwrap();
+    let r = report(&device_keys(tmp.path()), 300_000);
+
+    let node = Server::on_store(
+        Arc::new(shared.store().await),
+        &pkcs8,
+        IntakeConfig::default(),
+    )
+    .await;
+    let created = create(&http, &node.base, &r).await;
+    let location = header(&created, "location").unwrap();
+    let url = format!("{}{location}", node.base);
+    assert_eq!(
+        patch(&http, &url, 0, &r.bytes[..120_000], None)
+            .await
+            .status(),
+        204
+    );
+    node.stop().await;
+
+    let node = Server::on_store(
+        Arc::new(shared.store().await),
+        &pkcs8,
+        IntakeConfig::default(),
+    )
+    .await;
+    let url = format!("{}{location}", node.base);
+    assert_eq!(head_offset(&http, &url).await.1, Some(120_000));
+    assert_eq!(
+        patch(&http, &url, 120_000, &r.bytes[120_000..], None)
+            .await
+            .status(),
+        204
+    );
+    let receipt = http
+        .get(format!("{}/v1/reports/{}/receipt", node.base, r.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), 200);
+    let stored = std::fs::read(
+        shared
+            .s3
+            .bucket_dir(&shared.bucket)
+            .join(format!("intake/reports/{}.age", r.id)),
+    )
+    .unwrap();
+    assert!(stored == r.bytes);
+    node.stop().await;
+}
