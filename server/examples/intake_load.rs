@@ -1,21 +1,29 @@
-//! Loopback load on the intake server: N concurrent clients upload sealed-size reports in 64 KiB
-//! PATCHes; prints reports/s, MB/s, p50/p99 PATCH latency and the server's peak RSS, then sends
-//! the same bytes the same way to a trivial sink (accepts and discards) as the upper bound.
+//! Loopback load on the intake, side by side on the same load: N concurrent clients upload
+//! sealed-size reports in 64 KiB PATCHes to
+//! - our SQLite store (`serve --data`),
+//! - our shared store (`serve --store`) on PostgreSQL + versitygw, with one node and with two
+//!   (clients split between them, as a load balancer would),
+//! - tusd v2.9.1's own file store, the reference tus server,
 //!
-//! `cargo run --release -p sighting-server --example intake_load -- [CLIENTS] [REPORTS_EACH] [BYTES]`
-//! (defaults 200, 5, 500000). Run by `cargo xtask bench`.
+//! and prints reports/s, MB/s, p50/p99 PATCH latency and the intake processes' peak RSS (the
+//! database's and the S3 server's not included), then sends the same bytes the same way to a
+//! trivial sink (accepts and discards) as the upper bound.
+//!
+//! `cargo run --release -p sighting-server --example intake_load -- [CLIENTS] [REPORTS_EACH] [BYTES]
+//! [PATCH_BYTES]` (defaults 200, 5, 500000, 65536). Run by `cargo xtask bench`, which installs tusd and versitygw and
+//! sets `SIGHTING_TUSD` and `SIGHTING_VERSITYGW`.
 
 use std::io::BufRead;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::wire::{envelope_message, UploadMetadata};
+use test_support::engines::{Postgres, Versitygw};
 use uuid::Uuid;
-
-const CHUNK: usize = 64 * 1024;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -26,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let clients = args.first().copied().unwrap_or(200);
     let each = args.get(1).copied().unwrap_or(5);
     let bytes = args.get(2).copied().unwrap_or(500_000);
+    let chunk = args.get(3).copied().unwrap_or(64 << 10);
 
     let tmp = tempfile::tempdir()?;
     sighting_server::keygen::keygen(&tmp.path().join("keys"))?;
@@ -38,53 +47,134 @@ async fn main() -> anyhow::Result<()> {
         exe.exists(),
         "build sighting-server first: cargo build --release -p sighting-server"
     );
-    let mut server = Command::new(&exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(tmp.path().join("data"))
-        .arg("--key")
-        .arg(tmp.path().join("keys/server.key"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().expect("piped")).read_line(&mut line)?;
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("address line")
-        .to_string();
-
+    let key = tmp.path().join("keys/server.key");
     let report = random(bytes);
-    let (took, latencies) = run(&base, clients, each, &report, true).await?;
-    let rss = peak_rss_kib(server.id());
-    server.kill()?;
-    server.wait()?;
     let total = (clients * each) as f64;
     let mb = total * bytes as f64 / 1e6;
     println!(
-        "intake: {clients} clients × {each} reports × {bytes} B in {:.2} s",
-        took.as_secs_f64()
+        "intake: {clients} clients × {each} reports × {bytes} B, {} KiB PATCHes, loopback",
+        chunk >> 10
     );
     println!(
-        "  {:.1} reports/s, {:.1} MB/s",
-        total / took.as_secs_f64(),
-        mb / took.as_secs_f64()
+        "  {:<34} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "store", "reports/s", "MB/s", "p50 ms", "p99 ms", "RSS MiB"
     );
-    println!(
-        "  PATCH latency p50 {:.1} ms, p99 {:.1} ms",
-        pct(&latencies, 0.5),
-        pct(&latencies, 0.99)
-    );
-    println!("  server peak RSS {:.1} MiB", rss as f64 / 1024.0);
+
+    let postgres = Postgres::start();
+    let s3 = Versitygw::start();
+    let mut rates = Vec::new();
+    for target in [
+        "ours: SQLite + files",
+        "ours: shared, 1 node",
+        "ours: shared, 2 nodes",
+        "tusd v2.9.1: file store",
+    ] {
+        let mut nodes = match target {
+            "ours: SQLite + files" => vec![serve(
+                &exe,
+                &key,
+                &["--data", &tmp.path().join("data").display().to_string()],
+                &[],
+            )?],
+            "tusd v2.9.1: file store" => vec![tusd(&tmp.path().join("tusd"))?],
+            shared => {
+                let spec = format!("{};s3://{}/intake", postgres.database().await, s3.bucket());
+                let n = if shared.ends_with("2 nodes") { 2 } else { 1 };
+                (0..n)
+                    .map(|_| serve(&exe, &key, &["--store", &spec], &s3.env()))
+                    .collect::<anyhow::Result<_>>()?
+            }
+        };
+        let bases: Vec<String> = nodes.iter().map(|n| n.1.clone()).collect();
+        let (took, latencies) = run(&bases, clients, each, &report, chunk, true).await?;
+        let rss: u64 = nodes.iter().map(|n| peak_rss_kib(n.0.id())).sum();
+        for (child, _) in &mut nodes {
+            child.kill()?;
+            child.wait()?;
+        }
+        let rate = total / took.as_secs_f64();
+        rates.push((target, rate));
+        println!(
+            "  {target:<34} {rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1}",
+            mb / took.as_secs_f64(),
+            pct(&latencies, 0.5),
+            pct(&latencies, 0.99),
+            rss as f64 / 1024.0
+        );
+    }
+    let tusd_rate = rates.last().map_or(f64::NAN, |r| r.1);
+    for (target, rate) in &rates[..rates.len() - 1] {
+        println!("  {target}: {:.2}× tusd's reports/s", rate / tusd_rate);
+    }
 
     let sink = sink().await?;
-    let (sink_took, _) = run(&sink, clients, each, &report, false).await?;
+    let (sink_took, _) = run(&[sink], clients, each, &report, chunk, false).await?;
     println!(
-        "sink (accepts and discards, same client): {:.1} MB/s; intake reaches {:.2}× of it",
+        "sink (accepts and discards, same client): {:.1} MB/s",
         mb / sink_took.as_secs_f64(),
-        sink_took.as_secs_f64() / took.as_secs_f64()
     );
     Ok(())
+}
+
+/// `sighting-server serve` on a loopback port: the process and its address.
+fn serve(
+    exe: &Path,
+    key: &Path,
+    store: &[&str],
+    env: &[(&str, String)],
+) -> anyhow::Result<(Child, String)> {
+    let mut server = Command::new(exe)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-burst",
+            "1000000",
+        ])
+        .args(store)
+        .arg("--key")
+        .arg(key)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("piped")).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("the server stopped"))??;
+        if let Some(at) = line.strip_prefix("intake server on ") {
+            break at.split_whitespace().next().unwrap_or_default().to_string();
+        }
+    };
+    // Its logs go to stdout: keep reading so a full pipe never blocks it.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((server, base))
+}
+
+/// tusd with its file store, on a loopback port.
+fn tusd(dir: &Path) -> anyhow::Result<(Child, String)> {
+    let program = std::env::var_os("SIGHTING_TUSD").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/go-bin/tusd"),
+        PathBuf::from,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(program)
+        .args(["-host", "127.0.0.1", "-port", &port.to_string()])
+        .args(["-base-path", "/v1/uploads/", "-upload-dir"])
+        .arg(dir)
+        .args(["-expose-metrics=false", "-show-greeting=false"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(Instant::now() < until, "tusd did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((child, format!("http://127.0.0.1:{port}")))
 }
 
 fn random(n: usize) -> Vec<u8> {
@@ -93,12 +183,14 @@ fn random(n: usize) -> Vec<u8> {
     v
 }
 
-/// Every client uploads `each` reports; returns the wall time and every PATCH latency (ms).
+/// Every client uploads `each` reports, client `i` to `bases[i % len]`; returns the wall time
+/// and every PATCH latency (ms).
 async fn run(
-    base: &str,
+    bases: &[String],
     clients: usize,
     each: usize,
     report: &[u8],
+    chunk: usize,
     tus: bool,
 ) -> anyhow::Result<(Duration, Vec<f64>)> {
     // reqwest's rustls has no default provider here (the phone's sync passes its own).
@@ -112,8 +204,9 @@ async fn run(
         .try_into()?;
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (client, base, report) = (client.clone(), base.to_string(), report.clone());
+    for i in 0..clients {
+        let base = bases[i % bases.len()].clone();
+        let (client, report) = (client.clone(), report.clone());
         // One device key per client, as on real phones (the rate limit is per key).
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|_| anyhow::anyhow!("key"))?;
@@ -143,18 +236,24 @@ async fn run(
                         "create: {}",
                         created.status()
                     );
-                    format!("{base}{}", created.headers()["location"].to_str()?)
+                    // tusd answers with an absolute URL, we with a path.
+                    let location = created.headers()["location"].to_str()?;
+                    if location.starts_with("http") {
+                        location.to_string()
+                    } else {
+                        format!("{base}{location}")
+                    }
                 } else {
                     format!("{base}/sink")
                 };
-                for (i, chunk) in report.chunks(CHUNK).enumerate() {
+                for (i, piece) in report.chunks(chunk).enumerate() {
                     let t = Instant::now();
                     let r = client
                         .patch(&url)
                         .header("Tus-Resumable", "1.0.0")
                         .header("Content-Type", "application/offset+octet-stream")
-                        .header("Upload-Offset", (i * CHUNK).to_string())
-                        .body(chunk.to_vec())
+                        .header("Upload-Offset", (i * chunk).to_string())
+                        .body(piece.to_vec())
                         .send()
                         .await?;
                     anyhow::ensure!(r.status().as_u16() == 204, "patch: {}", r.status());

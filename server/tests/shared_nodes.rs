@@ -515,3 +515,55 @@ async fn a_restarted_node_carries_on_where_it_stopped() {
     assert!(stored == r.bytes);
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_out_of_reach_is_a_503_and_loses_nothing_acknowledged() {
+    let mut shared = Shared::start().await;
+    let pkcs8 = test_support::tus::server_pkcs8();
+    let http = client();
+    let tmp = tempfile::tempdir().unwrap();
+    let r = report(&device_keys(tmp.path()), 300_000);
+    let store = Arc::new(shared.store().await);
+    let node = Server::on_store(store, &pkcs8, IntakeConfig::default()).await;
+    let created = create(&http, &node.base, &r).await;
+    let url = format!("{}{}", node.base, header(&created, "location").unwrap());
+    assert_eq!(
+        patch(&http, &url, 0, &r.bytes[..100_000], None)
+            .await
+            .status(),
+        204
+    );
+
+    shared.s3.stop();
+    let refused = patch(&http, &url, 100_000, &r.bytes[100_000..200_000], None).await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(header(&refused, "retry-after").as_deref(), Some("5"));
+    assert_eq!(
+        head_offset(&http, &url).await.1,
+        Some(100_000),
+        "what was acknowledged stays"
+    );
+
+    shared.s3.restart();
+    assert_eq!(
+        patch(&http, &url, 100_000, &r.bytes[100_000..], None)
+            .await
+            .status(),
+        204
+    );
+    let receipt = http
+        .get(format!("{}/v1/reports/{}/receipt", node.base, r.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), 200);
+    let stored = std::fs::read(
+        shared
+            .s3
+            .bucket_dir(&shared.bucket)
+            .join(format!("intake/reports/{}.age", r.id)),
+    )
+    .unwrap();
+    assert!(stored == r.bytes);
+    node.stop().await;
+}

@@ -163,12 +163,27 @@ pub const S3_SECRET_KEY: &str = "sighting-test-secret";
 /// in user xattrs).
 pub struct Versitygw {
     pub endpoint: String,
+    port: u16,
     child: Child,
     dir: tempfile::TempDir,
 }
 
 impl Versitygw {
     pub fn start() -> Versitygw {
+        let dir = tempfile::Builder::new()
+            .prefix("sighting-s3")
+            .tempdir_in(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+            .unwrap();
+        let port = free_port();
+        Versitygw {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            child: Self::spawn(dir.path(), port),
+            dir,
+        }
+    }
+
+    fn spawn(dir: &Path, port: u16) -> Child {
         let program = std::env::var_os("SIGHTING_VERSITYGW").map_or_else(
             || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/go-bin/versitygw"),
             PathBuf::from,
@@ -177,31 +192,27 @@ impl Versitygw {
             program.exists(),
             "versitygw: run `cargo xtask test`, which installs it and sets SIGHTING_VERSITYGW"
         );
-        let dir = tempfile::Builder::new()
-            .prefix("sighting-s3")
-            .tempdir_in(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-            .unwrap();
-        let port = free_port();
         let mut child = Command::new(program)
-            .args([
-                "--access",
-                S3_ACCESS_KEY,
-                "--secret",
-                S3_SECRET_KEY,
-                "--quiet",
-            ])
-            .args(["--port", &format!("127.0.0.1:{port}"), "posix"])
-            .arg(dir.path())
+            .args(["--access", S3_ACCESS_KEY, "--secret", S3_SECRET_KEY])
+            .args(["--quiet", "--port", &format!("127.0.0.1:{port}"), "posix"])
+            .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         wait_for_port(port, "versitygw", &mut child);
-        Versitygw {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            child,
-            dir,
-        }
+        child
+    }
+
+    /// The S3 server goes away (its files stay)…
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// …and comes back on the same address.
+    pub fn restart(&mut self) {
+        self.child = Self::spawn(self.dir.path(), self.port);
     }
 
     /// A new, empty bucket: its name.

@@ -6,7 +6,8 @@
 //! do not match, the Server MUST respond with the 460 Checksum Mismatch status [...] and the
 //! Upload-Offset MUST NOT be incremented."
 //!
-//! So without `Upload-Checksum` bytes are acknowledged every 64 KiB or second (a drop on a 2G
+//! So without `Upload-Checksum` bytes are acknowledged every piece (64 KiB on one machine, 256
+//! KiB on the shared store) or second (a drop on a 2G
 //! link costs little); with one they are written as they come but acknowledged only when the
 //! whole body matches, and rolled back otherwise. Either way no more than one buffer of a body
 //! is ever in memory.
@@ -25,8 +26,8 @@ use tokio::time::Instant;
 use super::store::Upload;
 use super::{Claim, Intake, Refusal, UploadSlot};
 
-/// Received bytes are written every 64 KiB (not per frame), or every second on a slow link.
-const KEEP_EVERY: usize = 64 << 10;
+/// Received bytes are written every [`UploadStore::piece_bytes`](super::store::UploadStore)
+/// (not per frame), or every second on a slow link.
 const KEEP_AFTER: Duration = Duration::from_secs(1);
 
 fn checksum_mismatch(error: &'static str, detail: &str) -> Refusal {
@@ -123,7 +124,8 @@ async fn receive(
     let deadline = Instant::now() + intake.config.request_timeout;
     let room = upload.length - offset;
     let mut stream = body.into_data_stream();
-    let mut pending: Vec<u8> = Vec::with_capacity(KEEP_EVERY);
+    let keep_every = intake.store.piece_bytes();
+    let mut pending: Vec<u8> = Vec::with_capacity(keep_every);
     let mut written = offset;
     let mut acknowledged = offset;
     let mut last_write = Instant::now();
@@ -147,7 +149,7 @@ async fn receive(
             c.hash.update(&bytes);
         }
         pending.extend_from_slice(&bytes);
-        if pending.len() >= KEEP_EVERY || last_write.elapsed() >= KEEP_AFTER {
+        if pending.len() >= keep_every || last_write.elapsed() >= KEEP_AFTER {
             last_write = Instant::now();
             written = write(intake, upload, written, &mut pending).await?;
             if checksum.is_none() {
@@ -216,7 +218,7 @@ async fn write(
     if pending.is_empty() {
         return Ok(at);
     }
-    let bytes = std::mem::replace(pending, Vec::with_capacity(KEEP_EVERY));
+    let bytes = std::mem::take(pending);
     let end = at + bytes.len() as u64;
     intake.store.write(upload.id, at, bytes).await?;
     Ok(end)

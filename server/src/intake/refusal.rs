@@ -80,6 +80,15 @@ impl From<StoreError> for Refusal {
                 "stale_bulletins",
                 format!("the feed held is version {held}; a new feed must be newer"),
             ),
+            gone if gone.is_unavailable() => {
+                tracing::warn!(error = %gone, "storage unavailable");
+                Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage is out of reach for now; retry later",
+                )
+                .retry_after(5)
+            }
             full if full.is_full() => {
                 tracing::warn!(error = %full, "storage full");
                 Refusal::storage_full()

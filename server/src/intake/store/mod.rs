@@ -61,6 +61,24 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// The shared database or the bucket cannot be reached (or refuses for now): the client is
+    /// told to come back later; what it sent before is kept.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) => true,
+            // Errors without a database error are the connection's (closed, timed out, I/O).
+            StoreError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
+            StoreError::Objects(e) => !matches!(
+                e,
+                object_store::Error::NotFound { .. }
+                    | object_store::Error::InvalidPath { .. }
+                    | object_store::Error::NotSupported { .. }
+                    | object_store::Error::NotImplemented { .. }
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// An upload, finished or not.
@@ -187,6 +205,12 @@ pub trait UploadStore: Send + Sync {
     async fn reserved_bytes(&self) -> Result<u64, StoreError>;
     /// Free bytes on the file system that holds the data (`None` where it cannot tell).
     fn free_bytes(&self) -> Option<u64>;
+    /// How many received bytes are written (and, without a checksum, acknowledged) at once: a
+    /// body cut short loses at most this much, and each upload being received holds this much
+    /// in memory.
+    fn piece_bytes(&self) -> usize {
+        64 << 10
+    }
     /// Finished, unpruned reports after `after` in the order they finished, at most `limit`.
     async fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError>;
     /// A finished report's ciphertext and its intake record (JSON), or `None`.

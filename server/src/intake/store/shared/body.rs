@@ -76,18 +76,26 @@ impl SharedStore {
                 "upload {id}: the pieces written do not run from {from} to {to}"
             )));
         }
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let moved = tx
+        // One statement, so one round trip: the offset moves only if it is still `from`, and
+        // the pieces are recorded with it or not at all.
+        let starts: Vec<i64> = pieces.iter().map(|p| p.start as i64).collect();
+        let lens: Vec<i64> = pieces.iter().map(|p| p.len as i64).collect();
+        let keys: Vec<&str> = pieces.iter().map(|p| p.key.as_ref()).collect();
+        let recorded = self
+            .client()
+            .await?
             .execute(
-                "UPDATE uploads SET upload_offset = $3
-                 WHERE id = $1 AND upload_offset = $2 AND receipt IS NULL",
-                &[&id, &(from as i64), &(to as i64)],
+                "WITH moved AS (
+                     UPDATE uploads SET upload_offset = $3
+                     WHERE id = $1 AND upload_offset = $2 AND receipt IS NULL
+                     RETURNING id)
+                 INSERT INTO pieces (upload_id, start, len, key)
+                 SELECT moved.id, p.start, p.len, p.key
+                 FROM moved, unnest($4::bigint[], $5::bigint[], $6::text[]) AS p (start, len, key)",
+                &[&id, &(from as i64), &(to as i64), &starts, &lens, &keys],
             )
             .await?;
-        if moved == 0 {
-            drop(tx);
-            drop(client);
+        if recorded == 0 {
             let actual = self.recorded_offset(id).await?;
             self.remove_all(&pieces).await?;
             return Err(StoreError::OffsetMismatch {
@@ -95,19 +103,6 @@ impl SharedStore {
                 actual,
             });
         }
-        for piece in &pieces {
-            tx.execute(
-                "INSERT INTO pieces (upload_id, start, len, key) VALUES ($1, $2, $3, $4)",
-                &[
-                    &id,
-                    &(piece.start as i64),
-                    &(piece.len as i64),
-                    &piece.key.as_ref(),
-                ],
-            )
-            .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -187,14 +182,19 @@ impl SharedStore {
         Ok((end, sha))
     }
 
-    /// Deletes every object under an upload's prefix, recorded or not.
+    /// Deletes every object under an upload's prefix, recorded or not: one listing and one
+    /// batch delete (S3's DeleteObjects) for the lot.
     pub(super) async fn remove_pieces(&self, id: Uuid) -> Result<(), StoreError> {
         let prefix = pieces_of(id);
-        let mut listing = self.objects.list(Some(&prefix));
-        while let Some(meta) = listing.next().await {
-            match meta {
-                Ok(meta) => remove_object(&*self.objects, &meta.location).await?,
-                Err(object_store::Error::NotFound { .. }) => {}
+        let listed = self
+            .objects
+            .list(Some(&prefix))
+            .map(|meta| meta.map(|meta| meta.location))
+            .boxed();
+        let mut deleted = self.objects.delete_stream(listed);
+        while let Some(done) = deleted.next().await {
+            match done {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
