@@ -39,12 +39,7 @@ fn workspace_root() -> PathBuf {
 
 fn test(root: &Path, long: bool) -> Result<()> {
     let python = python_env(root)?;
-    let tusd = go_tool(root, "tusd", "github.com/tus/tusd/v2/cmd/tusd@v2.9.1")?;
-    let versitygw = go_tool(
-        root,
-        "versitygw",
-        "github.com/versity/versitygw/cmd/versitygw@v1.8.0",
-    )?;
+    let peers = go_peers(root)?;
     // The desk's browser tests: playwright-core and axe-core (Debian's Chromium, no download).
     npm_ci(&root.join("tests/browser"))?;
     let mut cargo = Command::new(env!("CARGO"));
@@ -52,8 +47,7 @@ fn test(root: &Path, long: bool) -> Result<()> {
         .current_dir(root)
         .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .env("SIGHTING_PYTHON", &python)
-        .env("SIGHTING_TUSD", &tusd)
-        .env("SIGHTING_VERSITYGW", &versitygw);
+        .envs(peers);
     if long {
         cargo.env("SIGHTING_LONG_TESTS", "1");
     }
@@ -208,18 +202,35 @@ pub(crate) fn bindings(root: &Path, release: bool) -> Result<PathBuf> {
     Ok(library)
 }
 
-/// A peer built from the Go module proxy into `target/go-bin` (once): tusd, the reference tus
-/// server our sync client is tested and benchmarked against, and versitygw, the S3 server the
-/// shared intake store is tested on (Apache-2.0).
-pub(crate) fn go_tool(root: &Path, name: &str, module: &str) -> Result<PathBuf> {
+/// The peers built from the Go module proxy into `target/go-bin` (once), as the variables the
+/// tests and benches find them by: tusd, the reference tus server our sync client is tested and
+/// the intake benchmarked against, and versitygw, the S3 server (Apache-2.0) the shared intake
+/// store is tested and benchmarked on.
+pub(crate) fn go_peers(root: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
     let bin = root.join("target/go-bin");
-    let tool = bin.join(name);
-    if !tool.exists() {
-        run(Command::new("go")
-            .args(["install", module])
-            .env("GOBIN", &bin))?;
-    }
-    Ok(tool)
+    [
+        (
+            "SIGHTING_TUSD",
+            "tusd",
+            "github.com/tus/tusd/v2/cmd/tusd@v2.9.1",
+        ),
+        (
+            "SIGHTING_VERSITYGW",
+            "versitygw",
+            "github.com/versity/versitygw/cmd/versitygw@v1.8.0",
+        ),
+    ]
+    .into_iter()
+    .map(|(variable, name, module)| {
+        let tool = bin.join(name);
+        if !tool.exists() {
+            run(Command::new("go")
+                .args(["install", module])
+                .env("GOBIN", &bin))?;
+        }
+        Ok((variable, tool))
+    })
+    .collect()
 }
 
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {

@@ -7,7 +7,9 @@
 //! - sealing a 2 MB and a 20 MB bundle vs `age -R` (time and peak RSS)
 //! - the decoder candidates (criterion, `core/benches/capture.rs`)
 //! - queue cold open with 0 and 1,000 reports, submit throughput (`core/benches/queue.rs`)
-//! - the intake server under 200 concurrent loopback clients (`server/examples/intake_load.rs`)
+//! - the intake under 200 concurrent loopback clients, side by side: the SQLite store, the shared
+//!   store (PostgreSQL + versitygw) with one and two nodes, and tusd's file store
+//!   (`server/examples/intake_load.rs`)
 //! - the phone's sync: reports/s and MB/s to a loopback intake, bytes on the wire at 0/10/30 %
 //!   failed requests, peak RSS syncing a ~0.5 MB and a ~20 MB report (a 99 MP photo)
 //!   (`server/examples/sync_bench.rs`)
@@ -142,6 +144,7 @@ fn criterion(root: &Path, quick: bool) -> Result<()> {
 fn example(root: &Path, name: &str, args: &[&str]) -> Result<String> {
     let out = Command::new(root.join("target/release/examples").join(name))
         .args(args)
+        .envs(crate::go_peers(root)?)
         .output()?;
     anyhow::ensure!(
         out.status.success(),
