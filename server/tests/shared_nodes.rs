@@ -224,9 +224,9 @@ async fn a_node_killed_mid_upload_loses_nothing_and_the_upload_finishes_on_the_o
     let sql = shared.sql().await;
 
     let mut nodes = [Node::start(&shared, &key), Node::start(&shared, &key)];
-    // A slow link, so the kill lands mid-body: 4 MB/s.
+    // A slow link, so the kill lands mid-body: 1 MB/s (a report is ~0.36 MB).
     let network = Network {
-        upload_rate: Some(4 << 20),
+        upload_rate: Some(1 << 20),
         ..Network::clean()
     };
     let proxy = FaultyProxy::start(&nodes[0].base, network).await;
@@ -244,7 +244,7 @@ async fn a_node_killed_mid_upload_loses_nothing_and_the_upload_finishes_on_the_o
             let (sync, device) = (sync.clone(), device.clone());
             tokio::spawn(async move { sync.sync(&device, NOW).await })
         };
-        let kill_at = (ciphertext.len() as f64 * rng.f64() * 0.9) as i64 + 1;
+        let kill_at = (ciphertext.len() as f64 * rng.f64() * 0.8) as i64 + 1;
         let upload_id = loop {
             let row = sql
                 .query_opt(
@@ -434,6 +434,50 @@ async fn nodes_racing_on_one_upload_never_corrupt_it() {
     assert!(stored == r.bytes, "byte-identical");
     assert!(shared.files("pieces").is_empty());
 
+    // A node that starts finishing late, after the other finished and took the pieces away,
+    // writes nothing over the report (it would have written a part of it).
+    let late = shared.store().await;
+    assert!(late.assemble(id).await.is_err());
+    let kept = std::fs::read(
+        shared
+            .s3
+            .bucket_dir(&shared.bucket)
+            .join(format!("intake/reports/{}.age", r.id)),
+    )
+    .unwrap();
+    assert!(kept == r.bytes, "the report is untouched");
+    // The same when it read the upload as unfinished just before the other node's receipt
+    // took the pieces away: it finds pieces missing and writes nothing.
+    let other = report(&keys, 70_000);
+    let created = create(&http, &a.base, &other).await;
+    let other_id: Uuid = header(&created, "location")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    late.begin_append(other_id, 0).await.unwrap();
+    late.write(other_id, 0, other.bytes.clone()).await.unwrap();
+    late.commit(other_id, 0, 70_000).await.unwrap();
+    late.assemble(other_id).await.unwrap();
+    shared
+        .sql()
+        .await
+        .execute("DELETE FROM pieces WHERE upload_id = $1", &[&other_id])
+        .await
+        .unwrap();
+    assert!(late.assemble(other_id).await.is_err());
+    let kept = std::fs::read(
+        shared
+            .s3
+            .bucket_dir(&shared.bucket)
+            .join(format!("intake/reports/{}.age", other.id)),
+    )
+    .unwrap();
+    assert!(kept == other.bytes, "nothing written over it");
+    assert!(late.delete(other_id).await.unwrap());
+
     // Both nodes sweep expiry at the same moment: each abandoned upload deleted once.
     let store_b = shared.store().await;
     let mut abandoned = Vec::new();
@@ -565,5 +609,99 @@ async fn a_bucket_out_of_reach_is_a_503_and_loses_nothing_acknowledged() {
     )
     .unwrap();
     assert!(stored == r.bytes);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quota_the_desk_pull_prune_and_bulletins_work_on_the_shared_store() {
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    let shared = Shared::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let http = client();
+    let keys = device_keys(tmp.path());
+    let bulletin_key = Ed25519KeyPair::from_seed_unchecked(&[5; 32]).unwrap();
+    let desk_token = "a desk token";
+    let config = IntakeConfig {
+        max_storage: Some(250_000),
+        desk_token_sha256: Some(sha256(desk_token.as_bytes())),
+        bulletin_key: Some(bulletin_key.public_key().as_ref().try_into().unwrap()),
+        ..IntakeConfig::default()
+    };
+    let pkcs8 = test_support::tus::server_pkcs8();
+    let store = Arc::new(shared.store().await);
+    let node = Server::on_store(store.clone(), &pkcs8, config).await;
+
+    // A report in; the next one would pass the quota: 507, with a time to come back.
+    let first = report(&keys, 200_000);
+    let created = create(&http, &node.base, &first).await;
+    let url = format!("{}{}", node.base, header(&created, "location").unwrap());
+    assert_eq!(
+        patch(&http, &url, 0, &first.bytes, None).await.status(),
+        204
+    );
+    let second = report(&keys, 100_000);
+    let refused = create(&http, &node.base, &second).await;
+    assert_eq!(refused.status(), 507);
+    assert!(header(&refused, "retry-after").is_some());
+
+    // The desk pulls what finished: listed, the ciphertext as sent, the record with the receipt.
+    let desk = |path: String| {
+        http.get(format!("{}/v1/desk/reports{path}", node.base))
+            .bearer_auth(desk_token)
+            .send()
+    };
+    let listed: serde_json::Value = desk(String::new()).await.unwrap().json().await.unwrap();
+    assert_eq!(listed["reports"][0]["report_id"], first.id.to_string());
+    let ciphertext = desk(format!("/{}", first.id))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(ciphertext == first.bytes);
+    let record: serde_json::Value = desk(format!("/{}/record", first.id))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let receipt: serde_json::Value = http
+        .get(format!("{}/v1/reports/{}/receipt", node.base, first.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(record["receipt"], receipt);
+
+    // Pruned once opened: the space is free again, the receipt stays.
+    assert_eq!(store.prune(first.id).await.unwrap(), Some(200_000));
+    assert_eq!(desk(format!("/{}", first.id)).await.unwrap().status(), 404);
+    assert_eq!(create(&http, &node.base, &second).await.status(), 201);
+
+    // The bulletin feed: pushed signed, served to phones.
+    let (cases, _) =
+        test_support::cases::desk_with_cases(&tmp.path().join("desk"), &[(39.92, 116.44)]);
+    let now = time::OffsetDateTime::now_utc();
+    let feed = sighting_server::desk::bulletins::build(
+        &cases,
+        &bulletin_key,
+        1,
+        now,
+        time::Duration::days(14),
+    )
+    .unwrap();
+    let pushed = feed.push(&http, &node.base, &bulletin_key).await.unwrap();
+    assert!(pushed.is_success(), "{pushed}");
+    let index = http
+        .get(format!("{}/v1/bulletins/index.json", node.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(index == feed.index_json, "the index as signed");
     node.stop().await;
 }

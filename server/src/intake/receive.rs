@@ -242,7 +242,14 @@ async fn rollback_to_acknowledged(intake: &Arc<Intake>, id: uuid::Uuid) -> Resul
 /// it, and the store keeps the first receipt recorded (both then answer with that one).
 pub(super) async fn finish(intake: &Arc<Intake>, upload: &Upload) -> Result<String, Refusal> {
     let id = upload.id;
-    let (len, sha32) = intake.store.assemble(id).await?;
+    let (len, sha32) = match intake.store.assemble(id).await {
+        Ok(assembled) => assembled,
+        // Another node finished it meanwhile (and took its pieces away): its receipt stands.
+        Err(e) => match intake.store.get(id).await?.and_then(|u| u.receipt) {
+            Some(receipt) => return Ok(receipt),
+            None => return Err(e.into()),
+        },
+    };
     if len != upload.length || hex::encode(&sha32) != upload.ciphertext_sha256 {
         intake.store.delete(id).await?;
         tracing::warn!(report = %upload.report_id, "completed upload refused: hash mismatch");

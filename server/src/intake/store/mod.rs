@@ -38,6 +38,8 @@ pub enum StoreError {
     StaleBulletins { held: u64 },
     #[error("no upload {0}")]
     NoSuchUpload(Uuid),
+    #[error("upload {0} was finished by another request")]
+    Finished(Uuid),
     #[error("the shared database: {0}")]
     Postgres(#[from] tokio_postgres::Error),
     #[error("the shared database's connections: {0}")]

@@ -122,8 +122,15 @@ impl SharedStore {
     }
 
     /// Streams the recorded pieces, in order, into the report's object while hashing them.
+    ///
+    /// The object is written only if every piece from 0 to the offset was read: a node that
+    /// starts late, after another finished the upload and deleted its pieces, finds them gone
+    /// and writes nothing (it would otherwise replace the report with a part of it).
     pub(super) async fn assemble_pieces(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
         let upload = self.get(id).await?.ok_or(StoreError::NoSuchUpload(id))?;
+        if upload.receipt.is_some() {
+            return Err(StoreError::Finished(id));
+        }
         let rows = self
             .client()
             .await?
@@ -138,42 +145,61 @@ impl SharedStore {
         let mut whole: Vec<u8> = Vec::new();
         let mut parts: Option<WriteMultipart> = None;
         let mut end = 0u64;
-        for row in rows {
-            let (start, len, key): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
-            let bytes = self
-                .objects
-                .get(&ObjectPath::from(key))
-                .await?
-                .bytes()
-                .await?;
-            if start as u64 != end || bytes.len() as u64 != len as u64 {
-                return Err(StoreError::Corrupt(format!(
-                    "upload {id}: the piece at {start} is not where or what was recorded"
-                )));
-            }
-            end += bytes.len() as u64;
-            hash.update(&bytes);
-            match parts.as_mut() {
-                Some(parts) => {
-                    parts.put(bytes);
-                    parts.wait_for_capacity(2).await?;
+        // A few pieces fetched ahead, kept in order.
+        let mut fetched = futures_util::stream::iter(rows)
+            .map(|row| async move {
+                let (start, len, key): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+                let got = self.objects.get(&ObjectPath::from(key)).await?;
+                Ok::<_, StoreError>((start, len, got.bytes().await?))
+            })
+            .buffered(4);
+        let read = async {
+            while let Some(piece) = fetched.next().await {
+                let (start, len, bytes) = piece?;
+                if start as u64 != end || bytes.len() as u64 != len as u64 {
+                    return Err(StoreError::Corrupt(format!(
+                        "upload {id}: the piece at {start} is not where or what was recorded"
+                    )));
                 }
-                None => {
-                    whole.extend_from_slice(&bytes);
-                    if whole.len() > PART_BYTES {
-                        let upload = self.objects.put_multipart(&target).await?;
-                        let mut started = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-                        started.write(&std::mem::take(&mut whole));
-                        parts = Some(started);
+                end += bytes.len() as u64;
+                hash.update(&bytes);
+                match parts.as_mut() {
+                    Some(parts) => {
+                        parts.put(bytes);
+                        parts.wait_for_capacity(2).await?;
+                    }
+                    None => {
+                        whole.extend_from_slice(&bytes);
+                        if whole.len() > PART_BYTES {
+                            let upload = self.objects.put_multipart(&target).await?;
+                            let mut started =
+                                WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+                            started.write(&std::mem::take(&mut whole));
+                            parts = Some(started);
+                        }
                     }
                 }
             }
+            if end != upload.offset {
+                return Err(StoreError::Corrupt(format!(
+                    "upload {id}: its pieces end at {end}, not at its offset {}",
+                    upload.offset
+                )));
+            }
+            Ok(())
         }
-        match parts {
-            Some(parts) => {
+        .await;
+        drop(fetched);
+        match (read, parts) {
+            (Err(e), Some(parts)) => {
+                let _ = parts.abort().await;
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
+            (Ok(()), Some(parts)) => {
                 parts.finish().await?;
             }
-            None => {
+            (Ok(()), None) => {
                 self.objects.put(&target, PutPayload::from(whole)).await?;
             }
         }
