@@ -46,7 +46,7 @@ val cargoNdk by tasks.registering(Exec::class) {
         "cargo", "ndk",
         "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
         "-o", layout.buildDirectory.dir("rustJniLibs").get().asFile.path,
-        "build", "--release", "-p", "sighting-ffi",
+        "build", "--profile", "mobile", "-p", "sighting-ffi",
     )
 }
 val bindings by tasks.registering(Exec::class) {

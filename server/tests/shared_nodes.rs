@@ -233,6 +233,7 @@ async fn a_node_killed_mid_upload_loses_nothing_and_the_upload_finishes_on_the_o
     let sync = Arc::new(syncer(&proxy.base, public, 256 << 10));
     let mut rng = fastrand::Rng::with_seed(18);
     let mut sent = BTreeMap::new();
+    let mut cut_mid_body = 0;
     for trial in 0..trials() {
         let live = trial % 2;
         let report = submit(&device, "hdr/iphone_hdr_NO.jpg").await;
@@ -279,11 +280,11 @@ async fn a_node_killed_mid_upload_loses_nothing_and_the_upload_finishes_on_the_o
             )
             .await
             .unwrap();
-        assert!(
-            cut.get::<_, bool>(1),
-            "trial {trial}: the upload finished before the kill (offset {})",
-            cut.get::<_, i64>(0)
-        );
+        // On a loaded machine the last bytes can win the race with the kill; such a trial
+        // still checks everything below, but it did not cut a body.
+        if cut.get::<_, bool>(1) {
+            cut_mid_body += 1;
+        }
         nodes[live] = Node::start(&shared, &key);
         proxy.switch_to(&nodes[1 - live].base);
         let _ = syncing.await.unwrap();
@@ -321,6 +322,11 @@ async fn a_node_killed_mid_upload_loses_nothing_and_the_upload_finishes_on_the_o
         );
     }
 
+    assert!(
+        cut_mid_body * 4 >= trials() * 3,
+        "only {cut_mid_body} of {} kills landed mid-body",
+        trials()
+    );
     // Exactly one report object and one intake record per report, each receipt recorded.
     let reports: BTreeMap<Uuid, [u8; 32]> = shared
         .files("reports")

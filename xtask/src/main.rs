@@ -159,16 +159,16 @@ fn python_env(root: &Path) -> Result<PathBuf> {
 /// mode: the bindings come from the metadata in the library itself, so they always match it)
 /// into `target/bindings/{kotlin,kotlin-jvm,swift,python}`. Returns the library's path.
 ///
-/// Release builds keep `strip = "debuginfo"` (the workspace profile): a fully stripped library
-/// has no UniFFI metadata left to generate from.
+/// `--release` builds what the phones ship, the `mobile` profile, which keeps
+/// `strip = "debuginfo"`: a fully stripped library has no UniFFI metadata left to generate from.
 pub(crate) fn bindings(root: &Path, release: bool) -> Result<PathBuf> {
-    let profile = if release { "release" } else { "debug" };
+    let profile = if release { "mobile" } else { "debug" };
     let mut build = Command::new(env!("CARGO"));
     build
         .current_dir(root)
         .args(["build", "-p", "sighting-ffi", "-p", "uniffi-bindgen"]);
     if release {
-        build.arg("--release");
+        build.args(["--profile", "mobile"]);
     }
     run(&mut build)?;
     let library = root.join(format!("target/{profile}/libsighting_ffi.so"));

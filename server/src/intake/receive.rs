@@ -6,8 +6,7 @@
 //! do not match, the Server MUST respond with the 460 Checksum Mismatch status [...] and the
 //! Upload-Offset MUST NOT be incremented."
 //!
-//! So without `Upload-Checksum` bytes are acknowledged every piece (64 KiB on one machine, 256
-//! KiB on the shared store) or second (a drop on a 2G
+//! So without `Upload-Checksum` bytes are acknowledged every 256 KiB or second (a drop on a 2G
 //! link costs little); with one they are written as they come but acknowledged only when the
 //! whole body matches, and rolled back otherwise. Either way no more than one buffer of a body
 //! is ever in memory.
@@ -26,8 +25,10 @@ use tokio::time::Instant;
 use super::store::Upload;
 use super::{Claim, Intake, Refusal, UploadSlot};
 
-/// Received bytes are written every [`UploadStore::piece_bytes`](super::store::UploadStore)
-/// (not per frame), or every second on a slow link.
+/// Received bytes are written every 256 KiB (not per frame: each write is an fsync, or an object
+/// and a row on the shared store), or every second on a slow link, so a cut body loses at most
+/// a second's bytes there. At most 64 MiB in memory for the default 256 uploads at once.
+const KEEP_EVERY: usize = 256 << 10;
 const KEEP_AFTER: Duration = Duration::from_secs(1);
 
 fn checksum_mismatch(error: &'static str, detail: &str) -> Refusal {
@@ -124,8 +125,7 @@ async fn receive(
     let deadline = Instant::now() + intake.config.request_timeout;
     let room = upload.length - offset;
     let mut stream = body.into_data_stream();
-    let keep_every = intake.store.piece_bytes();
-    let mut pending: Vec<u8> = Vec::with_capacity(keep_every);
+    let mut pending: Vec<u8> = Vec::with_capacity(KEEP_EVERY);
     let mut written = offset;
     let mut acknowledged = offset;
     let mut last_write = Instant::now();
@@ -149,7 +149,7 @@ async fn receive(
             c.hash.update(&bytes);
         }
         pending.extend_from_slice(&bytes);
-        if pending.len() >= keep_every || last_write.elapsed() >= KEEP_AFTER {
+        if pending.len() >= KEEP_EVERY || last_write.elapsed() >= KEEP_AFTER {
             last_write = Instant::now();
             written = write(intake, upload, written, &mut pending).await?;
             if checksum.is_none() {

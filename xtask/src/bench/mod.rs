@@ -112,14 +112,18 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     std::fs::write(work.join("report.md"), &report)?;
 
     // The mobile library's size, and what it is made of.
-    let size = size::ffi_sizes(root)?;
+    let (size, over_budget) = size::ffi_sizes(root)?;
     println!("{size}");
     report.push_str(&format!("\n```\n{size}```\n"));
     std::fs::write(work.join("report.md"), &report)?;
 
     criterion(root, quick)?;
     println!("report written to {}", work.join("report.md").display());
-    Ok(())
+    match over_budget {
+        // Loud, last, and a failed run: a size regression is not a footnote.
+        Some(line) => anyhow::bail!("{line}"),
+        None => Ok(()),
+    }
 }
 
 /// The decoder candidates and the queue, in-process (criterion).

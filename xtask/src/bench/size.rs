@@ -9,11 +9,16 @@ use anyhow::Result;
 /// and `aarch64-apple-ios` but buildable here with Debian's cross GCC (no NDK or Xcode needed).
 const ARM64: &str = "aarch64-unknown-linux-gnu";
 
-/// The release `libsighting_ffi.so`: on x86_64 and, where the cross toolchain is installed
-/// (`rustup target add aarch64-unknown-linux-gnu`, Debian `gcc-aarch64-linux-gnu`), on arm64.
-pub(super) fn ffi_sizes(root: &Path) -> Result<String> {
+/// What a phone may install: the arm64 library fully stripped.
+const BUDGET: u64 = 4 << 20;
+
+/// The shipped `libsighting_ffi.so` (the `mobile` profile): on x86_64 and, where the cross
+/// toolchain is installed (`rustup target add aarch64-unknown-linux-gnu`, Debian
+/// `gcc-aarch64-linux-gnu` and `libc6-dev-arm64-cross`), on arm64. Returns the report, and a
+/// line saying so when arm64 is over the budget.
+pub(super) fn ffi_sizes(root: &Path) -> Result<(String, Option<String>)> {
     build_ffi(root, None)?;
-    let mut out = ffi_size(root, None)?;
+    let (mut out, _) = ffi_size(root, None)?;
     let has_target = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -22,25 +27,35 @@ pub(super) fn ffi_sizes(root: &Path) -> Result<String> {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if has_target && has_gcc {
-        build_ffi(root, Some(ARM64))?;
-        out.push_str(&ffi_size(root, Some(ARM64))?);
-    } else {
+    if !(has_target && has_gcc) {
         out.push_str(&format!(
-            "arm64 skipped: `rustup target add {ARM64}` and `apt-get install gcc-aarch64-linux-gnu`\n"
+            "arm64 NOT MEASURED, the budget not checked: `rustup target add {ARM64}` and \
+             `apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross`\n"
         ));
+        return Ok((out, None));
     }
-    Ok(out)
+    build_ffi(root, Some(ARM64))?;
+    let (arm64, stripped) = ffi_size(root, Some(ARM64))?;
+    out.push_str(&arm64);
+    let over = (stripped > BUDGET).then(|| {
+        format!(
+            "OVER BUDGET: the arm64 library is {:.2} MiB stripped ({stripped} bytes), the budget \
+             {:.2} MiB ({BUDGET} bytes)",
+            stripped as f64 / 1048576.0,
+            BUDGET as f64 / 1048576.0
+        )
+    });
+    Ok((out, over))
 }
 
-/// `cargo build --release -p sighting-ffi`, alone, as the app builds ship it: built together
+/// `cargo build --profile mobile -p sighting-ffi`, alone, as the app builds ship it: built together
 /// with `uniffi-bindgen` (as `cargo xtask bindings` does), shared dependencies get the
 /// generator's features too. `Some(ARM64)` cross-compiles with Debian's GCC.
 fn build_ffi(root: &Path, target: Option<&str>) -> Result<()> {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(root)
-        .args(["build", "--release", "-p", "sighting-ffi"]);
+        .args(["build", "--profile", "mobile", "-p", "sighting-ffi"]);
     if let Some(triple) = target {
         let gcc = "aarch64-linux-gnu-gcc";
         cargo
@@ -53,16 +68,16 @@ fn build_ffi(root: &Path, target: Option<&str>) -> Result<()> {
 }
 
 /// One build's size as shipped (`strip = "debuginfo"`, which keeps UniFFI's metadata), fully
-/// stripped, and the largest crates by the size of their code (`nm --size-sort`, grouped by the
-/// first path segment of each demangled symbol).
-fn ffi_size(root: &Path, target: Option<&str>) -> Result<String> {
+/// stripped (returned in bytes too), and the largest crates by the size of their code
+/// (`nm --size-sort`, grouped by the first path segment of each demangled symbol).
+fn ffi_size(root: &Path, target: Option<&str>) -> Result<(String, u64)> {
     let (dir, tools, arch) = match target {
         Some(triple) => (
-            format!("target/{triple}/release"),
+            format!("target/{triple}/mobile"),
             "aarch64-linux-gnu-",
             "arm64",
         ),
-        None => ("target/release".to_string(), "", "x86_64"),
+        None => ("target/mobile".to_string(), "", "x86_64"),
     };
     let library = root.join(dir).join("libsighting_ffi.so");
     let stripped = root.join(format!("target/bench/libsighting_ffi.{arch}.stripped.so"));
@@ -74,8 +89,10 @@ fn ffi_size(root: &Path, target: Option<&str>) -> Result<String> {
             .arg(&stripped),
     )?;
     let mib = |p: &Path| -> Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1048576.0) };
+    let stripped_bytes = std::fs::metadata(&stripped)?.len();
     let mut out = format!(
-        "libsighting_ffi.so (release, {arch}): {:.2} MiB as built, {:.2} MiB fully stripped\n",
+        "libsighting_ffi.so (mobile profile, {arch}): {:.2} MiB as built, {:.2} MiB fully \
+         stripped ({stripped_bytes} bytes)\n",
         mib(&library)?,
         mib(&stripped)?
     );
@@ -119,5 +136,5 @@ fn ffi_size(root: &Path, target: Option<&str>) -> Result<String> {
     for (krate, size) in sizes.iter().take(12) {
         out.push_str(&format!("  {:>7.1}  {krate}\n", *size as f64 / 1024.0));
     }
-    Ok(out)
+    Ok((out, stripped_bytes))
 }

@@ -207,12 +207,7 @@ pub trait UploadStore: Send + Sync {
     async fn reserved_bytes(&self) -> Result<u64, StoreError>;
     /// Free bytes on the file system that holds the data (`None` where it cannot tell).
     fn free_bytes(&self) -> Option<u64>;
-    /// How many received bytes are written (and, without a checksum, acknowledged) at once: a
-    /// body cut short loses at most this much, and each upload being received holds this much
-    /// in memory.
-    fn piece_bytes(&self) -> usize {
-        64 << 10
-    }
+
     /// Finished, unpruned reports after `after` in the order they finished, at most `limit`.
     async fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError>;
     /// A finished report's ciphertext and its intake record (JSON), or `None`.

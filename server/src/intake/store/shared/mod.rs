@@ -367,13 +367,6 @@ impl UploadStore for SharedStore {
         None
     }
 
-    /// Each piece is an object request and a database write, so pieces are larger than on one
-    /// machine (the phone's sync sends 256 KiB PATCHes): at most 64 MiB in memory for the
-    /// default 256 uploads at once.
-    fn piece_bytes(&self) -> usize {
-        256 << 10
-    }
-
     async fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError> {
         let rows = self
             .client()
