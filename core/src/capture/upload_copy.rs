@@ -8,7 +8,9 @@ use fast_image_resize::{
     pixels::U8x3,
     FilterType, ResizeAlg, ResizeOptions, Resizer,
 };
-use image::{metadata::Orientation, DynamicImage, RgbImage};
+use image::imageops::{flip_horizontal_in_place, flip_vertical_in_place, rotate180_in_place};
+use image::imageops::{rotate270, rotate90};
+use image::{metadata::Orientation, RgbImage};
 use turbojpeg::{Compressor, Decompressor, PixelFormat, ScalingFactor, Subsamp};
 
 use super::{phash, CaptureError, CaptureOptions};
@@ -44,11 +46,42 @@ pub fn decode_upright(
         None => RgbImage::from_raw(w, h, image.pixels)
             .ok_or(CaptureError::Internal("pixel buffer size"))?,
     };
-    let mut oriented = DynamicImage::ImageRgb8(resized);
-    oriented.apply_orientation(
+    Ok(upright(
+        resized,
         Orientation::from_exif(orientation as u8).unwrap_or(Orientation::NoTransforms),
-    );
-    Ok(oriented.into_rgb8())
+    ))
+}
+
+/// `DynamicImage::apply_orientation`, on RGB pixels only: through `DynamicImage` every pixel
+/// type's conversions (and a colour-management crate) were compiled into the phone library.
+fn upright(mut image: RgbImage, orientation: Orientation) -> RgbImage {
+    match orientation {
+        Orientation::NoTransforms => image,
+        Orientation::Rotate90 => rotate90(&image),
+        Orientation::Rotate180 => {
+            rotate180_in_place(&mut image);
+            image
+        }
+        Orientation::Rotate270 => rotate270(&image),
+        Orientation::FlipHorizontal => {
+            flip_horizontal_in_place(&mut image);
+            image
+        }
+        Orientation::FlipVertical => {
+            flip_vertical_in_place(&mut image);
+            image
+        }
+        Orientation::Rotate90FlipH => {
+            let mut turned = rotate90(&image);
+            flip_horizontal_in_place(&mut turned);
+            turned
+        }
+        Orientation::Rotate270FlipH => {
+            let mut turned = rotate270(&image);
+            flip_horizontal_in_place(&mut turned);
+            turned
+        }
+    }
 }
 
 /// The DCT scale to decode at: the smallest of 1/8, 1/4, 1/2, 1 whose output still has a long
@@ -150,7 +183,23 @@ fn encode_error(e: turbojpeg::Error) -> CaptureError {
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::*;
+
+    /// Every Exif orientation turns a 3×2 picture exactly as `DynamicImage` does.
+    #[test]
+    fn each_orientation_matches_the_image_crate() {
+        let picture = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        for exif in 1..=8u8 {
+            let orientation = Orientation::from_exif(exif).unwrap();
+            let mut expected = image::DynamicImage::ImageRgb8(picture.clone());
+            expected.apply_orientation(orientation);
+            assert_eq!(
+                upright(picture.clone(), orientation),
+                expected.into_rgb8(),
+                "Exif orientation {exif}"
+            );
+        }
+    }
 
     #[test]
     fn scale_is_picked_in_the_dct_domain_where_it_can_be() {
