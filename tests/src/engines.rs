@@ -259,6 +259,74 @@ impl Drop for Versitygw {
     }
 }
 
+/// One PostgreSQL database and one bucket, as every node of a deployment sees them.
+pub struct Shared {
+    pub postgres: Postgres,
+    pub s3: Versitygw,
+    pub database: String,
+    pub bucket: String,
+}
+
+impl Shared {
+    pub async fn start() -> Shared {
+        let postgres = Postgres::start();
+        let s3 = Versitygw::start();
+        let database = postgres.database().await;
+        let bucket = s3.bucket();
+        Shared {
+            postgres,
+            s3,
+            database,
+            bucket,
+        }
+    }
+
+    /// `serve --store` for this database and bucket (the intake's objects under `intake/`).
+    pub fn spec(&self) -> String {
+        format!("{};s3://{}/intake", self.database, self.bucket)
+    }
+
+    /// A node's store in this process (what `serve --store` opens).
+    pub async fn store(&self) -> SharedStore {
+        shared_store(&self.database, self.objects()).await
+    }
+
+    pub fn objects(&self) -> Arc<dyn object_store::ObjectStore> {
+        Arc::new(object_store::prefix::PrefixStore::new(
+            self.s3.objects(&self.bucket),
+            "intake",
+        ))
+    }
+
+    /// The files under the bucket's `intake/<dir>`, as versitygw keeps them on disk.
+    pub fn files(&self, dir: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.s3.bucket_dir(&self.bucket).join("intake").join(dir)];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
+
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    }
+}
+
 /// A shared store on `postgres` with its bytes in `objects`.
 pub async fn shared_store(
     postgres: &str,

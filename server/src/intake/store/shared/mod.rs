@@ -19,6 +19,7 @@
 //! finishes, is deleted or expires (and a bucket lifecycle rule can age out the rest).
 
 mod body;
+mod config;
 mod schema;
 
 use std::collections::HashMap;
@@ -33,72 +34,7 @@ use uuid::Uuid;
 
 use super::{Finished, FinishedBytes, IntakeRecord, RateLimit, StoreError, Upload, UploadStore};
 use body::Piece;
-
-/// Where a shared store lives. Credentials never come from the command line: the PostgreSQL
-/// password from `PGPASSWORD` or the file `SIGHTING_PG_PASSWORD_FILE` names, the bucket's from
-/// the `AWS_*` variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`,
-/// `AWS_REGION`, `AWS_ALLOW_HTTP`).
-pub struct SharedStoreConfig {
-    pub postgres: tokio_postgres::Config,
-    pub objects: Arc<dyn ObjectStore>,
-    /// PostgreSQL connections this node keeps at most.
-    pub pool_size: usize,
-}
-
-impl SharedStoreConfig {
-    /// `postgres://USER@HOST:PORT/DB;s3://BUCKET/PREFIX` (or `;file:///DIR` for a directory).
-    pub fn from_spec(spec: &str) -> Result<Self, StoreError> {
-        let bad = |why: &str| StoreError::Config(why.to_string());
-        let (postgres, objects) = spec
-            .split_once(';')
-            .ok_or_else(|| bad("expected postgres://…;s3://bucket/prefix"))?;
-        let mut postgres: tokio_postgres::Config = postgres
-            .parse()
-            .map_err(|e| StoreError::Config(format!("the PostgreSQL address: {e}")))?;
-        if postgres.get_password().is_some() {
-            return Err(bad(
-                "no password in the address: set PGPASSWORD or SIGHTING_PG_PASSWORD_FILE",
-            ));
-        }
-        if let Some(file) = std::env::var_os("SIGHTING_PG_PASSWORD_FILE") {
-            let password = std::fs::read_to_string(&file).map_err(|e| {
-                StoreError::Config(format!("{}: {e}", std::path::Path::new(&file).display()))
-            })?;
-            postgres.password(password.trim_end());
-        } else if let Ok(password) = std::env::var("PGPASSWORD") {
-            postgres.password(password);
-        }
-        Ok(Self {
-            postgres,
-            objects: objects_at(objects)?,
-            pool_size: 16,
-        })
-    }
-}
-
-/// The object store a URL names, with everything under its path as the store's root.
-fn objects_at(url: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    use object_store::prefix::PrefixStore;
-    if let Some(dir) = url.strip_prefix("file://") {
-        std::fs::create_dir_all(dir)?;
-        let local = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        return Ok(Arc::new(local));
-    }
-    let rest = url.strip_prefix("s3://").ok_or_else(|| {
-        StoreError::Config(format!(
-            "{url}: the bytes go to s3://bucket/prefix or file:///dir"
-        ))
-    })?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let s3 = object_store::aws::AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .build()?;
-    Ok(if prefix.trim_matches('/').is_empty() {
-        Arc::new(s3)
-    } else {
-        Arc::new(PrefixStore::new(s3, prefix.trim_matches('/')))
-    })
-}
+pub use config::SharedStoreConfig;
 
 pub struct SharedStore {
     pool: Pool,

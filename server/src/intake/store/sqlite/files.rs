@@ -1,138 +1,27 @@
-//! The default store: SQLite for metadata, files for bytes.
+//! The SQLite store's blocking half: the database and the upload files.
 
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use super::schema::{adopt_unversioned, MIGRATIONS};
-use super::{Finished, FinishedBytes, IntakeRecord, RateLimit, StoreError, Upload, UploadStore};
 use crate::intake::rate_limit::RateLimiter;
-
-/// SQLite for metadata, one file per upload under `DIR/uploads/` (partial) and
-/// `DIR/reports/<report_id>.age` (finished: the review desk reads this folder).
-///
-/// Uploads are written by one receiver at a time (the intake claims an upload before touching
-/// its data), so different uploads write and fsync in parallel; the database lock is never held
-/// across file I/O. The work is blocking, so each call runs on tokio's blocking threads.
-#[derive(Clone)]
-pub struct SqliteStore {
-    files: Arc<SqliteFiles>,
-}
+use crate::intake::store::schema::{adopt_unversioned, MIGRATIONS};
+use crate::intake::store::{Finished, FinishedBytes, IntakeRecord, StoreError, Upload};
 
 /// The blocking half of [`SqliteStore`].
-pub(super) struct SqliteFiles {
+pub(in crate::intake::store) struct SqliteFiles {
     conn: Mutex<Connection>,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     /// One machine, so the rate limit's buckets live in memory (a restart refills them).
-    buckets: RateLimiter,
-}
-
-impl SqliteStore {
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Ok(Self {
-            files: Arc::new(SqliteFiles::open(dir)?),
-        })
-    }
-
-    #[cfg(test)]
-    pub(super) fn files(&self) -> &SqliteFiles {
-        &self.files
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&SqliteFiles) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let files = self.files.clone();
-        tokio::task::spawn_blocking(move || work(&files))
-            .await
-            .map_err(|_| StoreError::Io(std::io::Error::other("a storage task failed")))?
-    }
-}
-
-#[async_trait::async_trait]
-impl UploadStore for SqliteStore {
-    async fn create(&self, upload: &Upload) -> Result<Upload, StoreError> {
-        let upload = upload.clone();
-        self.run(move |f| f.create(&upload)).await
-    }
-    async fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.run(move |f| f.get(id)).await
-    }
-    async fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.run(move |f| f.by_report(report_id)).await
-    }
-    async fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
-        self.run(move |f| f.begin_append(id, offset)).await
-    }
-    async fn write(&self, id: Uuid, at: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.run(move |f| f.write(id, at, &bytes)).await
-    }
-    async fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError> {
-        self.run(move |f| f.commit(id, from, to)).await
-    }
-    async fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
-        self.run(move |f| f.rollback(id)).await
-    }
-    async fn assemble(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
-        self.run(move |f| f.digest(id)).await
-    }
-    async fn complete(&self, id: Uuid, receipt: &str) -> Result<String, StoreError> {
-        let receipt = receipt.to_string();
-        self.run(move |f| f.complete(id, &receipt)).await
-    }
-    async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.run(move |f| f.delete(id)).await
-    }
-    async fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
-        self.run(move |f| f.expire(now)).await
-    }
-    async fn take_upload_token(
-        &self,
-        device_key: &str,
-        limit: RateLimit,
-    ) -> Result<Result<(), Duration>, StoreError> {
-        Ok(self.files.buckets.take(device_key, limit))
-    }
-    async fn reserved_bytes(&self) -> Result<u64, StoreError> {
-        self.run(|f| f.reserved_bytes()).await
-    }
-    fn free_bytes(&self) -> Option<u64> {
-        let stat = rustix::fs::statvfs(&self.files.dir).ok()?;
-        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
-    }
-    async fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError> {
-        self.run(move |f| f.finished_after(after, limit)).await
-    }
-    async fn read_finished(&self, report_id: Uuid) -> Result<Option<FinishedBytes>, StoreError> {
-        self.run(move |f| f.read_finished(report_id)).await
-    }
-    async fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError> {
-        self.run(move |f| f.prune(report_id)).await
-    }
-    async fn bulletin_version(&self) -> Result<Option<u64>, StoreError> {
-        self.run(|f| f.bulletin_version()).await
-    }
-    async fn put_bulletins(
-        &self,
-        version: u64,
-        files: Vec<(String, Vec<u8>)>,
-    ) -> Result<(), StoreError> {
-        self.run(move |f| f.put_bulletins(version, &files)).await
-    }
-    async fn bulletin_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let name = name.to_string();
-        self.run(move |f| f.bulletin_file(&name)).await
-    }
+    pub(super) buckets: RateLimiter,
 }
 
 impl SqliteFiles {
-    fn open(dir: &Path) -> Result<Self, StoreError> {
+    pub(in crate::intake::store) fn open(dir: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(dir.join("uploads"))?;
         fs::create_dir_all(dir.join("reports"))?;
         let mut conn = Connection::open(dir.join("intake.sqlite3"))?;
@@ -171,7 +60,9 @@ impl SqliteFiles {
         Ok(())
     }
 
-    pub(super) fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+    pub(in crate::intake::store) fn conn(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
@@ -244,7 +135,7 @@ fn parse_id(text: &str) -> Result<Uuid, StoreError> {
 }
 
 impl SqliteFiles {
-    fn create(&self, u: &Upload) -> Result<Upload, StoreError> {
+    pub(in crate::intake::store) fn create(&self, u: &Upload) -> Result<Upload, StoreError> {
         // The row first: a file without a row would be an orphan nobody removes until the next
         // start; a row without a file gets its file on the first write.
         let inserted = self.conn()?.execute(
@@ -281,15 +172,22 @@ impl SqliteFiles {
         Ok(u.clone())
     }
 
-    fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
+    pub(in crate::intake::store) fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
         Self::row(&*self.conn()?, "id", id)
     }
 
-    fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
+    pub(in crate::intake::store) fn by_report(
+        &self,
+        report_id: Uuid,
+    ) -> Result<Option<Upload>, StoreError> {
         Self::row(&*self.conn()?, "report_id", report_id)
     }
 
-    fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
+    pub(in crate::intake::store) fn begin_append(
+        &self,
+        id: Uuid,
+        offset: u64,
+    ) -> Result<(), StoreError> {
         let current = self.recorded_offset(id)?;
         if current != offset {
             return Err(StoreError::OffsetMismatch {
@@ -301,14 +199,24 @@ impl SqliteFiles {
         Ok(())
     }
 
-    fn write(&self, id: Uuid, at: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    pub(in crate::intake::store) fn write(
+        &self,
+        id: Uuid,
+        at: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         let mut file = self.data_file(id)?;
         file.seek(SeekFrom::Start(at))?;
         file.write_all(bytes)?;
         Ok(())
     }
 
-    fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError> {
+    pub(in crate::intake::store) fn commit(
+        &self,
+        id: Uuid,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError> {
         self.data_file(id)?.sync_data()?;
         let moved = self.conn()?.execute(
             "UPDATE uploads SET upload_offset = ?3
@@ -324,13 +232,13 @@ impl SqliteFiles {
         Ok(())
     }
 
-    fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
+    pub(in crate::intake::store) fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
         let offset = self.recorded_offset(id)?;
         self.data_file(id)?.set_len(offset)?;
         Ok(())
     }
 
-    fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
+    pub(in crate::intake::store) fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
         let mut file = fs::File::open(self.partial_path(id))?;
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
         let mut buf = vec![0u8; 256 << 10];
@@ -347,7 +255,11 @@ impl SqliteFiles {
         }
     }
 
-    fn complete(&self, id: Uuid, receipt: &str) -> Result<String, StoreError> {
+    pub(in crate::intake::store) fn complete(
+        &self,
+        id: Uuid,
+        receipt: &str,
+    ) -> Result<String, StoreError> {
         let upload = Self::row(&*self.conn()?, "id", id)?.ok_or(StoreError::NoSuchUpload(id))?;
         if let Some(kept) = upload.receipt {
             return Ok(kept);
@@ -376,7 +288,7 @@ impl SqliteFiles {
         Ok(receipt.to_string())
     }
 
-    fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
+    pub(in crate::intake::store) fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
         let deleted = self.conn()?.execute(
             "DELETE FROM uploads WHERE id = ?1 AND receipt IS NULL",
             [id.to_string()],
@@ -385,7 +297,7 @@ impl SqliteFiles {
         Ok(deleted > 0)
     }
 
-    fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
+    pub(in crate::intake::store) fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
         let expired: Vec<Uuid> = {
             let conn = self.conn()?;
             let mut stmt =
@@ -402,7 +314,7 @@ impl SqliteFiles {
         Ok(removed)
     }
 
-    fn reserved_bytes(&self) -> Result<u64, StoreError> {
+    pub(in crate::intake::store) fn reserved_bytes(&self) -> Result<u64, StoreError> {
         let sum: i64 = self.conn()?.query_row(
             "SELECT COALESCE(SUM(length), 0) FROM uploads WHERE pruned_at IS NULL",
             [],
@@ -411,7 +323,11 @@ impl SqliteFiles {
         Ok(sum.max(0) as u64)
     }
 
-    fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError> {
+    pub(in crate::intake::store) fn finished_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Finished>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT report_id, length, ciphertext_sha256, finished_seq FROM uploads
@@ -438,7 +354,10 @@ impl SqliteFiles {
         .collect()
     }
 
-    fn read_finished(&self, report_id: Uuid) -> Result<Option<FinishedBytes>, StoreError> {
+    pub(in crate::intake::store) fn read_finished(
+        &self,
+        report_id: Uuid,
+    ) -> Result<Option<FinishedBytes>, StoreError> {
         let finished = self
             .by_report(report_id)?
             .is_some_and(|u| u.receipt.is_some());
@@ -460,7 +379,10 @@ impl SqliteFiles {
         }
     }
 
-    fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError> {
+    pub(in crate::intake::store) fn prune(
+        &self,
+        report_id: Uuid,
+    ) -> Result<Option<u64>, StoreError> {
         let Some(upload) = self.by_report(report_id)? else {
             return Ok(None);
         };
@@ -477,7 +399,7 @@ impl SqliteFiles {
         Ok(Some(upload.length))
     }
 
-    fn bulletin_version(&self) -> Result<Option<u64>, StoreError> {
+    pub(in crate::intake::store) fn bulletin_version(&self) -> Result<Option<u64>, StoreError> {
         let version: Option<i64> = self
             .conn()?
             .query_row("SELECT version FROM bulletin_feed", [], |r| r.get(0))
@@ -485,7 +407,11 @@ impl SqliteFiles {
         Ok(version.map(|v| v as u64))
     }
 
-    fn put_bulletins(&self, version: u64, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+    pub(in crate::intake::store) fn put_bulletins(
+        &self,
+        version: u64,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let held: Option<i64> = tx
@@ -510,7 +436,10 @@ impl SqliteFiles {
         Ok(())
     }
 
-    fn bulletin_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(in crate::intake::store) fn bulletin_file(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .conn()?
             .query_row(
