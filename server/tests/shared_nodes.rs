@@ -235,13 +235,7 @@ async fn a_node_killed_mid_upload_loses_nothing_and_the_upload_finishes_on_the_o
             "trial {trial}: HEAD offsets went down: {offsets:?}"
         );
         // Byte-identical in the bucket, and nothing of the body's pieces left behind.
-        let stored = std::fs::read(
-            shared
-                .s3
-                .bucket_dir(&shared.bucket)
-                .join(format!("intake/reports/{report}.age")),
-        )
-        .unwrap();
+        let stored = shared.report(report);
         assert!(
             stored == ciphertext,
             "trial {trial}: the stored report differs"
@@ -335,13 +329,7 @@ async fn a_restarted_node_carries_on_where_it_stopped() {
         .await
         .unwrap();
     assert_eq!(receipt.status(), 200);
-    let stored = std::fs::read(
-        shared
-            .s3
-            .bucket_dir(&shared.bucket)
-            .join(format!("intake/reports/{}.age", r.id)),
-    )
-    .unwrap();
+    let stored = shared.report(r.id);
     assert!(stored == r.bytes);
     node.stop().await;
 }
@@ -387,13 +375,7 @@ async fn a_bucket_out_of_reach_is_a_503_and_loses_nothing_acknowledged() {
         .await
         .unwrap();
     assert_eq!(receipt.status(), 200);
-    let stored = std::fs::read(
-        shared
-            .s3
-            .bucket_dir(&shared.bucket)
-            .join(format!("intake/reports/{}.age", r.id)),
-    )
-    .unwrap();
+    let stored = shared.report(r.id);
     assert!(stored == r.bytes);
     node.stop().await;
 }

@@ -89,13 +89,7 @@ async fn nodes_racing_on_one_upload_never_corrupt_it() {
     assert_eq!(receipt.status(), 200);
     let receipt: sighting_core::wire::Receipt = receipt.json().await.unwrap();
     assert_eq!(receipt.report_id, r.id);
-    let stored = std::fs::read(
-        shared
-            .s3
-            .bucket_dir(&shared.bucket)
-            .join(format!("intake/reports/{}.age", r.id)),
-    )
-    .unwrap();
+    let stored = shared.report(r.id);
     assert!(stored == r.bytes, "byte-identical");
     assert!(shared.files("pieces").is_empty());
 
@@ -103,13 +97,7 @@ async fn nodes_racing_on_one_upload_never_corrupt_it() {
     // writes nothing over the report (it would have written a part of it).
     let late = shared.store().await;
     assert!(late.assemble(id).await.is_err());
-    let kept = std::fs::read(
-        shared
-            .s3
-            .bucket_dir(&shared.bucket)
-            .join(format!("intake/reports/{}.age", r.id)),
-    )
-    .unwrap();
+    let kept = shared.report(r.id);
     assert!(kept == r.bytes, "the report is untouched");
     // The same when it read the upload as unfinished just before the other node's receipt
     // took the pieces away: it finds pieces missing and writes nothing.
@@ -133,13 +121,7 @@ async fn nodes_racing_on_one_upload_never_corrupt_it() {
         .await
         .unwrap();
     assert!(late.assemble(other_id).await.is_err());
-    let kept = std::fs::read(
-        shared
-            .s3
-            .bucket_dir(&shared.bucket)
-            .join(format!("intake/reports/{}.age", other.id)),
-    )
-    .unwrap();
+    let kept = shared.report(other.id);
     assert!(kept == other.bytes, "nothing written over it");
     assert!(late.delete(other_id).await.unwrap());
 

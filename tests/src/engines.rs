@@ -239,6 +239,8 @@ impl Versitygw {
     }
 
     pub fn objects(&self, bucket: &str) -> Arc<dyn object_store::ObjectStore> {
+        // The S3 client is reqwest on rustls without a default provider: install ours first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let s3 = object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_endpoint(&self.endpoint)
@@ -296,6 +298,12 @@ impl Shared {
             self.s3.objects(&self.bucket),
             "intake",
         ))
+    }
+
+    /// A finished report's object as versitygw keeps it on disk.
+    pub fn report(&self, report_id: uuid::Uuid) -> Vec<u8> {
+        let path = format!("intake/reports/{report_id}.age");
+        std::fs::read(self.s3.bucket_dir(&self.bucket).join(path)).unwrap()
     }
 
     /// The files under the bucket's `intake/<dir>`, as versitygw keeps them on disk.
