@@ -196,10 +196,15 @@ impl UploadStore for SharedStore {
                 .await?;
         }
         tx.commit().await?;
-        let kept: Option<String> = client
-            .query_opt("SELECT receipt FROM uploads WHERE id = $1", &[&id])
-            .await?
-            .and_then(|row| row.get(0));
+        // The winner knows what it recorded; only a loser reads the receipt that won.
+        let kept: Option<String> = if won == 1 {
+            Some(receipt.to_string())
+        } else {
+            client
+                .query_opt("SELECT receipt FROM uploads WHERE id = $1", &[&id])
+                .await?
+                .and_then(|row| row.get(0))
+        };
         drop(client);
         let kept = kept.ok_or(StoreError::NoSuchUpload(id))?;
         // Finished: no piece can be recorded any more, so whatever is under the prefix goes,
