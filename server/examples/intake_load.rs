@@ -5,13 +5,15 @@
 //!   (clients split between them, as a load balancer would),
 //! - tusd v2.9.1's own file store, the reference tus server,
 //!
-//! and prints reports/s, MB/s, p50/p99 PATCH latency and the intake processes' peak RSS (the
-//! database's and the S3 server's not included), then sends the same bytes the same way to a
+//! and prints reports/s, MB/s, p50/p99 PATCH latency, the intake processes' peak RSS and CPU
+//! time per report (the database's and the S3 server's not included), then sends the same bytes the same way to a
 //! trivial sink (accepts and discards) as the upper bound.
 //!
 //! `cargo run --release -p sighting-server --example intake_load -- [CLIENTS] [REPORTS_EACH] [BYTES]
 //! [PATCH_BYTES]` (defaults 200, 5, 500000, 65536). Run by `cargo xtask bench`, which installs tusd and versitygw and
-//! sets `SIGHTING_TUSD` and `SIGHTING_VERSITYGW`.
+//! sets `SIGHTING_TUSD` and `SIGHTING_VERSITYGW`. `INTAKE_LOAD_ONLY=SQLite,tusd` runs only the
+//! stores whose names contain one of the words (tusd is always last: the ratios need it);
+//! `INTAKE_LOAD_ROUNDS` (default 3) how many times each runs, in turn.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -56,55 +58,107 @@ async fn main() -> anyhow::Result<()> {
         chunk >> 10
     );
     println!(
-        "  {:<34} {:>9} {:>8} {:>9} {:>9} {:>9}",
-        "store", "reports/s", "MB/s", "p50 ms", "p99 ms", "RSS MiB"
+        "  {:<34} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "store", "reports/s", "durable/s", "MB/s", "p50 ms", "p99 ms", "RSS MiB", "CPU ms/r"
     );
 
-    let postgres = Postgres::start();
-    let s3 = Versitygw::start();
-    let mut rates = Vec::new();
-    for target in [
+    let only = std::env::var("INTAKE_LOAD_ONLY").unwrap_or_default();
+    let targets: Vec<&str> = [
         "ours: SQLite + files",
         "ours: shared, 1 node",
         "ours: shared, 2 nodes",
         "tusd v2.9.1: file store",
-    ] {
-        let mut nodes = match target {
-            "ours: SQLite + files" => vec![serve(
-                &exe,
-                &key,
-                &["--data", &tmp.path().join("data").display().to_string()],
-                &[],
-            )?],
-            "tusd v2.9.1: file store" => vec![tusd(&tmp.path().join("tusd"))?],
-            shared => {
-                let spec = format!("{};s3://{}/intake", postgres.database().await, s3.bucket());
-                let n = if shared.ends_with("2 nodes") { 2 } else { 1 };
-                (0..n)
-                    .map(|_| serve(&exe, &key, &["--store", &spec], &s3.env()))
-                    .collect::<anyhow::Result<_>>()?
+    ]
+    .into_iter()
+    .filter(|t| t.starts_with("tusd") || only.is_empty() || only.split(',').any(|w| t.contains(w)))
+    .collect();
+    let needs_engines = targets.iter().any(|t| t.contains("shared"));
+    let engines = needs_engines.then(|| (Postgres::start(), Versitygw::start()));
+    // Rounds, each target once per round on fresh directories with the disk flushed first:
+    // this machine's disk and page cache make one run of a store differ from the next by 2×
+    // or more, so ratios are taken within a round and the medians reported.
+    let rounds: usize = std::env::var("INTAKE_LOAD_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let mut rates: Vec<(&str, Vec<(f64, f64)>)> =
+        targets.iter().map(|t| (*t, Vec::new())).collect();
+    for round in 0..rounds {
+        for (i, (target, measured)) in rates.iter_mut().enumerate() {
+            let dir = tmp.path().join(format!("{round}-{i}"));
+            std::process::Command::new("sync").status()?;
+            let mut nodes = match *target {
+                "ours: SQLite + files" => vec![serve(
+                    &exe,
+                    &key,
+                    &["--data", &dir.display().to_string()],
+                    &[],
+                )?],
+                "tusd v2.9.1: file store" => vec![tusd(&dir)?],
+                shared => {
+                    let (postgres, s3) = engines.as_ref().expect("started for the shared store");
+                    let spec = format!(
+                        "{};s3://{}/intake-{round}",
+                        postgres.database().await,
+                        s3.bucket()
+                    );
+                    let n = if shared.ends_with("2 nodes") { 2 } else { 1 };
+                    (0..n)
+                        .map(|_| serve(&exe, &key, &["--store", &spec], &s3.env()))
+                        .collect::<anyhow::Result<_>>()?
+                }
+            };
+            let bases: Vec<String> = nodes.iter().map(|n| n.1.clone()).collect();
+            let (took, latencies) = run(&bases, clients, each, &report, chunk, true).await?;
+            // Until every acknowledged byte is on disk: tusd leaves its writes to the page
+            // cache, which the kernel writes back after the run.
+            let flushing = Instant::now();
+            std::process::Command::new("sync").status()?;
+            let durable = took + flushing.elapsed();
+            let rss: u64 = nodes.iter().map(|n| peak_rss_kib(n.0.id())).sum();
+            let cpu: f64 = nodes.iter().map(|n| cpu_seconds(n.0.id())).sum();
+            for (child, _) in &mut nodes {
+                child.kill()?;
+                child.wait()?;
             }
-        };
-        let bases: Vec<String> = nodes.iter().map(|n| n.1.clone()).collect();
-        let (took, latencies) = run(&bases, clients, each, &report, chunk, true).await?;
-        let rss: u64 = nodes.iter().map(|n| peak_rss_kib(n.0.id())).sum();
-        for (child, _) in &mut nodes {
-            child.kill()?;
-            child.wait()?;
+            let rate = total / took.as_secs_f64();
+            let durable_rate = total / durable.as_secs_f64();
+            measured.push((rate, durable_rate));
+            println!(
+                "  {:<34} {rate:>9.1} {durable_rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2}",
+                format!("{target} [{}]", round + 1),
+                mb / took.as_secs_f64(),
+                pct(&latencies, 0.5),
+                pct(&latencies, 0.99),
+                rss as f64 / 1024.0,
+                cpu * 1000.0 / total
+            );
         }
-        let rate = total / took.as_secs_f64();
-        rates.push((target, rate));
-        println!(
-            "  {target:<34} {rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1}",
-            mb / took.as_secs_f64(),
-            pct(&latencies, 0.5),
-            pct(&latencies, 0.99),
-            rss as f64 / 1024.0
-        );
     }
-    let tusd_rate = rates.last().map_or(f64::NAN, |r| r.1);
-    for (target, rate) in &rates[..rates.len() - 1] {
-        println!("  {target}: {:.2}× tusd's reports/s", rate / tusd_rate);
+    let (_, tusd) = rates.last().expect("tusd is always run");
+    for (target, measured) in &rates[..rates.len() - 1] {
+        for (what, pick) in [
+            (
+                "reports/s",
+                (|r: &(f64, f64)| r.0) as fn(&(f64, f64)) -> f64,
+            ),
+            ("reports/s until on disk", |r| r.1),
+        ] {
+            let ours: Vec<f64> = measured.iter().map(pick).collect();
+            let theirs: Vec<f64> = tusd.iter().map(pick).collect();
+            let ratios: Vec<String> = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(o, t)| format!("{:.2}×", o / t))
+                .collect();
+            println!(
+                "  {target}, {what}: median {:.1} against tusd's {:.1}: {:.2}× (rounds: {})",
+                median(&ours),
+                median(&theirs),
+                median(&ours) / median(&theirs),
+                ratios.join(", ")
+            );
+        }
     }
 
     let sink = sink().await?;
@@ -175,6 +229,12 @@ fn tusd(dir: &Path) -> anyhow::Result<(Child, String)> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok((child, format!("http://127.0.0.1:{port}")))
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
 }
 
 fn random(n: usize) -> Vec<u8> {
@@ -291,6 +351,21 @@ fn pct(values: &[f64], p: f64) -> f64 {
 }
 
 /// The process's peak resident set (Linux `VmHWM`), in KiB.
+/// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The fields after the command name, which is in parentheses and may hold spaces.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    // USER_HZ is 100 on every Linux this runs on.
+    ticks as f64 / 100.0
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()

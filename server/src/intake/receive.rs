@@ -151,13 +151,24 @@ async fn receive(
         pending.extend_from_slice(&bytes);
         if pending.len() >= KEEP_EVERY || last_write.elapsed() >= KEEP_AFTER {
             last_write = Instant::now();
-            written = write(intake, upload, written, &mut pending).await?;
-            if checksum.is_none() {
-                acknowledged = commit(intake, upload, acknowledged, written).await?;
-            }
+            (written, acknowledged) = keep(
+                intake,
+                upload,
+                (written, acknowledged),
+                &mut pending,
+                checksum.is_none(),
+            )
+            .await?;
         }
     };
-    written = write(intake, upload, written, &mut pending).await?;
+    (written, acknowledged) = keep(
+        intake,
+        upload,
+        (written, acknowledged),
+        &mut pending,
+        checksum.is_none(),
+    )
+    .await?;
     drop(stream);
     if let Some(c) = checksum {
         if end != End::Complete {
@@ -208,20 +219,30 @@ fn unfinished(end: End, kept: &str) -> Refusal {
     }
 }
 
-/// Writes what is buffered at `at`; returns the new end of the written bytes.
-async fn write(
+/// Writes what is buffered after the `written` bytes and, when `acknowledge`, makes everything
+/// after the `acknowledged` ones durable and acknowledged in the same step. Returns the new
+/// (written, acknowledged).
+async fn keep(
     intake: &Arc<Intake>,
     upload: &Upload,
-    at: u64,
+    (written, acknowledged): (u64, u64),
     pending: &mut Vec<u8>,
-) -> Result<u64, Refusal> {
-    if pending.is_empty() {
-        return Ok(at);
-    }
+    acknowledge: bool,
+) -> Result<(u64, u64), Refusal> {
     let bytes = std::mem::take(pending);
-    let end = at + bytes.len() as u64;
-    intake.store.write(upload.id, at, bytes).await?;
-    Ok(end)
+    let end = written + bytes.len() as u64;
+    match (bytes.is_empty(), acknowledge) {
+        (true, false) => {}
+        (false, false) => intake.store.write(upload.id, written, bytes).await?,
+        (true, true) => return Ok((end, commit(intake, upload, acknowledged, end).await?)),
+        (false, true) => {
+            intake
+                .store
+                .write_and_commit(upload.id, acknowledged, written, bytes)
+                .await?
+        }
+    }
+    Ok((end, if acknowledge { end } else { acknowledged }))
 }
 
 /// Acknowledges the bytes from `from` to `to`; returns the new offset.

@@ -179,6 +179,20 @@ pub trait UploadStore: Send + Sync {
     /// ([`StoreError::OffsetMismatch`] otherwise, nothing kept): an acknowledged byte survives
     /// a restart, and of two requests sending the same bytes only one is acknowledged.
     async fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError>;
+    /// [`write`](Self::write) at `at`, then [`commit`](Self::commit) from `from` to the end of
+    /// `bytes`: how a body without a checksum is kept, in one step so a store can do both in
+    /// one trip.
+    async fn write_and_commit(
+        &self,
+        id: Uuid,
+        from: u64,
+        at: u64,
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let to = at + bytes.len() as u64;
+        self.write(id, at, bytes).await?;
+        self.commit(id, from, to).await
+    }
     /// Drops what was written past the recorded offset (tus checksum: "the Upload-Offset MUST
     /// NOT be incremented").
     async fn rollback(&self, id: Uuid) -> Result<(), StoreError>;

@@ -12,12 +12,15 @@ use crate::intake::rate_limit::RateLimiter;
 use crate::intake::store::schema::{adopt_unversioned, MIGRATIONS};
 use crate::intake::store::{Finished, FinishedBytes, IntakeRecord, StoreError, Upload};
 
+use super::running_hash::RunningHashes;
+
 /// The blocking half of [`SqliteStore`].
 pub(in crate::intake::store) struct SqliteFiles {
     conn: Mutex<Connection>,
     pub(super) dir: PathBuf,
     /// One machine, so the rate limit's buckets live in memory (a restart refills them).
     pub(super) buckets: RateLimiter,
+    hashes: RunningHashes,
 }
 
 impl SqliteFiles {
@@ -36,6 +39,7 @@ impl SqliteFiles {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
             buckets: RateLimiter::default(),
+            hashes: RunningHashes::default(),
         };
         store.remove_orphans()?;
         Ok(store)
@@ -196,6 +200,7 @@ impl SqliteFiles {
             });
         }
         self.data_file(id)?.set_len(offset)?;
+        self.hashes.truncated(id, offset);
         Ok(())
     }
 
@@ -207,7 +212,11 @@ impl SqliteFiles {
     ) -> Result<(), StoreError> {
         let mut file = self.data_file(id)?;
         file.seek(SeekFrom::Start(at))?;
-        file.write_all(bytes)?;
+        if let Err(e) = file.write_all(bytes) {
+            self.hashes.forget(id);
+            return Err(e.into());
+        }
+        self.hashes.wrote(id, at, bytes);
         Ok(())
     }
 
@@ -235,11 +244,16 @@ impl SqliteFiles {
     pub(in crate::intake::store) fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
         let offset = self.recorded_offset(id)?;
         self.data_file(id)?.set_len(offset)?;
+        self.hashes.truncated(id, offset);
         Ok(())
     }
 
     pub(in crate::intake::store) fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
         let mut file = fs::File::open(self.partial_path(id))?;
+        let len = file.metadata()?.len();
+        if let Some(sha) = self.hashes.finish(id, len) {
+            return Ok((len, sha));
+        }
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
         let mut buf = vec![0u8; 256 << 10];
         let mut len = 0u64;
@@ -294,6 +308,7 @@ impl SqliteFiles {
             [id.to_string()],
         )?;
         remove_if_there(&self.partial_path(id))?;
+        self.hashes.forget(id);
         Ok(deleted > 0)
     }
 

@@ -2,6 +2,7 @@
 //! run on tokio's blocking threads behind the async trait here).
 
 mod files;
+mod running_hash;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,20 +53,38 @@ impl UploadStore for SqliteStore {
         let upload = upload.clone();
         self.run(move |f| f.create(&upload)).await
     }
+    // Lookups by primary key and `begin_append` (one lookup, one ftruncate) run in place:
+    // tens of microseconds, against a round trip to a blocking thread and back costing more
+    // than that in wake-ups on every request (measured: docs/benchmarks.md). The connection's
+    // lock is never held across an fsync, so they wait only on other short statements.
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.run(move |f| f.get(id)).await
+        self.files.get(id)
     }
     async fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.run(move |f| f.by_report(report_id)).await
+        self.files.by_report(report_id)
     }
     async fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
-        self.run(move |f| f.begin_append(id, offset)).await
+        self.files.begin_append(id, offset)
     }
     async fn write(&self, id: Uuid, at: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.run(move |f| f.write(id, at, &bytes)).await
     }
     async fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError> {
         self.run(move |f| f.commit(id, from, to)).await
+    }
+    async fn write_and_commit(
+        &self,
+        id: Uuid,
+        from: u64,
+        at: u64,
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let to = at + bytes.len() as u64;
+        self.run(move |f| {
+            f.write(id, at, &bytes)?;
+            f.commit(id, from, to)
+        })
+        .await
     }
     async fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
         self.run(move |f| f.rollback(id)).await
@@ -91,7 +110,7 @@ impl UploadStore for SqliteStore {
         Ok(self.files.buckets.take(device_key, limit))
     }
     async fn reserved_bytes(&self) -> Result<u64, StoreError> {
-        self.run(|f| f.reserved_bytes()).await
+        self.files.reserved_bytes()
     }
     fn free_bytes(&self) -> Option<u64> {
         let stat = rustix::fs::statvfs(&self.files.dir).ok()?;
