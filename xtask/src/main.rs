@@ -38,6 +38,7 @@ fn workspace_root() -> PathBuf {
 }
 
 fn test(root: &Path, long: bool) -> Result<()> {
+    shipped_features(root)?;
     let python = python_env(root)?;
     let peers = go_peers(root)?;
     // The desk's browser tests: playwright-core and axe-core (Debian's Chromium, no download).
@@ -73,6 +74,25 @@ fn test(root: &Path, long: bool) -> Result<()> {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .env("PYTHONPATH", root.join("target/bindings/python"))
         .env("SIGHTING_SERVER", &server))
+}
+
+/// The server as shipped (`cargo build -p sighting-server`, no dev-dependencies) has the
+/// features it needs. The test builds cannot show it: there the tests' own dependencies turn
+/// features on for the server too (`object_store`'s HTTP transport was missing from the shipped
+/// server alone, so `serve --store …;s3://…` failed, while every test passed).
+fn shipped_features(root: &Path) -> Result<()> {
+    let tree = Command::new(env!("CARGO"))
+        .current_dir(root)
+        .args(["tree", "-p", "sighting-server", "-e", "normal,features"])
+        .args(["-i", "object_store", "--prefix", "none"])
+        .output()?;
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    anyhow::ensure!(
+        tree.contains("object_store feature \"reqwest\""),
+        "the shipped sighting-server has no HTTP transport for object_store: add the `reqwest` \
+         feature to its object_store dependency (server/Cargo.toml)"
+    );
+    Ok(())
 }
 
 /// The fuzz targets (`fuzz/fuzz_targets/`) under libFuzzer via cargo-fuzz, which needs a

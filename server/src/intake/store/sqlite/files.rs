@@ -70,6 +70,11 @@ impl SqliteFiles {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 
+    /// The connection if no statement is running on it now.
+    pub(super) fn try_conn(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        self.conn.try_lock().ok()
+    }
+
     fn data_file(&self, id: Uuid) -> Result<fs::File, StoreError> {
         Ok(OpenOptions::new()
             .write(true)
@@ -79,7 +84,11 @@ impl SqliteFiles {
     }
 
     fn recorded_offset(&self, id: Uuid) -> Result<u64, StoreError> {
-        let offset: i64 = self.conn()?.query_row(
+        Self::offset_in(&*self.conn()?, id)
+    }
+
+    pub(super) fn offset_in(conn: &Connection, id: Uuid) -> Result<u64, StoreError> {
+        let offset: i64 = conn.query_row(
             "SELECT upload_offset FROM uploads WHERE id = ?1",
             [id.to_string()],
             |r| r.get(0),
@@ -101,7 +110,11 @@ impl SqliteFiles {
             .join(format!("{report_id}.intake.json"))
     }
 
-    fn row(conn: &Connection, clause: &str, key: Uuid) -> Result<Option<Upload>, StoreError> {
+    pub(super) fn row(
+        conn: &Connection,
+        clause: &str,
+        key: Uuid,
+    ) -> Result<Option<Upload>, StoreError> {
         let sql = format!(
             "SELECT id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at, receipt,
                     device_clock, created_at_ms
@@ -192,7 +205,11 @@ impl SqliteFiles {
         id: Uuid,
         offset: u64,
     ) -> Result<(), StoreError> {
-        let current = self.recorded_offset(id)?;
+        self.append_at(id, offset, self.recorded_offset(id)?)
+    }
+
+    /// `begin_append` once the recorded offset, `current`, is known.
+    pub(super) fn append_at(&self, id: Uuid, offset: u64, current: u64) -> Result<(), StoreError> {
         if current != offset {
             return Err(StoreError::OffsetMismatch {
                 expected: offset,
@@ -330,7 +347,11 @@ impl SqliteFiles {
     }
 
     pub(in crate::intake::store) fn reserved_bytes(&self) -> Result<u64, StoreError> {
-        let sum: i64 = self.conn()?.query_row(
+        Self::reserved_in(&*self.conn()?)
+    }
+
+    pub(super) fn reserved_in(conn: &Connection) -> Result<u64, StoreError> {
+        let sum: i64 = conn.query_row(
             "SELECT COALESCE(SUM(length), 0) FROM uploads WHERE pruned_at IS NULL",
             [],
             |r| r.get(0),

@@ -53,18 +53,32 @@ impl UploadStore for SqliteStore {
         let upload = upload.clone();
         self.run(move |f| f.create(&upload)).await
     }
-    // Lookups by primary key and `begin_append` (one lookup, one ftruncate) run in place:
-    // tens of microseconds, against a round trip to a blocking thread and back costing more
-    // than that in wake-ups on every request (measured: docs/benchmarks.md). The connection's
-    // lock is never held across an fsync, so they wait only on other short statements.
+    // Lookups by key and `begin_append` (a lookup and an ftruncate) run in place when the
+    // connection is free: tens of microseconds, less than a round trip to a blocking thread and
+    // back costs in wake-ups on every request (docs/benchmarks.md). When a statement holds it
+    // (a bulletin feed being stored can take a second) they wait on a blocking thread instead,
+    // never on the async workers.
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.files.get(id)
+        if let Some(conn) = self.files.try_conn() {
+            return SqliteFiles::row(&conn, "id", id);
+        }
+        self.run(move |f| f.get(id)).await
     }
     async fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.files.by_report(report_id)
+        if let Some(conn) = self.files.try_conn() {
+            return SqliteFiles::row(&conn, "report_id", report_id);
+        }
+        self.run(move |f| f.by_report(report_id)).await
     }
     async fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
-        self.files.begin_append(id, offset)
+        let current = self
+            .files
+            .try_conn()
+            .map(|conn| SqliteFiles::offset_in(&conn, id));
+        match current {
+            Some(current) => self.files.append_at(id, offset, current?),
+            None => self.run(move |f| f.begin_append(id, offset)).await,
+        }
     }
     async fn write(&self, id: Uuid, at: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.run(move |f| f.write(id, at, &bytes)).await
@@ -110,7 +124,10 @@ impl UploadStore for SqliteStore {
         Ok(self.files.buckets.take(device_key, limit))
     }
     async fn reserved_bytes(&self) -> Result<u64, StoreError> {
-        self.files.reserved_bytes()
+        if let Some(conn) = self.files.try_conn() {
+            return SqliteFiles::reserved_in(&conn);
+        }
+        self.run(|f| f.reserved_bytes()).await
     }
     fn free_bytes(&self) -> Option<u64> {
         let stat = rustix::fs::statvfs(&self.files.dir).ok()?;
