@@ -16,7 +16,7 @@
 //! `INTAKE_LOAD_ROUNDS` (default 3) how many times each runs, in turn.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::wire::{envelope_message, UploadMetadata};
-use test_support::engines::{Postgres, Versitygw};
+use test_support::engines::{free_port, spawn_tusd, Postgres, Versitygw};
 use uuid::Uuid;
 
 #[tokio::main]
@@ -208,27 +208,8 @@ fn serve(
 
 /// tusd with its file store, on a loopback port.
 fn tusd(dir: &Path) -> anyhow::Result<(Child, String)> {
-    let program = std::env::var_os("SIGHTING_TUSD").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/go-bin/tusd"),
-        PathBuf::from,
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = Command::new(program)
-        .args(["-host", "127.0.0.1", "-port", &port.to_string()])
-        .args(["-base-path", "/v1/uploads/", "-upload-dir"])
-        .arg(dir)
-        .args(["-expose-metrics=false", "-show-greeting=false"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let until = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(Instant::now() < until, "tusd did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok((child, format!("http://127.0.0.1:{port}")))
+    let port = free_port();
+    Ok((spawn_tusd(dir, port), format!("http://127.0.0.1:{port}")))
 }
 
 fn median(values: &[f64]) -> f64 {

@@ -1,6 +1,7 @@
 //! The real engines the shared store runs on, started for a test and stopped after it: a
 //! PostgreSQL server from Debian's packages and versitygw (an Apache-2.0 S3 server, installed
-//! by `cargo xtask`), each on a random loopback port in a temporary directory.
+//! by `cargo xtask`), each on a random loopback port in a temporary directory; and tusd, the
+//! reference tus server our client and intake are measured against.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sighting_server::intake::store::{SharedStore, SharedStoreConfig};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -28,6 +29,39 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
         assert!(Instant::now() < until, "{what} did not listen within 30 s");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A Go tool `cargo xtask` installs into `target/go-bin` and names in the variable `env`.
+fn go_peer(name: &str, env: &str) -> PathBuf {
+    let program = std::env::var_os(env).map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/go-bin")
+                .join(name)
+        },
+        PathBuf::from,
+    );
+    assert!(
+        program.exists(),
+        "{name}: run `cargo xtask test`, which installs it and sets {env}"
+    );
+    program
+}
+
+/// tusd v2.9.1 with its file store in `dir`, on loopback `port` (installed by `cargo xtask`,
+/// which sets `SIGHTING_TUSD`); returns once it listens. The caller stops it.
+pub fn spawn_tusd(dir: &Path, port: u16) -> Child {
+    let mut child = Command::new(go_peer("tusd", "SIGHTING_TUSD"))
+        .args(["-host", "127.0.0.1", "-port", &port.to_string()])
+        .args(["-base-path", "/v1/uploads/", "-upload-dir"])
+        .arg(dir)
+        .args(["-expose-metrics=false", "-show-greeting=false"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tusd starts");
+    wait_for_port(port, "tusd", &mut child);
+    child
 }
 
 /// Debian's PostgreSQL binaries: `SIGHTING_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`.
@@ -184,15 +218,7 @@ impl Versitygw {
     }
 
     fn spawn(dir: &Path, port: u16) -> Child {
-        let program = std::env::var_os("SIGHTING_VERSITYGW").map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/go-bin/versitygw"),
-            PathBuf::from,
-        );
-        assert!(
-            program.exists(),
-            "versitygw: run `cargo xtask test`, which installs it and sets SIGHTING_VERSITYGW"
-        );
-        let mut child = Command::new(program)
+        let mut child = Command::new(go_peer("versitygw", "SIGHTING_VERSITYGW"))
             .args(["--access", S3_ACCESS_KEY, "--secret", S3_SECRET_KEY])
             .args(["--quiet", "--port", &format!("127.0.0.1:{port}"), "posix"])
             .arg(dir)

@@ -4,54 +4,23 @@
 //! by the budget and a tusd restart resumes without resending, and with no receipt endpoint
 //! the report ends `uploaded_unconfirmed`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
+use std::process::Child;
 
 use sighting_core::queue::State;
 use sighting_core::sync::SyncBudget;
 use sighting_server::keygen;
 
+use support::engines::{free_port, spawn_tusd};
 use support::{phone, submit, syncer, NOW};
 use test_support as support;
 
-fn tusd_binary() -> PathBuf {
-    std::env::var_os("SIGHTING_TUSD")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let home = std::env::var_os("HOME")?;
-            let path = Path::new(&home).join("go/bin/tusd");
-            path.exists().then_some(path)
-        })
-        .expect("tusd: run `cargo xtask test`, which installs it and sets SIGHTING_TUSD")
-}
-
+/// tusd, stopped when dropped.
 struct Tusd(Child);
 
 impl Tusd {
-    /// Starts tusd on `port` storing into `dir`, and waits until it answers.
-    async fn start(dir: &Path, port: u16) -> Tusd {
-        let mut child = Command::new(tusd_binary())
-            .args(["-host", "127.0.0.1", "-port", &port.to_string()])
-            .args(["-base-path", "/v1/uploads/", "-upload-dir"])
-            .arg(dir)
-            .args(["-expose-metrics=false", "-show-greeting=false"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tusd starts");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Tusd(child);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("tusd did not listen on {port}");
+    fn start(dir: &Path, port: u16) -> Tusd {
+        Tusd(spawn_tusd(dir, port))
     }
 }
 
@@ -60,14 +29,6 @@ impl Drop for Tusd {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// tusd's stored files (`<id>`, beside `<id>.info`), by SHA-256.
@@ -119,7 +80,7 @@ async fn tusd_stores_our_ciphertext_byte_identical_and_a_cut_upload_resumes_afte
     let uploads = tmp.path().join("tusd");
     std::fs::create_dir_all(&uploads).unwrap();
     let port = free_port();
-    let tusd = Tusd::start(&uploads, port).await;
+    let tusd = Tusd::start(&uploads, port);
     let url = format!("http://127.0.0.1:{port}");
     let public = [7u8; 32]; // tusd signs nothing: no receipt will be checked
 
@@ -139,7 +100,7 @@ async fn tusd_stores_our_ciphertext_byte_identical_and_a_cut_upload_resumes_afte
 
     // tusd restarts (a deploy, a crash); a new app process resumes from tusd's offset.
     drop(tusd);
-    let _tusd = Tusd::start(&uploads, port).await;
+    let _tusd = Tusd::start(&uploads, port);
     let second = syncer(&url, public, 32 << 10)
         .sync(&device, NOW)
         .await
