@@ -1,4 +1,5 @@
-//! The SQLite store against real database files: adoption of an old database, damaged rows.
+//! The SQLite store against real database files: adoption of an old database, damaged rows, a
+//! busy connection.
 
 use rusqlite::{params, Connection};
 use uuid::Uuid;
@@ -91,4 +92,43 @@ async fn a_damaged_row_is_an_error_not_a_missing_upload() {
         store.by_report(report).await,
         Err(StoreError::Corrupt(_))
     ));
+}
+
+/// A lookup while a long statement holds the connection (a bulletin feed being stored) waits
+/// on a blocking thread, not on the async worker: other tasks on that worker keep running.
+#[tokio::test(flavor = "current_thread")]
+async fn a_lookup_never_blocks_the_async_worker_on_a_busy_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let created = store.create(&upload(Uuid::new_v4())).await.unwrap();
+
+    let (held, release) = (
+        std::sync::Arc::new(std::sync::Barrier::new(2)),
+        std::time::Duration::from_millis(300),
+    );
+    let holder = {
+        let (store, held) = (store.clone(), held.clone());
+        std::thread::spawn(move || {
+            let _conn = store.files().conn().unwrap();
+            held.wait();
+            std::thread::sleep(release);
+        })
+    };
+    held.wait();
+    let ticked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = tokio::spawn({
+        let ticked = ticked.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            ticked.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let found = store.get(created.id).await.unwrap().unwrap();
+    assert_eq!(found.id, created.id);
+    assert!(
+        ticked.load(std::sync::atomic::Ordering::SeqCst),
+        "the worker was blocked while the connection was busy"
+    );
+    ticker.await.unwrap();
+    holder.join().unwrap();
 }
