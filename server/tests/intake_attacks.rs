@@ -630,6 +630,9 @@ async fn orphan_upload_files_are_removed_at_start() {
     let (client, base) = (support::client(), server.base.clone());
     let live = junk(1000);
     let (url, _) = upload_url(&client, &base, &live).await;
+    // A live upload has its file from its first bytes on.
+    let kept = support::tus::patch(&client, &url, 0, &live.bytes[..100], None).await;
+    assert_eq!(kept.status(), StatusCode::NO_CONTENT);
     server.stop().await;
     let orphan = data.join("uploads").join(Uuid::new_v4().to_string());
     std::fs::write(&orphan, b"").unwrap();
@@ -638,6 +641,34 @@ async fn orphan_upload_files_are_removed_at_start() {
     assert!(!orphan.exists());
     assert_eq!(std::fs::read_dir(data.join("uploads")).unwrap().count(), 1);
     let url = url.replace(&base, &server.base);
-    assert_eq!(head_offset(&client, &url).await, (StatusCode::OK, Some(0)));
+    assert_eq!(
+        head_offset(&client, &url).await,
+        (StatusCode::OK, Some(100))
+    );
     server.stop().await;
+}
+
+/// An empty report (a valid envelope over zero bytes) is refused at creation: there is nothing
+/// to seal, and nothing is recorded or stored for it.
+#[tokio::test]
+async fn an_empty_report_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start_default(&data).await;
+    let (client, base) = (support::client(), server.base.clone());
+    let empty = junk(0);
+    let refused = create(&client, &base, &empty).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("empty"));
+    let whole = upload_whole(&client, &base, &empty).await;
+    assert_eq!(whole.status(), StatusCode::BAD_REQUEST);
+    server.stop().await;
+    let store = sighting_server::intake::store::SqliteStore::open(&data).unwrap();
+    assert_eq!(
+        sighting_server::intake::store::UploadStore::by_report(&store, empty.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(std::fs::read_dir(data.join("reports")).unwrap().count(), 0);
 }

@@ -67,6 +67,13 @@ pub(super) async fn create(
             "Upload-Length is required (deferred length is not supported)",
         )
     })?;
+    if length == 0 {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "empty",
+            "Upload-Length is 0; a sealed report is never empty",
+        ));
+    }
     if length > intake.config.max_size {
         return Err(Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -153,9 +153,13 @@ fn parse_id(text: &str) -> Result<Uuid, StoreError> {
 
 impl SqliteFiles {
     pub(in crate::intake::store) fn create(&self, u: &Upload) -> Result<Upload, StoreError> {
-        // The row first: a file without a row would be an orphan nobody removes until the next
-        // start; a row without a file gets its file on the first write.
-        let inserted = self.conn()?.execute(
+        Self::create_in(&*self.conn()?, u)
+    }
+
+    /// Only the row: its file is made by the first write, and its name in `uploads/` made
+    /// durable by the first commit (nothing is acknowledged before that).
+    pub(super) fn create_in(conn: &Connection, u: &Upload) -> Result<Upload, StoreError> {
+        let inserted = conn.execute(
             "INSERT INTO uploads (id, report_id, device_key, ciphertext_sha256, envelope_sig, length, upload_offset, expires_at,
                                   device_clock, created_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9)
@@ -173,18 +177,8 @@ impl SqliteFiles {
             ],
         )?;
         if inserted == 0 {
-            return self
-                .by_report(u.report_id)?
+            return Self::row(conn, "report_id", u.report_id)?
                 .ok_or(StoreError::NoSuchUpload(u.id));
-        }
-        let made = self.data_file(u.id).and_then(|file| {
-            file.sync_all()?;
-            fs::File::open(self.dir.join("uploads"))?.sync_all()?;
-            Ok(())
-        });
-        if let Err(e) = made {
-            let _ = self.delete(u.id);
-            return Err(e);
         }
         Ok(u.clone())
     }
@@ -244,6 +238,10 @@ impl SqliteFiles {
         to: u64,
     ) -> Result<(), StoreError> {
         self.data_file(id)?.sync_data()?;
+        if from == 0 {
+            // The file's first acknowledged bytes: its name must survive a power cut too.
+            fs::File::open(self.dir.join("uploads"))?.sync_all()?;
+        }
         let moved = self.conn()?.execute(
             "UPDATE uploads SET upload_offset = ?3
              WHERE id = ?1 AND upload_offset = ?2 AND receipt IS NULL",
@@ -265,12 +263,18 @@ impl SqliteFiles {
         Ok(())
     }
 
+    /// The length and SHA-256 of the upload's file, from the running hash when it covers the
+    /// file (a `stat`), else `None`.
+    pub(super) fn hashed_digest(&self, id: Uuid) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+        let len = fs::metadata(self.partial_path(id))?.len();
+        Ok(self.hashes.finish(id, len).map(|sha| (len, sha)))
+    }
+
     pub(in crate::intake::store) fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
-        let mut file = fs::File::open(self.partial_path(id))?;
-        let len = file.metadata()?.len();
-        if let Some(sha) = self.hashes.finish(id, len) {
-            return Ok((len, sha));
+        if let Some(digest) = self.hashed_digest(id)? {
+            return Ok(digest);
         }
+        let mut file = fs::File::open(self.partial_path(id))?;
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
         let mut buf = vec![0u8; 256 << 10];
         let mut len = 0u64;

@@ -49,15 +49,19 @@ impl SqliteStore {
 
 #[async_trait::async_trait]
 impl UploadStore for SqliteStore {
+    // Creating (one row), lookups by key, `begin_append` (a lookup and an ftruncate) and the
+    // finishing hash when it was kept as the bytes came run in place when the connection is
+    // free: tens of microseconds, less than a round trip to a blocking thread and back costs in
+    // wake-ups on every request (docs/benchmarks.md). When a statement holds it (a bulletin
+    // feed being stored can take a second) they wait on a blocking thread instead, never on
+    // the async workers.
     async fn create(&self, upload: &Upload) -> Result<Upload, StoreError> {
+        if let Some(conn) = self.files.try_conn() {
+            return SqliteFiles::create_in(&conn, upload);
+        }
         let upload = upload.clone();
         self.run(move |f| f.create(&upload)).await
     }
-    // Lookups by key and `begin_append` (a lookup and an ftruncate) run in place when the
-    // connection is free: tens of microseconds, less than a round trip to a blocking thread and
-    // back costs in wake-ups on every request (docs/benchmarks.md). When a statement holds it
-    // (a bulletin feed being stored can take a second) they wait on a blocking thread instead,
-    // never on the async workers.
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
         if let Some(conn) = self.files.try_conn() {
             return SqliteFiles::row(&conn, "id", id);
@@ -104,6 +108,9 @@ impl UploadStore for SqliteStore {
         self.run(move |f| f.rollback(id)).await
     }
     async fn assemble(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
+        if let Ok(Some(digest)) = self.files.hashed_digest(id) {
+            return Ok(digest);
+        }
         self.run(move |f| f.digest(id)).await
     }
     async fn complete(&self, id: Uuid, receipt: &str) -> Result<String, StoreError> {
