@@ -129,6 +129,8 @@ async fn receive(
     let mut written = offset;
     let mut acknowledged = offset;
     let mut last_write = Instant::now();
+    // Without a checksum, what is kept is acknowledged at once; with one, only at the end.
+    let acknowledge = checksum.is_none();
     let end = loop {
         let idle_until = (Instant::now() + intake.config.body_idle_timeout).min(deadline);
         let bytes = match tokio::time::timeout_at(idle_until, stream.next()).await {
@@ -156,7 +158,7 @@ async fn receive(
                 upload,
                 (written, acknowledged),
                 &mut pending,
-                checksum.is_none(),
+                acknowledge,
             )
             .await?;
         }
@@ -166,7 +168,7 @@ async fn receive(
         upload,
         (written, acknowledged),
         &mut pending,
-        checksum.is_none(),
+        acknowledge,
     )
     .await?;
     drop(stream);

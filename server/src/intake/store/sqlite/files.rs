@@ -152,10 +152,6 @@ fn parse_id(text: &str) -> Result<Uuid, StoreError> {
 }
 
 impl SqliteFiles {
-    pub(in crate::intake::store) fn create(&self, u: &Upload) -> Result<Upload, StoreError> {
-        Self::create_in(&*self.conn()?, u)
-    }
-
     /// Only the row: its file is made by the first write, and its name in `uploads/` made
     /// durable by the first commit (nothing is acknowledged before that).
     pub(super) fn create_in(conn: &Connection, u: &Upload) -> Result<Upload, StoreError> {
@@ -183,23 +179,11 @@ impl SqliteFiles {
         Ok(u.clone())
     }
 
-    pub(in crate::intake::store) fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
-        Self::row(&*self.conn()?, "id", id)
-    }
-
     pub(in crate::intake::store) fn by_report(
         &self,
         report_id: Uuid,
     ) -> Result<Option<Upload>, StoreError> {
         Self::row(&*self.conn()?, "report_id", report_id)
-    }
-
-    pub(in crate::intake::store) fn begin_append(
-        &self,
-        id: Uuid,
-        offset: u64,
-    ) -> Result<(), StoreError> {
-        self.append_at(id, offset, self.recorded_offset(id)?)
     }
 
     /// `begin_append` once the recorded offset, `current`, is known.
@@ -270,10 +254,8 @@ impl SqliteFiles {
         Ok(self.hashes.finish(id, len).map(|sha| (len, sha)))
     }
 
+    /// The length and SHA-256 of the upload's file, read back (`hashed_digest` was tried first).
     pub(in crate::intake::store) fn digest(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
-        if let Some(digest) = self.hashed_digest(id)? {
-            return Ok(digest);
-        }
         let mut file = fs::File::open(self.partial_path(id))?;
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
         let mut buf = vec![0u8; 256 << 10];
@@ -348,10 +330,6 @@ impl SqliteFiles {
             }
         }
         Ok(removed)
-    }
-
-    pub(in crate::intake::store) fn reserved_bytes(&self) -> Result<u64, StoreError> {
-        Self::reserved_in(&*self.conn()?)
     }
 
     pub(super) fn reserved_in(conn: &Connection) -> Result<u64, StoreError> {

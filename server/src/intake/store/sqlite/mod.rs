@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::{Finished, FinishedBytes, RateLimit, StoreError, Upload, UploadStore};
@@ -45,44 +46,39 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Io(std::io::Error::other("a storage task failed")))?
     }
+
+    /// Statements that take tens of microseconds run in place when the connection is free:
+    /// less than a round trip to a blocking thread and back costs in wake-ups on every request
+    /// (docs/benchmarks.md). When a statement holds it (a bulletin feed being stored can take a
+    /// second) they wait on a blocking thread instead, never on the async workers.
+    async fn quick<T: Send + 'static>(
+        &self,
+        statement: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        if let Some(conn) = self.files.try_conn() {
+            return statement(&conn);
+        }
+        self.run(move |f| statement(&*f.conn()?)).await
+    }
 }
 
 #[async_trait::async_trait]
 impl UploadStore for SqliteStore {
-    // Creating (one row), lookups by key, `begin_append` (a lookup and an ftruncate) and the
-    // finishing hash when it was kept as the bytes came run in place when the connection is
-    // free: tens of microseconds, less than a round trip to a blocking thread and back costs in
-    // wake-ups on every request (docs/benchmarks.md). When a statement holds it (a bulletin
-    // feed being stored can take a second) they wait on a blocking thread instead, never on
-    // the async workers.
     async fn create(&self, upload: &Upload) -> Result<Upload, StoreError> {
-        if let Some(conn) = self.files.try_conn() {
-            return SqliteFiles::create_in(&conn, upload);
-        }
         let upload = upload.clone();
-        self.run(move |f| f.create(&upload)).await
+        self.quick(move |c| SqliteFiles::create_in(c, &upload))
+            .await
     }
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
-        if let Some(conn) = self.files.try_conn() {
-            return SqliteFiles::row(&conn, "id", id);
-        }
-        self.run(move |f| f.get(id)).await
+        self.quick(move |c| SqliteFiles::row(c, "id", id)).await
     }
     async fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
-        if let Some(conn) = self.files.try_conn() {
-            return SqliteFiles::row(&conn, "report_id", report_id);
-        }
-        self.run(move |f| f.by_report(report_id)).await
+        self.quick(move |c| SqliteFiles::row(c, "report_id", report_id))
+            .await
     }
     async fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
-        let current = self
-            .files
-            .try_conn()
-            .map(|conn| SqliteFiles::offset_in(&conn, id));
-        match current {
-            Some(current) => self.files.append_at(id, offset, current?),
-            None => self.run(move |f| f.begin_append(id, offset)).await,
-        }
+        let current = self.quick(move |c| SqliteFiles::offset_in(c, id)).await?;
+        self.files.append_at(id, offset, current)
     }
     async fn write(&self, id: Uuid, at: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.run(move |f| f.write(id, at, &bytes)).await
@@ -108,6 +104,7 @@ impl UploadStore for SqliteStore {
         self.run(move |f| f.rollback(id)).await
     }
     async fn assemble(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
+        // In place when the hash was kept as the bytes came (a `stat`); else the file is read.
         if let Ok(Some(digest)) = self.files.hashed_digest(id) {
             return Ok(digest);
         }
@@ -131,10 +128,7 @@ impl UploadStore for SqliteStore {
         Ok(self.files.buckets.take(device_key, limit))
     }
     async fn reserved_bytes(&self) -> Result<u64, StoreError> {
-        if let Some(conn) = self.files.try_conn() {
-            return SqliteFiles::reserved_in(&conn);
-        }
-        self.run(|f| f.reserved_bytes()).await
+        self.quick(SqliteFiles::reserved_in).await
     }
     fn free_bytes(&self) -> Option<u64> {
         let stat = rustix::fs::statvfs(&self.files.dir).ok()?;
