@@ -3,6 +3,9 @@
 //! - our SQLite store (`serve --data`),
 //! - our shared store (`serve --store`) on PostgreSQL + versitygw, with one node and with two
 //!   (clients split between them, as a load balancer would),
+//! - our shared store on PostgreSQL + a directory, with one node and with two, each node held
+//!   to a core of its own (`taskset`): on one machine the only way to see what a second node
+//!   adds, since unpinned nodes and the S3 server share the same cores,
 //! - tusd v2.9.1's own file store, the reference tus server,
 //!
 //! and prints reports/s, MB/s, p50/p99 PATCH latency, the intake processes' peak RSS and CPU
@@ -67,13 +70,21 @@ async fn main() -> anyhow::Result<()> {
         "ours: SQLite + files",
         "ours: shared, 1 node",
         "ours: shared, 2 nodes",
+        "ours: shared on a directory, 1 node on 1 core",
+        "ours: shared on a directory, 2 nodes on 1 core each",
         "tusd v2.9.1: file store",
     ]
     .into_iter()
     .filter(|t| t.starts_with("tusd") || only.is_empty() || only.split(',').any(|w| t.contains(w)))
     .collect();
-    let needs_engines = targets.iter().any(|t| t.contains("shared"));
-    let engines = needs_engines.then(|| (Postgres::start(), Versitygw::start()));
+    let postgres = targets
+        .iter()
+        .any(|t| t.contains("shared"))
+        .then(Postgres::start);
+    let s3 = targets
+        .iter()
+        .any(|t| t.contains("shared,"))
+        .then(Versitygw::start);
     // Rounds, each target once per round on fresh directories with the disk flushed first:
     // this machine's disk and page cache make one run of a store differ from the next by 2×
     // or more, so ratios are taken within a round and the medians reported.
@@ -96,15 +107,25 @@ async fn main() -> anyhow::Result<()> {
                 )?],
                 "tusd v2.9.1: file store" => vec![tusd(&dir)?],
                 shared => {
-                    let (postgres, s3) = engines.as_ref().expect("started for the shared store");
-                    let spec = format!(
-                        "{};s3://{}/intake-{round}",
-                        postgres.database().await,
-                        s3.bucket()
-                    );
-                    let n = if shared.ends_with("2 nodes") { 2 } else { 1 };
+                    let database = postgres.as_ref().expect("started").database().await;
+                    let (spec, env) = match &s3 {
+                        Some(s3) if shared.contains("shared,") => (
+                            format!("{database};s3://{}/intake-{round}", s3.bucket()),
+                            s3.env(),
+                        ),
+                        _ => (format!("{database};file://{}", dir.display()), Vec::new()),
+                    };
+                    let n = if shared.contains("2 nodes") { 2 } else { 1 };
+                    let pinned = shared.contains("core");
                     (0..n)
-                        .map(|_| serve(&exe, &key, &["--store", &spec], &s3.env()))
+                        .map(|cpu| {
+                            let store = ["--store", spec.as_str()];
+                            if pinned {
+                                serve_on(Some(cpu), &exe, &key, &store, &env)
+                            } else {
+                                serve(&exe, &key, &store, &env)
+                            }
+                        })
                         .collect::<anyhow::Result<_>>()?
                 }
             };
@@ -177,7 +198,26 @@ fn serve(
     store: &[&str],
     env: &[(&str, String)],
 ) -> anyhow::Result<(Child, String)> {
-    let mut server = Command::new(exe)
+    serve_on(None, exe, key, store, env)
+}
+
+/// `serve`, held to one CPU when `cpu` is given (`taskset` execs it: the pid is the server's).
+fn serve_on(
+    cpu: Option<usize>,
+    exe: &Path,
+    key: &Path,
+    store: &[&str],
+    env: &[(&str, String)],
+) -> anyhow::Result<(Child, String)> {
+    let mut command = match cpu {
+        Some(cpu) => {
+            let mut taskset = Command::new("taskset");
+            taskset.args(["-c", &cpu.to_string()]).arg(exe);
+            taskset
+        }
+        None => Command::new(exe),
+    };
+    let mut server = command
         .args([
             "serve",
             "--listen",
@@ -331,7 +371,6 @@ fn pct(values: &[f64], p: f64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// The process's peak resident set (Linux `VmHWM`), in KiB.
 /// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
 fn cpu_seconds(pid: u32) -> f64 {
     let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -347,6 +386,7 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks as f64 / 100.0
 }
 
+/// The process's peak resident set (Linux `VmHWM`), in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sighting_server::intake::store::{SharedStore, SharedStoreConfig};
+use sighting_server::intake::store::{objects_at, SharedStore, SharedStoreConfig};
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -264,19 +264,12 @@ impl Versitygw {
         ]
     }
 
+    /// The bucket as a node opens it (`serve --store …;s3://BUCKET` with [`env`](Self::env)).
     pub fn objects(&self, bucket: &str) -> Arc<dyn object_store::ObjectStore> {
         // The S3 client is reqwest on rustls without a default provider: install ours first.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let s3 = object_store::aws::AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_endpoint(&self.endpoint)
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_access_key_id(S3_ACCESS_KEY)
-            .with_secret_access_key(S3_SECRET_KEY)
-            .build()
-            .unwrap();
-        Arc::new(s3)
+        let env = self.env().into_iter().map(|(k, v)| (k.to_string(), v));
+        objects_at(&format!("s3://{bucket}"), env).unwrap()
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use object_store::ObjectStore;
-use sighting_server::intake::store::{RateLimit, StoreError, Upload, UploadStore};
+use sighting_server::intake::store::{objects_at, RateLimit, StoreError, Upload, UploadStore};
 use test_support::engines::{shared_store, Postgres, Versitygw};
 use uuid::Uuid;
 
@@ -258,8 +258,7 @@ async fn the_sqlite_store_keeps_the_contract() {
 async fn the_shared_store_keeps_the_contract_on_a_directory_and_on_s3() {
     let postgres = Postgres::start();
     let dir = tempfile::tempdir().unwrap();
-    let local: Arc<dyn ObjectStore> =
-        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    let local = objects_at(&format!("file://{}", dir.path().display()), []).unwrap();
     let store = shared_store(&postgres.database().await, local.clone()).await;
     the_contract(Arc::new(store)).await;
     assert_eq!(pieces_left(&*local).await, 0, "no piece left behind");

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sighting_core::wire::DeviceClock;
 use uuid::Uuid;
 
-pub use shared::{SharedStore, SharedStoreConfig};
+pub use shared::{objects_at, SharedStore, SharedStoreConfig};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -43,18 +43,30 @@ impl SharedStoreConfig {
         }
         Ok(Self {
             postgres,
-            objects: objects_at(objects)?,
+            objects: objects_at(
+                objects,
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            )?,
             pool_size: 16,
         })
     }
 }
 
-/// The object store a URL names, with everything under its path as the store's root.
-fn objects_at(url: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
+/// The object store a URL names, with everything under its path as the store's root; an S3
+/// bucket's address and keys come from the `AWS_*` entries of `vars` (the environment, when
+/// serving).
+pub fn objects_at(
+    url: &str,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
     use object_store::prefix::PrefixStore;
     if let Some(dir) = url.strip_prefix("file://") {
         std::fs::create_dir_all(dir)?;
-        let local = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        // A piece counts once it is written, so it must be on disk by then: object_store's
+        // directory does not sync unless asked.
+        let local = object_store::local::LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
         return Ok(Arc::new(local));
     }
     let rest = url.strip_prefix("s3://").ok_or_else(|| {
@@ -63,9 +75,21 @@ fn objects_at(url: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
         ))
     })?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let s3 = object_store::aws::AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .build()?;
+    // Payloads unsigned unless `AWS_UNSIGNED_PAYLOAD=false`: signing hashes every byte on the
+    // node and again on the server, and adds nothing here — TLS protects them on the way, and
+    // finishing checks the whole ciphertext against the SHA-256 the phone signed.
+    let mut s3 = AmazonS3Builder::new().with_unsigned_payload(true);
+    // What `AmazonS3Builder::from_env` does, from `vars` rather than the process's environment.
+    for (key, value) in vars {
+        if let Some(key) = key
+            .starts_with("AWS_")
+            .then(|| key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>().ok())
+            .flatten()
+        {
+            s3 = s3.with_config(key, value);
+        }
+    }
+    let s3 = s3.with_bucket_name(bucket).build()?;
     Ok(if prefix.trim_matches('/').is_empty() {
         Arc::new(s3)
     } else {

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use super::{Finished, FinishedBytes, IntakeRecord, RateLimit, StoreError, Upload, UploadStore};
 use body::Piece;
-pub use config::SharedStoreConfig;
+pub use config::{objects_at, SharedStoreConfig};
 
 pub struct SharedStore {
     pool: Pool,
