@@ -10,7 +10,8 @@ use sighting_server::intake::IntakeConfig;
 use uuid::Uuid;
 
 use support::tus::{
-    create, device_keys, head_offset, header, metadata, patch, report, server_pkcs8,
+    create, device_keys, head_offset, header, metadata, patch, receipt, report, server_pkcs8,
+    terminate,
 };
 use support::Server;
 use test_support as support;
@@ -122,14 +123,7 @@ async fn a_report_goes_through_the_tus_protocol_and_gets_a_verified_receipt() {
     assert_eq!(last.status(), StatusCode::NO_CONTENT);
     assert_eq!(header(&last, "upload-offset").as_deref(), Some("150000"));
 
-    let receipt: Receipt = client
-        .get(format!("{base}/v1/reports/{}/receipt", r.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let receipt: Receipt = receipt(&client, &base, r.id).await.json().await.unwrap();
     let sha: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &r.bytes)
         .as_ref()
         .try_into()
@@ -167,16 +161,7 @@ async fn a_report_goes_through_the_tus_protocol_and_gets_a_verified_receipt() {
     )
     .unwrap();
     assert_eq!(record.receipt, receipt);
-    assert_eq!(
-        client
-            .delete(&url)
-            .header("Tus-Resumable", "1.0.0")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(terminate(&client, &url).await, StatusCode::FORBIDDEN);
     server.stop().await;
 }
 
@@ -245,16 +230,7 @@ async fn forged_oversize_tampered_and_terminated_uploads_store_nothing() {
         header(&create(&client, &base, &abandoned).await, "location").unwrap()
     );
     patch(&client, &url, 0, &abandoned.bytes[..100], None).await;
-    assert_eq!(
-        client
-            .delete(&url)
-            .header("Tus-Resumable", "1.0.0")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(terminate(&client, &url).await, StatusCode::NO_CONTENT);
     assert_eq!(head_offset(&client, &url).await.0, StatusCode::NOT_FOUND);
     assert_eq!(stored(), 0, "nothing was stored");
     assert_eq!(
@@ -348,11 +324,8 @@ async fn creation_with_upload_and_a_restart_mid_upload_lose_no_acknowledged_byte
         std::fs::read(data.join(format!("reports/{}.age", r.id))).unwrap(),
         r.bytes
     );
-    assert!(client
-        .get(format!("{}/v1/reports/{}/receipt", server.base, small.id))
-        .send()
+    assert!(receipt(&client, &server.base, small.id)
         .await
-        .unwrap()
         .status()
         .is_success());
     server.stop().await;

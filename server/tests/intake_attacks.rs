@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
-use support::tus::{create, device_keys, head_offset, header, metadata, report, Report};
+use support::tus::{create, device_keys, head_offset, header, metadata, receipt, report, Report};
 use support::Server;
 use test_support as support;
 
@@ -332,11 +332,7 @@ async fn a_head_during_the_last_patch_does_not_complete_the_upload_twice() {
             statuses.iter().all(|s| *s == StatusCode::OK),
             "HEADs during the last PATCH: {statuses:?}"
         );
-        let receipt = client
-            .get(format!("{base}/v1/reports/{}/receipt", r.id))
-            .send()
-            .await
-            .unwrap();
+        let receipt = receipt(&client, &base, r.id).await;
         assert_eq!(receipt.status(), StatusCode::OK);
     }
     server.stop().await;
@@ -605,11 +601,7 @@ async fn a_really_full_disk_is_507_never_500_and_loses_nothing_received() {
     // Still up, and what it received is whole.
     let kept = std::fs::read(data.join(format!("reports/{}.age", first.id))).unwrap();
     assert_eq!(kept, first.bytes);
-    let receipt = client
-        .get(format!("{base}/v1/reports/{}/receipt", first.id))
-        .send()
-        .await
-        .unwrap();
+    let receipt = receipt(&client, &base, first.id).await;
     assert_eq!(receipt.status(), StatusCode::OK);
     for url in &urls {
         assert_eq!(head_offset(&client, url).await.0, StatusCode::OK);

@@ -16,8 +16,8 @@ use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
 use test_support::engines::Shared;
 use test_support::faulty_proxy::{FaultyProxy, Network};
-use test_support::tus::{create, device_keys, head_offset, header, patch, report};
-use test_support::{client, phone, submit, syncer, Server, NOW};
+use test_support::tus::{create, device_keys, head_offset, header, patch, receipt, report, Report};
+use test_support::{client, phone, submit, syncer, undelivered, Server, NOW};
 use uuid::Uuid;
 
 /// `sighting-server serve --store …` in its own process.
@@ -87,19 +87,23 @@ async fn sealed(device: &DeviceHandle, id: Uuid) -> Vec<u8> {
         .unwrap()
 }
 
-async fn undelivered(device: &DeviceHandle) -> usize {
-    device
-        .call(|d| {
-            Ok(d.reports()?
-                .iter()
-                .filter(|r| r.state != State::Delivered)
-                .count())
-        })
-        .await
-        .unwrap()
+/// Kills: 20, or 200 with `cargo xtask test --long`, or `SIGHTING_KILL_TRIALS`.
+/// Sends the rest of `r` from `from`: the report is finished, with a receipt, and stored byte
+/// for byte.
+async fn send_the_rest(
+    http: &reqwest::Client,
+    base: &str,
+    url: &str,
+    shared: &Shared,
+    r: &Report,
+    from: usize,
+) {
+    let rest = patch(http, url, from, &r.bytes[from..], None).await;
+    assert_eq!(rest.status(), 204);
+    assert_eq!(receipt(http, base, r.id).await.status(), 200);
+    assert!(shared.report(r.id) == r.bytes, "byte-identical");
 }
 
-/// Kills: 20, or 200 with `cargo xtask test --long`, or `SIGHTING_KILL_TRIALS`.
 fn trials() -> usize {
     let long = std::env::var_os("SIGHTING_LONG_TESTS").is_some();
     std::env::var("SIGHTING_KILL_TRIALS")
@@ -317,20 +321,7 @@ async fn a_restarted_node_carries_on_where_it_stopped() {
     .await;
     let url = format!("{}{location}", node.base);
     assert_eq!(head_offset(&http, &url).await.1, Some(120_000));
-    assert_eq!(
-        patch(&http, &url, 120_000, &r.bytes[120_000..], None)
-            .await
-            .status(),
-        204
-    );
-    let receipt = http
-        .get(format!("{}/v1/reports/{}/receipt", node.base, r.id))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(receipt.status(), 200);
-    let stored = shared.report(r.id);
-    assert!(stored == r.bytes);
+    send_the_rest(&http, &node.base, &url, &shared, &r, 120_000).await;
     node.stop().await;
 }
 
@@ -363,19 +354,6 @@ async fn a_bucket_out_of_reach_is_a_503_and_loses_nothing_acknowledged() {
     );
 
     shared.s3.restart();
-    assert_eq!(
-        patch(&http, &url, 100_000, &r.bytes[100_000..], None)
-            .await
-            .status(),
-        204
-    );
-    let receipt = http
-        .get(format!("{}/v1/reports/{}/receipt", node.base, r.id))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(receipt.status(), 200);
-    let stored = shared.report(r.id);
-    assert!(stored == r.bytes);
+    send_the_rest(&http, &node.base, &url, &shared, &r, 100_000).await;
     node.stop().await;
 }

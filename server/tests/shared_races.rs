@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sighting_server::intake::store::{SharedStore, UploadStore};
 use sighting_server::intake::IntakeConfig;
 use test_support::engines::Shared;
-use test_support::tus::{create, device_keys, head_offset, header, patch, report};
+use test_support::tus::{create, device_keys, head_offset, header, patch, receipt, report};
 use test_support::{client, Server};
 use uuid::Uuid;
 
@@ -81,11 +81,7 @@ async fn nodes_racing_on_one_upload_never_corrupt_it() {
         head_offset(&http, &url_b).await,
         (reqwest::StatusCode::OK, Some(200_000))
     );
-    let receipt = http
-        .get(format!("{}/v1/reports/{}/receipt", b.base, r.id))
-        .send()
-        .await
-        .unwrap();
+    let receipt = receipt(&http, &b.base, r.id).await;
     assert_eq!(receipt.status(), 200);
     let receipt: sighting_core::wire::Receipt = receipt.json().await.unwrap();
     assert_eq!(receipt.report_id, r.id);
@@ -204,11 +200,8 @@ async fn the_quota_the_desk_pull_prune_and_bulletins_work_on_the_shared_store() 
         .json()
         .await
         .unwrap();
-    let receipt: serde_json::Value = http
-        .get(format!("{}/v1/reports/{}/receipt", node.base, first.id))
-        .send()
+    let receipt: serde_json::Value = receipt(&http, &node.base, first.id)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -268,6 +268,19 @@ pub async fn submit(device: &DeviceHandle, photo: &'static str) -> Uuid {
         .unwrap()
 }
 
+/// Reports in the phone's outbox not delivered yet.
+pub async fn undelivered(device: &DeviceHandle) -> usize {
+    device
+        .call(|d| {
+            Ok(d.reports()?
+                .iter()
+                .filter(|r| r.state != sighting_core::queue::State::Delivered)
+                .count())
+        })
+        .await
+        .unwrap()
+}
+
 /// What strangers write, as notes and as failure reasons: markup, comment and script openers,
 /// entities, direction overrides, zero-width characters, a spreadsheet formula, and very long
 /// text. A page that shows them must show them as written, and none may become an element.

@@ -99,8 +99,35 @@ pub async fn head_offset(client: &Client, url: &str) -> (StatusCode, Option<u64>
     (r.status(), offset)
 }
 
+/// tus *Termination*: `DELETE` on the upload's URL; the answer's status.
+pub async fn terminate(client: &Client, url: &str) -> StatusCode {
+    client
+        .delete(url)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 pub fn header(r: &reqwest::Response, name: &str) -> Option<String> {
     r.headers()
         .get(name)
         .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// `GET /v1/reports/<id>/receipt`: what a phone asks once its last byte is in.
+pub async fn receipt(client: &Client, base: &str, report_id: Uuid) -> reqwest::Response {
+    client
+        .get(format!("{base}/v1/reports/{report_id}/receipt"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Sends a request that must succeed and reads its JSON answer.
+pub async fn json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let answer = request.send().await.unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    answer.json().await.unwrap()
 }

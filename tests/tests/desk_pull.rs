@@ -14,6 +14,7 @@ use sighting_server::{desk, keygen};
 
 use support::{phone, server_key, submit, syncer, Server, NOW};
 use test_support as support;
+use test_support::tus::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrived() {
@@ -47,27 +48,16 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
         assert_eq!(refused.headers()["www-authenticate"], "Bearer");
     }
-    let listing: Value = client
-        .get(&feed)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing: Value = json(client.get(&feed).bearer_auth(&token)).await;
     let reports = listing["reports"].as_array().unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["report_id"], id.to_string());
-    let after: Value = client
-        .get(format!("{feed}?after={}", listing["next"]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after: Value = json(
+        client
+            .get(format!("{feed}?after={}", listing["next"]))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(
         after["reports"],
         serde_json::json!([]),
@@ -81,15 +71,7 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
         ciphertext.bytes().await.unwrap().as_ref(),
         stored.as_slice()
     );
-    let record: IntakeRecord = client
-        .get(format!("{one}/record"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: IntakeRecord = json(client.get(format!("{one}/record")).bearer_auth(&token)).await;
     assert_eq!(record.receipt.report_id, id);
     // The token reads; it changes nothing.
     for method in [
@@ -151,15 +133,12 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
         .to_string();
     let mut listing = Value::Null;
     for _ in 0..100 {
-        listing = client
-            .get(format!("{base}/api/sightings"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        listing = json(
+            client
+                .get(format!("{base}/api/sightings"))
+                .header("cookie", &cookie),
+        )
+        .await;
         if listing["total"] == 1 {
             break;
         }

@@ -15,7 +15,7 @@ use sighting_server::keygen;
 use uuid::Uuid;
 
 use support::faulty_proxy::{FaultyProxy, Network};
-use support::{phone, server_key, submit, Server, NOW};
+use support::{phone, server_key, submit, undelivered, Server, NOW};
 use test_support as support;
 
 /// SHA-256 of every sealed report in the outbox, before sync deletes them.
@@ -117,15 +117,7 @@ async fn a_thousand_reports_through_a_network_failing_30_percent_of_requests_arr
         rounds += 1;
         let summary = syncer.sync(&device, NOW).await.unwrap();
         assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
-        let left = device
-            .call(|d| {
-                Ok(d.reports()?
-                    .iter()
-                    .filter(|r| r.state != State::Delivered)
-                    .count())
-            })
-            .await
-            .unwrap();
+        let left = undelivered(&device).await;
         if left == 0 {
             break;
         }
