@@ -9,8 +9,9 @@
 //! - tusd v2.9.1's own file store, the reference tus server,
 //!
 //! and prints reports/s, MB/s, p50/p99 PATCH latency, the intake processes' peak RSS and CPU
-//! time per report (the database's and the S3 server's not included), then sends the same bytes the same way to a
-//! trivial sink (accepts and discards) as the upper bound.
+//! time per report, and for the shared store the CPU time per report of PostgreSQL and the S3
+//! server beside them; then sends the same bytes the same way to a trivial sink (accepts and
+//! discards) as the upper bound.
 //!
 //! `cargo run --release -p sighting-server --example intake_load -- [CLIENTS] [REPORTS_EACH] [BYTES]
 //! [PATCH_BYTES]` (defaults 200, 5, 500000, 65536). Run by `cargo xtask bench`, which installs tusd and versitygw and
@@ -61,8 +62,16 @@ async fn main() -> anyhow::Result<()> {
         chunk >> 10
     );
     println!(
-        "  {:<34} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9}",
-        "store", "reports/s", "durable/s", "MB/s", "p50 ms", "p99 ms", "RSS MiB", "CPU ms/r"
+        "  {:<34} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "store",
+        "reports/s",
+        "durable/s",
+        "MB/s",
+        "p50 ms",
+        "p99 ms",
+        "RSS MiB",
+        "CPU ms/r",
+        "PG+S3 ms/r"
     );
 
     let only = std::env::var("INTAKE_LOAD_ONLY").unwrap_or_default();
@@ -130,6 +139,13 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             let bases: Vec<String> = nodes.iter().map(|n| n.1.clone()).collect();
+            let engines: Vec<u32> = postgres
+                .iter()
+                .map(|p| p.pid())
+                .chain(s3.iter().map(|s| s.pid()))
+                .collect();
+            let engines_cpu = || cpu_seconds_of_trees(&engines);
+            let engines_before = engines_cpu();
             let (took, latencies) = run(&bases, clients, each, &report, chunk, true).await?;
             // Until every acknowledged byte is on disk: tusd leaves its writes to the page
             // cache, which the kernel writes back after the run.
@@ -137,7 +153,15 @@ async fn main() -> anyhow::Result<()> {
             std::process::Command::new("sync").status()?;
             let durable = took + flushing.elapsed();
             let rss: u64 = nodes.iter().map(|n| peak_rss_kib(n.0.id())).sum();
-            let cpu: f64 = nodes.iter().map(|n| cpu_seconds(n.0.id())).sum();
+            let cpu: f64 = nodes
+                .iter()
+                .map(|n| cpu_seconds_of_trees(&[n.0.id()]))
+                .sum();
+            let engines = if target.contains("shared") {
+                format!("{:.2}", (engines_cpu() - engines_before) * 1000.0 / total)
+            } else {
+                String::new()
+            };
             for (child, _) in &mut nodes {
                 child.kill()?;
                 child.wait()?;
@@ -146,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
             let durable_rate = total / durable.as_secs_f64();
             measured.push((rate, durable_rate));
             println!(
-                "  {:<34} {rate:>9.1} {durable_rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2}",
+                "  {:<34} {rate:>9.1} {durable_rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {engines:>11}",
                 format!("{target} [{}]", round + 1),
                 mb / took.as_secs_f64(),
                 pct(&latencies, 0.5),
@@ -371,17 +395,40 @@ fn pct(values: &[f64], p: f64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
-fn cpu_seconds(pid: u32) -> f64 {
-    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
+/// CPU seconds (user + system) used so far by the processes `roots` and their descendants (a
+/// PostgreSQL server is a postmaster and a process per connection), from `/proc/PID/stat`;
+/// processes that already exited are not counted.
+fn cpu_seconds_of_trees(roots: &[u32]) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    // pid → (parent, ticks)
+    let processes: std::collections::HashMap<u32, (u32, u64)> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             // The fields after the command name, which is in parentheses and may hold spaces.
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+            let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let parent = f.get(1)?.parse().ok()?;
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some((pid, (parent, ticks)))
         })
-        .unwrap_or(0);
+        .collect();
+    let under_a_root = |mut pid: u32| loop {
+        if roots.contains(&pid) {
+            return true;
+        }
+        match processes.get(&pid) {
+            Some(&(parent, _)) if parent > 1 => pid = parent,
+            _ => return false,
+        }
+    };
+    let ticks: u64 = processes
+        .iter()
+        .filter(|(pid, _)| under_a_root(**pid))
+        .map(|(_, (_, ticks))| ticks)
+        .sum();
     // USER_HZ is 100 on every Linux this runs on.
     ticks as f64 / 100.0
 }

@@ -113,6 +113,11 @@ pub struct Postgres {
 }
 
 impl Postgres {
+    /// The process started (`runuser` when root), whose descendants are the server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn start() -> Postgres {
         let dir = tempfile::Builder::new()
             .prefix("sighting-pg")
@@ -228,6 +233,10 @@ impl Versitygw {
             .unwrap();
         wait_for_port(port, "versitygw", &mut child);
         child
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The S3 server goes away (its files stay)…

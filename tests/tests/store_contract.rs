@@ -241,6 +241,49 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
     assert_eq!(store.bulletin_file("tiles/a.json").await.unwrap(), None);
 }
 
+/// Uploads finishing at once are each listed once, in the order of their numbers. With
+/// `requests` above one, every upload is also finished by that many requests at once (nodes
+/// sharing a store: on one node the upload's claim lets one through), and all of them answer
+/// with the one receipt kept.
+async fn finishing_at_once(store: Arc<dyn UploadStore>, requests: u8) {
+    let before = store.finished_after(0, 1000).await.unwrap();
+    let cursor = before.last().map_or(0, |f| f.seq);
+    let mut uploads = Vec::new();
+    for n in 0..8u32 {
+        let body: Vec<u8> = (0..1000 + n).map(|i| (i * 13 % 251) as u8).collect();
+        let upload = store.create(&upload_of(&body, far_future())).await.unwrap();
+        append(&*store, upload.id, 0, &body, 600).await;
+        store.assemble(upload.id).await.unwrap();
+        uploads.push(upload);
+    }
+    let mut finishing = Vec::new();
+    for upload in &uploads {
+        for n in 0..requests {
+            let (store, upload) = (store.clone(), upload.clone());
+            finishing.push(tokio::spawn(async move {
+                let kept = store
+                    .complete(upload.id, &receipt(upload.report_id, n))
+                    .await
+                    .unwrap();
+                (upload.report_id, kept)
+            }));
+        }
+    }
+    let mut kept: std::collections::HashMap<Uuid, String> = Default::default();
+    for done in finishing {
+        let (report_id, receipt) = done.await.unwrap();
+        let first = kept.entry(report_id).or_insert_with(|| receipt.clone());
+        assert_eq!(*first, receipt, "one receipt for {report_id}");
+    }
+    let listed = store.finished_after(cursor, 1000).await.unwrap();
+    let mut ids: Vec<Uuid> = listed.iter().map(|f| f.report_id).collect();
+    assert!(listed.windows(2).all(|w| w[0].seq < w[1].seq));
+    ids.sort();
+    let mut expected: Vec<Uuid> = uploads.iter().map(|u| u.report_id).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "each finished upload listed once");
+}
+
 /// Objects left under `pieces/`: none once every upload finished or went.
 async fn pieces_left(objects: &dyn ObjectStore) -> usize {
     let prefix = object_store::path::Path::from("pieces");
@@ -250,8 +293,9 @@ async fn pieces_left(objects: &dyn ObjectStore) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_store_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let store = sighting_server::intake::store::SqliteStore::open(dir.path()).unwrap();
-    the_contract(Arc::new(store)).await;
+    let store = Arc::new(sighting_server::intake::store::SqliteStore::open(dir.path()).unwrap());
+    the_contract(store.clone()).await;
+    finishing_at_once(store, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,13 +303,15 @@ async fn the_shared_store_keeps_the_contract_on_a_directory_and_on_s3() {
     let postgres = Postgres::start();
     let dir = tempfile::tempdir().unwrap();
     let local = objects_at(&format!("file://{}", dir.path().display()), []).unwrap();
-    let store = shared_store(&postgres.database().await, local.clone()).await;
-    the_contract(Arc::new(store)).await;
+    let store = Arc::new(shared_store(&postgres.database().await, local.clone()).await);
+    the_contract(store.clone()).await;
+    finishing_at_once(store, 3).await;
     assert_eq!(pieces_left(&*local).await, 0, "no piece left behind");
 
     let s3 = Versitygw::start();
     let bucket = s3.objects(&s3.bucket());
-    let store = shared_store(&postgres.database().await, bucket.clone()).await;
-    the_contract(Arc::new(store)).await;
+    let store = Arc::new(shared_store(&postgres.database().await, bucket.clone()).await);
+    the_contract(store.clone()).await;
+    finishing_at_once(store, 3).await;
     assert_eq!(pieces_left(&*bucket).await, 0, "no piece left behind");
 }

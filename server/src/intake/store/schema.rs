@@ -40,6 +40,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         name  TEXT PRIMARY KEY,
         bytes BLOB NOT NULL
     );",
+    // 7: the quota's sum reads only the reports still kept, however many were pruned.
+    // (`pruned_at` in it too, or SQLite reads each row to check it.)
+    "CREATE INDEX uploads_unpruned ON uploads (length, pruned_at) WHERE pruned_at IS NULL",
 ];
 
 /// Databases made before the schema was versioned (`user_version` 0 with an `uploads` table)

@@ -132,3 +132,22 @@ async fn a_lookup_never_blocks_the_async_worker_on_a_busy_connection() {
     ticker.await.unwrap();
     holder.join().unwrap();
 }
+
+/// The quota's sum runs on every new upload when a quota is set: it reads the index of the
+/// reports still kept, not every row the intake ever had.
+#[tokio::test]
+async fn the_quota_sum_reads_only_the_reports_still_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let plan: Vec<String> = store
+        .files()
+        .conn()
+        .unwrap()
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", sqlite::RESERVED_BYTES))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(plan, ["SCAN uploads USING COVERING INDEX uploads_unpruned"]);
+}

@@ -82,8 +82,6 @@ impl SharedStore {
         let lens: Vec<i64> = pieces.iter().map(|p| p.len as i64).collect();
         let keys: Vec<&str> = pieces.iter().map(|p| p.key.as_ref()).collect();
         let recorded = self
-            .client()
-            .await?
             .execute(
                 "WITH moved AS (
                      UPDATE uploads SET upload_offset = $3
@@ -108,8 +106,6 @@ impl SharedStore {
 
     async fn recorded_offset(&self, id: Uuid) -> Result<u64, StoreError> {
         let row = self
-            .client()
-            .await?
             .query_opt("SELECT upload_offset FROM uploads WHERE id = $1", &[&id])
             .await?;
         Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
@@ -132,8 +128,6 @@ impl SharedStore {
             return Err(StoreError::Finished(id));
         }
         let rows = self
-            .client()
-            .await?
             .query(
                 "SELECT start, len, key FROM pieces WHERE upload_id = $1 AND start < $2
                  ORDER BY start",

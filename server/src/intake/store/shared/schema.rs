@@ -47,6 +47,8 @@ const MIGRATIONS: &[&str] = &[
         at         timestamptz NOT NULL,
         granted    boolean NOT NULL
     );",
+    // 2: the quota's sum reads only the reports still kept, however many were pruned.
+    "CREATE INDEX uploads_unpruned ON uploads (length) WHERE pruned_at IS NULL",
 ];
 
 /// Brings the database to the last version.

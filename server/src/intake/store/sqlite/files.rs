@@ -333,11 +333,7 @@ impl SqliteFiles {
     }
 
     pub(super) fn reserved_in(conn: &Connection) -> Result<u64, StoreError> {
-        let sum: i64 = conn.query_row(
-            "SELECT COALESCE(SUM(length), 0) FROM uploads WHERE pruned_at IS NULL",
-            [],
-            |r| r.get(0),
-        )?;
+        let sum: i64 = conn.query_row(super::RESERVED_BYTES, [], |r| r.get(0))?;
         Ok(sum.max(0) as u64)
     }
 

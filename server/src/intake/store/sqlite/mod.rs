@@ -14,6 +14,10 @@ use uuid::Uuid;
 use super::{Finished, FinishedBytes, RateLimit, StoreError, Upload, UploadStore};
 use files::SqliteFiles;
 
+/// Bytes promised to uploads whose data is kept (the index `uploads_unpruned` answers it).
+pub(super) const RESERVED_BYTES: &str =
+    "SELECT COALESCE(SUM(length), 0) FROM uploads WHERE pruned_at IS NULL";
+
 /// SQLite for metadata, one file per upload under `DIR/uploads/` (partial) and
 /// `DIR/reports/<report_id>.age` (finished: the review desk reads this folder).
 ///
