@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
         chunk >> 10
     );
     println!(
-        "  {:<34} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "  {:<44} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>11}",
         "store",
         "reports/s",
         "durable/s",
@@ -77,10 +77,10 @@ async fn main() -> anyhow::Result<()> {
     let only = std::env::var("INTAKE_LOAD_ONLY").unwrap_or_default();
     let targets: Vec<&str> = [
         "ours: SQLite + files",
-        "ours: shared, 1 node",
-        "ours: shared, 2 nodes",
-        "ours: shared on a directory, 1 node on 1 core",
-        "ours: shared on a directory, 2 nodes on 1 core each",
+        "ours: shared (S3), 1 node",
+        "ours: shared (S3), 2 nodes",
+        "ours: shared (dir), 1 node on 1 core",
+        "ours: shared (dir), 2 nodes, 1 core each",
         "tusd v2.9.1: file store",
     ]
     .into_iter()
@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
         .then(Postgres::start);
     let s3 = targets
         .iter()
-        .any(|t| t.contains("shared,"))
+        .any(|t| t.contains("(S3)"))
         .then(Versitygw::start);
     // Rounds, each target once per round on fresh directories with the disk flushed first:
     // this machine's disk and page cache make one run of a store differ from the next by 2×
@@ -118,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
                 shared => {
                     let database = postgres.as_ref().expect("started").database().await;
                     let (spec, env) = match &s3 {
-                        Some(s3) if shared.contains("shared,") => (
+                        Some(s3) if shared.contains("(S3)") => (
                             format!("{database};s3://{}/intake-{round}", s3.bucket()),
                             s3.env(),
                         ),
@@ -170,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
             let durable_rate = total / durable.as_secs_f64();
             measured.push((rate, durable_rate));
             println!(
-                "  {:<34} {rate:>9.1} {durable_rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {engines:>11}",
+                "  {:<44} {rate:>9.1} {durable_rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {engines:>11}",
                 format!("{target} [{}]", round + 1),
                 mb / took.as_secs_f64(),
                 pct(&latencies, 0.5),
@@ -202,6 +202,30 @@ async fn main() -> anyhow::Result<()> {
                 median(&theirs),
                 median(&ours) / median(&theirs),
                 ratios.join(", ")
+            );
+        }
+    }
+    // What a second node adds, round by round.
+    for (one_name, two_name) in [
+        ("ours: shared (S3), 1 node", "ours: shared (S3), 2 nodes"),
+        (
+            "ours: shared (dir), 1 node on 1 core",
+            "ours: shared (dir), 2 nodes, 1 core each",
+        ),
+    ] {
+        let rates_of = |name: &str| {
+            rates
+                .iter()
+                .find(|(t, _)| *t == name)
+                .map(|(_, m)| m.iter().map(|r| r.0).collect::<Vec<f64>>())
+        };
+        if let (Some(one), Some(two)) = (rates_of(one_name), rates_of(two_name)) {
+            let ratios: Vec<f64> = two.iter().zip(&one).map(|(t, o)| t / o).collect();
+            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}×")).collect();
+            println!(
+                "  {two_name} against {one_name}: median {:.2}× (rounds: {})",
+                median(&ratios),
+                each.join(", ")
             );
         }
     }

@@ -30,7 +30,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, Statement};
 use uuid::Uuid;
 
 use super::{Finished, FinishedBytes, IntakeRecord, RateLimit, StoreError, Upload, UploadStore};
@@ -74,41 +74,46 @@ impl SharedStore {
         Ok(store)
     }
 
-    /// Statements are prepared once per connection and kept: parsing and planning them each time
-    /// was a third of PostgreSQL's CPU per report, and PostgreSQL is what every node shares.
+    /// A connection, and the statement prepared on it once and kept: parsing and planning each
+    /// statement every time was about half of PostgreSQL's CPU per report, and PostgreSQL is
+    /// what every node shares.
+    async fn prepared(&self, sql: &str) -> Result<(Object, Statement), StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await?;
+        Ok((client, statement))
+    }
+
     async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await?;
+        let (client, statement) = self.prepared(sql).await?;
         Ok(client.query(&statement, params).await?)
     }
 
+    /// The first row, for statements that return at most one.
     async fn query_opt(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await?;
-        Ok(client.query_opt(&statement, params).await?)
+        Ok(self.query(sql, params).await?.into_iter().next())
     }
 
+    /// The row of a statement that always returns one.
     async fn query_one(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await?;
-        Ok(client.query_one(&statement, params).await?)
+        self.query_opt(sql, params)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row from: {sql}")))
     }
 
     async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await?;
+        let (client, statement) = self.prepared(sql).await?;
         Ok(client.execute(&statement, params).await?)
     }
 
