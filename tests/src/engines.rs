@@ -119,6 +119,15 @@ impl Postgres {
     }
 
     pub fn start() -> Postgres {
+        Self::start_serving(None)
+    }
+
+    /// A server that offers TLS with `cert` and `key` (PEM) beside plain connections.
+    pub fn start_with_tls(cert: &str, key: &str) -> Postgres {
+        Self::start_serving(Some((cert, key)))
+    }
+
+    fn start_serving(tls: Option<(&str, &str)>) -> Postgres {
         let dir = tempfile::Builder::new()
             .prefix("sighting-pg")
             .tempdir_in("/tmp")
@@ -137,7 +146,22 @@ impl Postgres {
             .unwrap();
         assert!(initdb.success(), "initdb failed");
         let port = free_port();
-        let mut child = as_postgres(pg_bin("postgres"), dir.path())
+        let mut server = as_postgres(pg_bin("postgres"), dir.path());
+        if let Some((cert, key)) = tls {
+            // In the data directory, which belongs to the server's user; the key readable
+            // by that user alone, or PostgreSQL refuses it.
+            std::fs::write(data.join("server.crt"), cert).unwrap();
+            std::fs::write(data.join("server.key"), key).unwrap();
+            let owner = std::fs::metadata(&data).unwrap();
+            for file in ["server.crt", "server.key"] {
+                let path = data.join(file);
+                use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
+            server.args(["-c", "ssl=on"]);
+        }
+        let mut child = server
             .arg("-D")
             .arg(&data)
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
@@ -371,6 +395,7 @@ pub async fn shared_store(
     let _ = rustls::crypto::ring::default_provider().install_default();
     SharedStore::open(SharedStoreConfig {
         postgres: postgres.parse().unwrap(),
+        postgres_tls: None,
         objects,
         pool_size: 8,
     })

@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod engines;
 pub mod faulty_proxy;
+pub mod tls;
 pub mod tus;
 
 use std::path::{Path, PathBuf};

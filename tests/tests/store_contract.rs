@@ -3,13 +3,17 @@
 //! S3 server) with a real PostgreSQL. Then what only a store shared by nodes must hold, with
 //! two shared stores (two nodes) on one database and bucket.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use object_store::ObjectStore;
-use sighting_server::intake::store::{objects_at, RateLimit, StoreError, Upload, UploadStore};
+use sighting_server::intake::store::{
+    objects_at, RateLimit, SharedStore, SharedStoreConfig, StoreError, Upload, UploadStore,
+};
 use test_support::engines::{shared_store, Postgres, Versitygw};
+use test_support::tls::test_ca;
 use uuid::Uuid;
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -314,4 +318,62 @@ async fn the_shared_store_keeps_the_contract_on_a_directory_and_on_s3() {
     the_contract(store.clone()).await;
     finishing_at_once(store, 3).await;
     assert_eq!(pieces_left(&*bucket).await, 0, "no piece left behind");
+}
+
+async fn open_shared(spec: &str, ca_file: Option<&Path>) -> Result<SharedStore, StoreError> {
+    let vars = ca_file
+        .map(|f| vec![("SIGHTING_PG_CA_FILE".to_string(), f.display().to_string())])
+        .unwrap_or_default();
+    SharedStore::open(SharedStoreConfig::from_spec_with(spec, vars)?).await
+}
+
+/// With `sslmode=require` the shared store reaches PostgreSQL over TLS, its certificate
+/// verified against the CA in `SIGHTING_PG_CA_FILE`: every connection the store holds is
+/// encrypted, and a server whose certificate another CA issued (or none of the bundled roots)
+/// is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_store_reaches_postgres_over_verified_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (ca, _, cert, key) = test_ca();
+    let postgres = Postgres::start_with_tls(&cert.pem(), &key.serialize_pem());
+    let database = postgres.database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, theirs) = (dir.path().join("ca.pem"), dir.path().join("other-ca.pem"));
+    std::fs::write(&ours, ca).unwrap();
+    std::fs::write(&theirs, test_ca().0).unwrap();
+    let spec = format!(
+        "{database}?sslmode=require;file://{}",
+        dir.path().join("objects").display()
+    );
+
+    let store = open_shared(&spec, Some(&ours)).await.unwrap();
+    let body = b"over tls".to_vec();
+    let upload = upload_of(&body, far_future());
+    assert_eq!(store.create(&upload).await.unwrap(), upload);
+    let (admin, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let sessions = admin
+        .query_one(
+            "SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        sessions.get::<_, i64>(0) >= 1,
+        "the store holds a connection"
+    );
+    assert_eq!(
+        sessions.get::<_, Option<bool>>(1),
+        Some(true),
+        "all of them TLS"
+    );
+
+    for refused in [Some(theirs.as_path()), None] {
+        let error = open_shared(&spec, refused).await.err().unwrap().to_string();
+        assert!(error.contains("invalid peer certificate"), "{error}");
+    }
 }

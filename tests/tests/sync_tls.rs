@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rcgen::KeyPair;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{SyncConfig, Syncer};
@@ -12,29 +12,9 @@ use sighting_server::intake::IntakeConfig;
 use sighting_server::keygen;
 use tokio::net::{TcpListener, TcpStream};
 
+use support::tls::test_ca;
 use support::{phone, server_key, submit, Server, NOW};
 use test_support as support;
-
-/// A CA, and a certificate it issued for `localhost` and 127.0.0.1.
-fn test_ca() -> (
-    String,
-    CertifiedIssuer<'static, KeyPair>,
-    rcgen::Certificate,
-    KeyPair,
-) {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Sighting test CA");
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    (ca.pem(), ca, leaf, leaf_key)
-}
 
 /// Terminates TLS on a loopback port and forwards the plain bytes to `upstream`.
 async fn tls_front(upstream: &str, cert: &rcgen::Certificate, key: &KeyPair) -> String {

@@ -11,17 +11,36 @@ use crate::intake::store::StoreError;
 /// password from `PGPASSWORD` or the file `SIGHTING_PG_PASSWORD_FILE` names, the bucket's from
 /// the `AWS_*` variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`,
 /// `AWS_REGION`, `AWS_ALLOW_HTTP`).
+///
+/// PostgreSQL is reached over TLS as its address's `sslmode` says (libpq's default `prefer`:
+/// TLS whenever the server offers it; `require`: TLS or nothing; `disable`: never), its
+/// certificate always verified — against the CA in the PEM file `SIGHTING_PG_CA_FILE` names
+/// (a managed database's, or the organisation's), or the bundled Mozilla roots.
 pub struct SharedStoreConfig {
     pub postgres: tokio_postgres::Config,
+    /// How PostgreSQL's certificate is checked; `None` with `sslmode=disable`.
+    pub postgres_tls: Option<rustls::ClientConfig>,
     pub objects: Arc<dyn ObjectStore>,
     /// PostgreSQL connections this node keeps at most.
     pub pool_size: usize,
 }
 
 impl SharedStoreConfig {
-    /// `postgres://USER@HOST:PORT/DB;s3://BUCKET/PREFIX` (or `;file:///DIR` for a directory).
+    /// `postgres://USER@HOST:PORT/DB;s3://BUCKET/PREFIX` (or `;file:///DIR` for a directory),
+    /// with credentials from the process's environment.
     pub fn from_spec(spec: &str) -> Result<Self, StoreError> {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::from_spec_with(spec, vars.collect())
+    }
+
+    /// [`from_spec`](Self::from_spec) with the variables given rather than the process's.
+    pub fn from_spec_with(spec: &str, vars: Vec<(String, String)>) -> Result<Self, StoreError> {
         let bad = |why: &str| StoreError::Config(why.to_string());
+        let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let read = |file: &str| {
+            std::fs::read(file).map_err(|e| StoreError::Config(format!("{file}: {e}")))
+        };
         let (postgres, objects) = spec
             .split_once(';')
             .ok_or_else(|| bad("expected postgres://…;s3://bucket/prefix"))?;
@@ -33,21 +52,26 @@ impl SharedStoreConfig {
                 "no password in the address: set PGPASSWORD or SIGHTING_PG_PASSWORD_FILE",
             ));
         }
-        if let Some(file) = std::env::var_os("SIGHTING_PG_PASSWORD_FILE") {
-            let password = std::fs::read_to_string(&file).map_err(|e| {
-                StoreError::Config(format!("{}: {e}", std::path::Path::new(&file).display()))
-            })?;
+        if let Some(file) = var("SIGHTING_PG_PASSWORD_FILE") {
+            let password = String::from_utf8(read(&file)?)
+                .map_err(|_| StoreError::Config(format!("{file}: not text")))?;
             postgres.password(password.trim_end());
-        } else if let Ok(password) = std::env::var("PGPASSWORD") {
+        } else if let Some(password) = var("PGPASSWORD") {
             postgres.password(password);
         }
+        let postgres_tls = match postgres.get_ssl_mode() {
+            tokio_postgres::config::SslMode::Disable => None,
+            _ => {
+                let ca = var("SIGHTING_PG_CA_FILE").map(|f| read(&f)).transpose()?;
+                let tls = sighting_core::sync::tls_config(ca.as_deref())
+                    .map_err(|e| StoreError::Config(format!("SIGHTING_PG_CA_FILE: {e}")))?;
+                Some(tls)
+            }
+        };
         Ok(Self {
             postgres,
-            objects: objects_at(
-                objects,
-                std::env::vars_os()
-                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-            )?,
+            postgres_tls,
+            objects: objects_at(objects, vars)?,
             pool_size: 16,
         })
     }

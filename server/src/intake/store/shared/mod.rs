@@ -51,13 +51,17 @@ const COLUMNS: &str = "id, report_id, device_key, ciphertext_sha256, envelope_si
 impl SharedStore {
     /// Connects, and brings the database's schema up to date.
     pub async fn open(config: SharedStoreConfig) -> Result<Self, StoreError> {
-        let manager = Manager::from_config(
-            config.postgres,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match config.postgres_tls {
+            None => Manager::from_config(config.postgres, NoTls, recycling()),
+            Some(tls) => Manager::from_config(
+                config.postgres,
+                tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+                recycling(),
+            ),
+        };
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .wait_timeout(Some(Duration::from_secs(10)))
@@ -121,7 +125,7 @@ impl SharedStore {
         self.pool
             .get()
             .await
-            .map_err(|e| StoreError::Pool(e.to_string()))
+            .map_err(|e| StoreError::Pool(with_causes(&e)))
     }
 
     async fn row(&self, clause: &str, key: Uuid) -> Result<Option<Upload>, StoreError> {
@@ -129,6 +133,23 @@ impl SharedStore {
         let row = self.query_opt(&sql, &[&key]).await?;
         row.map(|r| upload_of(&r)).transpose()
     }
+}
+
+/// An error and what caused it, down to the first cause: a pool's "error performing TLS
+/// handshake" says nothing until it is followed by rustls' "invalid peer certificate:
+/// UnknownIssuer".
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        // Wrappers often repeat their cause's words in their own.
+        let said = e.to_string();
+        if !text.ends_with(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = e.source();
+    }
+    text
 }
 
 fn upload_of(r: &Row) -> Result<Upload, StoreError> {
