@@ -31,6 +31,70 @@ use sighting_core::wire::{envelope_message, UploadMetadata};
 use test_support::engines::{free_port, spawn_tusd, Postgres, Versitygw};
 use uuid::Uuid;
 
+/// Which server a row of the table runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Store {
+    Sqlite,
+    SharedS3,
+    SharedDir,
+    Tusd,
+}
+
+impl Store {
+    fn is_shared(self) -> bool {
+        matches!(self, Store::SharedS3 | Store::SharedDir)
+    }
+}
+
+/// A row of the table: a store, how many nodes, each held to a core of its own or not.
+#[derive(Clone, Copy)]
+struct Target {
+    name: &'static str,
+    store: Store,
+    nodes: usize,
+    pinned: bool,
+}
+
+/// tusd last: the ratios need it.
+const TARGETS: [Target; 6] = [
+    Target {
+        name: "ours: SQLite + files",
+        store: Store::Sqlite,
+        nodes: 1,
+        pinned: false,
+    },
+    Target {
+        name: "ours: shared (S3), 1 node",
+        store: Store::SharedS3,
+        nodes: 1,
+        pinned: false,
+    },
+    Target {
+        name: "ours: shared (S3), 2 nodes",
+        store: Store::SharedS3,
+        nodes: 2,
+        pinned: false,
+    },
+    Target {
+        name: "ours: shared (dir), 1 node on 1 core",
+        store: Store::SharedDir,
+        nodes: 1,
+        pinned: true,
+    },
+    Target {
+        name: "ours: shared (dir), 2 nodes, 1 core each",
+        store: Store::SharedDir,
+        nodes: 2,
+        pinned: true,
+    },
+    Target {
+        name: "tusd v2.9.1: file store",
+        store: Store::Tusd,
+        nodes: 1,
+        pinned: false,
+    },
+];
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args()
@@ -75,25 +139,25 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let only = std::env::var("INTAKE_LOAD_ONLY").unwrap_or_default();
-    let targets: Vec<&str> = [
-        "ours: SQLite + files",
-        "ours: shared (S3), 1 node",
-        "ours: shared (S3), 2 nodes",
-        "ours: shared (dir), 1 node on 1 core",
-        "ours: shared (dir), 2 nodes, 1 core each",
-        "tusd v2.9.1: file store",
-    ]
-    .into_iter()
-    .filter(|t| t.starts_with("tusd") || only.is_empty() || only.split(',').any(|w| t.contains(w)))
-    .collect();
+    let targets: Vec<Target> = TARGETS
+        .into_iter()
+        .filter(|t| {
+            t.store == Store::Tusd || only.is_empty() || only.split(',').any(|w| t.name.contains(w))
+        })
+        .collect();
     let postgres = targets
         .iter()
-        .any(|t| t.contains("shared"))
+        .any(|t| t.store.is_shared())
         .then(Postgres::start);
     let s3 = targets
         .iter()
-        .any(|t| t.contains("(S3)"))
+        .any(|t| t.store == Store::SharedS3)
         .then(Versitygw::start);
+    let engines: Vec<u32> = postgres
+        .iter()
+        .map(|p| p.pid())
+        .chain(s3.iter().map(|s| s.pid()))
+        .collect();
     // Rounds, each target once per round on fresh directories with the disk flushed first:
     // this machine's disk and page cache make one run of a store differ from the next by 2×
     // or more, so ratios are taken within a round and the medians reported.
@@ -101,50 +165,46 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let mut rates: Vec<(&str, Vec<(f64, f64)>)> =
+    let mut rates: Vec<(Target, Vec<(f64, f64)>)> =
         targets.iter().map(|t| (*t, Vec::new())).collect();
     for round in 0..rounds {
         for (i, (target, measured)) in rates.iter_mut().enumerate() {
             let dir = tmp.path().join(format!("{round}-{i}"));
             std::process::Command::new("sync").status()?;
-            let mut nodes = match *target {
-                "ours: SQLite + files" => vec![serve(
+            let mut nodes = match target.store {
+                Store::Sqlite => vec![serve(
+                    None,
                     &exe,
                     &key,
                     &["--data", &dir.display().to_string()],
                     &[],
                 )?],
-                "tusd v2.9.1: file store" => vec![tusd(&dir)?],
-                shared => {
+                Store::Tusd => vec![tusd(&dir)?],
+                Store::SharedS3 | Store::SharedDir => {
                     let database = postgres.as_ref().expect("started").database().await;
-                    let (spec, env) = match &s3 {
-                        Some(s3) if shared.contains("(S3)") => (
+                    let (spec, env) = match (&s3, target.store) {
+                        (Some(s3), Store::SharedS3) => (
                             format!("{database};s3://{}/intake-{round}", s3.bucket()),
                             s3.env(),
                         ),
                         _ => (format!("{database};file://{}", dir.display()), Vec::new()),
                     };
-                    let n = if shared.contains("2 nodes") { 2 } else { 1 };
-                    let pinned = shared.contains("core");
-                    (0..n)
+                    (0..target.nodes)
                         .map(|cpu| {
-                            let store = ["--store", spec.as_str()];
-                            if pinned {
-                                serve_on(Some(cpu), &exe, &key, &store, &env)
-                            } else {
-                                serve(&exe, &key, &store, &env)
-                            }
+                            let cpu = target.pinned.then_some(cpu);
+                            serve(cpu, &exe, &key, &["--store", spec.as_str()], &env)
                         })
                         .collect::<anyhow::Result<_>>()?
                 }
             };
             let bases: Vec<String> = nodes.iter().map(|n| n.1.clone()).collect();
-            let engines: Vec<u32> = postgres
-                .iter()
-                .map(|p| p.pid())
-                .chain(s3.iter().map(|s| s.pid()))
-                .collect();
-            let engines_cpu = || cpu_seconds_of_trees(&engines);
+            // PostgreSQL's and the S3 server's CPU, for the shared store only (a scan of /proc).
+            let engines_cpu = || {
+                target
+                    .store
+                    .is_shared()
+                    .then(|| cpu_seconds_of_trees(&engines))
+            };
             let engines_before = engines_cpu();
             let (took, latencies) = run(&bases, clients, each, &report, chunk, true).await?;
             // Until every acknowledged byte is on disk: tusd leaves its writes to the page
@@ -157,10 +217,9 @@ async fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|n| cpu_seconds_of_trees(&[n.0.id()]))
                 .sum();
-            let engines = if target.contains("shared") {
-                format!("{:.2}", (engines_cpu() - engines_before) * 1000.0 / total)
-            } else {
-                String::new()
+            let engines = match (engines_before, engines_cpu()) {
+                (Some(before), Some(after)) => format!("{:.2}", (after - before) * 1000.0 / total),
+                _ => String::new(),
             };
             for (child, _) in &mut nodes {
                 child.kill()?;
@@ -171,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
             measured.push((rate, durable_rate));
             println!(
                 "  {:<44} {rate:>9.1} {durable_rate:>9.1} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {engines:>11}",
-                format!("{target} [{}]", round + 1),
+                format!("{} [{}]", target.name, round + 1),
                 mb / took.as_secs_f64(),
                 pct(&latencies, 0.5),
                 pct(&latencies, 0.99),
@@ -197,7 +256,8 @@ async fn main() -> anyhow::Result<()> {
                 .map(|(o, t)| format!("{:.2}×", o / t))
                 .collect();
             println!(
-                "  {target}, {what}: median {:.1} against tusd's {:.1}: {:.2}× (rounds: {})",
+                "  {}, {what}: median {:.1} against tusd's {:.1}: {:.2}× (rounds: {})",
+                target.name,
                 median(&ours),
                 median(&theirs),
                 median(&ours) / median(&theirs),
@@ -206,28 +266,26 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     // What a second node adds, round by round.
-    for (one_name, two_name) in [
-        ("ours: shared (S3), 1 node", "ours: shared (S3), 2 nodes"),
-        (
-            "ours: shared (dir), 1 node on 1 core",
-            "ours: shared (dir), 2 nodes, 1 core each",
-        ),
-    ] {
-        let rates_of = |name: &str| {
-            rates
-                .iter()
-                .find(|(t, _)| *t == name)
-                .map(|(_, m)| m.iter().map(|r| r.0).collect::<Vec<f64>>())
+    for (two, two_rates) in rates.iter().filter(|(t, _)| t.nodes == 2) {
+        let Some((one, one_rates)) = rates
+            .iter()
+            .find(|(t, _)| t.store == two.store && t.nodes == 1)
+        else {
+            continue;
         };
-        if let (Some(one), Some(two)) = (rates_of(one_name), rates_of(two_name)) {
-            let ratios: Vec<f64> = two.iter().zip(&one).map(|(t, o)| t / o).collect();
-            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}×")).collect();
-            println!(
-                "  {two_name} against {one_name}: median {:.2}× (rounds: {})",
-                median(&ratios),
-                each.join(", ")
-            );
-        }
+        let ratios: Vec<f64> = two_rates
+            .iter()
+            .zip(one_rates)
+            .map(|(t, o)| t.0 / o.0)
+            .collect();
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}×")).collect();
+        println!(
+            "  {} against {}: median {:.2}× (rounds: {})",
+            two.name,
+            one.name,
+            median(&ratios),
+            each.join(", ")
+        );
     }
 
     let sink = sink().await?;
@@ -239,18 +297,9 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `sighting-server serve` on a loopback port: the process and its address.
+/// `sighting-server serve` on a loopback port, held to one CPU when `cpu` is given (`taskset`
+/// execs it: the pid is the server's): the process and its address.
 fn serve(
-    exe: &Path,
-    key: &Path,
-    store: &[&str],
-    env: &[(&str, String)],
-) -> anyhow::Result<(Child, String)> {
-    serve_on(None, exe, key, store, env)
-}
-
-/// `serve`, held to one CPU when `cpu` is given (`taskset` execs it: the pid is the server's).
-fn serve_on(
     cpu: Option<usize>,
     exe: &Path,
     key: &Path,

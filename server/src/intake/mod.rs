@@ -165,19 +165,18 @@ impl Intake {
     async fn admit(&self, length: u64) -> Result<(), Refusal> {
         // Summed only when there is a quota to compare with.
         let reserved = match self.config.max_storage {
-            Some(_) => self.store.reserved_bytes().await?,
-            None => 0,
+            Some(quota) => Some((self.store.reserved_bytes().await?, quota)),
+            None => None,
         };
-        let over_quota = self
-            .config
-            .max_storage
-            .is_some_and(|quota| reserved.saturating_add(length) > quota);
+        let over_quota =
+            reserved.is_some_and(|(reserved, quota)| reserved.saturating_add(length) > quota);
         let disk_short = self
             .store
             .free_bytes()
             .is_some_and(|free| free < length.saturating_add(self.config.min_free_disk));
         if over_quota || disk_short {
-            tracing::warn!(reserved, length, "storage full: new upload refused");
+            let reserved = reserved.map(|(reserved, _)| reserved);
+            tracing::warn!(?reserved, length, "storage full: new upload refused");
             return Err(Refusal::storage_full());
         }
         Ok(())

@@ -104,12 +104,8 @@ pub fn objects_at(
     // finishing checks the whole ciphertext against the SHA-256 the phone signed.
     let mut s3 = AmazonS3Builder::new().with_unsigned_payload(true);
     // What `AmazonS3Builder::from_env` does, from `vars` rather than the process's environment.
-    for (key, value) in vars {
-        if let Some(key) = key
-            .starts_with("AWS_")
-            .then(|| key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>().ok())
-            .flatten()
-        {
+    for (key, value) in vars.into_iter().filter(|(key, _)| key.starts_with("AWS_")) {
+        if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
             s3 = s3.with_config(key, value);
         }
     }
