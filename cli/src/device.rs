@@ -21,7 +21,7 @@ use sighting_core::sync::{SyncBudget, Syncer};
 use sighting_core::wire::parse_server_key;
 use time::OffsetDateTime;
 
-use crate::photo::{location_text, LocationArgs};
+use crate::photo::LocationArgs;
 
 #[derive(Args)]
 pub struct Data {
@@ -186,7 +186,7 @@ pub fn capture(data: &Data, args: &CaptureArgs) -> Result<()> {
         draft.id,
         draft.width,
         draft.height,
-        location_text(&draft.location)
+        draft.location.to_string()
     );
     if !args.draft {
         let details = Details {

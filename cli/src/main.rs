@@ -1,7 +1,6 @@
 //! `sighting`: the device side on a desktop.
 
 mod bulletins;
-mod demo;
 mod device;
 mod photo;
 
@@ -39,8 +38,13 @@ enum Command {
     Bulletins(bulletins::BulletinsArgs),
     /// Panic wipe: the keys first, then every draft, report and the database.
     Wipe,
-    /// Run the whole flow on this machine with the bundled sample photos.
-    Demo(demo::DemoArgs),
+    /// Run the whole flow on this machine with the bundled sample photos (the `sighting-demo`
+    /// program, installed beside this one).
+    #[command(disable_help_flag = true)]
+    Demo {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -48,6 +52,19 @@ enum PhotoCommand {
     /// The capture pipeline alone: strip every metadata segment losslessly, write a fresh Exif
     /// block (time, GPS), and optionally the upload copy and thumbnail.
     Sanitize(photo::SanitizeArgs),
+}
+
+/// The demo runs an intake server and a review desk, which the phone's command line must not
+/// link: it is its own program, run from here when it is installed beside this one.
+fn demo(args: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
+    let demo = std::env::current_exe()?.with_file_name("sighting-demo");
+    anyhow::ensure!(
+        demo.is_file(),
+        "the demo is its own program: run `cargo run --release -p sighting-demo`"
+    );
+    let status = std::process::Command::new(&demo).args(args).status()?;
+    anyhow::ensure!(status.success(), "{} failed ({status})", demo.display());
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -60,7 +77,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => device::sync(&cli.data, &args),
         Command::Bulletins(args) => bulletins::bulletins(&cli.data, &args),
         Command::Wipe => device::wipe(&cli.data),
-        Command::Demo(args) => demo::run(&args),
+        Command::Demo { args } => demo(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -119,23 +119,6 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(PathBuf, usize)> {
     Ok((path.to_path_buf(), bytes.len()))
 }
 
-pub fn location_text(location: &Location) -> String {
-    match location {
-        Location::Fix(f) => format!(
-            "{:.6}, {:.6}{} ({})",
-            f.lat,
-            f.lon,
-            f.accuracy_m.map(|a| format!(" ±{a} m")).unwrap_or_default(),
-            match f.source {
-                LocationSource::Device => "device",
-                LocationSource::Exif => "camera GPS",
-                LocationSource::Manual => "manual",
-            }
-        ),
-        Location::Missing(reason) => format!("none ({})", reason.as_str()),
-    }
-}
-
 pub fn summary_text(input: &Path, photo: &SanitizedPhoto, written: &[(PathBuf, usize)]) -> String {
     let mut out = format!(
         "{}: {}×{} {:?}, orientation {}\n  removed:",
@@ -153,7 +136,7 @@ pub fn summary_text(input: &Path, photo: &SanitizedPhoto, written: &[(PathBuf, u
     }
     out.push_str(&format!(
         "\n  location: {}\n  captured: {}\n",
-        location_text(&photo.location),
+        photo.location.to_string(),
         photo.captured_at.format(&Rfc3339).unwrap_or_default()
     ));
     for (path, bytes) in written {
@@ -168,7 +151,7 @@ fn summary_json(photo: &SanitizedPhoto, written: &[(PathBuf, usize)]) -> serde_j
         "height": photo.frame.height,
         "orientation": photo.orientation,
         "removed": photo.removed.iter().map(|r| json!({"what": r.what, "bytes": r.bytes})).collect::<Vec<_>>(),
-        "location": location_text(&photo.location),
+        "location": photo.location.to_string(),
         "captured_at": photo.captured_at.format(&Rfc3339).ok(),
         "sha256": sighting_core::wire::hex::encode(&photo.sha256()),
         "camera_exif_problems": photo.camera_exif_problems,

@@ -175,18 +175,18 @@ fn demo_runs_and_runs_again_in_the_same_dir() {
 /// An intake server on loopback, as an organisation runs it; dropped with the runtime.
 struct LoopbackIntake {
     url: String,
-    keys: sighting_server::keygen::PublicKeys,
+    keys: sighting_desk::keygen::PublicKeys,
     org: tempfile::TempDir,
     data: tempfile::TempDir,
     runtime: tokio::runtime::Runtime,
 }
 
 fn start_intake() -> LoopbackIntake {
-    use sighting_server::intake::{self, store::SqliteStore, Intake, IntakeConfig};
+    use sighting_intake::{self as intake, store::SqliteStore, Intake, IntakeConfig};
     let (org, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let keys = sighting_server::keygen::keygen(org.path()).unwrap();
-    let key = sighting_server::keygen::read_server_key(
-        &org.path().join(sighting_server::keygen::SERVER_KEY_FILE),
+    let keys = sighting_desk::keygen::keygen(org.path()).unwrap();
+    let key = sighting_desk::keygen::read_server_key(
+        &org.path().join(sighting_desk::keygen::SERVER_KEY_FILE),
     )
     .unwrap();
     let store = SqliteStore::open(data.path()).unwrap();
@@ -344,17 +344,16 @@ fn bulletins_around_the_device_and_a_capture_linked_to_a_case() {
         &device.path().join("desk"),
         &[(52.37, 4.90), (52.09, 5.12), (39.92, 116.44)],
     );
-    let key = sighting_server::keygen::read_bulletin_key(
+    let key = sighting_desk::keygen::read_bulletin_key(
         &intake
             .org
             .path()
-            .join(sighting_server::keygen::BULLETIN_KEY_FILE),
+            .join(sighting_desk::keygen::BULLETIN_KEY_FILE),
     )
     .unwrap();
     let now = time::OffsetDateTime::now_utc();
     let feed =
-        sighting_server::desk::bulletins::build(&desk, &key, 1, now, time::Duration::days(14))
-            .unwrap();
+        sighting_desk::bulletins::build(&desk, &key, 1, now, time::Duration::days(14)).unwrap();
     let status = intake
         .runtime
         .block_on(feed.push(&test_support::client(), &intake.url, &key))

@@ -17,5 +17,5 @@ fn identities() -> &'static [age::x25519::Identity] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = sighting_server::desk::open_report(identities(), data);
+    let _ = sighting_desk::open_report(identities(), data);
 });

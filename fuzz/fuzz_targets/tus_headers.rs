@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use sighting_server::intake::envelope::{envelope, metadata};
+use sighting_intake::envelope::{envelope, metadata};
 
 fuzz_target!(|data: &[u8]| {
     let mut headers = HeaderMap::new();

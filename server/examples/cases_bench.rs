@@ -18,11 +18,11 @@ use anyhow::{Context, Result};
 use ring::signature::KeyPair;
 use sighting_core::report::{AgeBand, Observations, Sex};
 use sighting_core::sync::{SyncConfig, Syncer};
-use sighting_server::desk::sightings::Sighting;
-use sighting_server::desk::state::{CaseDetails, DeskState, Role};
-use sighting_server::desk::{bulletins, ranking};
-use sighting_server::intake::IntakeConfig;
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_desk::sightings::Sighting;
+use sighting_desk::state::{CaseDetails, DeskState, Role};
+use sighting_desk::{bulletins, ranking};
+use sighting_intake::IntakeConfig;
 use time::OffsetDateTime;
 
 /// Where the phone is: Beijing.

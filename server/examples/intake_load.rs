@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
     let chunk = args.get(3).copied().unwrap_or(64 << 10);
 
     let tmp = tempfile::tempdir()?;
-    sighting_server::keygen::keygen(&tmp.path().join("keys"))?;
+    sighting_desk::keygen::keygen(&tmp.path().join("keys"))?;
     let exe = std::env::current_exe()?
         .parent()
         .and_then(|p| p.parent())

@@ -29,7 +29,7 @@ use sighting_core::keys::FileKeyStore;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
 use sighting_core::wire::hex;
-use sighting_server::keygen;
+use sighting_desk::keygen;
 
 const NOW: SyncBudget = SyncBudget {
     max_wall: Duration::from_secs(600),

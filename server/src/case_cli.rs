@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sighting_core::wire::bulletin::Sex;
-use sighting_server::desk::bulletins;
-use sighting_server::desk::state::{CaseDetails, DeskState, Reviewer};
-use sighting_server::keygen;
+use sighting_desk::bulletins;
+use sighting_desk::keygen;
+use sighting_desk::state::{CaseDetails, DeskState, Reviewer};
 
 #[derive(clap::Args)]
 pub struct CaseArgs {
@@ -180,9 +180,9 @@ pub fn case(args: CaseArgs) -> anyhow::Result<()> {
         CaseAction::Candidates { number } => {
             let case = desk.case(&number)?;
             let decisions = desk.candidate_decisions(&number)?;
-            let sightings = sighting_server::desk::sightings::load(&args.state)?;
+            let sightings = sighting_desk::sightings::load(&args.state)?;
             let rows: Vec<_> =
-                sighting_server::desk::ranking::rank_with_decisions(&case, &sightings, &decisions)
+                sighting_desk::ranking::rank_with_decisions(&case, &sightings, &decisions)
                     .into_iter()
                     .map(
                         |(c, decision)| serde_json::json!({ "candidate": c, "decision": decision }),
@@ -213,7 +213,7 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<()> {
     }
     if let Some(intake) = &args.intake {
         let ca = args.ca.map(std::fs::read).transpose().context("--ca")?;
-        let client = sighting_server::desk::app::Puller::client(ca.as_deref())?;
+        let client = sighting_desk::app::Puller::client(ca.as_deref())?;
         // https, or http to loopback only: as the phone and the puller require.
         let intake = sighting_core::sync::check_intake_url(intake)?;
         let status =

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use sighting_server::desk::{self, app, state};
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_desk::{self as desk, app, state};
 
 #[derive(clap::Args)]
 pub struct DeskArgs {

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use sighting_server::{desk, intake, keygen};
+use sighting_desk::{self as desk, keygen};
+use sighting_intake as intake;
 
 mod case_cli;
 mod desk_cli;
@@ -65,8 +66,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Free the intake's storage: delete the ciphertexts the review desk has already opened (as
-    /// its record OUT/sightings.json says), and never one it has not. Receipts are kept.
+    /// Free the intake's storage: delete the ciphertexts the review desk has opened and keeps a
+    /// copy of (as its record OUT/sightings.json says), and never one it has not. Receipts are
+    /// kept.
     #[command(group(clap::ArgGroup::new("storage").required(true).args(["data", "store"])))]
     Prune {
         /// The intake server's data directory.
@@ -78,6 +80,10 @@ enum Command {
         /// The review desk's output directory (where `open --out` wrote sightings.json).
         #[arg(long)]
         opened: PathBuf,
+        /// Also delete the reports that failed to open with the organisation's own identity
+        /// (sealed to another key, corrupt, tampered): junk that would otherwise fill the intake.
+        #[arg(long)]
+        failed: bool,
     },
     /// Decrypt and check every sealed report under DATA not opened before; write the good ones
     /// to OUT/reports/, and OUT/{sightings.json,sightings.geojson,sightings.csv,index.html}.
@@ -261,7 +267,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             store,
             opened,
-        } => prune(&store_spec(data, store), &opened).map(|()| ExitCode::SUCCESS),
+            failed,
+        } => prune(&store_spec(data, store), &opened, failed).map(|()| ExitCode::SUCCESS),
         Command::Desk(args) => desk_cli::desk(args).map(|()| ExitCode::SUCCESS),
         Command::DeskUser { action } => desk_cli::desk_user(action).map(|()| ExitCode::SUCCESS),
         Command::Case(args) => case_cli::case(args).map(|()| ExitCode::SUCCESS),
@@ -310,21 +317,56 @@ fn without_password(address: &str) -> String {
 }
 
 /// Deletes the ciphertexts the desk's record says it has opened.
-fn prune(spec: &str, opened: &std::path::Path) -> anyhow::Result<()> {
+fn prune(spec: &str, opened: &std::path::Path, failed: bool) -> anyhow::Result<()> {
     anyhow::ensure!(
         opened.join("sightings.json").is_file(),
         "{} holds no sightings.json: point --opened at the folder `open --out` wrote",
         opened.display()
     );
-    let opened = desk::sightings::load(opened)?;
+    let record = desk::sightings::load(opened)?;
+    let prunable = desk::keep::prunable(opened, &record);
+    let mut ids = prunable.opened.clone();
+    if failed {
+        ids.extend(prunable.failed.iter().map(|(id, _)| *id));
+    }
     let pruned = tokio::runtime::Runtime::new()?.block_on(async {
         let store = open_store(spec).await?;
-        anyhow::Ok(intake::prune::prune(&*store, &opened).await?)
+        anyhow::Ok(intake::prune::prune(&*store, &ids).await?)
     })?;
     println!(
-        "pruned {} reports the desk has opened ({} bytes freed); {} were already gone",
+        "pruned {} reports ({} bytes freed); {} were already gone",
         pruned.reports, pruned.bytes, pruned.already_gone
     );
+    let kept = |what: &str, reports: &[(String, String)]| {
+        if !reports.is_empty() {
+            println!("kept {} reports {what}:", reports.len());
+            for (id, reason) in reports {
+                println!("  {id}: {reason}");
+            }
+        }
+    };
+    kept(
+        "the desk could not open yet (it tries them again on every run)",
+        &prunable.not_opened,
+    );
+    if !failed {
+        let failed: Vec<_> = prunable
+            .failed
+            .iter()
+            .map(|(id, reason)| (id.to_string(), reason.clone()))
+            .collect();
+        kept(
+            "that failed with the organisation's own identity (add --failed to delete them)",
+            &failed,
+        );
+    }
+    if !prunable.no_copy.is_empty() {
+        println!(
+            "kept {} opened reports whose copy at the desk is missing: {}",
+            prunable.no_copy.len(),
+            prunable.no_copy.join(", ")
+        );
+    }
     Ok(())
 }
 

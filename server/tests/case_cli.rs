@@ -70,7 +70,7 @@ fn a_case_manager_publishes_a_case_and_the_feed_reaches_the_intake() {
     // A private note written at the desk survives an edit from the command line (which has no
     // flag for it); the edit itself lands.
     {
-        use sighting_server::desk::state::DeskState;
+        use sighting_desk::state::DeskState;
         let desk = DeskState::open(&state).unwrap();
         let cm = desk.reviewer("chen").unwrap().unwrap();
         let current = desk.case("C-7").unwrap();

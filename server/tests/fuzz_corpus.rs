@@ -68,7 +68,7 @@ fn header_lines(data: &[u8]) -> HeaderMap {
 
 #[test]
 fn tus_headers() {
-    use sighting_server::intake::envelope::{envelope, metadata};
+    use sighting_intake::envelope::{envelope, metadata};
     let outcomes: Vec<(String, bool)> = corpus("tus_headers")
         .into_iter()
         .map(|(path, input)| {
@@ -107,12 +107,11 @@ fn sealed_report() {
             .parse()
             .unwrap();
     for (path, input) in corpus("sealed_report") {
-        let opened =
-            sighting_server::desk::open_report(std::slice::from_ref(&identity), &input[..]);
+        let opened = sighting_desk::open_report(std::slice::from_ref(&identity), &input[..]);
         let name = path.file_name().unwrap().to_string_lossy();
         match (name.as_ref(), opened) {
             // Decrypted, unpacked and parsed; the zero signature is where it stops.
-            ("bundle.age", Err(sighting_server::desk::OpenError::Signature)) => {}
+            ("bundle.age", Err(sighting_desk::OpenError::Signature)) => {}
             ("bundle.age", other) => panic!("bundle.age: {other:?}"),
             (_, result) => assert!(result.is_err(), "{name}"),
         }

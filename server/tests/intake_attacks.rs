@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::wire::envelope_message;
-use sighting_server::intake::IntakeConfig;
+use sighting_intake::IntakeConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
@@ -445,7 +445,7 @@ async fn junk_fills_the_quota_then_507_keeps_reports_queued_until_prune() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let org = tmp.path().join("org");
-    let org_keys = sighting_server::keygen::keygen(&org).unwrap();
+    let org_keys = sighting_desk::keygen::keygen(&org).unwrap();
     let (pkcs8, server_key) = support::server_key();
     let config = IntakeConfig {
         max_storage: Some(1_000_000),
@@ -506,13 +506,22 @@ async fn junk_fills_the_quota_then_507_keeps_reports_queued_until_prune() {
     assert!(summary.delivered.is_empty());
 
     // The desk opens what arrived (junk fails, and is recorded as opened); prune frees it.
-    let identities = sighting_server::desk::read_identities(&org.join("identity.txt")).unwrap();
+    let identities = sighting_desk::read_identities(&org.join("identity.txt")).unwrap();
     let desk = tmp.path().join("desk");
-    let outcomes = sighting_server::desk::open_dir(&identities, &data, &desk).unwrap();
+    let outcomes = sighting_desk::open_dir(&identities, &data, &desk).unwrap();
     assert_eq!(outcomes.len(), accepted + 1);
-    let store = sighting_server::intake::store::SqliteStore::open(&data).unwrap();
-    let opened = sighting_server::desk::sightings::load(&desk).unwrap();
-    let pruned = sighting_server::intake::prune::prune(&store, &opened)
+    let store = sighting_intake::store::SqliteStore::open(&data).unwrap();
+    // Junk fails with the organisation's own identity: deleted because the operator asks
+    // (`prune --failed`), with what the desk opened.
+    let record = sighting_desk::sightings::load(&desk).unwrap();
+    let prunable = sighting_desk::keep::prunable(&desk, &record);
+    let opened: Vec<_> = prunable
+        .opened
+        .iter()
+        .copied()
+        .chain(prunable.failed.iter().map(|(id, _)| *id))
+        .collect();
+    let pruned = sighting_intake::prune::prune(&store, &opened)
         .await
         .unwrap();
     assert_eq!(pruned.reports, accepted + 1);
@@ -521,7 +530,7 @@ async fn junk_fills_the_quota_then_507_keeps_reports_queued_until_prune() {
     let summary = syncer.sync(&phone, support::NOW).await.unwrap();
     assert_eq!(summary.delivered, vec![report_id], "{summary:?}");
     // Prune never touches what the desk has not opened: the new report stays.
-    let pruned = sighting_server::intake::prune::prune(&store, &opened)
+    let pruned = sighting_intake::prune::prune(&store, &opened)
         .await
         .unwrap();
     assert_eq!((pruned.reports, sealed()), (0, 1));
@@ -655,9 +664,9 @@ async fn an_empty_report_is_refused() {
     let whole = upload_whole(&client, &base, &empty).await;
     assert_eq!(whole.status(), StatusCode::BAD_REQUEST);
     server.stop().await;
-    let store = sighting_server::intake::store::SqliteStore::open(&data).unwrap();
+    let store = sighting_intake::store::SqliteStore::open(&data).unwrap();
     assert_eq!(
-        sighting_server::intake::store::UploadStore::by_report(&store, empty.id)
+        sighting_intake::store::UploadStore::by_report(&store, empty.id)
             .await
             .unwrap(),
         None

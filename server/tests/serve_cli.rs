@@ -18,7 +18,7 @@ fn serve(args: &[&str]) -> (bool, String) {
 fn bad_configurations_fail_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let keys = tmp.path().join("keys");
-    sighting_server::keygen::keygen(&keys).unwrap();
+    sighting_desk::keygen::keygen(&keys).unwrap();
     let key = keys.join("server.key");
     let data = tmp.path().join("data");
     let (key, data_s) = (key.to_str().unwrap(), data.to_str().unwrap());

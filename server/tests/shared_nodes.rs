@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use sighting_core::handle::DeviceHandle;
 use sighting_core::queue::State;
-use sighting_server::intake::IntakeConfig;
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_intake::IntakeConfig;
 use test_support::engines::Shared;
 use test_support::faulty_proxy::{FaultyProxy, Network};
 use test_support::tus::{create, device_keys, head_offset, header, patch, receipt, report, Report};

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use sighting_server::intake::store::{SharedStore, UploadStore};
-use sighting_server::intake::IntakeConfig;
+use sighting_intake::store::{SharedStore, UploadStore};
+use sighting_intake::IntakeConfig;
 use test_support::engines::Shared;
 use test_support::tus::{create, device_keys, head_offset, header, patch, receipt, report};
 use test_support::{client, Server};
@@ -216,14 +216,9 @@ async fn the_quota_the_desk_pull_prune_and_bulletins_work_on_the_shared_store() 
     let (cases, _) =
         test_support::cases::desk_with_cases(&tmp.path().join("desk"), &[(39.92, 116.44)]);
     let now = time::OffsetDateTime::now_utc();
-    let feed = sighting_server::desk::bulletins::build(
-        &cases,
-        &bulletin_key,
-        1,
-        now,
-        time::Duration::days(14),
-    )
-    .unwrap();
+    let feed =
+        sighting_desk::bulletins::build(&cases, &bulletin_key, 1, now, time::Duration::days(14))
+            .unwrap();
     let pushed = feed.push(&http, &node.base, &bulletin_key).await.unwrap();
     assert!(pushed.is_success(), "{pushed}");
     let index = http

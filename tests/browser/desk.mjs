@@ -10,7 +10,7 @@ import { chromium } from "playwright-core";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const words = JSON.parse(readFileSync(new URL("../../server/web/pages/words.json", import.meta.url), "utf8"));
+const words = JSON.parse(readFileSync(new URL("../../desk/web/pages/words.json", import.meta.url), "utf8"));
 const facts = JSON.parse(readFileSync(process.env.DESK_FACTS, "utf8"));
 const zh = words.zh;
 const en = words.en;

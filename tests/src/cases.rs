@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use sighting_core::wire::bulletin::Sex;
-use sighting_server::desk::state::{CaseDetails, DeskState, Reviewer, Role};
+use sighting_desk::state::{CaseDetails, DeskState, Reviewer, Role};
 
 /// A case's details, last seen at `(lat, lon)`, vetted (police reference set).
 pub fn case_details(lat: f64, lon: f64) -> CaseDetails {
@@ -28,8 +28,7 @@ pub fn desk_with_cases(dir: &Path, places: &[(f64, f64)]) -> (DeskState, Reviewe
     let cm = desk
         .add_reviewer("chen", "a long desk password", Role::CaseManager)
         .unwrap();
-    let photo =
-        sighting_server::desk::bulletins::case_photo(&super::fixture("gps/DSCN0012.jpg")).unwrap();
+    let photo = sighting_desk::bulletins::case_photo(&super::fixture("gps/DSCN0012.jpg")).unwrap();
     for (i, (lat, lon)) in places.iter().enumerate() {
         let number = format!("C-{i}");
         let c = desk

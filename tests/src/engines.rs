@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sighting_server::intake::store::{objects_at, SharedStore, SharedStoreConfig};
+use sighting_intake::store::{objects_at, SharedStore, SharedStoreConfig};
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

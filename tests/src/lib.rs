@@ -23,8 +23,8 @@ use sighting_core::keys::FileKeyStore;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::seal::Recipient;
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
-use sighting_server::intake::store::{SqliteStore, UploadStore};
-use sighting_server::intake::{self, IntakeConfig};
+use sighting_intake::store::{SqliteStore, UploadStore};
+use sighting_intake::{self as intake, IntakeConfig};
 use uuid::Uuid;
 
 /// The shared fixture photos: `SIGHTING_FIXTURES`, else `../shared/fixtures/photos` beside the
@@ -148,11 +148,11 @@ pub struct DeskApp {
 }
 
 impl DeskApp {
-    pub async fn start(desk: Arc<sighting_server::desk::app::Desk>) -> DeskApp {
+    pub async fn start(desk: Arc<sighting_desk::app::Desk>) -> DeskApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = sighting_server::desk::app::serve(listener, desk, async {
+        let serving = sighting_desk::app::serve(listener, desk, async {
             let _ = stopped.await;
         });
         let task = tokio::spawn(async move { serving.await.unwrap() });

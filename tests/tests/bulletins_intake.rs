@@ -7,9 +7,9 @@ use reqwest::StatusCode;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::wire::bulletin::{self, IndexBody, TileFile};
 use sighting_core::wire::region_tile::RegionTile;
-use sighting_server::desk::bulletins::{self, Feed};
-use sighting_server::desk::state::DeskState;
-use sighting_server::intake::IntakeConfig;
+use sighting_desk::bulletins::{self, Feed};
+use sighting_desk::state::DeskState;
+use sighting_intake::IntakeConfig;
 use time::OffsetDateTime;
 
 use support::cases::desk_with_cases;

@@ -16,9 +16,9 @@ use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{RefreshError, SyncConfig, SyncListener, Syncer};
 use sighting_core::wire::bulletin::{BulletinError, IndexBody, TileFile, MAX_INDEX_BYTES};
 use sighting_core::wire::region_tile::RegionTile;
-use sighting_server::desk::bulletins::{self, Feed};
-use sighting_server::desk::state::DeskState;
-use sighting_server::intake::IntakeConfig;
+use sighting_desk::bulletins::{self, Feed};
+use sighting_desk::state::DeskState;
+use sighting_intake::IntakeConfig;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 

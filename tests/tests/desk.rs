@@ -11,9 +11,9 @@ use sighting_core::capture::{
 };
 use sighting_core::handle::DeviceHandle;
 use sighting_core::report::{CaptureClock, Details};
-use sighting_server::desk::{self, sightings::Sighting, sightings::PHASH_THRESHOLD};
-use sighting_server::intake::IntakeConfig;
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_desk::{self as desk, sightings::Sighting, sightings::PHASH_THRESHOLD};
+use sighting_intake::IntakeConfig;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

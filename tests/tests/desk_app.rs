@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use sighting_server::desk::app::{self, Desk, DeskConfig};
-use sighting_server::desk::state::Role;
-use sighting_server::{desk, keygen};
+use sighting_desk::app::{self, Desk, DeskConfig};
+use sighting_desk::state::Role;
+use sighting_desk::{self as desk, keygen};
 
 use support::{phone, server_key, submit, syncer, DeskSession as Browser, Server, NOW};
 use test_support as support;

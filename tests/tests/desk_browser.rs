@@ -16,9 +16,9 @@ use sighting_core::handle::DeviceHandle;
 use sighting_core::report::{
     Activity, AgeBand, CaptureClock, Details, Observations, Sex, WithAdults,
 };
-use sighting_server::desk::app::{self, Desk, DeskConfig, MapTiles};
-use sighting_server::desk::state::Role;
-use sighting_server::{desk, keygen};
+use sighting_desk::app::{self, Desk, DeskConfig, MapTiles};
+use sighting_desk::state::Role;
+use sighting_desk::{self as desk, keygen};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;

@@ -9,10 +9,10 @@ use reqwest::StatusCode;
 use ring::signature::KeyPair;
 use serde_json::json;
 use sighting_core::wire::bulletin::IndexBody;
-use sighting_server::desk::app::{self, Desk, DeskConfig, FeedPusher};
-use sighting_server::desk::state::Role;
-use sighting_server::intake::IntakeConfig;
-use sighting_server::{desk, keygen};
+use sighting_desk::app::{self, Desk, DeskConfig, FeedPusher};
+use sighting_desk::state::Role;
+use sighting_desk::{self as desk, keygen};
+use sighting_intake::IntakeConfig;
 use time::OffsetDateTime;
 
 use support::{server_key, DeskSession, Server};

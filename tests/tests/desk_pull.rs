@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use sighting_server::desk::app::{Desk, DeskConfig, Puller, Source};
-use sighting_server::desk::state::Role;
-use sighting_server::intake::store::IntakeRecord;
-use sighting_server::intake::IntakeConfig;
-use sighting_server::{desk, keygen};
+use sighting_desk::app::{Desk, DeskConfig, Puller, Source};
+use sighting_desk::state::Role;
+use sighting_desk::{self as desk, keygen};
+use sighting_intake::store::IntakeRecord;
+use sighting_intake::IntakeConfig;
 
 use support::{phone, server_key, submit, syncer, Server, NOW};
 use test_support as support;

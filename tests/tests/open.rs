@@ -8,8 +8,8 @@ use sighting_core::capture::{capture, CaptureOptions, CaptureRequest, Location, 
 use sighting_core::keys::{DeviceKeys, FileKeyStore};
 use sighting_core::report::{CaptureClock, Details, Manifest};
 use sighting_core::seal::{self, BundleFile, Recipient};
-use sighting_server::desk::{self, OpenError};
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_desk::{self as desk, OpenError};
 use uuid::Uuid;
 
 use support::fixture;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use object_store::ObjectStore;
-use sighting_server::intake::store::{
+use sighting_intake::store::{
     objects_at, RateLimit, SharedStore, SharedStoreConfig, StoreError, Upload, UploadStore,
 };
 use test_support::engines::{shared_store, Postgres, Versitygw};
@@ -297,7 +297,7 @@ async fn pieces_left(objects: &dyn ObjectStore) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_store_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(sighting_server::intake::store::SqliteStore::open(dir.path()).unwrap());
+    let store = Arc::new(sighting_intake::store::SqliteStore::open(dir.path()).unwrap());
     the_contract(store.clone()).await;
     finishing_at_once(store, 1).await;
 }

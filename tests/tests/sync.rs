@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{SyncBudget, SyncConfig, Syncer};
-use sighting_server::intake::IntakeConfig;
-use sighting_server::{desk, keygen};
+use sighting_desk::{self as desk, keygen};
+use sighting_intake::IntakeConfig;
 
 use support::{phone, server_key, submit, syncer, Server, NOW};
 use test_support as support;

@@ -16,8 +16,8 @@ use sighting_core::queue::State;
 use sighting_core::report::{CaptureClock, Details};
 use sighting_core::sync::{SyncConfig, Syncer};
 use sighting_core::wire::{hex, Receipt};
-use sighting_server::intake::IntakeConfig;
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_intake::IntakeConfig;
 use uuid::Uuid;
 
 use support::faulty_proxy::{FaultyProxy, Network};

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{SyncBudget, SyncConfig, SyncListener, Syncer};
-use sighting_server::intake::IntakeConfig;
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_intake::IntakeConfig;
 use uuid::Uuid;
 
 use support::faulty_proxy::{FaultyProxy, Network};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sighting_core::queue::State;
-use sighting_server::intake::IntakeConfig;
+use sighting_intake::IntakeConfig;
 use time::OffsetDateTime;
 
 use support::{phone, server_key, submit, syncer, Server, NOW};
@@ -178,7 +178,7 @@ async fn liar(lie: Lie, hits: Arc<AtomicUsize>) -> (String, tokio::task::JoinHan
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_server_cannot_break_sync_lose_a_report_or_park_it_for_long() {
     let tmp = tempfile::tempdir().unwrap();
-    let org = sighting_server::keygen::keygen(&tmp.path().join("org")).unwrap();
+    let org = sighting_desk::keygen::keygen(&tmp.path().join("org")).unwrap();
     let device = phone(tmp.path(), &org.recipient);
     let report = submit(&device, "Canon_40D.jpg").await;
     let (pkcs8, good_key) = server_key();

@@ -8,8 +8,8 @@ use rcgen::KeyPair;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{SyncConfig, Syncer};
-use sighting_server::intake::IntakeConfig;
-use sighting_server::keygen;
+use sighting_desk::keygen;
+use sighting_intake::IntakeConfig;
 use tokio::net::{TcpListener, TcpStream};
 
 use support::tls::test_ca;

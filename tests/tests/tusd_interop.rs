@@ -9,7 +9,7 @@ use std::process::Child;
 
 use sighting_core::queue::State;
 use sighting_core::sync::SyncBudget;
-use sighting_server::keygen;
+use sighting_desk::keygen;
 
 use support::engines::{free_port, spawn_tusd};
 use support::{phone, submit, syncer, NOW};

@@ -148,9 +148,9 @@ fn npm_ci(dir: &Path) -> Result<()> {
 }
 
 /// The map library, its clustering plugin and the country outlines with names in English and
-/// Chinese, from npm into `server/web/vendor/` (committed; the server embeds them).
+/// Chinese, from npm into `desk/web/vendor/` (committed; the server embeds them).
 fn vendor_web(root: &Path) -> Result<()> {
-    let web = root.join("server/web");
+    let web = root.join("desk/web");
     npm_ci(&web)?;
     run(Command::new("node").current_dir(&web).arg("vendor.mjs"))
 }

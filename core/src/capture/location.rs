@@ -65,6 +65,28 @@ pub enum Location {
     Missing(LocationMissing),
 }
 
+/// `52.090700, 5.121400 ±5 m (device)`, or `none (no_fix)`: one line for a person reading a
+/// terminal (the command line and the demo).
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Fix(fix) => {
+                write!(f, "{:.6}, {:.6}", fix.lat, fix.lon)?;
+                if let Some(accuracy) = fix.accuracy_m {
+                    write!(f, " ±{accuracy} m")?;
+                }
+                let source = match fix.source {
+                    LocationSource::Device => "device",
+                    LocationSource::Exif => "camera GPS",
+                    LocationSource::Manual => "manual",
+                };
+                write!(f, " ({source})")
+            }
+            Location::Missing(reason) => write!(f, "none ({})", reason.as_str()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LocationError {
     #[error("latitude {0} is not between -90 and 90 degrees")]

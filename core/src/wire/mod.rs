@@ -8,14 +8,21 @@
 //! - [`receipt`]: the intake's signed proof of delivery;
 //! - [`hex`]: the hex form digests and tags travel in;
 //! - [`bulletin`] and [`region_tile`]: the signed feed of published missing-child cases, cut
-//!   into coarse region tiles.
+//!   into coarse region tiles;
+//! - [`desk_feed`]: the intake's listing of finished reports and their intake records, which
+//!   the review desk pulls;
+//! - `strict_signature` (feature `organisation`): Ed25519 verified strictly, as the intake
+//!   and the desk check envelopes and manifests.
 
 pub mod bulletin;
+pub mod desk_feed;
 pub mod device_clock;
 pub mod envelope;
 pub mod hex;
 pub mod receipt;
 pub mod region_tile;
+#[cfg(feature = "organisation")]
+pub mod strict_signature;
 pub mod upload_metadata;
 
 pub use device_clock::{DeviceClock, DeviceClockError};

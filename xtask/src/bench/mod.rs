@@ -37,6 +37,8 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         "--release",
         "-p",
         "sighting-cli",
+        "-p",
+        "sighting-demo",
     ]))?;
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work)?;
@@ -59,9 +61,11 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         "--example",
         "sync_bench",
         "--example",
-        "desk_bench",
-        "--example",
         "cases_bench",
+        "-p",
+        "sighting-desk",
+        "--example",
+        "desk_bench",
     ]))?;
     let small = photos::fixtures(root).join("tests/22-canon_tags.jpg");
     // ~99 MP (just under the pixel limit): with its full-size original, a ~20 MB report.

@@ -1,0 +1,185 @@
+//! Logging in and out, and the gate in front of every other route: a live session cookie, and
+//! on every request that changes something the session's CSRF token in `X-CSRF-Token`.
+//!
+//! The cookie is `HttpOnly` (no script reads it), `SameSite=Strict` (no other site sends it)
+//! and, in LAN mode behind TLS, `Secure`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Desk;
+use crate::state::{Reviewer, StateError};
+
+const COOKIE: &str = "sighting_session";
+
+#[derive(Deserialize)]
+pub(super) struct Login {
+    name: String,
+    password: String,
+}
+
+/// A JSON error with its status.
+pub(super) fn refuse(status: StatusCode, error: &str, detail: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "detail": detail.into() })),
+    )
+        .into_response()
+}
+
+pub(super) fn state_error(e: StateError) -> Response {
+    let detail = e.to_string();
+    match e {
+        StateError::NotFound(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
+        StateError::Conflict { current } => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "conflict", "detail": detail, "current_version": current })),
+        )
+            .into_response(),
+        StateError::IllegalChange { .. } | StateError::NotALead | StateError::NoteTooLong => {
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
+        }
+        StateError::Credentials => refuse(StatusCode::UNAUTHORIZED, "credentials", detail),
+        StateError::Account(_) => refuse(StatusCode::BAD_REQUEST, "account", detail),
+        other => {
+            tracing::error!(error = %other, "desk state");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the desk failed",
+            )
+        }
+    }
+}
+
+pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>) -> Response {
+    if let Err(wait) = desk.logins.check(&form.name, Instant::now()) {
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "too many failed logins: wait, then try again",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return response;
+    }
+    let (d, name) = (desk.clone(), form.name.clone());
+    let session = match tokio::task::spawn_blocking(move || {
+        d.state.login(&form.name, &form.password)
+    })
+    .await
+    {
+        Ok(Ok(session)) => {
+            desk.logins.succeeded(&name);
+            session
+        }
+        Ok(Err(e)) => {
+            if matches!(e, StateError::Credentials) {
+                desk.logins.failed(&name, Instant::now());
+            }
+            return state_error(e);
+        }
+        Err(_) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "login failed",
+            )
+        }
+    };
+    let secure = if desk.config.lan { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}",
+        session.token
+    );
+    let mut response =
+        Json(json!({ "reviewer": session.reviewer, "csrf": session.csrf })).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+pub(super) async fn logout(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_token(&headers) {
+        if let Err(e) = desk.state.logout(&token) {
+            return state_error(e);
+        }
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&expired) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Who is logged in, and the CSRF token the page sends back.
+pub(super) async fn me(
+    Extension(reviewer): Extension<Reviewer>,
+    Extension(Csrf(csrf)): Extension<Csrf>,
+) -> Response {
+    Json(json!({ "reviewer": reviewer, "csrf": csrf })).into_response()
+}
+
+/// The session's CSRF token, for handlers that hand it to the page.
+#[derive(Clone)]
+pub(super) struct Csrf(String);
+
+/// Lets through a request with a live session (and, unless it only reads, the session's CSRF
+/// token); the reviewer travels on as an extension.
+pub(super) async fn require_session(
+    State(desk): State<Arc<Desk>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = session_token(req.headers()) else {
+        return refuse(StatusCode::UNAUTHORIZED, "login", "log in first");
+    };
+    let (reviewer, csrf) = match desk.state.session(&token) {
+        Ok(Some(found)) => found,
+        Ok(None) => return refuse(StatusCode::UNAUTHORIZED, "login", "the session has ended"),
+        Err(e) => return state_error(e),
+    };
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    let sent = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok());
+    if !reads && !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), csrf.as_bytes())) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "the request did not come from the desk's page",
+        );
+    }
+    req.extensions_mut().insert(reviewer);
+    req.extensions_mut().insert(Csrf(csrf));
+    next.run(req).await
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// Compares digests, so how long the comparison takes says nothing about the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let digest = |x: &[u8]| ring::digest::digest(&ring::digest::SHA256, x);
+    digest(a).as_ref() == digest(b).as_ref()
+}

@@ -1,0 +1,236 @@
+//! The case pages' API: the register, a case's photos, its ranked candidates with the reasons
+//! and each reviewer decision, and recording a decision (audited); and for case managers, the
+//! register's changes (open, add a photo, record consent, publish, close), each naming the
+//! version it was made from, the state refusing anyone else.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{refuse, state_error};
+use super::Desk;
+use crate::bulletins;
+use crate::ranking::rank_with_decisions;
+use crate::state::{CaseDetails, CaseError, CaseRow, Decision, Reviewer};
+
+/// Largest photo a case manager may upload (it is re-encoded small before it is kept).
+pub(super) const MAX_CASE_PHOTO_UPLOAD: usize = 32 << 20;
+
+fn case_error(e: CaseError) -> Response {
+    let detail = e.to_string();
+    match e {
+        CaseError::NotFound(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
+        CaseError::Forbidden => refuse(StatusCode::FORBIDDEN, "forbidden", detail),
+        CaseError::Exists(_) => refuse(StatusCode::CONFLICT, "exists", detail),
+        CaseError::Conflict { current } => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "conflict", "detail": detail, "current_version": current })),
+        )
+            .into_response(),
+        CaseError::NotVetted(_) | CaseError::Closed => {
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
+        }
+        CaseError::Invalid(_) => refuse(StatusCode::BAD_REQUEST, "invalid", detail),
+        CaseError::Sqlite(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail),
+    }
+}
+
+fn changed(result: Result<CaseRow, CaseError>) -> Response {
+    match result {
+        Ok(row) => Json(row).into_response(),
+        Err(e) => case_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewCase {
+    number: String,
+    #[serde(flatten)]
+    details: CaseDetails,
+}
+
+pub(super) async fn create(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Json(new): Json<NewCase>,
+) -> Response {
+    changed(desk.state.create_case(&by, &new.number, &new.details))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Edit {
+    version: i64,
+    #[serde(flatten)]
+    details: CaseDetails,
+}
+
+pub(super) async fn edit(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Path(number): Path<String>,
+    Json(edit): Json<Edit>,
+) -> Response {
+    changed(
+        desk.state
+            .edit_case(&by, &number, edit.version, &edit.details),
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct Step {
+    version: i64,
+}
+
+/// `consent`, `publish` or `close`: one step of the publication gate. Publishing or closing
+/// pushes the feed when the desk has the bulletin key; the answer says how that went.
+pub(super) async fn step(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Path((number, step)): Path<(String, String)>,
+    Json(at): Json<Step>,
+) -> Response {
+    let state = &desk.state;
+    let row = match step.as_str() {
+        "consent" => state.record_family_consent(&by, &number, at.version),
+        "publish" => state.publish_case(&by, &number, at.version),
+        "close" => state.close_case(&by, &number, at.version),
+        _ => return refuse(StatusCode::NOT_FOUND, "not_found", "no such step"),
+    };
+    let row = match row {
+        Ok(row) => row,
+        Err(e) => return case_error(e),
+    };
+    let feed = match step.as_str() {
+        "publish" | "close" => feed_outcome(&desk).await,
+        _ => json!(null),
+    };
+    Json(json!({ "case": row, "feed": feed })).into_response()
+}
+
+/// Pushes the feed now (a case manager's "send the list to phones again").
+pub(super) async fn push_feed(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+) -> Response {
+    if !by.role.manages_cases() {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            CaseError::Forbidden.to_string(),
+        );
+    }
+    Json(json!({ "feed": feed_outcome(&desk).await })).into_response()
+}
+
+/// `{"version": n}` when pushed, `{"error": "…"}` when not, `null` without a bulletin key.
+async fn feed_outcome(desk: &Arc<Desk>) -> serde_json::Value {
+    let Some(pusher) = desk.config.bulletins.as_ref() else {
+        return json!(null);
+    };
+    match pusher.push(desk).await {
+        Ok(version) => json!({ "version": version }),
+        Err(e) => json!({ "error": format!("{e:#}") }),
+    }
+}
+
+/// A photo for the case: the JPEG as the body, the version it was made from in the query.
+pub(super) async fn add_photo(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Path(number): Path<String>,
+    Query(at): Query<Step>,
+    jpeg: axum::body::Bytes,
+) -> Response {
+    let small = match tokio::task::spawn_blocking(move || bulletins::case_photo(&jpeg)).await {
+        Ok(Ok(small)) => small,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "not a usable JPEG photo",
+            )
+        }
+    };
+    changed(desk.state.add_case_photo(&by, &number, at.version, &small))
+}
+
+pub(super) async fn list(State(desk): State<Arc<Desk>>) -> Response {
+    match desk.state.cases() {
+        Ok(cases) => Json(json!({ "cases": cases })).into_response(),
+        Err(e) => case_error(e),
+    }
+}
+
+pub(super) async fn photo(
+    State(desk): State<Arc<Desk>>,
+    Path((number, index)): Path<(String, usize)>,
+) -> Response {
+    match desk.state.case_photos(&number) {
+        Ok(photos) => match photos.into_iter().nth(index) {
+            Some(jpeg) => ([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response(),
+            None => refuse(StatusCode::NOT_FOUND, "not_found", "no such case photo"),
+        },
+        Err(e) => case_error(e),
+    }
+}
+
+/// The case, and its candidates best first: not-this-child decisions last.
+pub(super) async fn candidates(
+    State(desk): State<Arc<Desk>>,
+    Path(number): Path<String>,
+) -> Response {
+    let case = match desk.state.case(&number) {
+        Ok(case) => case,
+        Err(e) => return case_error(e),
+    };
+    let decisions = match desk.state.candidate_decisions(&number) {
+        Ok(d) => d,
+        Err(e) => return state_error(e),
+    };
+    let mut rows: Vec<serde_json::Value> = desk.with_reports(|reports| {
+        rank_with_decisions(&case, reports.values(), &decisions)
+            .into_iter()
+            .map(|(c, decision)| {
+                let s = &reports[&c.sighting_id];
+                json!({
+                    "candidate": c,
+                    "report": {
+                        "captured_at": s.corrected_captured_at.as_ref().or(s.captured_at.as_ref()),
+                        "lat": s.lat, "lon": s.lon,
+                        "observations": s.observations, "note": s.note,
+                    },
+                    "decision": decision,
+                })
+            })
+            .collect()
+    });
+    rows.sort_by_key(|r| r["decision"]["decision"] == "not_this_child");
+    Json(json!({ "case": case, "candidates": rows })).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct DecisionChange {
+    decision: Decision,
+    note: Option<String>,
+}
+
+pub(super) async fn decide(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+    Path((number, id)): Path<(String, String)>,
+    Json(change): Json<DecisionChange>,
+) -> Response {
+    let note = change.note.as_deref().filter(|n| !n.trim().is_empty());
+    match desk
+        .state
+        .decide_candidate(&by, &number, &id, change.decision, note)
+    {
+        Ok(row) => Json(row).into_response(),
+        Err(e) => state_error(e),
+    }
+}

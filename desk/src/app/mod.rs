@@ -1,0 +1,279 @@
+//! `sighting-server desk`: the review desk as a local web app. It opens new reports from the
+//! intake's data directory (or a copy of it) continuously, records each in the desk's state,
+//! and serves reviewers a JSON API behind a login: the sightings (filtered and paged on the
+//! server), each one's details, photo and audit trail, and the triage changes.
+//!
+//! Loopback only by default. LAN mode (`--lan`) is for a desk behind a TLS-terminating proxy on
+//! the organisation's network: the session cookie is then `Secure`. The organisation's identity
+//! never leaves this machine; decrypted files stay 0600 under the state directory.
+
+mod api;
+mod auth;
+mod cases;
+mod feed;
+mod lock;
+mod pages;
+mod pull;
+mod throttle;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::sightings::Sighting;
+use super::state::{DeskState, OpenedReport};
+pub use feed::FeedPusher;
+pub use pages::MapTiles;
+pub use pull::Puller;
+
+/// Where new reports come from.
+pub enum Source {
+    /// The intake's data directory, or a copy of it.
+    Dir(PathBuf),
+    /// The intake server itself, pulled with the desk token.
+    Intake(Puller),
+}
+
+/// What the desk app runs on.
+pub struct DeskConfig {
+    pub identities: Vec<age::x25519::Identity>,
+    pub source: Source,
+    /// The desk's state: `desk.sqlite3`, the opened reports and the exports.
+    pub state: PathBuf,
+    /// How often new reports are looked for.
+    pub poll: Duration,
+    /// Behind TLS on the organisation's network: cookies are `Secure`.
+    pub lan: bool,
+    /// The organisation's tile server; without one the map shows country outlines only.
+    pub tiles: Option<MapTiles>,
+    /// The bulletin key and intake: publishing or closing a case pushes the feed.
+    pub bulletins: Option<FeedPusher>,
+}
+
+/// The app's shared state.
+pub struct Desk {
+    pub state: DeskState,
+    config: DeskConfig,
+    /// What `open` knows about each report (`sightings.json`), by id.
+    sightings: RwLock<HashMap<String, Sighting>>,
+    /// Every response's Content-Security-Policy (it names the tile server).
+    csp: HeaderValue,
+    logins: throttle::LoginThrottle,
+    /// Held while the desk runs: a second desk on this state refuses to start.
+    _lock: lock::StateLock,
+}
+
+impl Desk {
+    pub fn new(config: DeskConfig) -> anyhow::Result<Arc<Self>> {
+        let csp = HeaderValue::from_str(&pages::content_security_policy(config.tiles.as_ref()))?;
+        let lock = lock::StateLock::acquire(&config.state)?;
+        let desk = Arc::new(Self {
+            state: DeskState::open(&config.state)?,
+            config,
+            sightings: RwLock::new(HashMap::new()),
+            csp,
+            logins: Default::default(),
+            _lock: lock,
+        });
+        desk.reload(None)?;
+        Ok(desk)
+    }
+
+    /// Opens what is new under the data directory and records it; returns how many reports
+    /// were new.
+    pub fn open_new(&self) -> anyhow::Result<usize> {
+        let outcomes =
+            super::open_dir(&self.config.identities, self.data_dir(), &self.config.state)?;
+        if !outcomes.is_empty() {
+            let new: HashSet<String> = outcomes
+                .iter()
+                .map(|o| super::relative_name(self.data_dir(), &o.file))
+                .collect();
+            self.reload(Some(&new))?;
+        }
+        Ok(outcomes.len())
+    }
+
+    /// Reads `sightings.json` (every report's clusters may have changed) and records the
+    /// reports in `new` (at start: every one, a no-op for those recorded before).
+    fn reload(&self, new: Option<&HashSet<String>>) -> anyhow::Result<()> {
+        let all = super::sightings::load(&self.config.state)?;
+        let opened: Vec<OpenedReport<'_>> = all
+            .iter()
+            .filter(|s| new.is_none_or(|new| new.contains(&s.file)))
+            .map(|s| OpenedReport {
+                id: &s.id,
+                verified: s.status == "verified",
+                failure: s.reason.as_deref(),
+            })
+            .collect();
+        self.state.record_opened(&opened)?;
+        let by_id = all.into_iter().map(|s| (s.id.clone(), s)).collect();
+        *self.sightings.write().unwrap_or_else(|p| p.into_inner()) = by_id;
+        Ok(())
+    }
+
+    /// Where the sealed reports are: the data directory given, or where the puller puts them.
+    fn data_dir(&self) -> &std::path::Path {
+        match &self.config.source {
+            Source::Dir(dir) => dir,
+            Source::Intake(puller) => puller.data_dir(),
+        }
+    }
+
+    /// Reads the opened reports in place: the map's 10,000 points must not copy 10,000
+    /// manifests.
+    fn with_reports<T>(&self, read: impl FnOnce(&HashMap<String, Sighting>) -> T) -> T {
+        read(&self.sightings.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// What the report says, as opened.
+    pub fn report(&self, id: &str) -> Option<Sighting> {
+        self.sightings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// One sighting's part of a lead package, from what the desk holds.
+    fn lead_item(&self, id: &str) -> anyhow::Result<super::lead::LeadItem> {
+        let sighting = self
+            .report(id)
+            .ok_or_else(|| anyhow::anyhow!("no sighting {id}"))?;
+        let opened = self.config.state.join("reports").join(&sighting.id);
+        let record = self
+            .data_dir()
+            .join("reports")
+            .join(format!("{}.intake.json", sighting.id));
+        Ok(super::lead::LeadItem {
+            triage: self.state.sighting(id)?,
+            custody: self.state.audit(Some(id))?,
+            photo: std::fs::read(opened.join("photo.jpg"))?,
+            manifest_json: std::fs::read(opened.join("manifest.json"))?,
+            intake_record: std::fs::read(record).ok(),
+            sighting,
+        })
+    }
+
+    fn photo_path(&self, id: &str) -> Option<PathBuf> {
+        // Only ids the desk opened name a directory: never a path from the request.
+        self.report(id).filter(|s| s.status == "verified").map(|s| {
+            self.config
+                .state
+                .join("reports")
+                .join(&s.id)
+                .join("photo.jpg")
+        })
+    }
+}
+
+/// The routes; every response carries the security headers.
+pub fn router(desk: Arc<Desk>) -> Router {
+    let api = Router::new()
+        .route("/api/me", get(auth::me))
+        .route("/api/config", get(api::config))
+        .route("/api/map", get(api::map))
+        .route("/api/sightings/{id}/thumb", get(api::thumb))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/sightings", get(api::list))
+        .route("/api/sightings/{id}", get(api::detail))
+        .route("/api/sightings/{id}/photo", get(api::photo))
+        .route("/api/sightings/{id}/triage", post(api::triage))
+        .route("/api/sightings/{id}/assign", post(api::assign))
+        .route("/api/audit", get(api::audit))
+        .route("/api/leads", post(api::lead_package))
+        .route("/api/cases", get(cases::list).post(cases::create))
+        .route(
+            "/api/cases/{number}/photos",
+            post(cases::add_photo).layer(axum::extract::DefaultBodyLimit::max(
+                cases::MAX_CASE_PHOTO_UPLOAD,
+            )),
+        )
+        .route("/api/cases/{number}/photos/{index}", get(cases::photo))
+        .route("/api/cases/{number}", post(cases::edit))
+        .route("/api/cases/{number}/{step}", post(cases::step))
+        .route("/api/bulletins/push", post(cases::push_feed))
+        .route("/api/cases/{number}/candidates", get(cases::candidates))
+        .route("/api/cases/{number}/candidates/{id}", post(cases::decide))
+        .layer(middleware::from_fn_with_state(
+            desk.clone(),
+            auth::require_session,
+        ));
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/static/{*path}", get(pages::asset))
+        .route("/api/login", post(auth::login))
+        .merge(api)
+        .layer(middleware::map_response_with_state(
+            desk.clone(),
+            security_headers,
+        ))
+        .with_state(desk)
+}
+
+/// Every response: no script but our own, no framing, no referrer, no sniffing.
+async fn security_headers(
+    State(desk): State<Arc<Desk>>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, desk.csp.clone());
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Serves the app on `listener` and looks for new reports every `poll` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    desk: Arc<Desk>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let opener = {
+        let desk = desk.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Source::Intake(puller) = &desk.config.source {
+                    if let Err(e) = puller.pull().await {
+                        tracing::warn!(error = %e, "pulling from the intake failed");
+                    }
+                }
+                let d = desk.clone();
+                match tokio::task::spawn_blocking(move || d.open_new()).await {
+                    Ok(Ok(n)) if n > 0 => tracing::info!(reports = n, "opened new reports"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "opening new reports failed"),
+                    _ => {}
+                }
+                tokio::time::sleep(desk.config.poll).await;
+            }
+        })
+    };
+    let result = axum::serve(listener, router(desk))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    opener.abort();
+    Ok(result?)
+}
+
+/// Whether `listen` is a loopback address (the default mode allows nothing else).
+pub fn is_loopback(listen: &str) -> bool {
+    listen
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback())
+}

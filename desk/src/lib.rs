@@ -1,0 +1,347 @@
+//! The review desk: opens sealed reports with the organisation's identity (the `age` crate, an
+//! implementation independent of the phone's) and checks each one.
+//!
+//! Checks, in order, each with its own error so staff see exactly which one failed: the report
+//! decrypts with our identity; the bundle holds `manifest.json`, `manifest.sig` and `photo.jpg`;
+//! the manifest is a known schema; its signature verifies against the `device_key` it names; the
+//! photo's SHA-256 is the one the manifest states.
+//!
+//! Then the review: [`sightings`] (what is known about each report, clock correction, repeat
+//! sightings) and [`export`] (GeoJSON, CSV and the offline review page).
+
+pub mod app;
+pub mod bulletins;
+pub mod export;
+pub mod gcj02;
+pub mod keep;
+pub mod keygen;
+pub mod lead;
+pub mod ranking;
+pub mod sightings;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use ring::digest::{digest, SHA256};
+use sighting_core::report::{Manifest, ReportError};
+use sighting_core::wire::hex;
+
+use sighting_core::wire::desk_feed::IntakeRecord;
+
+/// The bundle's size limit once decrypted: a report is one photo and a manifest.
+const MAX_BUNDLE_BYTES: u64 = 256 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("sealed to another organisation's key (none of our identities can open it)")]
+    NotForUs,
+    #[error("the ciphertext is corrupt or was tampered with: {0}")]
+    Decrypt(String),
+    #[error("the bundle is malformed: {0}")]
+    Bundle(String),
+    #[error("the manifest is invalid: {0}")]
+    Manifest(#[from] ReportError),
+    #[error("the manifest signature does not verify against its device key")]
+    Signature,
+    #[error("photo.jpg does not match the SHA-256 in the manifest (swapped or altered photo)")]
+    PhotoHash,
+    #[error("the manifest's id {manifest} is not the id {received} the intake received")]
+    IdMismatch { manifest: String, received: String },
+    #[error("a report with id {0} was opened before; this one is not allowed to replace it")]
+    Duplicate(String),
+}
+
+/// A report that passed every check.
+#[derive(Debug)]
+pub struct OpenedReport {
+    pub manifest: Manifest,
+    pub manifest_json: Vec<u8>,
+    pub photo: Vec<u8>,
+}
+
+/// Reads the organisation's age identities from an identity file (comments allowed).
+pub fn read_identities(path: &Path) -> anyhow::Result<Vec<age::x25519::Identity>> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let identities: Vec<age::x25519::Identity> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.parse()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    anyhow::ensure!(
+        !identities.is_empty(),
+        "{} holds no age identity",
+        path.display()
+    );
+    Ok(identities)
+}
+
+/// An age header longer than this is refused before the `age` crate parses it. A report's
+/// header is one stanza per recipient, ~100 bytes each; the crate re-parses a header from the
+/// start each time it reads more of it, so a stranger's report with megabytes of stanzas
+/// would keep the desk busy for hours (4 MiB: over 5 minutes, measured).
+const MAX_HEADER_BYTES: usize = 16 << 10;
+
+/// Decrypts and checks one sealed report.
+pub fn open_report(
+    identities: &[age::x25519::Identity],
+    mut sealed: impl Read,
+) -> Result<OpenedReport, OpenError> {
+    let mut head = Vec::with_capacity(MAX_HEADER_BYTES);
+    (&mut sealed)
+        .take(MAX_HEADER_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| OpenError::Decrypt(e.to_string()))?;
+    // age v1: "The header ends with the MAC line", which starts with "---" and a space.
+    if !head.windows(5).any(|w| w == b"\n--- ") {
+        return Err(OpenError::Decrypt(format!(
+            "no end of the age header in its first {MAX_HEADER_BYTES} bytes"
+        )));
+    }
+    let sealed = std::io::Cursor::new(head).chain(sealed);
+    let decryptor = age::Decryptor::new(sealed).map_err(|e| OpenError::Decrypt(e.to_string()))?;
+    let reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => OpenError::NotForUs,
+            other => OpenError::Decrypt(other.to_string()),
+        })?;
+    let files = untar(reader.take(MAX_BUNDLE_BYTES))?;
+    check_bundle(&files)
+}
+
+fn check_bundle(files: &BTreeMap<String, Vec<u8>>) -> Result<OpenedReport, OpenError> {
+    let part = |name: &str| {
+        files
+            .get(name)
+            .ok_or_else(|| OpenError::Bundle(format!("no {name}")))
+    };
+    let manifest_json = part("manifest.json")?.clone();
+    let manifest = Manifest::from_json(&manifest_json)?;
+    let device_key = STANDARD
+        .decode(&manifest.device_key)
+        .map_err(|_| OpenError::Bundle("device_key is not base64".into()))?;
+    if !sighting_core::wire::strict_signature::verify_strict(
+        &device_key,
+        &manifest_json,
+        part("manifest.sig")?,
+    ) {
+        return Err(OpenError::Signature);
+    }
+    let photo = part("photo.jpg")?.clone();
+    if hex::encode(digest(&SHA256, &photo).as_ref()) != manifest.photo.sha256_upload {
+        return Err(OpenError::PhotoHash);
+    }
+    Ok(OpenedReport {
+        manifest,
+        manifest_json,
+        photo,
+    })
+}
+
+fn untar(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, OpenError> {
+    // A decryption failure mid-stream surfaces as an I/O error from the tar reader.
+    let io = |e: std::io::Error| match e.get_ref().map(|inner| inner.to_string()) {
+        Some(inner) => OpenError::Decrypt(inner),
+        None => OpenError::Decrypt(e.to_string()),
+    };
+    let mut files = BTreeMap::new();
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().map_err(io)? {
+        let mut entry = entry.map_err(io)?;
+        let name = entry.path().map_err(io)?.to_string_lossy().into_owned();
+        if !matches!(
+            name.as_str(),
+            "manifest.json" | "manifest.sig" | "photo.jpg" | "original.jpg"
+        ) {
+            return Err(OpenError::Bundle(format!("unexpected entry {name:?}")));
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(io)?;
+        if files.insert(name.clone(), bytes).is_some() {
+            return Err(OpenError::Bundle(format!("{name} appears twice")));
+        }
+    }
+    Ok(files)
+}
+
+/// The outcome for one sealed file: its manifest once the report is written out (the photo is
+/// not kept in memory: a run over thousands of reports holds one at a time).
+#[derive(Debug)]
+pub struct Outcome {
+    pub file: PathBuf,
+    pub result: Result<Manifest, OpenError>,
+}
+
+/// A sealed file's name as `sightings.json` keeps it: relative to the data directory.
+pub(crate) fn relative_name(data: &Path, file: &Path) -> String {
+    file.strip_prefix(data)
+        .unwrap_or(file)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Opens every `*.age` file under `data` not opened before and writes each good report to
+/// `out/reports/<id>/{photo.jpg,manifest.json}`; then rewrites `out/sightings.json`, the
+/// clusters and the exports (`sightings.geojson`, `sightings-no-location.csv`,
+/// `sightings.csv`, `index.html`) over every report seen so far. Returns this run's outcomes:
+/// bad reports with their reason, never skipped (and listed in the exports as failed).
+pub fn open_dir(
+    identities: &[age::x25519::Identity],
+    data: &Path,
+    out: &Path,
+) -> anyhow::Result<Vec<Outcome>> {
+    make_private_dir(out)?;
+    keep::check_organisation(identities, out)?;
+    let mut files = Vec::new();
+    collect_sealed(data, &mut files)?;
+    files.sort();
+    let mut known = sightings::load(out)?;
+    // Opened reports are done; one that failed is tried again (a wrong key today, the right
+    // one tomorrow) and its old record replaced by the new outcome.
+    let opened: std::collections::BTreeSet<String> = known
+        .iter()
+        .filter(|s| s.status == "verified")
+        .map(|s| s.file.clone())
+        .collect();
+    files.retain(|f| !opened.contains(&relative_name(data, f)));
+    let retried: std::collections::BTreeSet<String> =
+        files.iter().map(|f| relative_name(data, f)).collect();
+    known.retain(|s| !retried.contains(&s.file));
+    let progress = indicatif::ProgressBar::new(files.len() as u64);
+    let mut outcomes = Vec::new();
+    for file in files {
+        let opened = fs::File::open(&file)
+            .map_err(|e| OpenError::Decrypt(e.to_string()))
+            .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
+        let result = opened.and_then(|report| {
+            // What the intake server recorded beside the ciphertext (receipt, clocks).
+            let record: Option<IntakeRecord> = fs::read(file.with_extension("intake.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            keep_report(out, &file, &report, record.as_ref())?;
+            let mut sighting = sightings::Sighting::verified(
+                relative_name(data, &file),
+                &report.manifest,
+                &report.manifest_json,
+                record.as_ref(),
+            );
+            // Clusters use the hash of the photo itself, never the one the manifest claims.
+            sighting.perceptual_hash =
+                sighting_core::capture::perceptual_hash(&report.photo, &Default::default())
+                    .ok()
+                    .map(|h| format!("{h:016x}"));
+            known.push(sighting);
+            Ok(report.manifest)
+        });
+        if let Err(e) = &result {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            known.push(sightings::Sighting::failed(
+                stem.into_owned(),
+                relative_name(data, &file),
+                e.to_string(),
+            ));
+        }
+        outcomes.push(Outcome { file, result });
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    if outcomes.iter().any(|o| o.result.is_ok()) {
+        keep::record_organisation(identities, out)?;
+    }
+    sightings::group_same_photos(&mut known);
+    known.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
+    sightings::save(out, &known)?;
+    export::write_all(out, &known)?;
+    Ok(outcomes)
+}
+
+/// Writes a verified report to `out/reports/<id>/`, once: its id must be the one the intake
+/// received it under (the file name, and the receipt beside it), and an id seen before is
+/// never overwritten, so a forgery reusing a victim's id cannot replace the victim's report.
+fn keep_report(
+    out: &Path,
+    file: &Path,
+    report: &OpenedReport,
+    record: Option<&IntakeRecord>,
+) -> Result<(), OpenError> {
+    let id = report.manifest.id;
+    let received = file
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .and_then(|stem| stem.parse::<uuid::Uuid>().ok());
+    // The receipt, where the intake's record came along, must say the same.
+    let receipt_id = record.map_or(received, |r| Some(r.receipt.report_id));
+    for received in [received, receipt_id] {
+        match received {
+            Some(received) if received == id => {}
+            other => {
+                return Err(OpenError::IdMismatch {
+                    manifest: id.to_string(),
+                    received: other.map_or_else(|| "unknown".into(), |r| r.to_string()),
+                })
+            }
+        }
+    }
+    let io = |e: std::io::Error| OpenError::Bundle(format!("cannot write the report: {e}"));
+    let reports = out.join("reports");
+    make_private_dir(&reports).map_err(io)?;
+    let dir = reports.join(id.to_string());
+    match private_dir_builder().create(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(OpenError::Duplicate(id.to_string()))
+        }
+        other => other.map_err(io)?,
+    }
+    write_private(&dir.join("photo.jpg"), &report.photo).map_err(io)?;
+    write_private(&dir.join("manifest.json"), &report.manifest_json).map_err(io)?;
+    Ok(())
+}
+
+fn private_dir_builder() -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
+/// Makes `dir` (and missing parents) readable by the desk's user only.
+pub(crate) fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    private_dir_builder().recursive(true).create(dir)
+}
+
+/// Writes a file readable by the desk's user only (decrypted photos, notes, exports),
+/// atomically: a temporary file made 0600, then renamed over the old one.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let temp = path.with_extension("tmp");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temp)?;
+    file.write_all(bytes)?;
+    fs::rename(temp, path)
+}
+
+fn collect_sealed(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in
+        fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_sealed(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "age") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

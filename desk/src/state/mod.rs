@@ -1,0 +1,416 @@
+//! The desk's own state, `STATE/desk.sqlite3` (0600): every sighting's triage, reviewer notes
+//! and assignment, the reviewers and their sessions ([`accounts`]), and an append-only audit log
+//! of every change (who, when, from → to). SQLite refuses any UPDATE or DELETE of an audit row
+//! (triggers), so not even a bug in the app can rewrite history.
+//!
+//! Two reviewers changing one sighting at once: each change names the version it was made
+//! from; the second gets [`StateError::Conflict`] with the current version, never a silent
+//! overwrite.
+
+pub mod accounts;
+pub mod cases;
+pub mod decisions;
+mod schema;
+pub mod triage;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use sighting_core::millis;
+
+pub use accounts::{Reviewer, Role, Session};
+pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
+pub use decisions::{Decision, DecisionRow};
+pub use triage::Triage;
+
+/// The longest reviewer note kept (bytes of UTF-8).
+pub const MAX_NOTE_BYTES: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("no sighting {0}")]
+    NotFound(String),
+    #[error("someone else changed this sighting first (it is now at version {current})")]
+    Conflict { current: i64 },
+    #[error("a sighting cannot go from {from} to {to}")]
+    IllegalChange { from: Triage, to: Triage },
+    #[error("this report failed verification; it can never be passed on as a lead")]
+    NotALead,
+    #[error("a note is at most {MAX_NOTE_BYTES} bytes")]
+    NoteTooLong,
+    #[error("wrong name or password")]
+    Credentials,
+    #[error("{0}")]
+    Account(String),
+    #[error("the desk database is damaged: {0}")]
+    Corrupt(String),
+    #[error("the desk database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the desk database: {0}")]
+    Schema(#[from] sighting_core::sqlite::MigrationError),
+    #[error("the desk's state directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One sighting's triage as the desk keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriageRow {
+    pub id: String,
+    pub verified: bool,
+    /// Why verification failed.
+    pub failure: Option<String>,
+    pub triage: Triage,
+    /// The reviewer it is assigned to.
+    pub assignee: Option<String>,
+    pub note: Option<String>,
+    /// Changes when anything above does; a change names the version it was made from.
+    pub version: i64,
+    pub opened_at_ms: i64,
+}
+
+/// A report the desk opened: verified, or not and why.
+pub struct OpenedReport<'a> {
+    pub id: &'a str,
+    pub verified: bool,
+    pub failure: Option<&'a str>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    /// `None`: the desk itself (opening a report).
+    pub reviewer: Option<String>,
+    pub sighting_id: Option<String>,
+    pub case_number: Option<String>,
+    pub action: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub note: Option<String>,
+}
+
+pub struct DeskState {
+    conn: Mutex<Connection>,
+}
+
+impl DeskState {
+    /// Opens (or makes) `dir/desk.sqlite3`, private to the desk's user, at the newest schema.
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        super::make_private_dir(dir)?;
+        let path = dir.join("desk.sqlite3");
+        if !path.exists() {
+            super::write_private(&path, b"")?;
+        }
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        sighting_core::sqlite::migrate(&mut conn, schema::MIGRATIONS)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records reports the desk has opened (verified or not), each `new` and audited, in one
+    /// transaction. Returns how many were not recorded before.
+    pub fn record_opened(&self, reports: &[OpenedReport<'_>]) -> Result<usize, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = millis::now();
+        let mut added = 0;
+        for r in reports {
+            if tx.execute(
+                "INSERT OR IGNORE INTO sightings (id, verified, failure, triage, opened_at_ms)
+                 VALUES (?1, ?2, ?3, 'new', ?4)",
+                params![r.id, r.verified, r.failure, now],
+            )? == 1
+            {
+                let outcome = if r.verified { "verified" } else { "failed" };
+                audit(
+                    &tx,
+                    None,
+                    Some(r.id),
+                    "opened",
+                    None,
+                    Some(outcome),
+                    r.failure,
+                )?;
+                added += 1;
+            } else if r.verified
+                && tx.execute(
+                    "UPDATE sightings SET verified = 1, failure = NULL
+                     WHERE id = ?1 AND verified = 0",
+                    params![r.id],
+                )? == 1
+            {
+                // Failed before (another key, say), opened now.
+                audit(
+                    &tx,
+                    None,
+                    Some(r.id),
+                    "opened",
+                    Some("failed"),
+                    Some("verified"),
+                    None,
+                )?;
+            } else if !r.verified {
+                tx.execute(
+                    "UPDATE sightings SET failure = ?2 WHERE id = ?1 AND verified = 0",
+                    params![r.id, r.failure],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    pub fn sighting(&self, id: &str) -> Result<TriageRow, StateError> {
+        row(&self.conn(), id)?.ok_or_else(|| StateError::NotFound(id.to_string()))
+    }
+
+    /// A page of sightings, newest first, optionally only those in one triage status; and how
+    /// many there are in all.
+    pub fn list(
+        &self,
+        only: Option<Triage>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<TriageRow>, u64), StateError> {
+        let conn = self.conn();
+        let filter = only.map(Triage::as_str);
+        let total: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sightings WHERE ?1 IS NULL OR triage = ?1",
+            [filter],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SELECT_ROW} WHERE ?1 IS NULL OR s.triage = ?1
+             ORDER BY s.opened_at_ms DESC, s.id LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    filter,
+                    limit.min(i64::MAX as u64) as i64,
+                    offset.min(i64::MAX as u64) as i64
+                ],
+                read_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total.max(0) as u64))
+    }
+
+    /// Moves a sighting to `to`, from the version the reviewer saw, with an optional note that
+    /// replaces the sighting's note. Audited in the same transaction.
+    pub fn change_triage(
+        &self,
+        by: &Reviewer,
+        id: &str,
+        seen_version: i64,
+        to: Triage,
+        note: Option<&str>,
+    ) -> Result<TriageRow, StateError> {
+        if note.is_some_and(|n| n.len() > MAX_NOTE_BYTES) {
+            return Err(StateError::NoteTooLong);
+        }
+        self.change(id, seen_version, |tx, current| {
+            if !current.triage.can_become(to) {
+                return Err(StateError::IllegalChange {
+                    from: current.triage,
+                    to,
+                });
+            }
+            if to.is_lead() && !current.verified {
+                return Err(StateError::NotALead);
+            }
+            tx.execute(
+                "UPDATE sightings SET triage = ?2, note = COALESCE(?3, note) WHERE id = ?1",
+                params![id, to.as_str(), note],
+            )?;
+            let from = current.triage.as_str();
+            audit(
+                tx,
+                Some(by.id),
+                Some(id),
+                "triage",
+                Some(from),
+                Some(to.as_str()),
+                note,
+            )
+        })
+    }
+
+    /// Assigns a sighting to a reviewer (by name), or to nobody.
+    pub fn assign(
+        &self,
+        by: &Reviewer,
+        id: &str,
+        seen_version: i64,
+        assignee: Option<&str>,
+    ) -> Result<TriageRow, StateError> {
+        let assignee_id = match assignee {
+            None => None,
+            Some(name) => Some(
+                self.reviewer_id(name)?
+                    .ok_or_else(|| StateError::Account(format!("no reviewer {name:?}")))?,
+            ),
+        };
+        self.change(id, seen_version, |tx, current| {
+            tx.execute(
+                "UPDATE sightings SET assignee = ?2 WHERE id = ?1",
+                params![id, assignee_id],
+            )?;
+            let from = current.assignee.as_deref();
+            audit(tx, Some(by.id), Some(id), "assign", from, assignee, None)
+        })
+    }
+
+    /// One change to a sighting, in one transaction: checked against the version the reviewer
+    /// saw, applied by `apply`, and the version moved on.
+    fn change(
+        &self,
+        id: &str,
+        seen_version: i64,
+        apply: impl FnOnce(&rusqlite::Transaction<'_>, &TriageRow) -> Result<(), StateError>,
+    ) -> Result<TriageRow, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.to_string()))?;
+        if current.version != seen_version {
+            return Err(StateError::Conflict {
+                current: current.version,
+            });
+        }
+        apply(&tx, &current)?;
+        tx.execute(
+            "UPDATE sightings SET version = version + 1 WHERE id = ?1",
+            [id],
+        )?;
+        let changed = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.to_string()))?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Records that `by` passed these sightings on in a lead package, all or none.
+    pub fn record_lead_package(&self, by: &Reviewer, ids: &[String]) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for id in ids {
+            let row = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
+            if !row.verified {
+                return Err(StateError::NotALead);
+            }
+            audit(&tx, Some(by.id), Some(id), "lead_package", None, None, None)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The audit log, oldest first: all of it, or one sighting's.
+    pub fn audit(&self, sighting: Option<&str>) -> Result<Vec<AuditEntry>, StateError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.seq, a.at_ms, r.name, a.sighting_id, a.action, a.from_value, a.to_value, a.note,
+                    a.case_number
+             FROM audit a LEFT JOIN reviewers r ON r.id = a.reviewer_id
+             WHERE ?1 IS NULL OR a.sighting_id = ?1 ORDER BY a.seq",
+        )?;
+        let entries = stmt
+            .query_map([sighting], |r| {
+                Ok(AuditEntry {
+                    seq: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    reviewer: r.get(2)?,
+                    sighting_id: r.get(3)?,
+                    action: r.get(4)?,
+                    from: r.get(5)?,
+                    to: r.get(6)?,
+                    note: r.get(7)?,
+                    case_number: r.get(8)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(entries)
+    }
+
+    fn reviewer_id(&self, name: &str) -> Result<Option<i64>, StateError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM reviewers WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+}
+
+const SELECT_ROW: &str = "SELECT s.id, s.verified, s.failure, s.triage, r.name, s.note, s.version,
+        s.opened_at_ms FROM sightings s LEFT JOIN reviewers r ON r.id = s.assignee";
+
+fn row(conn: &Connection, id: &str) -> Result<Option<TriageRow>, StateError> {
+    conn.prepare_cached(&format!("{SELECT_ROW} WHERE s.id = ?1"))?
+        .query_row([id], read_row)
+        .optional()?
+        .transpose()
+}
+
+/// A row, or why it is damaged (the outer error is SQLite's).
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TriageRow, StateError>> {
+    let triage: String = r.get(3)?;
+    Ok(match triage.parse::<Triage>() {
+        Err(e) => Err(StateError::Corrupt(e.to_string())),
+        Ok(triage) => Ok(TriageRow {
+            id: r.get(0)?,
+            verified: r.get(1)?,
+            failure: r.get(2)?,
+            triage,
+            assignee: r.get(4)?,
+            note: r.get(5)?,
+            version: r.get(6)?,
+            opened_at_ms: r.get(7)?,
+        }),
+    })
+}
+
+/// Appends one line about a case to the audit log, inside the caller's transaction.
+fn audit_case(
+    conn: &Connection,
+    reviewer: i64,
+    case_number: &str,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO audit (at_ms, reviewer_id, case_number, action, from_value, to_value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![millis::now(), reviewer, case_number, action, from, to],
+    )?;
+    Ok(())
+}
+
+/// Appends one line to the audit log, inside the caller's transaction.
+fn audit(
+    conn: &Connection,
+    reviewer: Option<i64>,
+    sighting: Option<&str>,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    note: Option<&str>,
+) -> Result<(), StateError> {
+    conn.execute(
+        "INSERT INTO audit (at_ms, reviewer_id, sighting_id, action, from_value, to_value, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![millis::now(), reviewer, sighting, action, from, to, note],
+    )?;
+    Ok(())
+}

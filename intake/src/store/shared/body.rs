@@ -1,0 +1,250 @@
+//! A body's bytes in the shared store: written as write-once pieces, counted by a
+//! compare-and-swap on the offset, put together into the report object at the end.
+
+use futures_util::StreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+use uuid::Uuid;
+
+use super::{remove_object, report_object, SharedStore};
+use crate::store::{StoreError, UploadStore};
+
+/// A report up to this size is put as one object; a larger one in parts of this size (S3's
+/// parts must be at least 5 MiB, but the last).
+const PART_BYTES: usize = 8 << 20;
+
+/// A piece written for a body and not yet recorded.
+pub(super) struct Piece {
+    start: u64,
+    len: u64,
+    key: ObjectPath,
+}
+
+fn pieces_of(id: Uuid) -> ObjectPath {
+    ObjectPath::from(format!("pieces/{id}"))
+}
+
+impl SharedStore {
+    /// Writes a piece under a key no other write can have: a node that died mid-write, or a
+    /// request on another node sending the same bytes, never touches it.
+    pub(super) async fn write_piece(
+        &self,
+        id: Uuid,
+        at: u64,
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let len = bytes.len() as u64;
+        let key = pieces_of(id).join(format!("{at:020}-{}", Uuid::new_v4()));
+        self.objects.put(&key, PutPayload::from(bytes)).await?;
+        self.unrecorded(|writing| {
+            writing.entry(id).or_default().push(Piece {
+                start: at,
+                len,
+                key,
+            })
+        });
+        Ok(())
+    }
+
+    /// Records the pieces written from `from` to `to` and moves the offset, in one
+    /// transaction, only if the offset is still `from`: of two nodes sending the same bytes,
+    /// one is acknowledged and the other's pieces are deleted.
+    pub(super) async fn commit_pieces(
+        &self,
+        id: Uuid,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError> {
+        let pieces = self.unrecorded(|writing| writing.remove(&id).unwrap_or_default());
+        let mut end = from;
+        let contiguous = pieces.iter().all(|piece| {
+            let next = piece.start == end;
+            end += piece.len;
+            next
+        });
+        if !contiguous || end != to {
+            self.remove_all(&pieces).await?;
+            let upload = self.get(id).await?.ok_or(StoreError::NoSuchUpload(id))?;
+            let actual = upload.offset;
+            if actual != from || upload.receipt.is_some() {
+                return Err(StoreError::OffsetMismatch {
+                    expected: from,
+                    actual,
+                });
+            }
+            return Err(StoreError::Corrupt(format!(
+                "upload {id}: the pieces written do not run from {from} to {to}"
+            )));
+        }
+        // One statement, so one round trip: the offset moves only if it is still `from`, and
+        // the pieces are recorded with it or not at all.
+        let starts: Vec<i64> = pieces.iter().map(|p| p.start as i64).collect();
+        let lens: Vec<i64> = pieces.iter().map(|p| p.len as i64).collect();
+        let keys: Vec<&str> = pieces.iter().map(|p| p.key.as_ref()).collect();
+        let recorded = self
+            .execute(
+                "WITH moved AS (
+                     UPDATE uploads SET upload_offset = $3
+                     WHERE id = $1 AND upload_offset = $2 AND receipt IS NULL
+                     RETURNING id)
+                 INSERT INTO pieces (upload_id, start, len, key)
+                 SELECT moved.id, p.start, p.len, p.key
+                 FROM moved, unnest($4::bigint[], $5::bigint[], $6::text[]) AS p (start, len, key)",
+                &[&id, &(from as i64), &(to as i64), &starts, &lens, &keys],
+            )
+            .await?;
+        if recorded == 0 {
+            let actual = self.recorded_offset(id).await?;
+            self.remove_all(&pieces).await?;
+            return Err(StoreError::OffsetMismatch {
+                expected: from,
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    async fn recorded_offset(&self, id: Uuid) -> Result<u64, StoreError> {
+        let row = self
+            .query_opt("SELECT upload_offset FROM uploads WHERE id = $1", &[&id])
+            .await?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    /// Deletes the pieces this node wrote for `id` and did not record.
+    pub(super) async fn drop_unrecorded(&self, id: Uuid) -> Result<(), StoreError> {
+        let pieces = self.unrecorded(|writing| writing.remove(&id).unwrap_or_default());
+        self.remove_all(&pieces).await
+    }
+
+    /// Streams the recorded pieces, in order, into the report's object while hashing them.
+    ///
+    /// The object is written only if every piece from 0 to the offset was read: a node that
+    /// starts late, after another finished the upload and deleted its pieces, finds them gone
+    /// and writes nothing (it would otherwise replace the report with a part of it).
+    pub(super) async fn assemble_pieces(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
+        let upload = self.get(id).await?.ok_or(StoreError::NoSuchUpload(id))?;
+        if upload.receipt.is_some() {
+            return Err(StoreError::Finished(id));
+        }
+        let rows = self
+            .query(
+                "SELECT start, len, key FROM pieces WHERE upload_id = $1 AND start < $2
+                 ORDER BY start",
+                &[&id, &(upload.offset as i64)],
+            )
+            .await?;
+        let target = report_object(upload.report_id);
+        let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut whole: Vec<u8> = Vec::new();
+        let mut parts: Option<WriteMultipart> = None;
+        let mut end = 0u64;
+        // A few pieces fetched ahead, kept in order.
+        let mut fetched = futures_util::stream::iter(rows)
+            .map(|row| async move {
+                let (start, len, key): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+                let got = self.objects.get(&ObjectPath::from(key)).await?;
+                Ok::<_, StoreError>((start, len, got.bytes().await?))
+            })
+            .buffered(4);
+        let read = async {
+            while let Some(piece) = fetched.next().await {
+                let (start, len, bytes) = piece?;
+                if start as u64 != end || bytes.len() as u64 != len as u64 {
+                    return Err(StoreError::Corrupt(format!(
+                        "upload {id}: the piece at {start} is not where or what was recorded"
+                    )));
+                }
+                end += bytes.len() as u64;
+                hash.update(&bytes);
+                match parts.as_mut() {
+                    Some(parts) => {
+                        parts.put(bytes);
+                        parts.wait_for_capacity(2).await?;
+                    }
+                    None => {
+                        whole.extend_from_slice(&bytes);
+                        if whole.len() > PART_BYTES {
+                            let upload = self.objects.put_multipart(&target).await?;
+                            let mut started =
+                                WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+                            started.write(&std::mem::take(&mut whole));
+                            parts = Some(started);
+                        }
+                    }
+                }
+            }
+            if end != upload.offset {
+                return Err(StoreError::Corrupt(format!(
+                    "upload {id}: its pieces end at {end}, not at its offset {}",
+                    upload.offset
+                )));
+            }
+            Ok(())
+        }
+        .await;
+        drop(fetched);
+        match (read, parts) {
+            (Err(e), Some(parts)) => {
+                let _ = parts.abort().await;
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
+            (Ok(()), Some(parts)) => {
+                parts.finish().await?;
+            }
+            (Ok(()), None) => {
+                self.objects.put(&target, PutPayload::from(whole)).await?;
+            }
+        }
+        let mut sha = [0u8; 32];
+        sha.copy_from_slice(hash.finish().as_ref());
+        Ok((end, sha))
+    }
+
+    /// Deletes every object under an upload's prefix, recorded or not: one listing and one
+    /// batch delete (S3's DeleteObjects) for the lot.
+    pub(super) async fn remove_pieces(&self, id: Uuid) -> Result<(), StoreError> {
+        let prefix = pieces_of(id);
+        let listed = self
+            .objects
+            .list(Some(&prefix))
+            .map(|meta| meta.map(|meta| meta.location))
+            .boxed();
+        let mut deleted = self.objects.delete_stream(listed);
+        while let Some(done) = deleted.next().await {
+            match done {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// What an unfinished upload left: its pieces, and a report object assembled from bytes
+    /// that failed the checks.
+    pub(super) async fn remove_unfinished(
+        &self,
+        id: Uuid,
+        report_id: Uuid,
+    ) -> Result<(), StoreError> {
+        self.drop_unrecorded(id).await?;
+        self.remove_pieces(id).await?;
+        remove_object(&*self.objects, &report_object(report_id)).await
+    }
+
+    async fn remove_all(&self, pieces: &[Piece]) -> Result<(), StoreError> {
+        for piece in pieces {
+            remove_object(&*self.objects, &piece.key).await?;
+        }
+        Ok(())
+    }
+
+    fn unrecorded<T>(
+        &self,
+        f: impl FnOnce(&mut std::collections::HashMap<Uuid, Vec<Piece>>) -> T,
+    ) -> T {
+        let mut writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut writing)
+    }
+}
