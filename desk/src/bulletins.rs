@@ -29,7 +29,8 @@ pub fn safety_line() -> SafetyLine {
 /// Long edge of a published case photo, in pixels.
 pub const CASE_PHOTO_EDGE: u32 = 480;
 
-/// A case photo as phones get it: re-encoded small (a few tens of KB), its metadata gone.
+/// A case photo as phones get it: re-encoded small (a few tens of KB), turned upright by its
+/// Exif Orientation (no viewer is trusted to honour the tag), its metadata gone.
 pub fn case_photo(jpeg: &[u8]) -> Result<Vec<u8>, FeedError> {
     let options = sighting_core::capture::CaptureOptions::default();
     let small = sighting_core::capture::small_copy(jpeg, CASE_PHOTO_EDGE, &options)

@@ -252,16 +252,19 @@ pub fn capture(
     })
 }
 
-/// A small copy of an upright photo (a report's upload copy), long edge ≤ `long_edge`: the
-/// desk's list shows these instead of whole photos.
+/// A small copy of a photo, long edge ≤ `long_edge`, turned upright by its own Exif
+/// Orientation (a camera's photo, or a report's upload copy, already upright) and written with
+/// no metadata: the desk's list thumbnails and the case photos phones get.
 pub fn small_copy(
     jpeg: &[u8],
     long_edge: u32,
     options: &CaptureOptions,
 ) -> Result<Vec<u8>, CaptureError> {
     check_file_size(jpeg.len() as u64, options)?;
-    check_frame(&jpeg::Layout::parse(jpeg)?.frame, options)?;
-    let upright = upload_copy::decode_upright(jpeg, long_edge, 1)?;
+    let layout = jpeg::Layout::parse(jpeg)?;
+    check_frame(&layout.frame, options)?;
+    let orientation = metadata::read_camera(layout.camera_exif).orientation;
+    let upright = upload_copy::decode_upright(jpeg, long_edge, orientation)?;
     upload_copy::encode(&upright, options.thumbnail_quality)
 }
 
