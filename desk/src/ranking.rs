@@ -8,9 +8,14 @@
 //! - sex seen against the case (+15 fits, −40 differs): rarely misjudged;
 //! - age band seen against the child's expected age at the sighting (the date of birth, else
 //!   the age when missing plus the years since), ±1 year for a stranger's estimate (+15 / −40);
-//! - where: within 50 km of where the child was last seen, closer scores more (up to +20); for a
-//!   case missing under 30 days, a place no one could have reached by then (20 km plus 80 km/h
-//!   since the day of disappearance) weighs −50; older cases get no penalty for distance;
+//! - where, for every case age: +20 at the last-seen place, falling with the log of the
+//!   distance measured against how far a child may have been taken by then (50 km on the day,
+//!   5 km more a day, at most 200 km): 3 km scores +20, 50 km on the day +3, Shanghai from
+//!   Beijing months later −24, another continent −47 or less. So a sighting 3,000 km or more
+//!   away (taken as another continent) scores below zero whatever the reporter saw, and is never
+//!   listed above one within 50 km (the same city) unless its reporter linked it to the case. A
+//!   place no one could have reached by road (20 km plus 80 km/h since the day of disappearance)
+//!   is named as such;
 //! - a sighting from before the day the child went missing cannot be of the missing child (−100);
 //! - a visible injury or disability the reporter saw, against marks that name one (+15), or none
 //!   seen where the marks name one (−5: it may have been hidden);
@@ -29,8 +34,15 @@ use super::state::{CaseRow, DecisionRow};
 
 /// Candidates listed per case at most.
 pub const MAX_CANDIDATES: usize = 100;
-const NEAR_KM: f64 = 50.0;
-const RECENT_DAYS: i64 = 30;
+/// Points for a sighting at the last-seen place, and how fast they fall per unit of log-distance.
+const AT_LAST_SEEN_POINTS: f64 = 20.0;
+const POINTS_PER_LOG_KM: f64 = 24.0;
+/// How far a child may have been taken by the day of the sighting: the distance scale.
+const SPREAD_BASE_KM: f64 = 50.0;
+const SPREAD_KM_PER_DAY: f64 = 5.0;
+const SPREAD_MAX_KM: f64 = 200.0;
+/// From here on, a sighting is taken to be on another continent.
+pub const CONTINENT_KM: f64 = 3000.0;
 const REACH_BASE_KM: f64 = 20.0;
 const REACH_KM_PER_HOUR: f64 = 80.0;
 /// Words in a case's marks that name something a passer-by can see (English and Chinese).
@@ -72,7 +84,7 @@ pub enum Reason {
     SexDiffers { seen: Sex },
     AgeFits { expected: i64, seen: AgeBand },
     AgeDiffers { expected: i64, seen: AgeBand },
-    NearLastSeen { km: u32 },
+    FromLastSeen { km: u32 },
     OutOfReach { km: u32, days: i64 },
     SeenBeforeMissing,
     InjuryFitsMarks,
@@ -80,14 +92,14 @@ pub enum Reason {
 }
 
 impl Reason {
-    fn weight(&self, km: f64) -> i32 {
+    /// The weight, given the points the distance is worth.
+    fn weight(&self, distance_points: i32) -> i32 {
         match self {
             Reason::LinkedByReporter => 100,
             Reason::LinkedToAnotherCase { .. } => -10,
             Reason::SexFits | Reason::AgeFits { .. } | Reason::InjuryFitsMarks => 15,
             Reason::SexDiffers { .. } | Reason::AgeDiffers { .. } => -40,
-            Reason::NearLastSeen { .. } => (20.0 * (1.0 - km / NEAR_KM)).round().max(1.0) as i32,
-            Reason::OutOfReach { .. } => -50,
+            Reason::FromLastSeen { .. } | Reason::OutOfReach { .. } => distance_points,
             Reason::SeenBeforeMissing => -100,
             Reason::NoInjuryButMarks => -5,
         }
@@ -102,9 +114,21 @@ pub struct Candidate {
     pub reasons: Vec<Reason>,
     /// Other reports of the same photo (sent twice, or re-encoded), merged into this one.
     pub same_photo: Vec<String>,
+    /// From where the child was last seen, unrounded: the nearer of two equal scores goes first.
+    #[serde(skip)]
+    km: Option<f64>,
 }
 
-/// The candidates for `case` among `sightings`, best first, at most [`MAX_CANDIDATES`]: those
+impl Candidate {
+    /// On another continent and not linked by its reporter: listed below every other.
+    fn far_and_unlinked(&self) -> bool {
+        self.km.is_some_and(|km| km >= CONTINENT_KM)
+            && !self.reasons.contains(&Reason::LinkedByReporter)
+    }
+}
+
+/// The candidates for `case` among `sightings`, best first (equal scores nearer first; an
+/// unlinked sighting on another continent after every other), at most [`MAX_CANDIDATES`]: those
 /// with a positive score, every sighting the reporter linked to this case, and every one in
 /// `keep` (a reviewer decided on it), whatever their score.
 pub fn rank<'a>(
@@ -137,9 +161,12 @@ pub fn rank<'a>(
         }
     }
     let mut ranked: Vec<Candidate> = by_photo.into_values().collect();
+    let km = |c: &Candidate| c.km.unwrap_or(f64::INFINITY);
     ranked.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
+        a.far_and_unlinked()
+            .cmp(&b.far_and_unlinked())
+            .then_with(|| b.score.cmp(&a.score))
+            .then_with(|| km(a).total_cmp(&km(b)))
             .then_with(|| a.sighting_id.cmp(&b.sighting_id))
     });
     // Decided ones stay listed past the cut: a decision is never out of sight.
@@ -258,20 +285,26 @@ fn weigh(case: &CaseFacts, s: &Sighting) -> Candidate {
         }
     }
     let km = match (s.lat, s.lon) {
-        (Some(lat), Some(lon)) => distance_m((lat, lon), case.last_seen) / 1e3,
-        _ => f64::NAN,
+        (Some(lat), Some(lon)) => Some(distance_m((lat, lon), case.last_seen) / 1e3),
+        _ => None,
+    }
+    .filter(|km| km.is_finite());
+    let elapsed = match (when, case.missing_since) {
+        (Some(when), Some(since)) => Some(when - since.midnight().assume_utc()),
+        _ => None,
     };
-    if km <= NEAR_KM {
-        reasons.push(Reason::NearLastSeen { km: km as u32 });
-    } else if let (Some(when), Some(since)) = (when, case.missing_since) {
-        let elapsed = when - since.midnight().assume_utc();
-        let reach = REACH_BASE_KM + REACH_KM_PER_HOUR * elapsed.as_seconds_f64().max(0.0) / 3600.0;
-        if elapsed.whole_days() < RECENT_DAYS && km > reach {
-            reasons.push(Reason::OutOfReach {
+    let mut distance_points = 0;
+    if let Some(km) = km {
+        let hours = elapsed.map(|e| e.as_seconds_f64().max(0.0) / 3600.0);
+        distance_points = distance_weight(km, hours.map(|h| h / 24.0));
+        let reach = hours.map(|h| REACH_BASE_KM + REACH_KM_PER_HOUR * h);
+        reasons.push(match (reach, elapsed) {
+            (Some(reach), Some(elapsed)) if km > reach => Reason::OutOfReach {
                 km: km as u32,
                 days: elapsed.whole_days(),
-            });
-        }
+            },
+            _ => Reason::FromLastSeen { km: km as u32 },
+        });
     }
     match seen.injury_or_disability {
         Some(true) if case.visible_marks => reasons.push(Reason::InjuryFitsMarks),
@@ -280,10 +313,20 @@ fn weigh(case: &CaseFacts, s: &Sighting) -> Candidate {
     }
     Candidate {
         sighting_id: s.id.clone(),
-        score: reasons.iter().map(|r| r.weight(km)).sum(),
+        score: reasons.iter().map(|r| r.weight(distance_points)).sum(),
         reasons,
         same_photo: Vec::new(),
+        km,
     }
+}
+
+/// The points a sighting `km` from the last-seen place is worth, `days` after the child went
+/// missing (unknown: the widest spread). Never rises with the distance.
+fn distance_weight(km: f64, days: Option<f64>) -> i32 {
+    let spread = days.map_or(SPREAD_MAX_KM, |d| {
+        (SPREAD_BASE_KM + SPREAD_KM_PER_DAY * d.max(0.0)).min(SPREAD_MAX_KM)
+    });
+    (AT_LAST_SEEN_POINTS - POINTS_PER_LOG_KM * (km / spread).ln_1p()).round() as i32
 }
 
 /// The years an age band covers.
@@ -296,5 +339,7 @@ fn band_years(band: AgeBand) -> (i64, i64) {
     }
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

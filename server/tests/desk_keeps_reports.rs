@@ -26,6 +26,20 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Waits for a desk that should refuse to start; one that serves instead is killed after a
+/// minute and the test fails.
+fn refused(mut child: std::process::Child) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the desk started instead of refusing");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn sealed_in(intake: &Path) -> usize {
     std::fs::read_dir(intake.join("reports"))
         .unwrap()
@@ -189,7 +203,7 @@ async fn the_desk_refuses_a_wrong_identity_on_its_state_and_a_second_desk() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 
-    let second = desk(&identity(&org)).wait_with_output().unwrap();
+    let second = refused(desk(&identity(&org)));
     assert!(!second.status.success());
     assert!(
         text(&second).contains("another desk is already running"),
@@ -199,7 +213,7 @@ async fn the_desk_refuses_a_wrong_identity_on_its_state_and_a_second_desk() {
 
     first.kill().unwrap();
     first.wait().unwrap();
-    let wrong = desk(&identity(&other)).wait_with_output().unwrap();
+    let wrong = refused(desk(&identity(&other)));
     assert!(!wrong.status.success());
     assert!(
         text(&wrong).contains("not the organisation's"),

@@ -74,6 +74,8 @@ impl Desk {
     pub fn new(config: DeskConfig) -> anyhow::Result<Arc<Self>> {
         let csp = HeaderValue::from_str(&pages::content_security_policy(config.tiles.as_ref()))?;
         let lock = lock::StateLock::acquire(&config.state)?;
+        // Before anything is opened or served: the identity must be this desk's organisation's.
+        crate::keep::check_organisation(&config.identities, &config.state)?;
         let desk = Arc::new(Self {
             state: DeskState::open(&config.state)?,
             config,

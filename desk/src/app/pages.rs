@@ -227,7 +227,7 @@ mod tests {
                 expected: 0,
                 seen: AgeBand::Under5,
             },
-            Reason::NearLastSeen { km: 0 },
+            Reason::FromLastSeen { km: 0 },
             Reason::OutOfReach { km: 0, days: 0 },
             Reason::SeenBeforeMissing,
             Reason::InjuryFitsMarks,

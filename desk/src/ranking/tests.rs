@@ -3,7 +3,7 @@ use sighting_core::report::{Activity, Observations};
 use super::*;
 use crate::state::{CaseDetails, Publication};
 
-fn case(date_of_birth: Option<&str>) -> CaseRow {
+pub(super) fn case(date_of_birth: Option<&str>) -> CaseRow {
     CaseRow {
         number: "C-7".into(),
         details: CaseDetails {
@@ -31,7 +31,7 @@ const NEAR: (f64, f64) = (39.97, 116.31);
 const SHANGHAI: (f64, f64) = (31.23, 121.47);
 const GUANGZHOU: (f64, f64) = (23.13, 113.26);
 
-fn seen(id: &str, at: (f64, f64), time: &str, o: Observations) -> Sighting {
+pub(super) fn seen(id: &str, at: (f64, f64), time: &str, o: Observations) -> Sighting {
     let mut s = Sighting::failed(id.into(), format!("{id}.age"), String::new());
     s.status = "verified".into();
     s.reason = None;
@@ -41,7 +41,7 @@ fn seen(id: &str, at: (f64, f64), time: &str, o: Observations) -> Sighting {
     s
 }
 
-fn girl_5_to_9() -> Observations {
+pub(super) fn girl_5_to_9() -> Observations {
     Observations {
         sex: Some(Sex::Girl),
         age_band: Some(AgeBand::From5To9),
@@ -49,7 +49,7 @@ fn girl_5_to_9() -> Observations {
     }
 }
 
-fn linked(o: Observations, number: &str) -> Observations {
+pub(super) fn linked(o: Observations, number: &str) -> Observations {
     Observations {
         case_number: Some(number.into()),
         ..o
@@ -97,7 +97,7 @@ fn candidates_come_in_the_expected_order_with_their_reasons() {
         ),
         b,
         b_again,
-        // Fits, far away months later: no penalty for distance on an older case.
+        // Fits, 1,100 km away months later: the distance weighs against it, not out.
         seen("c", SHANGHAI, "2026-11-01T10:00:00+08:00", injured),
         // A boy: out.
         seen(
@@ -131,9 +131,9 @@ fn candidates_come_in_the_expected_order_with_their_reasons() {
     ];
     let ranked = rank(&case(None), &sightings, &BTreeSet::new());
     let order: Vec<&str> = ranked.iter().map(|c| c.sighting_id.as_str()).collect();
-    assert_eq!(order, ["a", "b", "c", "j", "e"]);
+    assert_eq!(order, ["a", "b", "j", "c", "e"]);
     let scores: Vec<i32> = ranked.iter().map(|c| c.score).collect();
-    assert_eq!(scores, [164, 49, 45, 39, 20]);
+    assert_eq!(scores, [165, 50, 40, 21, -4]);
     assert_eq!(
         ranked[0].reasons,
         [
@@ -143,7 +143,7 @@ fn candidates_come_in_the_expected_order_with_their_reasons() {
                 expected: 8,
                 seen: AgeBand::From5To9
             },
-            Reason::NearLastSeen { km: 1 },
+            Reason::FromLastSeen { km: 1 },
             Reason::InjuryFitsMarks,
         ]
     );
@@ -197,4 +197,41 @@ fn nothing_known_scores_nothing_and_is_not_listed() {
     // Unless a reviewer decided on it: then it stays in the list.
     let kept = rank(&case(None), [&bare], &BTreeSet::from(["z"]));
     assert_eq!(kept.len(), 1);
+}
+
+const AMSTERDAM: (f64, f64) = (52.37, 4.90);
+/// About 3 km from where C-7's child was last seen in Haidian.
+const THREE_KM: (f64, f64) = (39.985, 116.318);
+
+#[test]
+fn another_continent_does_not_outrank_the_same_city_unless_the_reporter_linked_it() {
+    // Six months after a child went missing in Beijing: a girl of the right age in Amsterdam,
+    // and a sighting 3 km from where she was last seen with nothing observed.
+    let later = "2026-11-20T10:00:00+08:00";
+    let amsterdam = seen("a", AMSTERDAM, later, girl_5_to_9());
+    let near = seen("n", THREE_KM, later, Observations::default());
+    let case = case(None);
+    let far = weigh(&CaseFacts::of(&case), &amsterdam);
+    assert!(
+        far.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::FromLastSeen { km: 7700..=7900 })),
+        "the distance is a reason, with the km: {far:?}"
+    );
+    let ranked = rank(&case, [&amsterdam, &near], &BTreeSet::new());
+    let order: Vec<&str> = ranked.iter().map(|c| c.sighting_id.as_str()).collect();
+    assert_eq!(order, ["n"], "{ranked:?}");
+    assert!(matches!(
+        ranked[0].reasons[..],
+        [Reason::FromLastSeen { km: 2..=3 }]
+    ));
+    // Decided on, it is listed, still below the same city.
+    let kept = rank(&case, [&amsterdam, &near], &BTreeSet::from(["a", "n"]));
+    let order: Vec<&str> = kept.iter().map(|c| c.sighting_id.as_str()).collect();
+    assert_eq!(order, ["n", "a"], "{kept:?}");
+    // Linked by its reporter, it is looked at first.
+    let linked = seen("a", AMSTERDAM, later, linked(girl_5_to_9(), "C-7"));
+    let ranked = rank(&case, [&linked, &near], &BTreeSet::new());
+    let order: Vec<&str> = ranked.iter().map(|c| c.sighting_id.as_str()).collect();
+    assert_eq!(order, ["a", "n"], "{ranked:?}");
 }
