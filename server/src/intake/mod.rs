@@ -42,6 +42,9 @@ pub use serve::{serve, Serving};
 use store::{RateLimit, StoreError, UploadStore};
 
 const TUS_VERSION: &str = "1.0.0";
+/// The largest report the intake takes by default (`Tus-Max-Size`), and the most the review
+/// desk fetches for one.
+pub const MAX_REPORT_BYTES: u64 = 64 << 20;
 
 /// What the organisation can tune; the defaults suit one server on the open internet.
 #[derive(Debug, Clone)]
@@ -81,7 +84,7 @@ pub struct IntakeConfig {
 impl Default for IntakeConfig {
     fn default() -> Self {
         Self {
-            max_size: 64 << 20,
+            max_size: MAX_REPORT_BYTES,
             expiry: Duration::from_secs(24 * 3600),
             rate_burst: 30,
             rate_refill: Duration::from_secs(2),

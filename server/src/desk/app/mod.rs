@@ -30,7 +30,7 @@ use super::sightings::Sighting;
 use super::state::{DeskState, OpenedReport};
 pub use feed::FeedPusher;
 pub use pages::MapTiles;
-pub use pull::Puller;
+pub use pull::{PullLimits, Puller};
 
 /// Where new reports come from.
 pub enum Source {
