@@ -145,6 +145,7 @@ async fn desk_app(dir: &Path, identities: Vec<age::x25519::Identity>) -> Result<
     let started = Instant::now();
     let desk = Desk::new(DeskConfig {
         identities,
+        intake_key: None,
         source: Source::Dir(dir.join("data")),
         state: dir.join("desk"),
         poll: Duration::from_secs(3600),

@@ -9,13 +9,13 @@
 use std::io::Write;
 
 use serde_json::json;
-use sighting_core::wire::{hex, Receipt};
+use sighting_core::wire::hex;
 use time::format_description::well_known::Rfc3339;
 
 use super::gcj02;
+use super::receipts::ReceiptCheck;
 use super::sightings::Sighting;
 use super::state::{AuditEntry, TriageRow};
-use sighting_core::wire::desk_feed::IntakeRecord;
 
 /// One sighting's part of a package.
 pub struct LeadItem {
@@ -235,35 +235,28 @@ fn checks(item: &LeadItem) -> String {
             "接收服务器在接受上传前已核验设备的信封签名。",
         ),
     ];
-    let receipt = item
-        .intake_record
-        .as_deref()
-        .and_then(|r| serde_json::from_slice::<IntakeRecord>(r).ok())
-        .map(|r| r.receipt);
-    lines.push(match receipt {
-        Some(r) if receipt_signed(&r) => both(
-            &format!(
-                "Receipt signed by the intake server (key {}) at {}.",
-                r.server_key, r.received_at
-            ),
-            "接收服务器已签发收据。",
-        ),
-        Some(_) => both("The intake receipt does NOT verify.", "接收收据验证失败。"),
-        None => both("No intake record on this desk.", "本审核台没有接收记录。"),
-    });
+    lines.push(receipt(s));
     let items: String = lines.iter().map(|l| format!("<li>{l}</li>")).collect();
     format!("<h3>{}</h3><ul>{items}</ul>", both("Checks", "核验"))
 }
 
-/// The receipt's signature over its own fields, by the key it names.
-fn receipt_signed(r: &Receipt) -> bool {
-    let (Some(sha), Some(key)) = (
-        hex::decode::<32>(&r.ciphertext_sha256),
-        sighting_core::wire::parse_server_key(&r.server_key),
-    ) else {
-        return false;
-    };
-    r.verify(r.report_id, &sha, &key).is_ok()
+/// The intake receipt as the desk checked it against the organisation's intake key when it
+/// opened the report: never vouched for on the strength of the key the receipt names.
+fn receipt(s: &Sighting) -> String {
+    let received = s.received_at.as_deref().unwrap_or("-");
+    match s.receipt.map(|check| (check, check.warning())) {
+        Some((ReceiptCheck::Verified, _)) => both(
+            &format!(
+                "Receipt signed by the organisation's intake server (its key, server.pub) at {received}."
+            ),
+            &format!("接收收据由本机构接收服务器（其密钥 server.pub）签发，接收时间 {received}。"),
+        ),
+        Some((_, Some((en, zh)))) => both(
+            &format!("{en} (It states {received}.)"),
+            &format!("{zh}（收据所称接收时间：{received}。）"),
+        ),
+        _ => both("No intake record on this desk.", "本审核台没有接收记录。"),
+    }
 }
 
 fn custody(entries: &[AuditEntry]) -> String {

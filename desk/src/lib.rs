@@ -17,6 +17,7 @@ pub mod keep;
 pub mod keygen;
 pub mod lead;
 pub mod ranking;
+pub mod receipts;
 pub mod sightings;
 pub mod state;
 
@@ -179,6 +180,8 @@ fn untar(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, OpenError> {
 pub struct Outcome {
     pub file: PathBuf,
     pub result: Result<Manifest, OpenError>,
+    /// The intake receipt checked against the organisation's intake key (`None`: no record).
+    pub receipt: Option<receipts::ReceiptCheck>,
 }
 
 /// A sealed file's name as `sightings.json` keeps it: relative to the data directory.
@@ -199,12 +202,24 @@ pub fn open_dir(
     data: &Path,
     out: &Path,
 ) -> anyhow::Result<Vec<Outcome>> {
+    open_dir_checked(identities, None, data, out)
+}
+
+/// [`open_dir`], checking every intake receipt against `intake_key` (the organisation's
+/// `server.pub`); receipts opened before without it are checked now.
+pub fn open_dir_checked(
+    identities: &[age::x25519::Identity],
+    intake_key: Option<&[u8; 32]>,
+    data: &Path,
+    out: &Path,
+) -> anyhow::Result<Vec<Outcome>> {
     make_private_dir(out)?;
     keep::check_organisation(identities, out)?;
     let mut files = Vec::new();
     collect_sealed(data, &mut files)?;
     files.sort();
     let mut known = sightings::load(out)?;
+    receipts::recheck(&mut known, data, intake_key);
     // Opened reports are done; one that failed is tried again (a wrong key today, the right
     // one tomorrow) and its old record replaced by the new outcome.
     let opened: std::collections::BTreeSet<String> = known
@@ -222,11 +237,10 @@ pub fn open_dir(
         let opened = fs::File::open(&file)
             .map_err(|e| OpenError::Decrypt(e.to_string()))
             .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
+        let mut receipt = None;
         let result = opened.and_then(|report| {
             // What the intake server recorded beside the ciphertext (receipt, clocks).
-            let record: Option<IntakeRecord> = fs::read(file.with_extension("intake.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
+            let record = receipts::read_record(&file);
             keep_report(out, &file, &report, record.as_ref())?;
             let mut sighting = sightings::Sighting::verified(
                 relative_name(data, &file),
@@ -234,6 +248,14 @@ pub fn open_dir(
                 &report.manifest_json,
                 record.as_ref(),
             );
+            if let Some(record) = &record {
+                let check = match receipts::file_sha256(&file) {
+                    Ok(sha) => receipts::check(&record.receipt, &sha, intake_key),
+                    Err(_) => receipts::ReceiptCheck::NotVerified,
+                };
+                sighting.set_receipt(check);
+                receipt = Some(check);
+            }
             // Clusters use the hash of the photo itself, never the one the manifest claims.
             sighting.perceptual_hash =
                 sighting_core::capture::perceptual_hash(&report.photo, &Default::default())
@@ -250,7 +272,11 @@ pub fn open_dir(
                 e.to_string(),
             ));
         }
-        outcomes.push(Outcome { file, result });
+        outcomes.push(Outcome {
+            file,
+            result,
+            receipt,
+        });
         progress.inc(1);
     }
     progress.finish_and_clear();
@@ -262,6 +288,19 @@ pub fn open_dir(
     sightings::save(out, &known)?;
     export::write_all(out, &known)?;
     Ok(outcomes)
+}
+
+/// Checks the receipts of reports opened without the intake key, and saves what was found.
+pub(crate) fn recheck_receipts(
+    data: &Path,
+    out: &Path,
+    intake_key: Option<&[u8; 32]>,
+) -> anyhow::Result<()> {
+    let mut known = sightings::load(out)?;
+    if receipts::recheck(&mut known, data, intake_key) {
+        sightings::save(out, &known)?;
+    }
+    Ok(())
 }
 
 /// Writes a verified report to `out/reports/<id>/`, once: its id must be the one the intake

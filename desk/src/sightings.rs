@@ -13,6 +13,7 @@ use sighting_core::report::{Manifest, ManifestLocation, Observations};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::receipts::ReceiptCheck;
 use sighting_core::wire::desk_feed::IntakeRecord;
 
 /// Two photos whose dHashes differ in at most this many of 64 bits show the same picture.
@@ -67,6 +68,12 @@ pub struct Sighting {
     /// case links and reviewers' decisions. (`cluster` in files written before the rename.)
     #[serde(alias = "cluster")]
     pub same_photo: Option<String>,
+    /// The intake's receipt checked against the organisation's intake key (`None`: no intake
+    /// record), and in words, both languages, why it cannot be relied on when it cannot.
+    #[serde(default)]
+    pub receipt: Option<ReceiptCheck>,
+    #[serde(default)]
+    pub receipt_warning: Option<String>,
 }
 
 impl Sighting {
@@ -93,7 +100,15 @@ impl Sighting {
             device_key: None,
             manifest: None,
             same_photo: None,
+            receipt: None,
+            receipt_warning: None,
         }
+    }
+
+    /// Records what the check of the intake receipt found, with words where it failed.
+    pub fn set_receipt(&mut self, check: ReceiptCheck) {
+        self.receipt = Some(check);
+        self.receipt_warning = check.warning_text();
     }
 
     pub fn verified(

@@ -76,6 +76,7 @@ async fn a_sideways_case_photo_is_stored_served_and_published_upright() {
         lan: false,
         tiles: None,
         bulletins: None,
+        intake_key: None,
     })
     .unwrap();
     desk.state

@@ -42,6 +42,7 @@ pub use serve::{serve, Serving};
 use store::{RateLimit, StoreError, UploadStore};
 
 const TUS_VERSION: &str = "1.0.0";
+pub use sighting_core::wire::desk_feed::MAX_REPORT_BYTES;
 
 /// What the organisation can tune; the defaults suit one server on the open internet.
 #[derive(Debug, Clone)]
@@ -81,7 +82,7 @@ pub struct IntakeConfig {
 impl Default for IntakeConfig {
     fn default() -> Self {
         Self {
-            max_size: 64 << 20,
+            max_size: MAX_REPORT_BYTES,
             expiry: Duration::from_secs(24 * 3600),
             rate_burst: 30,
             rate_refill: Duration::from_secs(2),

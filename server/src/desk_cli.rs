@@ -23,6 +23,10 @@ pub struct DeskArgs {
     /// Or the intake server itself (https://…), pulled with the desk token.
     #[arg(long, requires = "token_file")]
     intake: Option<String>,
+    /// The intake's receipt key (server.pub from keygen, or the key itself) every receipt must
+    /// be signed with; default: server.pub beside --identity.
+    #[arg(long)]
+    server_key: Option<String>,
     /// desk.token from `sighting-server desk-token`.
     #[arg(long)]
     token_file: Option<PathBuf>,
@@ -102,6 +106,7 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
     };
     let config = app::DeskConfig {
         identities: desk::read_identities(&args.identity)?,
+        intake_key: desk::receipts::intake_key_for(args.server_key.as_deref(), &args.identity)?,
         source,
         state: args.state,
         poll: Duration::from_secs(args.poll_secs.max(1)),

@@ -100,6 +100,10 @@ enum Command {
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
+        /// The intake's receipt key (server.pub from keygen, or the key itself) every receipt
+        /// must be signed with; default: server.pub beside --identity.
+        #[arg(long)]
+        server_key: Option<String>,
     },
     /// Run the review desk: a local web app for reviewers that opens new reports continuously.
     Desk(desk_cli::DeskArgs),
@@ -280,7 +284,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             out,
             json,
-        } => open(&identity, &data, &out, json).map(|()| ExitCode::SUCCESS),
+            server_key,
+        } => {
+            let intake_key = desk::receipts::intake_key_for(server_key.as_deref(), &identity)?;
+            open(&identity, intake_key.as_ref(), &data, &out, json).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -374,18 +382,22 @@ fn prune(spec: &str, opened: &std::path::Path, failed: bool) -> anyhow::Result<(
 /// itself succeeded.
 fn open(
     identity: &std::path::Path,
+    intake_key: Option<&[u8; 32]>,
     data: &std::path::Path,
     out: &std::path::Path,
     json: bool,
 ) -> anyhow::Result<()> {
     let identities = desk::read_identities(identity)?;
-    let outcomes = desk::open_dir(&identities, data, out)?;
+    let outcomes = desk::open_dir_checked(&identities, intake_key, data, out)?;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if json {
         let rows: Vec<_> = outcomes
             .iter()
             .map(|o| match &o.result {
-                Ok(r) => json!({"file": o.file, "id": r.id, "status": "verified"}),
+                Ok(r) => json!({
+                    "file": o.file, "id": r.id, "status": "verified", "receipt": o.receipt,
+                    "receipt_warning": o.receipt.and_then(|c| c.warning_text()),
+                }),
                 Err(e) => json!({"file": o.file, "status": "failed", "reason": e.to_string()}),
             })
             .collect();
@@ -394,7 +406,12 @@ fn open(
     }
     for o in &outcomes {
         match &o.result {
-            Ok(r) => println!("verified  {}  {}", r.id, o.file.display()),
+            Ok(r) => {
+                println!("verified  {}  {}", r.id, o.file.display());
+                if let Some(warning) = o.receipt.and_then(|c| c.warning_text()) {
+                    println!("  RECEIPT {}: {warning}", r.id);
+                }
+            }
             Err(e) => println!("FAILED    {}: {e}", o.file.display()),
         }
     }

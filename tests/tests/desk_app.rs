@@ -47,6 +47,7 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
             .unwrap(),
+        intake_key: Some(public),
         source: app::Source::Dir(data),
         state: state.clone(),
         poll: Duration::from_millis(200),
@@ -288,6 +289,7 @@ async fn repeated_wrong_passwords_are_throttled_per_name() {
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
             .unwrap(),
+        intake_key: None,
         source: app::Source::Dir(data),
         state: tmp.path().join("desk"),
         poll: Duration::from_secs(3600),

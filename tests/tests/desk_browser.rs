@@ -136,6 +136,7 @@ async fn reviewers_click_through_the_desk_in_chromium() {
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
             .unwrap(),
+        intake_key: None,
         source: app::Source::Dir(data),
         state: state.clone(),
         poll: Duration::from_secs(3600),

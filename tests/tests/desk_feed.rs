@@ -35,6 +35,7 @@ async fn publishing_and_closing_in_the_app_push_the_feed_to_the_intake() {
     std::fs::create_dir_all(tmp.path().join("intake/reports")).unwrap();
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&org.join(keygen::IDENTITY_FILE)).unwrap(),
+        intake_key: None,
         source: app::Source::Dir(tmp.path().join("intake")),
         state: tmp.path().join("desk"),
         poll: Duration::from_secs(3600),

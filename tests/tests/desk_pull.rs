@@ -105,6 +105,7 @@ async fn only_the_desk_token_reads_the_feed_and_a_pulling_desk_opens_what_arrive
     let puller = Puller::new(&server.base, token, None, state.join("pulled")).unwrap();
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&org_dir.join(keygen::IDENTITY_FILE)).unwrap(),
+        intake_key: None,
         source: Source::Intake(puller),
         state: state.clone(),
         poll: Duration::from_millis(200),

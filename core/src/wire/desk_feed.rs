@@ -18,6 +18,10 @@ use uuid::Uuid;
 
 use super::{DeviceClock, Receipt};
 
+/// The largest report the intake takes by default (`Tus-Max-Size`), and the most the review
+/// desk fetches for one.
+pub const MAX_REPORT_BYTES: u64 = 64 << 20;
+
 /// A finished report as the feed lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finished {

@@ -333,8 +333,10 @@
       skewText = skew > 0 ? t("skew_ahead", { d: duration(skew) }) : t("skew_behind", { d: duration(skew) });
       if (report.clock_flagged) skewText += ` ${t("skew_flagged")}`;
     }
+    // A receipt the organisation's intake key does not vouch for: its time of receipt neither.
+    if (report && report.receipt_warning) skewText = `${report.receipt_warning} ${skewText}`;
     $("detail-skew").textContent = skewText;
-    $("detail-skew").className = report && report.clock_flagged ? "flagged" : "";
+    $("detail-skew").className = report && (report.clock_flagged || report.receipt_warning) ? "flagged" : "";
 
     const location = report && report.lat != null
       ? [[t("country"), countryAt(report.lat, report.lon) || t("country_unknown")],
