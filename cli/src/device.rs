@@ -186,7 +186,7 @@ pub fn capture(data: &Data, args: &CaptureArgs) -> Result<()> {
         draft.id,
         draft.width,
         draft.height,
-        draft.location.to_string()
+        draft.location
     );
     if !args.draft {
         let details = Details {

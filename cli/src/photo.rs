@@ -136,7 +136,7 @@ pub fn summary_text(input: &Path, photo: &SanitizedPhoto, written: &[(PathBuf, u
     }
     out.push_str(&format!(
         "\n  location: {}\n  captured: {}\n",
-        photo.location.to_string(),
+        photo.location,
         photo.captured_at.format(&Rfc3339).unwrap_or_default()
     ));
     for (path, bytes) in written {
