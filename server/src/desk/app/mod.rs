@@ -30,7 +30,7 @@ use super::sightings::Sighting;
 use super::state::{DeskState, OpenedReport};
 pub use feed::FeedPusher;
 pub use pages::MapTiles;
-pub use pull::{PullLimits, Puller};
+pub use pull::Puller;
 
 /// Where new reports come from.
 pub enum Source {
@@ -43,9 +43,6 @@ pub enum Source {
 /// What the desk app runs on.
 pub struct DeskConfig {
     pub identities: Vec<age::x25519::Identity>,
-    /// The intake's receipt key (`server.pub`): every receipt is checked against it (`None`:
-    /// receipts are shown as not checked).
-    pub intake_key: Option<[u8; 32]>,
     pub source: Source,
     /// The desk's state: `desk.sqlite3`, the opened reports and the exports.
     pub state: PathBuf,
@@ -68,6 +65,8 @@ pub struct Desk {
     /// Every response's Content-Security-Policy (it names the tile server).
     csp: HeaderValue,
     logins: throttle::LoginThrottle,
+    /// Permits for password checks ([`auth::PASSWORD_CHECKS`]).
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl Desk {
@@ -79,12 +78,8 @@ impl Desk {
             sightings: RwLock::new(HashMap::new()),
             csp,
             logins: Default::default(),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(auth::PASSWORD_CHECKS)),
         });
-        super::recheck_receipts(
-            desk.data_dir(),
-            &desk.config.state,
-            desk.config.intake_key.as_ref(),
-        )?;
         desk.reload(None)?;
         Ok(desk)
     }
@@ -92,12 +87,8 @@ impl Desk {
     /// Opens what is new under the data directory and records it; returns how many reports
     /// were new.
     pub fn open_new(&self) -> anyhow::Result<usize> {
-        let outcomes = super::open_dir_checked(
-            &self.config.identities,
-            self.config.intake_key.as_ref(),
-            self.data_dir(),
-            &self.config.state,
-        )?;
+        let outcomes =
+            super::open_dir(&self.config.identities, self.data_dir(), &self.config.state)?;
         if !outcomes.is_empty() {
             let new: HashSet<String> = outcomes
                 .iter()
@@ -217,7 +208,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/static/{*path}", get(pages::asset))
-        .route("/api/login", post(auth::login))
+        .route(
+            "/api/login",
+            post(auth::login).layer(axum::extract::DefaultBodyLimit::max(auth::MAX_LOGIN_BODY)),
+        )
         .merge(api)
         .layer(middleware::map_response_with_state(
             desk.clone(),
