@@ -17,7 +17,7 @@ import org.sighting.shell.LONG_WAIT
  * have waited past [LONG_WAIT] on such a phone, the outbox explains what to allow and opens the
  * maker's screen for it, or the app's own settings page where that screen does not exist.
  */
-enum class BackgroundLimits(@StringRes val steps: Int, private val screens: List<ComponentName>) {
+enum class BackgroundLimits(@param:StringRes val steps: Int, private val screens: List<ComponentName>) {
     XIAOMI(
         R.string.background_steps_xiaomi,
         listOf(
