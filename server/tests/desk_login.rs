@@ -213,3 +213,39 @@ async fn a_burst_of_logins_is_checked_a_few_at_a_time_in_little_memory() {
     }
     eprintln!("{checked} checked, peak RSS {} MiB", peak >> 20);
 }
+
+/// All 64 of 64 parallel guesses for one reviewer were checked: the failure was counted after
+/// the hash. Guessers who are told the desk is busy come back until they get an answer; still
+/// no more than five guesses are checked, and the name is then throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_for_one_reviewer_are_counted_before_they_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &[]);
+    let mut answers = Vec::new();
+    let mut waiting = 64;
+    while waiting > 0 {
+        let guesses = (0..waiting)
+            .map(|i| login_request(&desk.addr, "ana", &format!("guess {i}")))
+            .collect();
+        let (busy, done): (Vec<_>, Vec<_>) = burst(&desk.addr, guesses)
+            .await
+            .into_iter()
+            .partition(|a| a.error() == "busy");
+        answers.extend(done);
+        waiting = busy.len();
+    }
+    let checked = count(&answers, 401);
+    assert!(
+        (1..=PER_NAME).contains(&checked),
+        "{checked} guesses checked"
+    );
+    assert_eq!(count(&answers, 429), 64 - checked);
+    assert!(answers
+        .iter()
+        .filter(|a| a.status == 429)
+        .all(|a| a.error() == "throttled" && a.retry_after.is_some_and(|s| s > 60)));
+    let right = send(&desk.addr, login_request(&desk.addr, "ana", PASSWORD)).await;
+    assert_eq!(right.status, 429, "the name stays throttled: {right:?}");
+    let other = send(&desk.addr, login_request(&desk.addr, "bo", PASSWORD)).await;
+    assert_eq!(other.status, 200, "{other:?}");
+}

@@ -86,7 +86,7 @@ pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>
             1,
         );
     };
-    if let Err(wait) = desk.logins.check(&form.name, Instant::now()) {
+    if let Err(wait) = desk.logins.begin(&form.name, Instant::now()) {
         return too_many(
             "throttled",
             "too many failed logins: wait, then try again",
@@ -106,18 +106,21 @@ pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>
             desk.logins.succeeded(&name);
             session
         }
+        Ok(Err(StateError::Credentials)) => {
+            desk.logins.failed(Instant::now());
+            return state_error(StateError::Credentials);
+        }
         Ok(Err(e)) => {
-            if matches!(e, StateError::Credentials) {
-                desk.logins.failed(&name, Instant::now());
-            }
+            desk.logins.unchecked(&name);
             return state_error(e);
         }
         Err(_) => {
+            desk.logins.unchecked(&name);
             return refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "login failed",
-            )
+            );
         }
     };
     let secure = if desk.config.lan { "; Secure" } else { "" };
