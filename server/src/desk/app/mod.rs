@@ -30,7 +30,7 @@ use super::sightings::Sighting;
 use super::state::{DeskState, OpenedReport};
 pub use feed::FeedPusher;
 pub use pages::MapTiles;
-pub use pull::Puller;
+pub use pull::{PullLimits, Puller};
 
 /// Where new reports come from.
 pub enum Source {
@@ -43,6 +43,9 @@ pub enum Source {
 /// What the desk app runs on.
 pub struct DeskConfig {
     pub identities: Vec<age::x25519::Identity>,
+    /// The intake's receipt key (`server.pub`): every receipt is checked against it (`None`:
+    /// receipts are shown as not checked).
+    pub intake_key: Option<[u8; 32]>,
     pub source: Source,
     /// The desk's state: `desk.sqlite3`, the opened reports and the exports.
     pub state: PathBuf,
@@ -80,6 +83,11 @@ impl Desk {
             logins: Default::default(),
             password_checks: Arc::new(tokio::sync::Semaphore::new(auth::PASSWORD_CHECKS)),
         });
+        super::recheck_receipts(
+            desk.data_dir(),
+            &desk.config.state,
+            desk.config.intake_key.as_ref(),
+        )?;
         desk.reload(None)?;
         Ok(desk)
     }
@@ -87,8 +95,12 @@ impl Desk {
     /// Opens what is new under the data directory and records it; returns how many reports
     /// were new.
     pub fn open_new(&self) -> anyhow::Result<usize> {
-        let outcomes =
-            super::open_dir(&self.config.identities, self.data_dir(), &self.config.state)?;
+        let outcomes = super::open_dir_checked(
+            &self.config.identities,
+            self.config.intake_key.as_ref(),
+            self.data_dir(),
+            &self.config.state,
+        )?;
         if !outcomes.is_empty() {
             let new: HashSet<String> = outcomes
                 .iter()
