@@ -64,6 +64,8 @@ dependencies {
     implementation("androidx.camera:camera-camera2:1.4.1")
     implementation("androidx.camera:camera-lifecycle:1.4.1")
     implementation("androidx.camera:camera-view:1.4.1")
-    implementation("com.google.android.gms:play-services-location:21.3.0")
+    // Location from the platform's LocationManager: no Google Play services (phones sold in
+    // mainland China have none).
+    implementation("androidx.core:core-ktx:1.13.1")
     implementation("androidx.work:work-runtime-ktx:2.10.0")
 }

@@ -52,8 +52,8 @@ impl DraftStore {
             drafts: data_dir.join("drafts"),
             thumbnails: data_dir.join("thumbnails"),
         };
-        fs::create_dir_all(&store.drafts)?;
-        fs::create_dir_all(&store.thumbnails)?;
+        crate::private_fs::create_dir(&store.drafts)?;
+        crate::private_fs::create_dir(&store.thumbnails)?;
         Ok(store)
     }
 
@@ -189,10 +189,11 @@ fn unpack(bytes: &[u8]) -> std::io::Result<BTreeMap<String, Zeroizing<Vec<u8>>>>
     Ok(files)
 }
 
-/// Temp name, fsync, rename, fsync the directory: after a crash the file is whole or absent.
+/// Temp name (0600), fsync, rename, fsync the directory: after a crash the file is whole or
+/// absent.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let written = fs::File::create(&tmp).and_then(|mut file| {
+    let written = crate::private_fs::create_file(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;
         file.sync_all()
     });

@@ -79,17 +79,40 @@ impl fmt::Debug for DeviceKey {
     }
 }
 
-/// The at-rest key (AES-256-GCM) that encrypts drafts and thumbnails on the phone.
-pub struct AtRestKey(LessSafeKey);
+/// The at-rest key (AES-256-GCM) that encrypts drafts and thumbnails on the phone, and a key
+/// derived from the same secret that names files after public values (see [`Self::file_name`]).
+pub struct AtRestKey {
+    aead: LessSafeKey,
+    names: ring::hmac::Key,
+}
 
 impl AtRestKey {
+    fn new(secret: &[u8]) -> Result<Self, KeyError> {
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, &[]).extract(secret);
+        let names = prk
+            .expand(&[FILE_NAMES_INFO], ring::hmac::HMAC_SHA256)
+            .map_err(|_| KeyError::Corrupt)?;
+        Ok(Self {
+            aead: aes_key(secret)?,
+            names: names.into(),
+        })
+    }
+
+    /// A file name for a public value (a bulletin tile's digest, say) that only this device can
+    /// compute: HMAC-SHA256 over `context || value`, in hex. Someone who can list the folder
+    /// learns nothing about which values the phone holds.
+    pub fn file_name(&self, context: &[u8], value: &[u8]) -> String {
+        let tag = ring::hmac::sign(&self.names, &[context, value].concat());
+        crate::wire::hex::encode(tag.as_ref())
+    }
+
     /// `nonce || ciphertext || tag`, with `context` bound in as associated data.
     pub fn seal(&self, context: &[u8], plain: &[u8]) -> Result<Vec<u8>, KeyError> {
-        seal_with(&self.0, context, plain)
+        seal_with(&self.aead, context, plain)
     }
 
     pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        open_with(&self.0, context, sealed)
+        open_with(&self.aead, context, sealed)
     }
 }
 
@@ -135,10 +158,12 @@ pub struct DeviceKeys {
 const DEVICE_FILE: &str = "device.key.wrapped";
 const AT_REST_FILE: &str = "at-rest.key.wrapped";
 const CLOCK_FILE: &str = "clock.key.wrapped";
+/// HKDF info of the file-naming key: never used for anything else.
+const FILE_NAMES_INFO: &[u8] = b"sighting-file-names/1";
 
 impl DeviceKeys {
     pub fn open_or_create(dir: &Path, keystore: &dyn KeyStore) -> Result<Self, KeyError> {
-        fs::create_dir_all(dir)?;
+        crate::private_fs::create_dir(dir)?;
         let rng = SystemRandom::new();
         let at_rest = load_or_make(&dir.join(AT_REST_FILE), keystore, || {
             random_secret(&rng, 32)
@@ -147,7 +172,7 @@ impl DeviceKeys {
         let clock = load_or_make(&dir.join(CLOCK_FILE), keystore, || random_secret(&rng, 32))?;
         Ok(Self {
             device: device_key(&device)?,
-            at_rest: AtRestKey(aes_key(&at_rest)?),
+            at_rest: AtRestKey::new(&at_rest)?,
             clock: clock_key(&clock),
         })
     }

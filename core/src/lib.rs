@@ -16,6 +16,7 @@ pub mod draft;
 pub mod handle;
 pub mod keys;
 pub mod millis;
+mod private_fs;
 pub mod queue;
 pub mod report;
 pub mod seal;

@@ -16,6 +16,8 @@ pub const SERVER_KEY_FILE: &str = "server.key";
 pub const SERVER_PUB_FILE: &str = "server.pub";
 pub const BULLETIN_KEY_FILE: &str = "bulletin.key";
 pub const BULLETIN_PUB_FILE: &str = "bulletin.pub";
+pub const LEAD_KEY_FILE: &str = "lead.key";
+pub const LEAD_PUB_FILE: &str = "lead.pub";
 
 /// What goes into the app's configuration.
 #[derive(Debug, Clone)]
@@ -26,13 +28,20 @@ pub struct PublicKeys {
     pub server_key: String,
     /// The desk's Ed25519 key that signs the bulletin feed, base64.
     pub bulletin_key: String,
+    /// The desk's minisign key that signs lead packages (`lead.pub`'s key line).
+    pub lead_key: String,
 }
 
-/// Writes a new organisation identity, server key and bulletin key into `out`. Refuses to
-/// overwrite: losing an organisation identity loses every report sealed to it.
+/// Writes a new organisation identity, server key, bulletin key and lead-signing key into
+/// `out`. Refuses to overwrite: losing an organisation identity loses every report sealed to it.
 pub fn keygen(out: &Path) -> Result<PublicKeys> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for name in [IDENTITY_FILE, SERVER_KEY_FILE, BULLETIN_KEY_FILE] {
+    for name in [
+        IDENTITY_FILE,
+        SERVER_KEY_FILE,
+        BULLETIN_KEY_FILE,
+        LEAD_KEY_FILE,
+    ] {
         if out.join(name).exists() {
             bail!(
                 "{} already exists; refusing to overwrite an organisation key",
@@ -56,11 +65,30 @@ pub fn keygen(out: &Path) -> Result<PublicKeys> {
 
     let server_key = signing_pair(out, SERVER_KEY_FILE, SERVER_PUB_FILE)?;
     let bulletin_key = signing_pair(out, BULLETIN_KEY_FILE, BULLETIN_PUB_FILE)?;
+    let lead_key = lead_keygen(out)?;
     Ok(PublicKeys {
         recipient,
         server_key,
         bulletin_key,
+        lead_key,
     })
+}
+
+/// A lead-signing key (`lead.key`, 0600; `lead.pub`, to publish beside `recipient.txt`) for an
+/// organisation whose keys were made before lead packages were signed; never overwrites one.
+/// Returns the public key line.
+pub fn lead_keygen(out: &Path) -> Result<String> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    if out.join(LEAD_KEY_FILE).exists() {
+        bail!(
+            "{} already exists; refusing to overwrite the lead-signing key (officers hold its lead.pub)",
+            out.join(LEAD_KEY_FILE).display()
+        );
+    }
+    let (secret, public) = crate::lead::sign::new_key_pair()?;
+    write_file(&out.join(LEAD_KEY_FILE), secret.as_bytes(), true)?;
+    write_file(&out.join(LEAD_PUB_FILE), public.as_bytes(), false)?;
+    Ok(public.lines().nth(1).unwrap_or_default().to_string())
 }
 
 /// A bulletin key for an organisation whose keys were made before bulletins existed.

@@ -352,9 +352,16 @@ fn private_dir_builder() -> fs::DirBuilder {
     builder
 }
 
-/// Makes `dir` (and missing parents) readable by the desk's user only.
+/// Makes `dir` (and missing parents) readable by the desk's user only; tightens `dir` to 0700
+/// if an older desk made it with the default mode.
 pub(crate) fn make_private_dir(dir: &Path) -> std::io::Result<()> {
-    private_dir_builder().recursive(true).create(dir)
+    private_dir_builder().recursive(true).create(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 /// Writes a file readable by the desk's user only (decrypted photos, notes, exports),

@@ -39,15 +39,24 @@ pub(super) async fn discover(State(intake): State<Arc<Intake>>) -> Response {
     r
 }
 
+/// A length or offset header: ASCII digits only, and no leading zero but in "0" itself. Rust's
+/// `u64` parser also takes a `+` sign; tus numbers have one spelling, so anything else is
+/// refused rather than read two ways by two servers. (Whitespace around a field value is not
+/// part of it, RFC 9110 §5.5: hyper strips it before this sees the value.)
 fn header_u64(headers: &HeaderMap, name: &str) -> Result<Option<u64>, Refusal> {
+    let plain_number = |s: &str| {
+        let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let canonical = s == "0" || !s.starts_with('0');
+        (digits && canonical).then(|| s.parse().ok()).flatten()
+    };
     headers
         .get(name)
         .map(|v| {
-            v.to_str().ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            v.to_str().ok().and_then(plain_number).ok_or_else(|| {
                 Refusal::new(
                     StatusCode::BAD_REQUEST,
                     "header",
-                    format!("{name} must be a non-negative integer"),
+                    format!("{name} must be a non-negative integer in plain digits"),
                 )
             })
         })

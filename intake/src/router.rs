@@ -1,6 +1,6 @@
-//! The routes, and what runs around every request: the tus version rule, the cap on uploads
-//! received at once (checked before a body is read), and the time limit on requests without
-//! a body.
+//! The routes, and what runs around every request: the tus version rule, the cap on the
+//! `Upload-Metadata` header, the cap on uploads received at once (checked before a body is
+//! read), and the time limit on requests without a body.
 
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +36,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/v1/bulletins/tiles/{file}", get(bulletins::tile))
         .merge(desk_feed(intake.clone()))
         .layer(middleware::from_fn_with_state(intake.clone(), upload_slots))
+        .layer(middleware::from_fn(metadata_limit))
         .layer(middleware::from_fn(tus_version))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(
@@ -101,6 +102,28 @@ async fn upload_slots(State(intake): State<Arc<Intake>>, mut req: Request, next:
         .retry_after(5)
         .into_response(),
     }
+}
+
+/// A phone's `Upload-Metadata` is about 500 bytes; hyper alone lets a request head reach
+/// ~400 KB. Anything over this is refused before it is parsed (431, RFC 6585 §5).
+const MAX_METADATA_BYTES: usize = 4 << 10;
+
+async fn metadata_limit(req: Request, next: Next) -> Response {
+    let size = req
+        .headers()
+        .get_all("upload-metadata")
+        .iter()
+        .map(|v| v.len())
+        .sum::<usize>();
+    if size > MAX_METADATA_BYTES {
+        return Refusal::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "metadata_too_large",
+            format!("Upload-Metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}"),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn tus_version(req: Request, next: Next) -> Response {

@@ -156,12 +156,17 @@ final class OneShotLocation: NSObject, CLLocationManagerDelegate {
         return nil
     }
 
+    /// The reasons match Android's: location turned off → `disabled` (asked first: with the
+    /// services off the app's status reads as denied too); the reporter said no → `permissionDenied`;
+    /// restricted for this phone (parental controls, device management), which the reporter
+    /// cannot change → `noProvider`; nothing within `waitSeconds` or an error → `noFix`.
     func reading(shutter: Date, waitSeconds: Double = 2) async -> CaptureLocation {
+        if !CLLocationManager.locationServicesEnabled() { return .missing(reason: .disabled) }
         switch manager.authorizationStatus {
-        case .denied, .restricted: return .missing(reason: .permissionDenied)
+        case .denied: return .missing(reason: .permissionDenied)
+        case .restricted: return .missing(reason: .noProvider)
         default: break
         }
-        if !CLLocationManager.locationServicesEnabled() { return .missing(reason: .disabled) }
         let got: CLLocation? = await withCheckedContinuation { c in
             if let fix { c.resume(returning: fix); return }
             continuation = c

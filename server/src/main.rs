@@ -10,6 +10,7 @@ use sighting_intake as intake;
 
 mod case_cli;
 mod desk_cli;
+mod lead_cli;
 
 #[derive(Parser)]
 #[command(
@@ -28,9 +29,12 @@ enum Command {
     /// bulletin key.
     Keygen {
         /// Directory for identity.txt (0600), recipient.txt, server.key (0600), server.pub,
-        /// bulletin.key (0600) and bulletin.pub.
+        /// bulletin.key (0600), bulletin.pub, lead.key (0600) and lead.pub.
         #[arg(long)]
         out: PathBuf,
+        /// Only the lead-signing key (lead.key, lead.pub), for keys made before it existed.
+        #[arg(long)]
+        lead_only: bool,
     },
     /// Run the intake server (tus 1.0.0 + receipts). It stores ciphertext only.
     #[command(group(clap::ArgGroup::new("storage").required(true).args(["data", "store"])))]
@@ -112,6 +116,8 @@ enum Command {
         #[command(subcommand)]
         action: desk_cli::DeskUser,
     },
+    /// A signed lead package for the police: a case and sightings, as PDF and files in a ZIP.
+    Lead(lead_cli::LeadArgs),
     /// The case register, from scripts: add, photo, consent, publish, close, list.
     Case(case_cli::CaseArgs),
     /// The bulletin feed of published cases: build, sign, write and push to the intake.
@@ -221,11 +227,20 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Keygen { out } => {
+        Command::Keygen {
+            out,
+            lead_only: true,
+        } => {
+            let key = keygen::lead_keygen(&out)?;
+            println!("lead-signing key (publish lead.pub):  {key}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keygen { out, .. } => {
             let keys = keygen::keygen(&out)?;
             println!("organisation recipient (app config): {}", keys.recipient);
             println!("server receipt key (app config):     {}", keys.server_key);
             println!("bulletin key (app config, intake):   {}", keys.bulletin_key);
+            println!("lead-signing key (publish lead.pub): {}", keys.lead_key);
             println!(
                 "identity written to {} — keep it offline",
                 out.join(keygen::IDENTITY_FILE).display()
@@ -276,6 +291,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Desk(args) => desk_cli::desk(args).map(|()| ExitCode::SUCCESS),
         Command::DeskUser { action } => desk_cli::desk_user(action).map(|()| ExitCode::SUCCESS),
         Command::Case(args) => case_cli::case(args).map(|()| ExitCode::SUCCESS),
+        Command::Lead(args) => lead_cli::lead(args).map(|()| ExitCode::SUCCESS),
         Command::Bulletins {
             action: BulletinsAction::Publish(args),
         } => case_cli::publish(args).map(|()| ExitCode::SUCCESS),

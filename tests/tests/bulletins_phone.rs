@@ -359,3 +359,64 @@ async fn a_bad_feed_is_refused_whole_and_the_phone_keeps_its_last_good_one() {
         assert_eq!(numbers, ["C-0", "C-1"], "{what}");
     }
 }
+
+/// Every file under `dir` and `dir` itself with their modes, as `(path, mode & 0o777, is_dir)`.
+fn modes_under(dir: &Path) -> Vec<(std::path::PathBuf, u32, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut all = vec![(dir.to_path_buf(), mode(dir), true)];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            all.extend(modes_under(&path));
+        } else {
+            all.push((path.clone(), mode(&path), false));
+        }
+    }
+    all
+}
+
+/// Someone who can read the phone's data folder (another user of a desktop, a backup) learns
+/// nothing from it: every file is 0600 and every folder 0700, and a tile's file name is not the
+/// public digest the index lists for it (which would say which 5° cells the phone holds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phones_files_are_private_and_tiles_are_named_by_a_keyed_hash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = bulletin_key();
+    let (desk, _) = desk_with_cases(&tmp.path().join("desk"), &[AMSTERDAM, UTRECHT]);
+    let server = Arc::new(FeedServer::default());
+    let base = server.start().await;
+    let feed = feed(&desk, &key, 1);
+    server.serve_feed(&feed);
+    let phone = support::phone(
+        tmp.path(),
+        &support::age_keygen(&tmp.path().join("org")).to_string(),
+    );
+    support::submit(&phone, "Canon_40D.jpg").await;
+    let refresh = phone_syncer(&base, public)
+        .refresh_bulletins(&phone, Some(PHONE))
+        .await
+        .unwrap();
+    assert_eq!(refresh.tiles_downloaded, 2);
+
+    let device = tmp.path().join("device");
+    let all = modes_under(&device);
+    assert!(all.len() > 8, "{all:?}");
+    for (path, mode, is_dir) in &all {
+        let want = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, want, "{} is {mode:o}", path.display());
+    }
+    let digests: Vec<&str> = feed.index.tiles.iter().map(|t| t.sha256.as_str()).collect();
+    let tiles = files_under(&device.join("bulletins/tiles"));
+    assert_eq!(tiles.len(), 2);
+    for tile in &tiles {
+        let name = tile.file_name().unwrap().to_str().unwrap();
+        assert!(
+            digests.iter().all(|d| !name.contains(d)),
+            "{name} is a public digest"
+        );
+    }
+    // The list still reads its tiles by their keyed names.
+    let (_, numbers) = shown(&phone, OffsetDateTime::now_utc()).await;
+    assert_eq!(numbers, ["C-0", "C-1"]);
+}

@@ -69,6 +69,10 @@ fn test(root: &Path, long: bool) -> Result<()> {
     run(Command::new("mvn")
         .current_dir(root.join("bindings/kotlin"))
         .args(["-q", "-B", "test"]))?;
+    // The Android app's own code under Robolectric, with the same library and bindings.
+    run(Command::new("mvn")
+        .current_dir(root.join("android/robolectric"))
+        .args(["-q", "-B", "test"]))?;
     run(Command::new(&python)
         .current_dir(root.join("bindings/python"))
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])

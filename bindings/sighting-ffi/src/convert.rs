@@ -136,6 +136,7 @@ pub(crate) fn location(location: CaptureLocation) -> Result<Location, SightingEr
             LocationMissingReason::NoFix => LocationMissing::NoFix,
             LocationMissingReason::Stale => LocationMissing::Stale,
             LocationMissingReason::Disabled => LocationMissing::Disabled,
+            LocationMissingReason::NoProvider => LocationMissing::NoProvider,
         }),
     })
 }
@@ -159,6 +160,7 @@ fn location_out(location: Location) -> CaptureLocation {
                 LocationMissing::NoFix => LocationMissingReason::NoFix,
                 LocationMissing::Stale => LocationMissingReason::Stale,
                 LocationMissing::Disabled => LocationMissingReason::Disabled,
+                LocationMissing::NoProvider => LocationMissingReason::NoProvider,
             },
         },
     }

@@ -149,9 +149,13 @@ pub struct LocationFix {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum LocationMissingReason {
     PermissionDenied,
+    /// Asked, and no fix came in time.
     NoFix,
     Stale,
+    /// The reporter turned location off.
     Disabled,
+    /// The phone has no location service to ask (no GPS, network or fused provider).
+    NoProvider,
 }
 
 /// The phone's location at the shutter, or why there is none (then the camera's own GPS tags,

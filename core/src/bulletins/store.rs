@@ -1,7 +1,10 @@
 //! The phone's copy of the feed, encrypted at rest like drafts (AES-256-GCM under the at-rest
 //! key, the file's name bound in as associated data): `bulletins/feed.sealed` holds the verified
-//! index, its ETag and the regions asked for; `bulletins/tiles/<sha256>.sealed` holds each tile
-//! file, named by the digest the index lists for it.
+//! index, its ETag and the regions asked for; `bulletins/tiles/<name>.sealed` holds each tile
+//! file. A tile's name is a keyed hash of the digest the index lists for it
+//! ([`AtRestKey::file_name`]), not the digest itself: the index is public, so a public name
+//! would tell anyone who can list the folder which 5° cells, and so where, the phone is.
+//! Files are 0600 and folders 0700.
 //!
 //! A new feed is written tiles first, then the index (each file atomically), then tiles the new
 //! index no longer points at are deleted: after a kill at any point the index on disk points only
@@ -19,6 +22,7 @@ use crate::wire::bulletin::{IndexBody, TileFile};
 
 const INDEX_CONTEXT: &[u8] = b"sighting-bulletin-index/1";
 const TILE_CONTEXT: &[u8] = b"sighting-bulletin-tile/1";
+const TILE_NAME_CONTEXT: &[u8] = b"sighting-bulletin-tile-name/1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BulletinStoreError {
@@ -57,7 +61,8 @@ pub struct BulletinStore {
 impl BulletinStore {
     pub fn open(data_dir: &Path) -> Result<Self, BulletinStoreError> {
         let dir = data_dir.join("bulletins");
-        fs::create_dir_all(dir.join("tiles"))?;
+        crate::private_fs::create_dir(&dir)?;
+        crate::private_fs::create_dir(&dir.join("tiles"))?;
         Ok(Self { dir })
     }
 
@@ -69,14 +74,33 @@ impl BulletinStore {
         let plain = key
             .open(INDEX_CONTEXT, &sealed)
             .map_err(|_| BulletinStoreError::Damaged("index"))?;
-        serde_json::from_slice(&plain)
-            .map(Some)
-            .map_err(|_| BulletinStoreError::Damaged("index"))
+        let feed: HeldFeed =
+            serde_json::from_slice(&plain).map_err(|_| BulletinStoreError::Damaged("index"))?;
+        self.rename_public_names(key, &feed)?;
+        Ok(Some(feed))
+    }
+
+    /// Tiles kept by versions that named them by their public digest get their keyed name.
+    fn rename_public_names(&self, key: &AtRestKey, feed: &HeldFeed) -> std::io::Result<()> {
+        for entry in feed.held_tiles() {
+            let Ok(keyed) = self.tile_path(key, &entry.sha256) else {
+                continue;
+            };
+            let public = self
+                .dir
+                .join("tiles")
+                .join(format!("{}.sealed", entry.sha256));
+            match fs::rename(&public, &keyed) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                other => other?,
+            }
+        }
+        Ok(())
     }
 
     /// A tile file the held index lists, by its digest (it was verified when it was fetched).
     pub fn tile(&self, key: &AtRestKey, sha256: &str) -> Result<TileFile, BulletinStoreError> {
-        let sealed = fs::read(self.tile_path(sha256)?)
+        let sealed = fs::read(self.tile_path(key, sha256)?)
             .map_err(|_| BulletinStoreError::Damaged("a tile is missing"))?;
         let plain = key
             .open(&tile_context(sha256), &sealed)
@@ -84,8 +108,8 @@ impl BulletinStore {
         serde_json::from_slice(&plain).map_err(|_| BulletinStoreError::Damaged("tile"))
     }
 
-    pub fn has_tile(&self, sha256: &str) -> bool {
-        self.tile_path(sha256).is_ok_and(|p| p.exists())
+    pub fn has_tile(&self, key: &AtRestKey, sha256: &str) -> bool {
+        self.tile_path(key, sha256).is_ok_and(|p| p.exists())
     }
 
     /// Keeps a verified feed: `new_tiles` are `(sha256, bytes)` of tile files fetched now;
@@ -98,13 +122,16 @@ impl BulletinStore {
     ) -> Result<(), BulletinStoreError> {
         for (sha256, bytes) in new_tiles {
             write_atomic(
-                &self.tile_path(sha256)?,
+                &self.tile_path(key, sha256)?,
                 &key.seal(&tile_context(sha256), bytes)?,
             )?;
         }
         let index = serde_json::to_vec(feed).map_err(|_| BulletinStoreError::Damaged("index"))?;
         write_atomic(&self.index_path(), &key.seal(INDEX_CONTEXT, &index)?)?;
-        let keep: BTreeSet<&str> = feed.held_tiles().map(|t| t.sha256.as_str()).collect();
+        let keep: BTreeSet<String> = feed
+            .held_tiles()
+            .map(|t| key.file_name(TILE_NAME_CONTEXT, t.sha256.as_bytes()))
+            .collect();
         self.delete_tiles_except(&keep)
     }
 
@@ -114,12 +141,12 @@ impl BulletinStore {
         self.delete_tiles_except(&BTreeSet::new())
     }
 
-    fn delete_tiles_except(&self, keep: &BTreeSet<&str>) -> Result<(), BulletinStoreError> {
+    fn delete_tiles_except(&self, keep: &BTreeSet<String>) -> Result<(), BulletinStoreError> {
         for entry in fs::read_dir(self.dir.join("tiles"))? {
             let entry = entry?;
             let name = entry.file_name();
-            let digest = name.to_str().and_then(|n| n.strip_suffix(".sealed"));
-            if digest.is_none_or(|d| !keep.contains(d)) {
+            let keyed = name.to_str().and_then(|n| n.strip_suffix(".sealed"));
+            if keyed.is_none_or(|n| !keep.contains(n)) {
                 fs::remove_file(entry.path())?;
             }
         }
@@ -130,10 +157,11 @@ impl BulletinStore {
         self.dir.join("feed.sealed")
     }
 
-    fn tile_path(&self, sha256: &str) -> Result<PathBuf, BulletinStoreError> {
-        // The digest names a file: only the 64 hex digits the index check let through.
+    fn tile_path(&self, key: &AtRestKey, sha256: &str) -> Result<PathBuf, BulletinStoreError> {
+        // Only the 64 hex digits the index check let through.
         crate::wire::hex::decode::<32>(sha256).ok_or(BulletinStoreError::Damaged("tile name"))?;
-        Ok(self.dir.join("tiles").join(format!("{sha256}.sealed")))
+        let name = key.file_name(TILE_NAME_CONTEXT, sha256.as_bytes());
+        Ok(self.dir.join("tiles").join(format!("{name}.sealed")))
     }
 }
 

@@ -42,9 +42,14 @@ pub enum LocationSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocationMissing {
     PermissionDenied,
+    /// A location service was asked and gave nothing in time.
     NoFix,
     Stale,
+    /// The reporter turned location off.
     Disabled,
+    /// The phone has no location service to ask (no GPS, network or fused provider; on iOS,
+    /// location restricted for the whole device): not the reporter's doing, not a weak signal.
+    NoProvider,
 }
 
 impl LocationMissing {
@@ -54,6 +59,7 @@ impl LocationMissing {
             Self::NoFix => "no_fix",
             Self::Stale => "stale",
             Self::Disabled => "disabled",
+            Self::NoProvider => "no_provider",
         }
     }
 }
@@ -151,6 +157,20 @@ mod tests {
             provider: "fused".into(),
             source: LocationSource::Device,
         }
+    }
+
+    #[test]
+    fn each_missing_reason_has_its_own_word() {
+        let all = [
+            LocationMissing::PermissionDenied,
+            LocationMissing::NoFix,
+            LocationMissing::Stale,
+            LocationMissing::Disabled,
+            LocationMissing::NoProvider,
+        ];
+        let words: std::collections::HashSet<_> = all.iter().map(|m| m.as_str()).collect();
+        assert_eq!(words.len(), all.len());
+        assert_eq!(LocationMissing::NoProvider.as_str(), "no_provider");
     }
 
     #[test]

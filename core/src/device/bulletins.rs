@@ -15,7 +15,7 @@ impl Device {
 
     /// Whether the tile file with this digest is already on the phone (not downloaded again).
     pub fn has_bulletin_tile(&self, sha256: &str) -> bool {
-        self.bulletins.has_tile(sha256)
+        self.bulletins.has_tile(&self.keys.at_rest, sha256)
     }
 
     /// Keeps a feed the sync engine verified, with the tile files it fetched.

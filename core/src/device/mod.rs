@@ -157,10 +157,11 @@ impl Device {
         if config.recipients.is_empty() {
             return Err(SealError::NoRecipients.into());
         }
+        crate::private_fs::create_dir(data_dir)?;
         let keys = DeviceKeys::open_or_create(&keys::keys_dir(data_dir), keystore)?;
         let drafts = DraftStore::open(data_dir)?;
         let bulletins = BulletinStore::open(data_dir)?;
-        fs::create_dir_all(data_dir.join("outbox"))?;
+        crate::private_fs::create_dir(&data_dir.join("outbox"))?;
         let queue = Queue::open(&data_dir.join("queue.sqlite3"))?;
         let device = Self {
             data_dir: data_dir.to_path_buf(),
@@ -284,7 +285,7 @@ impl Device {
         let manifest_json = manifest.to_json()?;
         let sealed_path = self.outbox_path(id);
         let tmp = sealed_path.with_extension("age.tmp");
-        let file = BufWriter::new(fs::File::create(&tmp)?);
+        let file = BufWriter::new(crate::private_fs::create_file(&tmp)?);
         let (file, envelope) = seal::seal_report(
             id,
             &manifest_json,

@@ -6,8 +6,11 @@
 //! before anything is kept: a bad signature, an older version, an expired index, a tile that does
 //! not match, or an answer over the feed's limits refuses the whole refresh, and the phone
 //! keeps the feed it had.
-
-use std::time::Duration;
+//!
+//! The feed server is not trusted for anything but bytes: no redirect is followed (the client's
+//! policy), no body is read past the feed's limit for it, a read that moves nothing is cut by
+//! the stall timeout, and the whole refresh by `bulletin_timeout`, however slowly the server
+//! drips its head or body.
 
 use reqwest::{header, StatusCode};
 use time::OffsetDateTime;
@@ -16,11 +19,8 @@ use super::outcome::{bounded_body, network_failure};
 use super::Syncer;
 use crate::bulletins::{regions_near, HeldFeed};
 use crate::handle::{DeviceHandle, HandleError};
-use crate::queue::AttemptFailure;
+use crate::queue::{AttemptError, AttemptFailure};
 use crate::wire::bulletin::{BulletinError, IndexBody, TileFile, MAX_INDEX_BYTES};
-
-/// A whole request (the index, or one tile) may take this long at most.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What one refresh did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,6 +75,8 @@ impl Syncer {
             .bulletin_key
             .ok_or(RefreshError::NotConfigured)?;
         let _one = self.refreshing.lock().await;
+        // One deadline over every request of the refresh; keeping what was verified is not cut.
+        let deadline = tokio::time::Instant::now() + self.config.bulletin_timeout;
         let held = device.call(|d| d.held_bulletins()).await?;
         let regions = match near {
             Some((lat, lon)) => regions_near(lat, lon)
@@ -84,7 +86,8 @@ impl Syncer {
             None => held.as_ref().map(|h| h.regions.clone()).unwrap_or_default(),
         };
         let mut refresh = BulletinRefresh::default();
-        let (index, etag) = match (self.fetch_index(held.as_ref()).await?, &held) {
+        let answer = self.by(deadline, self.fetch_index(held.as_ref())).await?;
+        let (index, etag) = match (answer, &held) {
             (IndexAnswer::New { bytes, etag }, _) => {
                 refresh.bytes_downloaded += bytes.len() as u64;
                 let have = held.as_ref().map(|h| h.index.version);
@@ -104,7 +107,10 @@ impl Syncer {
             regions,
         };
         let new_tiles = self
-            .fetch_missing_tiles(device, &feed, &mut refresh)
+            .by(
+                deadline,
+                self.fetch_missing_tiles(device, &feed, &mut refresh),
+            )
             .await?;
         let version = feed.index.version;
         refresh.version = Some(version);
@@ -179,6 +185,25 @@ impl Syncer {
         Ok(fetched)
     }
 
+    /// `fetch`, cut at `deadline`.
+    async fn by<T>(
+        &self,
+        deadline: tokio::time::Instant,
+        fetch: impl std::future::Future<Output = Result<T, RefreshError>>,
+    ) -> Result<T, RefreshError> {
+        tokio::time::timeout_at(deadline, fetch)
+            .await
+            .unwrap_or_else(|_| {
+                Err(RefreshError::Network(AttemptFailure::new(
+                    AttemptError::Network,
+                    format!(
+                        "the bulletin refresh took over {} s",
+                        self.config.bulletin_timeout.as_secs()
+                    ),
+                )))
+            })
+    }
+
     fn bulletin_url(&self, file: &str) -> Result<reqwest::Url, RefreshError> {
         self.intake
             .join(&format!("v1/bulletins/{file}"))
@@ -187,11 +212,7 @@ impl Syncer {
 }
 
 async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, RefreshError> {
-    request
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .map_err(network)
+    request.send().await.map_err(network)
 }
 
 async fn read(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, RefreshError> {

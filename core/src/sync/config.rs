@@ -24,6 +24,9 @@ pub struct SyncConfig {
     /// a checksummed chunk cannot be kept in part, so on a dropping link checksums cost bytes
     /// (measured in docs/benchmarks.md).
     pub checksums: bool,
+    /// A whole bulletin refresh (the index and every tile it fetches) ends within this
+    /// (default 5 min): a feed server that drips bytes cannot hold the refresh for longer.
+    pub bulletin_timeout: Duration,
 }
 
 impl SyncConfig {
@@ -40,6 +43,7 @@ impl SyncConfig {
             max_in_flight: 2,
             stall_timeout: Duration::from_secs(30),
             checksums: false,
+            bulletin_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -60,20 +60,44 @@ pub(super) fn state_error(e: StateError) -> Response {
     }
 }
 
+/// Password checks run at once at most: each is argon2id with 19 MiB of its own, so this bounds
+/// what strangers at the login can make the desk hold (57 MiB), whatever they send.
+pub(super) const PASSWORD_CHECKS: usize = 3;
+
+/// A login's JSON: a name and a password (at most 1 KiB) fit many times over.
+pub(super) const MAX_LOGIN_BODY: usize = 8 << 10;
+
+/// 429 with the seconds to wait.
+fn too_many(error: &str, detail: &str, wait: u64) -> Response {
+    let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, error, detail);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    response
+}
+
 pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>) -> Response {
-    if let Err(wait) = desk.logins.check(&form.name, Instant::now()) {
-        let mut response = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
+    // Beyond the permits the answer is at once, not a queue: a queue would hold every
+    // stranger's request (and connection) until its turn.
+    let Ok(permit) = desk.password_checks.clone().try_acquire_owned() else {
+        return too_many(
+            "busy",
+            "the desk is checking other logins: try again in a moment",
+            1,
+        );
+    };
+    if let Err(wait) = desk.logins.begin(&form.name, Instant::now()) {
+        return too_many(
             "throttled",
             "too many failed logins: wait, then try again",
+            wait,
         );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return response;
     }
     let (d, name) = (desk.clone(), form.name.clone());
+    // The permit goes with the check: a client that hangs up does not free it before the hash
+    // is done.
     let session = match tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         d.state.login(&form.name, &form.password)
     })
     .await
@@ -82,18 +106,21 @@ pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>
             desk.logins.succeeded(&name);
             session
         }
+        Ok(Err(StateError::Credentials)) => {
+            desk.logins.failed(Instant::now());
+            return state_error(StateError::Credentials);
+        }
         Ok(Err(e)) => {
-            if matches!(e, StateError::Credentials) {
-                desk.logins.failed(&name, Instant::now());
-            }
+            desk.logins.unchecked(&name);
             return state_error(e);
         }
         Err(_) => {
+            desk.logins.unchecked(&name);
             return refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "login failed",
-            )
+            );
         }
     };
     let secure = if desk.config.lan { "; Secure" } else { "" };

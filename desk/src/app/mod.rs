@@ -71,6 +71,8 @@ pub struct Desk {
     logins: throttle::LoginThrottle,
     /// Held while the desk runs: a second desk on this state refuses to start.
     _lock: lock::StateLock,
+    /// Permits for password checks ([`auth::PASSWORD_CHECKS`]).
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl Desk {
@@ -86,6 +88,7 @@ impl Desk {
             csp,
             logins: Default::default(),
             _lock: lock,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(auth::PASSWORD_CHECKS)),
         });
         super::recheck_receipts(
             desk.data_dir(),
@@ -224,7 +227,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/static/{*path}", get(pages::asset))
-        .route("/api/login", post(auth::login))
+        .route(
+            "/api/login",
+            post(auth::login).layer(axum::extract::DefaultBodyLimit::max(auth::MAX_LOGIN_BODY)),
+        )
         .merge(api)
         .layer(middleware::map_response_with_state(
             desk.clone(),

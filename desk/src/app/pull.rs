@@ -77,7 +77,8 @@ impl Puller {
             intake.set_path(&path);
         }
         let client = Self::client(pinned_ca)?;
-        std::fs::create_dir_all(dir.join("reports"))?;
+        crate::make_private_dir(&dir)?;
+        crate::make_private_dir(&dir.join("reports"))?;
         Ok(Self {
             client,
             intake,

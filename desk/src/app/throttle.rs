@@ -1,12 +1,14 @@
-//! Failed logins, counted per account name and in all: past a few failures the desk stops
-//! checking passwords for a while (429 with Retry-After). Each check is a deliberately slow
-//! argon2id hash, so this also keeps a guesser from tying up the desk's cores.
+//! Login attempts, counted per account name, and failed ones in all: past a few attempts for a
+//! name the desk stops checking its passwords for a while (429 with Retry-After).
+//!
+//! An attempt is counted before its password is checked (and given back when it was right, or
+//! never checked), so parallel guesses cannot all pass the count while the first hashes run.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Failures one account name may have in a window.
+/// Attempts one account name may have in a window.
 const PER_NAME: u32 = 5;
 /// Failures all names together may have in a window (a guesser spraying many names).
 const IN_ALL: u32 = 50;
@@ -14,15 +16,18 @@ const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Names remembered at most; past it the oldest windows are forgotten first.
 const MAX_NAMES: usize = 10_000;
 
+/// A name as remembered: its digest, so a stranger's long names cost 32 bytes each.
+type NameKey = [u8; 32];
+
 #[derive(Default)]
 pub(super) struct LoginThrottle {
-    failures: Mutex<Failures>,
+    attempts: Mutex<Attempts>,
 }
 
 #[derive(Default)]
-struct Failures {
-    by_name: HashMap<String, Window>,
-    all: Option<Window>,
+struct Attempts {
+    by_name: HashMap<NameKey, Window>,
+    failures: Option<Window>,
 }
 
 #[derive(Clone, Copy)]
@@ -55,54 +60,74 @@ impl Window {
     }
 }
 
-impl LoginThrottle {
-    /// `Err(seconds to wait)` when no password may be checked for `name` now.
-    pub(super) fn check(&self, name: &str, now: Instant) -> Result<(), u64> {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let by_name = failures
-            .by_name
-            .get(&key(name))
-            .and_then(|w| w.blocks(now, PER_NAME));
-        let in_all = failures.all.and_then(|w| w.blocks(now, IN_ALL));
-        match by_name.max(in_all) {
-            Some(wait) => Err(wait),
-            None => Ok(()),
+impl Attempts {
+    fn make_room(&mut self, now: Instant) {
+        if self.by_name.len() >= MAX_NAMES {
+            self.by_name.retain(|_, w| w.live(now));
         }
-    }
-
-    pub(super) fn failed(&self, name: &str, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        Window::bump(&mut failures.all, now);
-        if failures.by_name.len() >= MAX_NAMES {
-            failures.by_name.retain(|_, w| w.live(now));
-        }
-        if failures.by_name.len() >= MAX_NAMES {
-            let oldest = failures
+        if self.by_name.len() >= MAX_NAMES {
+            let oldest = self
                 .by_name
                 .iter()
                 .min_by_key(|(_, w)| w.started)
-                .map(|(name, _)| name.clone());
+                .map(|(name, _)| *name);
             if let Some(oldest) = oldest {
-                failures.by_name.remove(&oldest);
+                self.by_name.remove(&oldest);
             }
         }
-        let mut window = failures.by_name.get(&key(name)).copied();
+    }
+}
+
+impl LoginThrottle {
+    /// Counts an attempt for `name`, before its password is checked; `Err(seconds to wait)`
+    /// when no password may be checked for it now.
+    pub(super) fn begin(&self, name: &str, now: Instant) -> Result<(), u64> {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(wait) = attempts.failures.and_then(|w| w.blocks(now, IN_ALL)) {
+            return Err(wait);
+        }
+        let key = key(name);
+        let mut window = attempts.by_name.get(&key).copied();
+        if let Some(wait) = window.and_then(|w| w.blocks(now, PER_NAME)) {
+            return Err(wait);
+        }
+        if window.is_none() {
+            attempts.make_room(now);
+        }
         Window::bump(&mut window, now);
         if let Some(window) = window {
-            failures.by_name.insert(key(name), window);
+            attempts.by_name.insert(key, window);
         }
+        Ok(())
     }
 
-    /// A right password ends the name's run of failures.
+    /// A wrong password: its attempt stays counted, and it counts among the failures in all.
+    pub(super) fn failed(&self, now: Instant) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        Window::bump(&mut attempts.failures, now);
+    }
+
+    /// A right password ends the name's run of attempts.
     pub(super) fn succeeded(&self, name: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.by_name.remove(&key(name));
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        attempts.by_name.remove(&key(name));
+    }
+
+    /// The password was never checked (the desk failed): the attempt is given back.
+    pub(super) fn unchecked(&self, name: &str) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(window) = attempts.by_name.get_mut(&key(name)) {
+            window.count = window.count.saturating_sub(1);
+        }
     }
 }
 
 /// Names differing only in case or surrounding space are one name here.
-fn key(name: &str) -> String {
-    name.trim().to_lowercase()
+fn key(name: &str) -> NameKey {
+    let digest = ring::digest::digest(&ring::digest::SHA256, name.trim().to_lowercase().as_bytes());
+    let mut key = [0; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
 }
 
 #[cfg(test)]
@@ -110,23 +135,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_failures_for_a_name_stop_checks_for_it_until_the_window_ends() {
+    fn five_attempts_for_a_name_stop_checks_for_it_until_the_window_ends() {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
         for _ in 0..PER_NAME {
-            assert_eq!(throttle.check("ana", t0), Ok(()));
-            throttle.failed("ana", t0);
+            assert_eq!(throttle.begin("ana", t0), Ok(()));
+            throttle.failed(t0);
         }
-        assert_eq!(throttle.check("Ana ", t0), Err(WINDOW.as_secs()));
+        assert_eq!(throttle.begin("Ana ", t0), Err(WINDOW.as_secs()));
         assert_eq!(
-            throttle.check("bo", t0),
+            throttle.begin("bo", t0),
             Ok(()),
             "another name is not blocked"
         );
         assert_eq!(
-            throttle.check("ana", t0 + WINDOW),
+            throttle.begin("ana", t0 + WINDOW),
             Ok(()),
             "the window ended"
+        );
+    }
+
+    #[test]
+    fn attempts_still_being_checked_count() {
+        let throttle = LoginThrottle::default();
+        let t0 = Instant::now();
+        for _ in 0..PER_NAME {
+            assert_eq!(throttle.begin("ana", t0), Ok(()));
+        }
+        assert!(throttle.begin("ana", t0).is_err());
+        throttle.unchecked("ana");
+        assert_eq!(
+            throttle.begin("ana", t0),
+            Ok(()),
+            "an unchecked attempt is given back"
         );
     }
 
@@ -134,22 +175,21 @@ mod tests {
     fn failures_across_many_names_stop_every_check() {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
-        for i in 0..IN_ALL {
-            throttle.failed(&format!("guess{i}"), t0);
+        for _ in 0..IN_ALL {
+            throttle.failed(t0);
         }
-        assert!(throttle.check("ana", t0 + Duration::from_secs(60)).is_err());
+        assert!(throttle.begin("ana", t0 + Duration::from_secs(60)).is_err());
     }
 
     #[test]
-    fn a_right_password_clears_the_names_failures() {
+    fn a_right_password_clears_the_names_attempts() {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
-        for _ in 0..PER_NAME - 1 {
-            throttle.failed("ana", t0);
+        for _ in 0..PER_NAME {
+            throttle.begin("ana", t0).unwrap();
         }
         throttle.succeeded("ana");
-        throttle.failed("ana", t0);
-        assert_eq!(throttle.check("ana", t0), Ok(()));
+        assert_eq!(throttle.begin("ana", t0), Ok(()));
     }
 
     #[test]
@@ -157,9 +197,10 @@ mod tests {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
         for i in 0..MAX_NAMES + 10 {
-            throttle.failed(&format!("n{i}"), t0 + Duration::from_millis(i as u64));
+            let at = t0 + Duration::from_millis(i as u64);
+            throttle.begin(&format!("n{i}"), at).unwrap();
         }
-        let failures = throttle.failures.lock().unwrap();
-        assert_eq!(failures.by_name.len(), MAX_NAMES);
+        let attempts = throttle.attempts.lock().unwrap();
+        assert_eq!(attempts.by_name.len(), MAX_NAMES);
     }
 }

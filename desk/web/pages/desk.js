@@ -31,6 +31,9 @@
   let zoom = null;
   let markers = null;
   let samePhotos = null;
+  // The map's own zoom range: the cluster layer needs one, and with no tile server there is no
+  // tile layer to give it.
+  const MAX_ZOOM = 19;
 
   // Words: `{name}` in a word is filled from `vars`.
   function t(key, vars = {}) {
@@ -184,7 +187,7 @@
   }
 
   function initMap() {
-    map = L.map("map", { zoomControl: false, worldCopyJump: true }).setView([20, 10], 2);
+    map = L.map("map", { zoomControl: false, worldCopyJump: true, maxZoom: MAX_ZOOM }).setView([20, 10], 2);
     map.attributionControl.setPrefix(false);
     resetZoomControl();
     // Country outlines under everything: all the map there is when no tile server answers.
@@ -199,7 +202,7 @@
       if (current) renderDetail(current);
     });
     if (config.tiles) {
-      L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19 })
+      L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: MAX_ZOOM })
         .on("tileerror", () => { tilesFailed = true; showMapStatus(); })
         .on("tileload", () => { tilesFailed = false; showMapStatus(); })
         .addTo(map);

@@ -13,32 +13,12 @@ import org.sighting.KeyStore
 import org.sighting.KeyStoreException
 
 /**
- * The core's `KeyStore` on an Android Keystore AES-256-GCM key (StrongBox where the phone has
- * one). The key never leaves the keystore; the core gives it only its own small keys to wrap.
+ * The core's `KeyStore` on an AES-256-GCM key: on a phone the Android Keystore's (StrongBox
+ * where the phone has one), which never leaves the keystore; the core gives it only its own
+ * small keys to wrap. `key` says where the key comes from: the JVM tests, which have no Android
+ * Keystore, give a software key to test the wrapping contract.
  */
-class AndroidKeyStore : KeyStore {
-    private val alias = "sighting-wrap-v1"
-
-    private fun key(): SecretKey {
-        val ks = JcaKeyStore.getInstance("AndroidKeyStore").apply { load(null) }
-        (ks.getKey(alias, null) as? SecretKey)?.let { return it }
-        fun generate(strongBox: Boolean): SecretKey {
-            val spec = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-                .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-                .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-                .setKeySize(256)
-                .apply { if (strongBox && Build.VERSION.SDK_INT >= 28) setIsStrongBoxBacked(true) }
-                .build()
-            return KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, "AndroidKeyStore")
-                .apply { init(spec) }.generateKey()
-        }
-        return try {
-            generate(strongBox = true)
-        } catch (e: StrongBoxUnavailableException) {
-            generate(strongBox = false)
-        }
-    }
-
+class AndroidKeyStore(private val key: () -> SecretKey = ::keystoreKey) : KeyStore {
     override fun wrap(plain: ByteArray): ByteArray = guarded {
         val cipher = Cipher.getInstance("AES/GCM/NoPadding").apply { init(Cipher.ENCRYPT_MODE, key()) }
         cipher.iv + cipher.doFinal(plain)
@@ -54,5 +34,28 @@ class AndroidKeyStore : KeyStore {
         block()
     } catch (e: Exception) {
         throw KeyStoreException.Failed("Android Keystore: ${e.javaClass.simpleName}")
+    }
+}
+
+private const val ALIAS = "sighting-wrap-v1"
+
+/** The app's wrapping key in the Android Keystore, made on first use. */
+private fun keystoreKey(): SecretKey {
+    val ks = JcaKeyStore.getInstance("AndroidKeyStore").apply { load(null) }
+    (ks.getKey(ALIAS, null) as? SecretKey)?.let { return it }
+    fun generate(strongBox: Boolean): SecretKey {
+        val spec = KeyGenParameterSpec.Builder(ALIAS, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+            .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
+            .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
+            .setKeySize(256)
+            .apply { if (strongBox && Build.VERSION.SDK_INT >= 28) setIsStrongBoxBacked(true) }
+            .build()
+        return KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, "AndroidKeyStore")
+            .apply { init(spec) }.generateKey()
+    }
+    return try {
+        generate(strongBox = true)
+    } catch (e: StrongBoxUnavailableException) {
+        generate(strongBox = false)
     }
 }

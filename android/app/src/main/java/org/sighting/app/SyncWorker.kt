@@ -22,7 +22,8 @@ import org.sighting.SightingException
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
     override suspend fun doWork(): Result {
         val app = applicationContext.sighting
-        val metered = applicationContext.getSystemService(ConnectivityManager::class.java).isActiveNetworkMetered
+        // No connectivity service to ask: treat the network as metered (Wi-Fi-only reporters wait).
+        val metered = applicationContext.getSystemService(ConnectivityManager::class.java)?.isActiveNetworkMetered ?: true
         val summary = app.client().sync(app.settings().backgroundBudget(seconds = 25, meteredNow = metered))
         // The missing-children list comes along, for the area asked for last time; a failure
         // keeps the list held (the core verifies everything before keeping anything).

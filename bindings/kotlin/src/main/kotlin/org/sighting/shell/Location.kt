@@ -10,6 +10,8 @@ import org.sighting.LocationMissingReason
 data class LocationReading(
     val permissionGranted: Boolean,
     val locationEnabled: Boolean,
+    /** False when the phone has no location service to ask (no GPS, network or fused provider). */
+    val providerAvailable: Boolean,
     /** Null when no fix arrived in time (the shutter never waits for one). */
     val fix: Fix?,
 ) {
@@ -33,6 +35,7 @@ fun captureLocation(reading: LocationReading, shutter: Instant): CaptureLocation
     return when {
         !reading.permissionGranted -> CaptureLocation.Missing(LocationMissingReason.PERMISSION_DENIED)
         !reading.locationEnabled -> CaptureLocation.Missing(LocationMissingReason.DISABLED)
+        !reading.providerAvailable -> CaptureLocation.Missing(LocationMissingReason.NO_PROVIDER)
         fix == null -> CaptureLocation.Missing(LocationMissingReason.NO_FIX)
         Duration.between(fix.time, shutter) > MAX_FIX_AGE -> CaptureLocation.Missing(LocationMissingReason.STALE)
         else -> CaptureLocation.Fix(

@@ -18,7 +18,17 @@ data class OutboxRow(
     val percent: Int?,
     /** Shown in the warning colour: the reporter may want to act (rejected, a problem). */
     val needsAttention: Boolean,
+    /** How long a report not yet sent has waited since it was sealed ("Waiting 3 h 20 min"). */
+    val waited: String?,
 )
+
+/** Reports that have waited this long suggest the phone stops the app's background work. */
+val LONG_WAIT: Duration = Duration.ofHours(6)
+
+/** How long the oldest report not yet sent has waited, or null when none waits. */
+fun oldestWait(reports: List<OutboxReport>, now: Instant = Instant.now()): Duration? =
+    reports.filter { it.state == ReportState.SEALED || it.state == ReportState.UPLOADING }
+        .minOfOrNull { it.createdAt }?.let { Duration.between(it, now).coerceAtLeast(Duration.ZERO) }
 
 /**
  * The outbox as the shells show it: `reports()` rows with the sync engine's events laid over
@@ -60,6 +70,11 @@ class Outbox(
                 status = status(r, state, percent, now),
                 percent = percent,
                 needsAttention = r.problem != null || state == ReportState.REJECTED,
+                waited = if (state == ReportState.SEALED || state == ReportState.UPLOADING) {
+                    words.waited(Duration.between(r.createdAt, now).coerceAtLeast(Duration.ZERO))
+                } else {
+                    null
+                },
             )
         }
 

@@ -1,5 +1,6 @@
 package org.sighting.shell
 
+import java.time.Duration
 import java.util.Locale
 import org.sighting.AttemptError
 
@@ -43,6 +44,16 @@ internal class OutboxWords(private val language: Language) {
         is AttemptError.ServerStatus -> say("the server asked to try later", "服务器要求稍后再试")
         is AttemptError.ServerProtocol -> say("the server answered wrongly", "服务器应答异常")
         is AttemptError.ReceiptRefused -> say("the server's confirmation did not check out", "服务器的确认未通过验证")
+    }
+
+    fun waited(d: Duration): String {
+        val hours = d.toHours()
+        val minutes = d.toMinutesPart()
+        return when {
+            d.toDays() >= 1 -> say("Waiting ${d.toDays()} d ${d.toHoursPart()} h", "已等待 ${d.toDays()} 天 ${d.toHoursPart()} 小时")
+            hours >= 1 -> say("Waiting $hours h $minutes min", "已等待 $hours 小时 $minutes 分钟")
+            else -> say("Waiting ${d.toMinutes()} min", "已等待 ${d.toMinutes()} 分钟")
+        }
     }
 
     fun notSentYet(why: String) = say("Not sent yet: $why. It will be retried.", "尚未发送：$why。稍后将自动重试。")

@@ -32,6 +32,7 @@ class ShellLogicTest {
     private val here = LocationReading(
         permissionGranted = true,
         locationEnabled = true,
+        providerAvailable = true,
         fix = LocationReading.Fix(52.3731, 4.8926, 12.0, null, null, shutter.minusSeconds(5), "fused"),
     )
 
@@ -62,6 +63,12 @@ class ShellLogicTest {
             val row = outbox.rows(offline.reports()).single()
             assertEquals(id, row.id)
             assertTrue(row.status.startsWith("Not sent yet: no connection to the organisation. Next try at "), row.status)
+            // How long it has waited, and whether that is long enough to suspect the phone.
+            val sealed = offline.reports().single().createdAt
+            val later = sealed.plus(LONG_WAIT).plusSeconds(20 * 60)
+            assertEquals("Waiting 6 h 20 min", outbox.rows(offline.reports(), later).single().waited)
+            assertEquals("已等待 6 小时 20 分钟", Outbox(ZoneOffset.UTC, Language.ZH).rows(offline.reports(), later).single().waited)
+            assertEquals(LONG_WAIT.plusSeconds(20 * 60), oldestWait(offline.reports(), later))
         }
         // The organisation's server is reachable now; the same data directory, its keys.
         val keys = AesKeyStore()
@@ -73,6 +80,8 @@ class ShellLogicTest {
             val row = outbox.rows(online.reports()).single()
             assertEquals("Delivered: the organisation confirmed it", row.status)
             assertEquals(null, row.percent)
+            assertEquals(null, row.waited)
+            assertEquals(null, oldestWait(online.reports()))
         }
         dir.deleteRecursively()
     }
@@ -117,6 +126,7 @@ class ShellLogicTest {
         assertEquals(LocationMissingReason.PERMISSION_DENIED, missing(here.copy(permissionGranted = false)))
         assertEquals(LocationMissingReason.DISABLED, missing(here.copy(locationEnabled = false)))
         assertEquals(LocationMissingReason.NO_FIX, missing(here.copy(fix = null)))
+        assertEquals(LocationMissingReason.NO_PROVIDER, missing(here.copy(providerAvailable = false, fix = null)))
         val old = here.fix!!.copy(time = shutter.minus(MAX_FIX_AGE).minusSeconds(1))
         assertEquals(LocationMissingReason.STALE, missing(here.copy(fix = old)))
     }

@@ -6,6 +6,15 @@
 //!
 //! Only verified reports are ever packaged: a report that failed a check is never a lead.
 
+mod config;
+mod contents;
+mod fonts;
+mod layout;
+mod package;
+mod pdf;
+pub mod sign;
+mod words;
+
 use std::io::Write;
 
 use serde_json::json;
@@ -16,6 +25,14 @@ use super::gcj02;
 use super::receipts::ReceiptCheck;
 use super::sightings::Sighting;
 use super::state::{AuditEntry, TriageRow};
+
+pub use config::{LeadConfig, SETTINGS_FILE};
+pub use contents::Lang;
+pub use fonts::{FontError, Fonts};
+pub use package::{
+    export, languages, LeadCase, LeadRequest, LeadSettings, Package, PackageError, MAX_SIGHTINGS,
+};
+pub use sign::{LeadKey, SignError};
 
 /// One sighting's part of a package.
 pub struct LeadItem {

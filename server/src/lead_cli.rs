@@ -1,0 +1,129 @@
+//! `sighting-server lead`: a signed lead package from scripts, made by the same rules as the
+//! app's export, as a named reviewer (audited as theirs), kept under the desk's `leads/` and
+//! copied to `--out` with its signature.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sighting_desk::lead::{self, LeadCase, LeadConfig, LeadItem, LeadRequest};
+use sighting_desk::{sightings, state::DeskState};
+
+#[derive(clap::Args)]
+pub struct LeadArgs {
+    /// The desk's state directory.
+    #[arg(long)]
+    state: PathBuf,
+    /// The reviewer making the package (an account from `desk-user add`).
+    #[arg(long = "as")]
+    by: String,
+    /// The case the package is for.
+    #[arg(long)]
+    case: String,
+    /// The sightings (report ids) to put in it.
+    #[arg(long = "sighting", required = true, num_args = 1..)]
+    sightings: Vec<String>,
+    /// Where to write lead-<case>-<date>-<n>.zip and its .minisig.
+    #[arg(long)]
+    out: PathBuf,
+    /// The officer's language: zh, en or both.
+    #[arg(long, default_value = "both")]
+    lang: String,
+    /// The intake's data directory the desk opens reports from (for their intake records);
+    /// default STATE/pulled, where a desk that pulls from the intake keeps them.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// The organisation's settings for packages; given to `desk`, they are kept with its state for
+/// the app and for `lead`.
+#[derive(clap::Args)]
+pub struct SettingsArgs {
+    /// The organisation's contact printed on every lead package (name, phone, address).
+    #[arg(long)]
+    contact: Option<String>,
+    /// The officers' time zone for lead packages (IANA name, e.g. Asia/Shanghai).
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// lead.key from keygen: signs lead packages.
+    #[arg(long)]
+    lead_key: Option<PathBuf>,
+    /// The CJK font for lead packages' PDF (default: Noto Sans CJK where installed).
+    #[arg(long)]
+    font: Option<PathBuf>,
+}
+
+impl SettingsArgs {
+    fn config(self) -> LeadConfig {
+        LeadConfig {
+            contact: self.contact,
+            time_zone: self.time_zone,
+            key: self.lead_key.map(absolute),
+            font: self.font.map(absolute),
+        }
+    }
+
+    /// Keeps what is given with the desk's state (the rest stays as it was).
+    pub fn keep(self, state: &std::path::Path) -> anyhow::Result<()> {
+        let given = self.config();
+        if given == LeadConfig::default() {
+            return Ok(());
+        }
+        LeadConfig::load(state)?.merged(given).save(state)
+    }
+}
+
+/// A path kept in the settings is read later from another directory.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
+}
+
+pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
+    let langs = lead::languages(&args.lang).map_err(anyhow::Error::msg)?;
+    let settings = LeadConfig::load(&args.state)?
+        .merged(args.settings.config())
+        .settings()?;
+    let desk = DeskState::open(&args.state)?;
+    let by = desk
+        .reviewer(&args.by)?
+        .with_context(|| format!("no active reviewer {:?}", args.by))?;
+    let case = LeadCase::load(&desk, &args.case)?;
+    let opened = sightings::load(&args.state)?;
+    let data = args.data.unwrap_or_else(|| args.state.join("pulled"));
+    // Every sighting is found before anything is recorded.
+    let found = args
+        .sightings
+        .iter()
+        .map(|id| {
+            opened
+                .iter()
+                .find(|s| &s.id == id)
+                .cloned()
+                .with_context(|| format!("the desk has opened no report {id}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    desk.record_lead_package(&by, &args.sightings)?;
+    let items = found
+        .into_iter()
+        .map(|s| LeadItem::load(&desk, &args.state, &data, s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let request = LeadRequest {
+        case: &case,
+        items: &items,
+        langs: &langs,
+        by: &by.name,
+        now_ms: sighting_core::millis::now(),
+    };
+    let (package, kept) = lead::export(&args.state.join("leads"), &settings, &request)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let zip = args.out.join(&package.name);
+    std::fs::write(&zip, &package.zip).with_context(|| format!("{}", zip.display()))?;
+    let sig = args.out.join(format!("{}.minisig", package.name));
+    std::fs::write(&sig, package.minisig.as_bytes())?;
+    println!("{}", zip.display());
+    println!("{}", sig.display());
+    println!("kept at the desk: {}", kept.display());
+    Ok(())
+}

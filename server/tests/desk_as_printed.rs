@@ -1,0 +1,134 @@
+//! The desk exactly as the README and the demo start it: `sighting-demo --keep DIR`, then the two
+//! commands it prints, run as printed (the real binaries; the only flag added is `--listen` on a
+//! free loopback port). A reviewer logs in in Chromium (`tests/browser/desk_as_printed.mjs`) and
+//! sees the demo's sightings in the list and on the map; with no tile server the page once threw
+//! `Map has no maxZoom specified` and showed "0 sightings".
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_sighting-server");
+const PASSWORD: &str = "a long desk passphrase";
+
+/// The demo's binary, built beside this package's (same target directory and profile): the
+/// demo is another package, so cargo gives this test no path to it.
+fn demo_binary() -> PathBuf {
+    let server = Path::new(SERVER);
+    let profile_dir = server.parent().unwrap();
+    let target = profile_dir.parent().unwrap();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "-q", "-p", "sighting-demo", "--bin", "sighting-demo"])
+        .env("CARGO_TARGET_DIR", target);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let built = build.status().expect("cargo");
+    assert!(built.success(), "building sighting-demo failed");
+    profile_dir.join("sighting-demo")
+}
+
+/// A printed command line, with `sighting-server` the binary under test.
+fn as_printed(line: &str) -> Command {
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("sighting-server"), "{line}");
+    let mut command = Command::new(SERVER);
+    command.args(words.take_while(|w| !w.starts_with('(')));
+    command
+}
+
+/// The desk process, stopped however the test ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn browser_tests() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "{}/node_modules is missing: `cargo xtask test` installs it, or run `npm ci` there",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn the_desk_started_as_the_demo_prints_it_shows_the_demos_sightings() {
+    let scripts = browser_tests();
+    let tmp = tempfile::tempdir().unwrap();
+    let kept = tmp.path().join("demo");
+    let demo = Command::new(demo_binary())
+        .arg("--keep")
+        .arg(&kept)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&demo.stdout).into_owned();
+    assert!(demo.status.success(), "the demo failed:\n{printed}");
+    let line = |start: &str| {
+        printed
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("the demo printed no {start:?}:\n{printed}"))
+            .to_string()
+    };
+
+    let mut add = as_printed(&line("sighting-server desk-user add"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let added = add.wait_with_output().unwrap();
+    assert!(added.status.success(), "desk-user add failed");
+
+    let mut desk = as_printed(&line("sighting-server desk --identity"));
+    let desk = desk
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut desk = Running(desk);
+    let mut said = BufReader::new(desk.0.stdout.take().unwrap()).lines();
+    let url = said
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("review desk on ").map(str::to_string))
+        .expect("the desk said where it listens");
+    // The rest of what it says is read (and dropped) so it never blocks on a full pipe.
+    std::thread::spawn(move || said.for_each(drop));
+
+    // What the demo's desk opened: every sighting, and those with a place.
+    let opened: Vec<serde_json::Value> = serde_json::from_slice(
+        &std::fs::read(kept.join("desk").join("sightings.json")).unwrap(),
+    )
+    .unwrap();
+    let ids: Vec<&str> = opened.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let located = opened.iter().filter(|s| s["lat"].is_number()).count();
+    assert!(ids.len() >= 5 && located >= 5, "the demo made sightings");
+    let facts = serde_json::json!({
+        "url": format!("{url}/"), "name": "you", "password": PASSWORD,
+        "ids": ids, "located": located,
+    });
+    let facts_file = tmp.path().join("facts.json");
+    std::fs::write(&facts_file, facts.to_string()).unwrap();
+    let clicked = Command::new("node")
+        .arg(scripts.join("desk_as_printed.mjs"))
+        .env("DESK_FACTS", &facts_file)
+        .output()
+        .expect("node (Node.js) on PATH");
+    println!("{}", String::from_utf8_lossy(&clicked.stdout));
+    assert!(
+        clicked.status.success(),
+        "the browser test failed:\n{}",
+        String::from_utf8_lossy(&clicked.stderr)
+    );
+    assert!(desk.0.try_wait().unwrap().is_none(), "the desk still runs");
+}

@@ -1,0 +1,251 @@
+//! The review desk's login as an anonymous stranger meets it, on the real `sighting-server desk`
+//! over loopback: bursts of parallel guesses (the desk's memory measured from /proc), one
+//! reviewer's name guessed in parallel, many made-up names, and a page on another origin.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sighting-server");
+const PASSWORD: &str = "a long desk password";
+/// Guesses a reviewer's name may cost in a window (`throttle.rs`).
+const PER_NAME: usize = 5;
+
+/// `sighting-server desk` in its own process, killed when dropped.
+struct DeskProcess {
+    child: Child,
+    addr: String,
+}
+
+impl DeskProcess {
+    /// A desk with the reviewers `ana` and `bo`, started with `args` besides its state.
+    fn start(dir: &Path, args: &[&str]) -> Self {
+        let keys = dir.join("org");
+        let made = Command::new(BIN)
+            .args(["keygen", "--out"])
+            .arg(&keys)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let state = dir.join("desk");
+        for name in ["ana", "bo"] {
+            let mut add = Command::new(BIN)
+                .args(["desk-user", "add", "--name", name, "--state"])
+                .arg(&state)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(
+                add.stdin.as_mut().unwrap(),
+                format!("{PASSWORD}\n").as_bytes(),
+            )
+            .unwrap();
+            assert!(add.wait().unwrap().success());
+        }
+        let data = dir.join("intake");
+        std::fs::create_dir_all(data.join("reports")).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["desk", "--listen", "127.0.0.1:0", "--poll-secs", "3600"])
+            .arg("--identity")
+            .arg(keys.join(sighting_desk::keygen::IDENTITY_FILE))
+            .arg("--state")
+            .arg(&state)
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split("review desk on http://")
+                    .nth(1)
+                    .map(|rest| rest.trim().to_string())
+            })
+            .expect("the desk says where it listens");
+        // The desk's later log lines go nowhere rather than fill a pipe no one reads.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, addr }
+    }
+
+    /// The most memory the desk has held (VmHWM), in bytes.
+    fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+}
+
+impl Drop for DeskProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One answer: status, `Retry-After`, and the JSON body (`Null` when there is none).
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    retry_after: Option<u64>,
+    headers: String,
+    body: Value,
+}
+
+impl Answer {
+    fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+}
+
+/// A raw HTTP/1.1 request (the test picks its own `Host` and `Origin`).
+fn request(method: &str, path: &str, host: &str, extra: &[(&str, &str)], body: &str) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n");
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str("content-type: application/json\r\n");
+    }
+    format!("{head}content-length: {}\r\n\r\n{body}", body.len())
+}
+
+fn login_request(addr: &str, name: &str, password: &str) -> String {
+    let body = json!({ "name": name, "password": password }).to_string();
+    request("POST", "/api/login", addr, &[], &body)
+}
+
+/// Sends every request at once: each is written but for its last byte on its own connection,
+/// then every last byte goes out together, so the desk meets them as one burst.
+async fn burst(addr: &str, requests: Vec<String>) -> Vec<Answer> {
+    let mut streams = Vec::new();
+    for request in &requests {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(&request.as_bytes()[..request.len() - 1])
+            .await
+            .unwrap();
+        streams.push(stream);
+    }
+    for (stream, request) in streams.iter_mut().zip(&requests) {
+        stream
+            .write_all(&request.as_bytes()[request.len() - 1..])
+            .await
+            .unwrap();
+    }
+    let reading = streams.into_iter().map(|mut stream| {
+        tokio::spawn(async move {
+            let mut raw = Vec::new();
+            stream.read_to_end(&mut raw).await.unwrap();
+            parse(&raw)
+        })
+    });
+    let mut answers = Vec::new();
+    for answer in reading.collect::<Vec<_>>() {
+        answers.push(answer.await.unwrap());
+    }
+    answers
+}
+
+async fn send(addr: &str, request: String) -> Answer {
+    burst(addr, vec![request]).await.pop().unwrap()
+}
+
+fn parse(raw: &[u8]) -> Answer {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    Answer {
+        status,
+        retry_after: header("retry-after").and_then(|v| v.parse().ok()),
+        headers: head.to_string(),
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    }
+}
+
+fn count(answers: &[Answer], status: u16) -> usize {
+    answers.iter().filter(|a| a.status == status).count()
+}
+
+/// 64 parallel wrong-password logins took the desk from 10 MB to a 1 GB peak: every one ran
+/// argon2id (19 MiB) at once. Now a few are checked and the rest are told at once to come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_logins_is_checked_a_few_at_a_time_in_little_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &[]);
+    let guesses = (0..64)
+        .map(|i| login_request(&desk.addr, &format!("guess{i}"), "a wrong password"))
+        .collect();
+    let answers = burst(&desk.addr, guesses).await;
+    let peak = desk.peak_rss();
+    assert!(peak <= 256 << 20, "peak RSS {} MiB", peak >> 20);
+    let checked = count(&answers, 401);
+    let busy: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    assert_eq!(checked + busy.len(), 64, "{answers:?}");
+    assert!((1..=5).contains(&checked), "{checked} passwords checked");
+    for answer in &busy {
+        assert_eq!(answer.error(), "busy", "{answer:?}");
+        assert!(answer.retry_after.is_some_and(|s| s >= 1), "{answer:?}");
+    }
+    eprintln!("{checked} checked, peak RSS {} MiB", peak >> 20);
+}
+
+/// All 64 of 64 parallel guesses for one reviewer were checked: the failure was counted after
+/// the hash. Guessers who are told the desk is busy come back until they get an answer; still
+/// no more than five guesses are checked, and the name is then throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_for_one_reviewer_are_counted_before_they_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &[]);
+    let mut answers = Vec::new();
+    let mut waiting = 64;
+    while waiting > 0 {
+        let guesses = (0..waiting)
+            .map(|i| login_request(&desk.addr, "ana", &format!("guess {i}")))
+            .collect();
+        let (busy, done): (Vec<_>, Vec<_>) = burst(&desk.addr, guesses)
+            .await
+            .into_iter()
+            .partition(|a| a.error() == "busy");
+        answers.extend(done);
+        waiting = busy.len();
+    }
+    let checked = count(&answers, 401);
+    assert!(
+        (1..=PER_NAME).contains(&checked),
+        "{checked} guesses checked"
+    );
+    assert_eq!(count(&answers, 429), 64 - checked);
+    assert!(answers
+        .iter()
+        .filter(|a| a.status == 429)
+        .all(|a| a.error() == "throttled" && a.retry_after.is_some_and(|s| s > 60)));
+    let right = send(&desk.addr, login_request(&desk.addr, "ana", PASSWORD)).await;
+    assert_eq!(right.status, 429, "the name stays throttled: {right:?}");
+    let other = send(&desk.addr, login_request(&desk.addr, "bo", PASSWORD)).await;
+    assert_eq!(other.status, 200, "{other:?}");
+}
