@@ -9,7 +9,9 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod contact;
 pub mod decisions;
+mod gate;
 mod schema;
 pub mod triage;
 
@@ -23,6 +25,7 @@ use sighting_core::millis;
 pub use accounts::{Reviewer, Role, Session};
 pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
 pub use decisions::{Decision, DecisionRow};
+pub use gate::{GateItem, PUBLISHED_FIELDS};
 pub use triage::Triage;
 
 /// The longest reviewer note kept (bytes of UTF-8).
