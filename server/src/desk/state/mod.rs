@@ -281,11 +281,27 @@ impl DeskState {
         Ok(changed)
     }
 
-    /// Records that `by` passed these sightings on in a lead package, all or none.
+    /// Whether these sightings may go in a lead package (each opened and verified); changes
+    /// nothing, so a refused package costs no work.
+    pub fn check_lead_package(&self, ids: &[String]) -> Result<(), StateError> {
+        let conn = self.conn();
+        for id in ids {
+            let row = row(&conn, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
+            if !row.verified {
+                return Err(StateError::NotALead);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that `by` passed these sightings on in a lead package, all or none, once each
+    /// however often an id was named. Called once the package is made, so no line stands for
+    /// a package that never was.
     pub fn record_lead_package(&self, by: &Reviewer, ids: &[String]) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for id in ids {
+        let mut recorded = std::collections::HashSet::new();
+        for id in ids.iter().filter(|id| recorded.insert(id.as_str())) {
             let row = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
             if !row.verified {
                 return Err(StateError::NotALead);
