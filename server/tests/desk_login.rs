@@ -249,3 +249,38 @@ async fn parallel_guesses_for_one_reviewer_are_counted_before_they_are_checked()
     let other = send(&desk.addr, login_request(&desk.addr, "bo", PASSWORD)).await;
     assert_eq!(other.status, 200, "{other:?}");
 }
+
+/// Fifty failures on made-up names locked out every reviewer for 15 minutes. A reviewer whose
+/// name no one guessed still logs in with the right passphrase; a guessed name stays throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_guessing_made_up_names_does_not_lock_the_reviewers_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &[]);
+    for i in 0..50 {
+        let guess = send(
+            &desk.addr,
+            login_request(&desk.addr, &format!("made-up-{i}"), "x"),
+        )
+        .await;
+        assert_eq!(guess.status, 401, "{guess:?}");
+    }
+    let ana = send(&desk.addr, login_request(&desk.addr, "ana", PASSWORD)).await;
+    assert_eq!(ana.status, 200, "{ana:?}");
+    assert!(ana
+        .headers
+        .to_ascii_lowercase()
+        .contains("set-cookie: sighting_session="));
+    // The guesser pays: a name now gets two tries in the window, not five.
+    let tries: Vec<u16> = {
+        let mut tries = Vec::new();
+        for _ in 0..3 {
+            tries.push(
+                send(&desk.addr, login_request(&desk.addr, "bo", "a guess"))
+                    .await
+                    .status,
+            );
+        }
+        tries
+    };
+    assert_eq!(tries, [401, 401, 429]);
+}
