@@ -23,10 +23,6 @@ pub struct DeskArgs {
     /// Or the intake server itself (https://…), pulled with the desk token.
     #[arg(long, requires = "token_file")]
     intake: Option<String>,
-    /// The intake's receipt key (server.pub from keygen, or the key itself) every receipt must
-    /// be signed with; default: server.pub beside --identity.
-    #[arg(long)]
-    server_key: Option<String>,
     /// desk.token from `sighting-server desk-token`.
     #[arg(long)]
     token_file: Option<PathBuf>,
@@ -40,6 +36,11 @@ pub struct DeskArgs {
     /// network (the session cookie is then Secure; see README, "The review desk").
     #[arg(long)]
     lan: bool,
+    /// A name the desk is reached by besides localhost and its address (a proxy in front of
+    /// it; repeat for more). Requests for any other name are refused, as a rebound DNS name of
+    /// another site would be.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_host: Vec<String>,
     /// Seconds between looks for new reports.
     #[arg(long, default_value_t = 10)]
     poll_secs: u64,
@@ -57,9 +58,6 @@ pub struct DeskArgs {
     /// Where to push the feed, when it is not the --intake the desk pulls from.
     #[arg(long, requires = "bulletin_key")]
     bulletin_intake: Option<String>,
-    /// Lead packages: kept with the state for the app and for `sighting-server lead`.
-    #[command(flatten)]
-    lead: crate::lead_cli::SettingsArgs,
 }
 
 #[derive(clap::Subcommand)]
@@ -83,7 +81,6 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
         args.listen
     );
     tracing_subscriber::fmt().with_target(false).init();
-    args.lead.keep(&args.state)?;
     let ca = args.ca.map(std::fs::read).transpose().context("--ca")?;
     let bulletins = match (
         &args.bulletin_key,
@@ -110,7 +107,6 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
     };
     let config = app::DeskConfig {
         identities: desk::read_identities(&args.identity)?,
-        intake_key: desk::receipts::intake_key_for(args.server_key.as_deref(), &args.identity)?,
         source,
         state: args.state,
         poll: Duration::from_secs(args.poll_secs.max(1)),
@@ -127,8 +123,9 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let hosts = app::AllowedHosts::new(listener.local_addr()?, &args.allowed_host)?;
         println!("review desk on http://{}", listener.local_addr()?);
-        app::serve(listener, desk, async {
+        app::serve_for(listener, desk, hosts, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await

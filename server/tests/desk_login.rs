@@ -284,3 +284,63 @@ async fn a_stranger_guessing_made_up_names_does_not_lock_the_reviewers_out() {
     };
     assert_eq!(tries, [401, 401, 429]);
 }
+
+/// The session cookie a login answer sets.
+fn session_cookie(answer: &Answer) -> String {
+    answer
+        .headers
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim())
+        })
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie in {answer:?}"))
+        .to_string()
+}
+
+/// DNS rebinding: a page on evil.example points its name at 127.0.0.1 and reads the desk as its
+/// own. The desk answers only to its own names; a change from another site's page is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_another_name_or_origin_gets_nothing_from_the_desk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &["--allowed-host", "desk.example.org"]);
+    let addr = desk.addr.as_str();
+    let port = addr.rsplit(':').next().unwrap();
+    let rebound = format!("evil.example:{port}");
+
+    let own = send(addr, login_request(addr, "ana", PASSWORD)).await;
+    assert_eq!(own.status, 200, "{own:?}");
+    let cookie = session_cookie(&own);
+    let cookie = [("cookie", cookie.as_str())];
+    for host in [addr, &format!("localhost:{port}"), "desk.example.org"] {
+        let page = send(addr, request("GET", "/", host, &[], "")).await;
+        assert_eq!(page.status, 200, "{host}: {page:?}");
+        let me = send(addr, request("GET", "/api/me", host, &cookie, "")).await;
+        assert_eq!(me.body["reviewer"]["name"], "ana", "{host}: {me:?}");
+    }
+
+    for path in ["/", "/static/desk.js", "/api/me", "/api/sightings"] {
+        let stolen = send(addr, request("GET", path, &rebound, &cookie, "")).await;
+        assert_eq!(stolen.status, 421, "{path}: {stolen:?}");
+        assert_eq!(
+            stolen.body["error"], "host",
+            "{path}: no data, only the refusal"
+        );
+    }
+    let login = send(addr, login_request(&rebound, "ana", PASSWORD)).await;
+    assert_eq!(login.status, 421, "{login:?}");
+    assert!(!login.headers.to_ascii_lowercase().contains("set-cookie"));
+
+    // A login from another site's page (the session would be the stranger's choice).
+    let body = json!({ "name": "bo", "password": PASSWORD }).to_string();
+    let evil = [("origin", "http://evil.example")];
+    let forged = send(addr, request("POST", "/api/login", addr, &evil, &body)).await;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert!(!forged.headers.to_ascii_lowercase().contains("set-cookie"));
+    let page_origin = format!("http://{addr}");
+    let from_page = [("origin", page_origin.as_str())];
+    let from_page = send(addr, request("POST", "/api/login", addr, &from_page, &body)).await;
+    assert_eq!(from_page.status, 200, "{from_page:?}");
+}
