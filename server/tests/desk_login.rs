@@ -344,3 +344,50 @@ async fn a_page_of_another_name_or_origin_gets_nothing_from_the_desk() {
     let from_page = send(addr, request("POST", "/api/login", addr, &from_page, &body)).await;
     assert_eq!(from_page.status, 200, "{from_page:?}");
 }
+
+/// The tile server's credit is the operator's text, shown as text: it reaches the page as JSON
+/// data, and the page's script puts it on the map only through `textContent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tile_credit_is_shown_as_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let credit = "<img src=x onerror=\"document.body.dataset.injected=1\"> © tiles";
+    let desk = DeskProcess::start(
+        tmp.path(),
+        &[
+            "--tiles",
+            "http://127.0.0.1:9/{z}/{x}/{y}.png",
+            "--tiles-attribution",
+            credit,
+        ],
+    );
+    let addr = desk.addr.as_str();
+    let login = send(addr, login_request(addr, "ana", PASSWORD)).await;
+    let cookie = session_cookie(&login);
+    let config = send(
+        addr,
+        request("GET", "/api/config", addr, &[("cookie", &cookie)], ""),
+    )
+    .await;
+    assert_eq!(config.body["tiles"]["attribution"], credit, "{config:?}");
+    let script = {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(request("GET", "/static/desk.js", addr, &[], "").as_bytes())
+            .await
+            .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).await.unwrap();
+        raw
+    };
+    let uses: Vec<&str> = script
+        .lines()
+        .filter(|l| l.contains("tiles.attribution"))
+        .map(str::trim)
+        .collect();
+    assert!(!uses.is_empty(), "the script shows the credit");
+    assert!(
+        uses.iter()
+            .all(|l| l.contains(".textContent = config.tiles.attribution")),
+        "only as text: {uses:?}"
+    );
+}

@@ -199,7 +199,11 @@
       if (current) renderDetail(current);
     });
     if (config.tiles) {
-      L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19 })
+      // The credit is the operator's text, and Leaflet writes attributions as HTML: it gets a
+      // span whose text is the credit, escaped by the browser.
+      const credit = document.createElement("span");
+      credit.textContent = config.tiles.attribution;
+      L.tileLayer(config.tiles.url, { attribution: credit.outerHTML, maxZoom: 19 })
         .on("tileerror", () => { tilesFailed = true; showMapStatus(); })
         .on("tileload", () => { tilesFailed = false; showMapStatus(); })
         .addTo(map);
@@ -333,10 +337,8 @@
       skewText = skew > 0 ? t("skew_ahead", { d: duration(skew) }) : t("skew_behind", { d: duration(skew) });
       if (report.clock_flagged) skewText += ` ${t("skew_flagged")}`;
     }
-    // A receipt the organisation's intake key does not vouch for: its time of receipt neither.
-    if (report && report.receipt_warning) skewText = `${report.receipt_warning} ${skewText}`;
     $("detail-skew").textContent = skewText;
-    $("detail-skew").className = report && (report.clock_flagged || report.receipt_warning) ? "flagged" : "";
+    $("detail-skew").className = report && report.clock_flagged ? "flagged" : "";
 
     const location = report && report.lat != null
       ? [[t("country"), countryAt(report.lat, report.lon) || t("country_unknown")],
