@@ -9,7 +9,7 @@ use sighting_core::handle::DeviceHandle;
 use sighting_core::sync::Syncer;
 use time::OffsetDateTime;
 
-use crate::device::{online, Data};
+use crate::config::{online, Data};
 
 #[derive(Args)]
 pub struct BulletinsArgs {

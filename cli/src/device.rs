@@ -1,108 +1,32 @@
-//! The device on a desktop: `init`, `capture`, `queue`, `sync`, `wipe`, all on `--data DIR`
-//! (default `$XDG_DATA_HOME/sighting`, else `~/.local/share/sighting`).
-//!
-//! The same core as the phone apps: `DATA/config.json` holds what the organisation gives a
-//! reporter (recipients, intake URL, receipt key, optional pinned CA); the device keys are
-//! wrapped by a key file (`DATA/keystore.key`, 0600) standing in for a phone's keystore.
+//! The device on a desktop: `capture`, `discard`, `queue`, `sync`, `wipe`, all on `--data DIR`
+//! ([`crate::config`]). The same core as the phone apps.
 
-use std::path::{Path, PathBuf};
+use std::io::BufRead;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use serde::{Deserialize, Serialize};
-use sighting_core::capture::{read_photo, CaptureOptions, CaptureRequest};
-use sighting_core::client::ClientConfig;
+use sighting_core::capture::{read_photo, CaptureOptions, CaptureRequest, Location};
 use sighting_core::device::Device;
 use sighting_core::handle::DeviceHandle;
-use sighting_core::keys::FileKeyStore;
-use sighting_core::report::{CaptureClock, Details, Observations};
-use sighting_core::sync::{SyncBudget, Syncer};
-use sighting_core::wire::parse_server_key;
+use sighting_core::queue::{ReportStatus, State};
+use sighting_core::report::{CaptureClock, Details};
+use sighting_core::sync::SyncBudget;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
+use crate::config::{load, open, syncer, Data};
+use crate::observations::ObservationArgs;
 use crate::photo::LocationArgs;
 
 #[derive(Args)]
-pub struct Data {
-    /// The device's data directory.
-    #[arg(long, global = true)]
-    data: Option<PathBuf>,
-}
-
-impl Data {
-    fn dir(&self) -> Result<PathBuf> {
-        if let Some(dir) = &self.data {
-            return Ok(dir.clone());
-        }
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
-            .context("no --data and no HOME")?;
-        Ok(base.join("sighting"))
-    }
-}
-
-/// What the organisation gives a reporter.
-#[derive(Serialize, Deserialize)]
-struct Config {
-    recipients: Vec<String>,
-    intake: String,
-    server_key: String,
-    pinned_ca_pem: Option<String>,
-    /// bulletin.pub: verifies the missing-children list (none: no list).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    bulletin_key: Option<String>,
-}
-
-#[derive(Args)]
-pub struct InitArgs {
-    /// The organisation's age recipient (repeat for several).
-    #[arg(long = "recipient", required = true)]
-    recipients: Vec<String>,
-    /// The intake server's URL (https://…; http:// only to loopback).
-    #[arg(long)]
-    intake: String,
-    /// The intake server's receipt key (server.pub from `sighting-server keygen`).
-    #[arg(long)]
-    server_key: String,
-    /// Trust only this CA certificate (PEM) for the intake server.
-    #[arg(long)]
-    ca: Option<PathBuf>,
-    /// The organisation's bulletin key (bulletin.pub from `sighting-server keygen`): shows the
-    /// missing-children list it signs.
-    #[arg(long)]
-    bulletin_key: Option<String>,
-}
-
-pub fn init(data: &Data, args: &InitArgs) -> Result<()> {
-    let dir = data.dir()?;
-    let config = Config {
-        recipients: args.recipients.clone(),
-        intake: args.intake.clone(),
-        server_key: args.server_key.trim().to_string(),
-        pinned_ca_pem: args
-            .ca
-            .as_ref()
-            .map(|p| std::fs::read_to_string(p).with_context(|| p.display().to_string()))
-            .transpose()?,
-        bulletin_key: args.bulletin_key.as_deref().map(|k| k.trim().to_string()),
-    };
-    // Everything is checked before anything is written.
-    syncer(&dir, &config)?;
-    open(&dir, &config)?;
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
-    println!("device ready in {}", dir.display());
-    Ok(())
-}
-
-#[derive(Args)]
 pub struct CaptureArgs {
-    /// The camera's JPEG.
-    photo: PathBuf,
+    /// The photo: a camera JPEG, or a PNG or WebP from the gallery (HEIC must be converted
+    /// to JPEG first).
+    photo: std::path::PathBuf,
     #[command(flatten)]
     location: LocationArgs,
-    /// What the reporter saw.
+    /// What the reporter saw (at most 1,000 characters).
     #[arg(long)]
     note: Option<String>,
     #[command(flatten)]
@@ -112,65 +36,14 @@ pub struct CaptureArgs {
     draft: bool,
 }
 
-/// "This may be case N" and what the reporter saw, chosen from lists (sealed in the report).
-#[derive(Args)]
-pub struct ObservationArgs {
-    /// The published case number this child may be (from `sighting bulletins`).
-    #[arg(long = "case")]
-    case_number: Option<String>,
-    /// boy, girl or unknown.
-    #[arg(long)]
-    sex: Option<String>,
-    /// under_5, 5_to_9, 10_to_13 or 14_to_17.
-    #[arg(long)]
-    age_band: Option<String>,
-    /// A visible injury or disability: yes or no.
-    #[arg(long)]
-    injury: Option<String>,
-    /// Accompanied by adults: none, one or several.
-    #[arg(long)]
-    with_adults: Option<String>,
-    /// begging, selling, performing or other.
-    #[arg(long)]
-    activity: Option<String>,
-}
-
-impl ObservationArgs {
-    fn observations(&self) -> Result<Option<Observations>> {
-        let o = Observations {
-            case_number: self.case_number.clone(),
-            sex: choice("--sex", &self.sex)?,
-            age_band: choice("--age-band", &self.age_band)?,
-            injury_or_disability: match self.injury.as_deref() {
-                None => None,
-                Some("yes") => Some(true),
-                Some("no") => Some(false),
-                Some(other) => anyhow::bail!("--injury is yes or no, not {other:?}"),
-            },
-            with_adults: choice("--with-adults", &self.with_adults)?,
-            activity: choice("--activity", &self.activity)?,
-        };
-        anyhow::ensure!(
-            o.case_number_is_valid(),
-            "--case: a case number is 1 to 40 letters, digits, - or _"
-        );
-        Ok((o != Observations::default()).then_some(o))
-    }
-}
-
-/// One of the manifest's words for a list answer (the core's serde names are the one list).
-fn choice<T: serde::de::DeserializeOwned>(flag: &str, value: &Option<String>) -> Result<Option<T>> {
-    value
-        .as_ref()
-        .map(|v| {
-            serde_json::from_value(serde_json::Value::String(v.clone()))
-                .with_context(|| format!("{flag}: {v:?} is not one of the choices (see --help)"))
-        })
-        .transpose()
-}
-
 pub fn capture(data: &Data, args: &CaptureArgs) -> Result<()> {
-    let observations = args.observations.observations()?;
+    let details = Details {
+        note: args.note.clone(),
+        observations: args.observations.observations(),
+        ..Default::default()
+    };
+    // Refused before a draft exists: a refusal leaves nothing behind.
+    details.validate().context("--note")?;
     let dir = data.dir()?;
     let mut device = open(&dir, &load(&dir)?)?;
     let options = CaptureOptions::default();
@@ -180,26 +53,64 @@ pub fn capture(data: &Data, args: &CaptureArgs) -> Result<()> {
         location: args.location.location(),
         captured_at: Some(OffsetDateTime::now_utc()),
     };
-    let draft = device.capture(bytes, &request, CaptureClock::now()?)?;
+    let draft = device
+        .capture(bytes, &request, CaptureClock::now()?)
+        .with_context(|| args.photo.display().to_string())?;
     println!(
         "draft {}: {}×{}, location {}",
-        draft.id,
-        draft.width,
-        draft.height,
-        draft.location
+        draft.id, draft.width, draft.height, draft.location
     );
+    if let Location::Missing(reason) = &draft.location {
+        eprintln!(
+            "warning: no location ({}): the report is kept and says so; give --lat and --lon if \
+             you know where it was",
+            reason.as_str()
+        );
+    }
+    if let Some(case) = &args.observations.case_number {
+        warn_if_not_listed(&device, case);
+    }
     if !args.draft {
-        let details = Details {
-            note: args.note.clone(),
-            observations,
-            ..Default::default()
+        let envelope = match device.submit(draft.id, details) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                // The photo is still the reporter's file: a draft no command can submit would
+                // only hold space.
+                device.discard(draft.id)?;
+                return Err(e.into());
+            }
         };
-        let envelope = device.submit(draft.id, details)?;
         println!(
             "sealed {} ({} bytes), waiting to be sent",
             envelope.report_id, envelope.ciphertext_bytes
         );
     }
+    Ok(())
+}
+
+/// A case number the list on this device does not have may be a typo: say so, keep the report.
+fn warn_if_not_listed(device: &Device, case: &str) {
+    let listed = device
+        .bulletins(OffsetDateTime::now_utc(), None)
+        .is_ok_and(|b| b.cases.iter().any(|c| c.case.number == case));
+    if !listed {
+        eprintln!(
+            "warning: case {case} is not in the missing-children list on this device (see \
+             `sighting bulletins`); the report is kept with it"
+        );
+    }
+}
+
+#[derive(Args)]
+pub struct DiscardArgs {
+    /// The draft's id (from `sighting queue`).
+    id: Uuid,
+}
+
+pub fn discard(data: &Data, args: &DiscardArgs) -> Result<()> {
+    let dir = data.dir()?;
+    open(&dir, &load(&dir)?)?.discard(args.id)?;
+    println!("discarded draft {}", args.id);
     Ok(())
 }
 
@@ -213,12 +124,18 @@ pub fn queue(data: &Data, args: &QueueArgs) -> Result<()> {
     let dir = data.dir()?;
     let device = open(&dir, &load(&dir)?)?;
     let reports = device.reports()?;
+    let labelled = reports
+        .iter()
+        .map(|r| Ok((r, device.label(r.id)?.unwrap_or_default())))
+        .collect::<Result<Vec<_>>>()?;
     if args.json {
-        let rows: Vec<_> = reports
+        let rows: Vec<_> = labelled
             .iter()
-            .map(|r| {
+            .map(|(r, label)| {
                 serde_json::json!({
                     "id": r.id, "state": r.state.as_str(), "bytes": r.bytes,
+                    "created_at": rfc3339(r.created_at),
+                    "note_start": label.note_start, "case_number": label.case_number,
                     "attempts": r.attempts,
                     "last_error": r.last_error.map(|e| e.to_string()),
                     "last_error_detail": r.last_error_detail,
@@ -227,19 +144,48 @@ pub fn queue(data: &Data, args: &QueueArgs) -> Result<()> {
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        for r in &reports {
-            let why = r
-                .problem
-                .as_deref()
-                .or(r.reject_reason.as_deref())
-                .or(r.last_error_detail.as_deref())
-                .unwrap_or("");
-            println!("{}  {:<21} {:>8} B  {why}", r.id, r.state.as_str(), r.bytes);
-        }
-        println!("{} report(s)", reports.len());
+        return Ok(());
     }
+    for (r, label) in &labelled {
+        let why = r
+            .problem
+            .as_deref()
+            .or(r.reject_reason.as_deref())
+            .or(r.last_error_detail.as_deref())
+            .map(|w| format!("  ({w})"))
+            .unwrap_or_default();
+        let case = label
+            .case_number
+            .as_deref()
+            .map(|c| format!("case {c}  "))
+            .unwrap_or_default();
+        let note = label
+            .note_start
+            .as_deref()
+            .map(|n| format!("\"{n}…\"  "))
+            .unwrap_or_default();
+        println!(
+            "{}  {:<20} {case}{note}{}{why}",
+            utc_minutes(r.created_at),
+            r.state.as_str(),
+            r.id
+        );
+    }
+    println!("{} report(s)", reports.len());
     Ok(())
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// `2026-05-01 14:03Z`: to the minute, in UTC.
+fn utc_minutes(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]Z");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
 }
 
 #[derive(Args)]
@@ -249,6 +195,7 @@ pub struct SyncArgs {
     budget_secs: u64,
 }
 
+/// Sends what is waiting; fails (exit 1) while anything is still not delivered.
 pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
     let dir = data.dir()?;
     let config = load(&dir)?;
@@ -279,72 +226,59 @@ pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
     if config.bulletin_key.is_some() {
         runtime.block_on(crate::bulletins::refresh_line(&syncer, &device, None));
     }
+    let waiting = runtime
+        .block_on(device.call(|d| d.reports()))?
+        .iter()
+        .filter(|r| is_waiting(r))
+        .count();
+    anyhow::ensure!(
+        waiting == 0 && summary.rejected.is_empty(),
+        "{waiting} report(s) not delivered yet (kept; `sighting sync` again), {} refused by the \
+         server",
+        summary.rejected.len()
+    );
     Ok(())
 }
 
-pub fn wipe(data: &Data) -> Result<()> {
+/// Sealed but not yet confirmed by the server.
+fn is_waiting(r: &ReportStatus) -> bool {
+    matches!(
+        r.state,
+        State::Sealed | State::Uploading | State::UploadedUnconfirmed
+    )
+}
+
+#[derive(Args)]
+pub struct WipeArgs {
+    /// Do not ask (the unsent reports are destroyed too).
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Panic wipe: says what unsent reports it destroys and asks, unless `--yes`.
+pub fn wipe(data: &Data, args: &WipeArgs) -> Result<()> {
     let dir = data.dir()?;
     // `load` refuses a directory without our config.json, so nothing else is ever removed.
-    open(&dir, &load(&dir)?)?.wipe()?;
+    let device = open(&dir, &load(&dir)?)?;
+    let reports = device.reports()?;
+    let drafts = reports.iter().filter(|r| r.state == State::Draft).count();
+    let waiting = reports.iter().filter(|r| is_waiting(r)).count();
+    let what = format!(
+        "{waiting} report(s) not yet delivered and {drafts} draft(s), with every key and file in {}",
+        dir.display()
+    );
+    if !args.yes {
+        eprint!("This destroys {what}. Type yes to wipe: ");
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        anyhow::ensure!(
+            answer.trim() == "yes",
+            "not wiped (answer yes, or run `sighting wipe --yes`)"
+        );
+    }
+    device.wipe()?;
     // The key file standing in for the phone's keystore goes too.
     std::fs::remove_dir_all(&dir)?;
-    println!("wiped {}", dir.display());
+    println!("wiped: destroyed {what}");
     Ok(())
-}
-
-/// The device on its I/O thread and the sync engine, from `DATA/config.json`.
-pub(crate) fn online(data: &Data) -> Result<(DeviceHandle, Syncer)> {
-    let dir = data.dir()?;
-    let config = load(&dir)?;
-    anyhow::ensure!(
-        config.bulletin_key.is_some(),
-        "no bulletin key: run `sighting init … --bulletin-key KEY` with the organisation's bulletin.pub"
-    );
-    Ok((
-        DeviceHandle::new(open(&dir, &config)?)?,
-        syncer(&dir, &config)?,
-    ))
-}
-
-fn load(dir: &Path) -> Result<Config> {
-    let path = dir.join("config.json");
-    let bytes = std::fs::read(&path)
-        .with_context(|| format!("{}: run `sighting init` first", path.display()))?;
-    Ok(serde_json::from_slice(&bytes)?)
-}
-
-/// `config.json` as the core's one client configuration.
-fn client_config(dir: &Path, config: &Config) -> Result<ClientConfig> {
-    let recipients = config
-        .recipients
-        .iter()
-        .map(|r| r.parse())
-        .collect::<Result<Vec<_>, _>>()?;
-    let server_key = parse_server_key(&config.server_key)
-        .context("--server-key is not a base64 Ed25519 public key")?;
-    let bulletin_key = config
-        .bulletin_key
-        .as_deref()
-        .map(|k| parse_server_key(k).context("--bulletin-key is not a base64 Ed25519 public key"))
-        .transpose()?;
-    Ok(ClientConfig {
-        pinned_ca: config.pinned_ca_pem.clone().map(String::into_bytes),
-        bulletin_key,
-        ..ClientConfig::new(dir.join("device"), recipients, &config.intake, server_key)
-    })
-}
-
-fn open(dir: &Path, config: &Config) -> Result<Device> {
-    let keystore = FileKeyStore::open(&dir.join("keystore.key"))?;
-    let config = client_config(dir, config)?;
-    Ok(Device::open(
-        &config.data_dir,
-        &keystore,
-        config.device_config(),
-    )?)
-}
-
-/// The sync engine for the configured server (a bad URL, key or CA is refused here).
-fn syncer(dir: &Path, config: &Config) -> Result<Syncer> {
-    Ok(client_config(dir, config)?.syncer()?)
 }

@@ -87,7 +87,7 @@ fn bad_input_fails_with_one_line() {
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(
-        err.contains("HEIC is not supported yet, capture as JPEG"),
+        err.contains("HEIC photos must be converted to JPEG first"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -327,7 +327,7 @@ fn device_commands_capture_queue_sync_and_wipe() {
     let again = assert_ok(&sighting(&["--data", data, "sync"]));
     assert!(again.starts_with("0 delivered"), "{again}");
 
-    assert_ok(&sighting(&["--data", data, "wipe"]));
+    assert_ok(&sighting(&["--data", data, "wipe", "--yes"]));
     assert!(!Path::new(data).exists());
     assert!(!sighting(&["--data", data, "queue"]).status.success());
 }
@@ -364,7 +364,11 @@ fn bulletins_around_the_device_and_a_capture_linked_to_a_case() {
     assert_ok(&init);
     let no_key = sighting(&["--data", data, "bulletins"]);
     assert!(String::from_utf8_lossy(&no_key.stderr).contains("--bulletin-key"));
-    let bulletin_key = ["--bulletin-key", intake.keys.bulletin_key.as_str()];
+    let bulletin_key = [
+        "--update",
+        "--bulletin-key",
+        intake.keys.bulletin_key.as_str(),
+    ];
     assert_ok(&init_with(
         data,
         &intake,

@@ -20,6 +20,30 @@ use crate::report::Manifest;
 
 const DRAFT_CONTEXT: &[u8] = b"sighting-draft/1";
 const THUMB_CONTEXT: &[u8] = b"sighting-thumbnail/1";
+const LABEL_CONTEXT: &[u8] = b"sighting-label/1";
+/// How much of the note the reporter's outbox keeps to tell reports apart.
+const LABEL_NOTE_CHARS: usize = 40;
+
+/// What the reporter's outbox shows of a sealed report, whose contents the phone can no longer
+/// read: the start of the note and the case it named. Kept encrypted like the thumbnail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReportLabel {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_number: Option<String>,
+}
+
+impl ReportLabel {
+    pub fn new(note: Option<&str>, case_number: Option<&str>) -> Self {
+        Self {
+            note_start: note
+                .map(|n| n.chars().take(LABEL_NOTE_CHARS).collect::<String>())
+                .filter(|n| !n.trim().is_empty()),
+            case_number: case_number.map(str::to_string),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DraftError {
@@ -108,13 +132,47 @@ impl DraftStore {
             .map_err(|_| DraftError::Damaged(id))
     }
 
+    /// Stores the outbox label of a report (written before its row says sealed).
+    pub fn put_label(
+        &self,
+        key: &AtRestKey,
+        id: Uuid,
+        label: &ReportLabel,
+    ) -> Result<(), DraftError> {
+        let plain = Zeroizing::new(serde_json::to_vec(label).map_err(|_| DraftError::Damaged(id))?);
+        write_atomic(
+            &self.label_path(id),
+            &key.seal(&context(LABEL_CONTEXT, id), &plain)?,
+        )?;
+        Ok(())
+    }
+
+    /// The outbox label of a report; `None` for a draft or a report sealed before labels.
+    pub fn label(&self, key: &AtRestKey, id: Uuid) -> Result<Option<ReportLabel>, DraftError> {
+        let sealed = match read(&self.label_path(id), id) {
+            Err(DraftError::NotFound(_)) => return Ok(None),
+            other => other?,
+        };
+        let plain = key
+            .open(&context(LABEL_CONTEXT, id), &sealed)
+            .map_err(|_| DraftError::Damaged(id))?;
+        serde_json::from_slice(&plain)
+            .map(Some)
+            .map_err(|_| DraftError::Damaged(id))
+    }
+
     /// Removes the draft (after it was sealed, or when the reporter discards it).
     pub fn remove_draft(&self, id: Uuid) -> Result<(), DraftError> {
         remove(&self.draft_path(id), id)
     }
 
-    /// Removes the thumbnail (when the reporter discards a draft or purges a delivered report).
+    /// Removes the thumbnail and the label (when the reporter discards a draft or purges a
+    /// delivered report).
     pub fn remove_thumbnail(&self, id: Uuid) -> Result<(), DraftError> {
+        match remove(&self.label_path(id), id) {
+            Err(DraftError::NotFound(_)) | Ok(()) => {}
+            Err(e) => return Err(e),
+        }
         remove(&self.thumb_path(id), id)
     }
 
@@ -145,6 +203,11 @@ impl DraftStore {
 
     fn thumb_path(&self, id: Uuid) -> PathBuf {
         self.thumbnails.join(format!("{id}.thumb"))
+    }
+
+    /// Beside the thumbnail: the recovery sweep keeps and removes both together.
+    fn label_path(&self, id: Uuid) -> PathBuf {
+        self.thumbnails.join(format!("{id}.label"))
     }
 }
 

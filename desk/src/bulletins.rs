@@ -26,6 +26,8 @@ pub fn safety_line() -> SafetyLine {
     }
 }
 
+pub use sighting_core::wire::bulletin::MIN_FEED_VALIDITY;
+
 /// Long edge of a published case photo, in pixels.
 pub const CASE_PHOTO_EDGE: u32 = 480;
 
@@ -61,6 +63,12 @@ pub enum FeedError {
     Photo(String),
     #[error("case {0}: its last-seen place is off the globe")]
     Place(String),
+    #[error(
+        "the feed would expire at {expires}, less than an hour after it is signed ({now} by this \
+         machine's clock): phones would drop it. Check this machine's clock (and --days); \
+         nothing was signed"
+    )]
+    TooShort { now: String, expires: String },
     #[error("writing the feed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -73,6 +81,13 @@ pub fn build(
     now: OffsetDateTime,
     valid_for: time::Duration,
 ) -> Result<Feed, FeedError> {
+    let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    if valid_for < MIN_FEED_VALIDITY {
+        return Err(FeedError::TooShort {
+            now: time(now),
+            expires: now.checked_add(valid_for).map(time).unwrap_or_default(),
+        });
+    }
     let mut by_tile: BTreeMap<RegionTile, Vec<bulletin::Case>> = BTreeMap::new();
     for case in state.cases()? {
         if case.publication != Publication::Published {
@@ -98,7 +113,6 @@ pub fn build(
         tiles.insert(entry.tile.clone(), bytes);
         entries.push(entry);
     }
-    let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
     let index = IndexBody {
         version,
         issued_at: time(now),
@@ -159,9 +173,46 @@ impl Feed {
         intake: &str,
         key: &Ed25519KeyPair,
     ) -> Result<reqwest::StatusCode, reqwest::Error> {
+        Ok(self.send(client, intake, key).await?.status())
+    }
+
+    /// Pushes the feed; an error if the intake refused it, with the reason it gave.
+    pub async fn push_or_reason(
+        &self,
+        client: &reqwest::Client,
+        intake: &str,
+        key: &Ed25519KeyPair,
+    ) -> anyhow::Result<()> {
+        let mut response = self.send(client, intake, key).await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // The intake's refusal is a small `{"error": …, "detail": …}`: read 64 KiB at most, and
+        // show its detail only (never whatever else a server sends).
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() > 64 << 10 {
+                break;
+            }
+        }
+        let detail: String = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["detail"].as_str().map(|d| d.chars().take(500).collect()))
+            .unwrap_or_default();
+        anyhow::bail!("the intake refused the feed: {status} {detail}")
+    }
+
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        intake: &str,
+        key: &Ed25519KeyPair,
+    ) -> Result<reqwest::Response, reqwest::Error> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let url = format!("{}/v1/bulletins", intake.trim_end_matches('/'));
-        let response = client
+        client
             .put(url)
             .header(
                 bulletin::PUSH_HEADER,
@@ -169,8 +220,7 @@ impl Feed {
             )
             .body(self.push_body())
             .send()
-            .await?;
-        Ok(response.status())
+            .await
     }
 
     /// Writes `index.json` and `tiles/<tile>.json` under `dir` (what the intake serves).

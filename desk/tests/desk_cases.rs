@@ -3,7 +3,9 @@
 //! names, never private values), and a desk database from before cases upgrades in place.
 
 use sighting_core::wire::bulletin::Sex;
-use sighting_desk::state::{CaseDetails, CaseError, DeskState, OpenedReport, Publication, Role};
+use sighting_desk::state::{
+    CaseDetails, CaseError, DeskState, GateItem, OpenedReport, Publication, Role,
+};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -46,12 +48,13 @@ fn only_a_vetted_case_is_published_by_a_case_manager_and_every_step_is_audited()
         Err(CaseError::Exists(_))
     ));
 
-    // Each missing piece is named, in turn.
+    // Every missing piece is named, each time.
     let refusal = |version| match desk.publish_case(&cm, "C-1", version) {
-        Err(CaseError::NotVetted(what)) => what,
+        Err(CaseError::NotVetted(missing)) => missing,
         other => panic!("{other:?}"),
     };
-    assert_eq!(refusal(1), "the police report's reference");
+    use GateItem::{Consent, Photo, PoliceReference};
+    assert_eq!(refusal(1), [PoliceReference, Consent, Photo]);
     let mut with_reference = details();
     with_reference.police_reference = Some("京公刑 2026-0301".into());
     with_reference.private_notes = Some("mother's phone 139…".into());
@@ -60,12 +63,12 @@ fn only_a_vetted_case_is_published_by_a_case_manager_and_every_step_is_audited()
         Err(CaseError::Conflict { current: 1 })
     ));
     let case = desk.edit_case(&cm, "C-1", 1, &with_reference).unwrap();
-    assert_eq!(refusal(case.version), "the family's consent recorded");
+    assert_eq!(refusal(case.version), [Consent, Photo]);
     let case = desk
         .record_family_consent(&cm, "C-1", case.version)
         .unwrap();
     assert_eq!(case.consent_by.as_deref(), Some("chen"));
-    assert_eq!(refusal(case.version), "a photo");
+    assert_eq!(refusal(case.version), [Photo]);
     let case = desk
         .add_case_photo(&cm, "C-1", case.version, PHOTO)
         .unwrap();

@@ -133,6 +133,7 @@ async fn take_feed(intake: &Arc<Intake>, headers: &HeaderMap, body: Body) -> Res
         ));
     }
     let index = IndexBody::verified_body(&index_json, &key).map_err(refused)?;
+    check_validity_left(&index)?;
     if let Some(held) = intake
         .store
         .bulletin_version()
@@ -162,6 +163,29 @@ async fn take_feed(intake: &Arc<Intake>, headers: &HeaderMap, body: Body) -> Res
     }
     intake.store.put_bulletins(index.version, files).await?;
     Ok(index.version)
+}
+
+/// A feed that is expired, or nearly, is refused: phones would drop it and keep their old list,
+/// and a new phone would have none. (The desk's clock is the likely cause: the feed's times
+/// are the desk's.)
+fn check_validity_left(index: &IndexBody) -> Result<(), Refusal> {
+    let (_, expires) = index.times().map_err(refused)?;
+    let now = time::OffsetDateTime::now_utc();
+    if expires - now >= sighting_core::wire::bulletin::MIN_FEED_VALIDITY {
+        return Ok(());
+    }
+    let now = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    Err(Refusal::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bulletins",
+        format!(
+            "the feed expires at {}, less than an hour from now ({now} by the intake's clock): \
+             phones would drop it. The desk's clock may be wrong",
+            index.expires_at
+        ),
+    ))
 }
 
 pub(super) async fn index(State(intake): State<Arc<Intake>>, headers: HeaderMap) -> Response {

@@ -216,9 +216,11 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<()> {
         let client = sighting_desk::app::Puller::client(ca.as_deref())?;
         // https, or http to loopback only: as the phone and the puller require.
         let intake = sighting_core::sync::check_intake_url(intake)?;
-        let status =
-            tokio::runtime::Runtime::new()?.block_on(feed.push(&client, intake.as_str(), &key))?;
-        anyhow::ensure!(status.is_success(), "the intake refused the feed: {status}");
+        tokio::runtime::Runtime::new()?.block_on(feed.push_or_reason(
+            &client,
+            intake.as_str(),
+            &key,
+        ))?;
     }
     println!(
         "bulletin feed version {version}: {cases} published cases in {} tiles, valid until {}",

@@ -40,6 +40,11 @@ pub struct DeskArgs {
     /// network (the session cookie is then Secure; see README, "The review desk").
     #[arg(long)]
     lan: bool,
+    /// A name the desk is reached by besides localhost and its address (a proxy in front of
+    /// it; repeat for more). Requests for any other name are refused, as a rebound DNS name of
+    /// another site would be.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_host: Vec<String>,
     /// Seconds between looks for new reports.
     #[arg(long, default_value_t = 10)]
     poll_secs: u64,
@@ -127,8 +132,9 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let hosts = app::AllowedHosts::new(listener.local_addr()?, &args.allowed_host)?;
         println!("review desk on http://{}", listener.local_addr()?);
-        app::serve(listener, desk, async {
+        app::serve_for(listener, desk, hosts, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await

@@ -145,3 +145,36 @@ fn a_case_manager_publishes_a_case_and_the_feed_reaches_the_intake() {
     let _ = serve.wait();
     assert!(index.contains("\"sig\""), "{index}");
 }
+
+/// A feed that would not last an hour is not signed (issue 27, finding 10): phones would drop it.
+#[test]
+fn bulletins_publish_refuses_to_sign_a_feed_that_would_not_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (org, state, out) = (
+        tmp.path().join("org"),
+        tmp.path().join("desk"),
+        tmp.path().join("feed"),
+    );
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    assert!(run(&["keygen", "--out", &s(&org)]).0);
+    add_user(&state, "chen", "case_manager");
+    let key = s(&org.join("bulletin.key"));
+    for days in ["--days=0", "--days=-3"] {
+        let (ok, _, err) = run(&[
+            "bulletins",
+            "publish",
+            "--state",
+            &s(&state),
+            "--key",
+            &key,
+            days,
+            "--out",
+            &s(&out),
+        ]);
+        assert!(
+            !ok && err.contains("clock") && err.contains("--days"),
+            "{err}"
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+}

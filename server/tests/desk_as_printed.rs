@@ -20,7 +20,14 @@ fn demo_binary() -> PathBuf {
     let mut build = Command::new(env!("CARGO"));
     build
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "-q", "-p", "sighting-demo", "--bin", "sighting-demo"])
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "sighting-demo",
+            "--bin",
+            "sighting-demo",
+        ])
         .env("CARGO_TARGET_DIR", target);
     if profile_dir.ends_with("release") {
         build.arg("--release");
@@ -106,10 +113,9 @@ fn the_desk_started_as_the_demo_prints_it_shows_the_demos_sightings() {
     std::thread::spawn(move || said.for_each(drop));
 
     // What the demo's desk opened: every sighting, and those with a place.
-    let opened: Vec<serde_json::Value> = serde_json::from_slice(
-        &std::fs::read(kept.join("desk").join("sightings.json")).unwrap(),
-    )
-    .unwrap();
+    let opened: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(kept.join("desk").join("sightings.json")).unwrap())
+            .unwrap();
     let ids: Vec<&str> = opened.iter().map(|s| s["id"].as_str().unwrap()).collect();
     let located = opened.iter().filter(|s| s["lat"].is_number()).count();
     assert!(ids.len() >= 5 && located >= 5, "the demo made sightings");

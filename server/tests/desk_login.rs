@@ -249,3 +249,145 @@ async fn parallel_guesses_for_one_reviewer_are_counted_before_they_are_checked()
     let other = send(&desk.addr, login_request(&desk.addr, "bo", PASSWORD)).await;
     assert_eq!(other.status, 200, "{other:?}");
 }
+
+/// Fifty failures on made-up names locked out every reviewer for 15 minutes. A reviewer whose
+/// name no one guessed still logs in with the right passphrase; a guessed name stays throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_guessing_made_up_names_does_not_lock_the_reviewers_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &[]);
+    for i in 0..50 {
+        let guess = send(
+            &desk.addr,
+            login_request(&desk.addr, &format!("made-up-{i}"), "x"),
+        )
+        .await;
+        assert_eq!(guess.status, 401, "{guess:?}");
+    }
+    let ana = send(&desk.addr, login_request(&desk.addr, "ana", PASSWORD)).await;
+    assert_eq!(ana.status, 200, "{ana:?}");
+    assert!(ana
+        .headers
+        .to_ascii_lowercase()
+        .contains("set-cookie: sighting_session="));
+    // The guesser pays: a name now gets two tries in the window, not five.
+    let tries: Vec<u16> = {
+        let mut tries = Vec::new();
+        for _ in 0..3 {
+            tries.push(
+                send(&desk.addr, login_request(&desk.addr, "bo", "a guess"))
+                    .await
+                    .status,
+            );
+        }
+        tries
+    };
+    assert_eq!(tries, [401, 401, 429]);
+}
+
+/// The session cookie a login answer sets.
+fn session_cookie(answer: &Answer) -> String {
+    answer
+        .headers
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim())
+        })
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie in {answer:?}"))
+        .to_string()
+}
+
+/// DNS rebinding: a page on evil.example points its name at 127.0.0.1 and reads the desk as its
+/// own. The desk answers only to its own names; a change from another site's page is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_another_name_or_origin_gets_nothing_from_the_desk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &["--allowed-host", "desk.example.org"]);
+    let addr = desk.addr.as_str();
+    let port = addr.rsplit(':').next().unwrap();
+    let rebound = format!("evil.example:{port}");
+
+    let own = send(addr, login_request(addr, "ana", PASSWORD)).await;
+    assert_eq!(own.status, 200, "{own:?}");
+    let cookie = session_cookie(&own);
+    let cookie = [("cookie", cookie.as_str())];
+    for host in [addr, &format!("localhost:{port}"), "desk.example.org"] {
+        let page = send(addr, request("GET", "/", host, &[], "")).await;
+        assert_eq!(page.status, 200, "{host}: {page:?}");
+        let me = send(addr, request("GET", "/api/me", host, &cookie, "")).await;
+        assert_eq!(me.body["reviewer"]["name"], "ana", "{host}: {me:?}");
+    }
+
+    for path in ["/", "/static/desk.js", "/api/me", "/api/sightings"] {
+        let stolen = send(addr, request("GET", path, &rebound, &cookie, "")).await;
+        assert_eq!(stolen.status, 421, "{path}: {stolen:?}");
+        assert_eq!(
+            stolen.body["error"], "host",
+            "{path}: no data, only the refusal"
+        );
+    }
+    let login = send(addr, login_request(&rebound, "ana", PASSWORD)).await;
+    assert_eq!(login.status, 421, "{login:?}");
+    assert!(!login.headers.to_ascii_lowercase().contains("set-cookie"));
+
+    // A login from another site's page (the session would be the stranger's choice).
+    let body = json!({ "name": "bo", "password": PASSWORD }).to_string();
+    let evil = [("origin", "http://evil.example")];
+    let forged = send(addr, request("POST", "/api/login", addr, &evil, &body)).await;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert!(!forged.headers.to_ascii_lowercase().contains("set-cookie"));
+    let page_origin = format!("http://{addr}");
+    let from_page = [("origin", page_origin.as_str())];
+    let from_page = send(addr, request("POST", "/api/login", addr, &from_page, &body)).await;
+    assert_eq!(from_page.status, 200, "{from_page:?}");
+}
+
+/// The tile server's credit is the operator's text, shown as text: it reaches the page as JSON
+/// data, and the page's script puts it on the map only through `textContent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tile_credit_is_shown_as_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let credit = "<img src=x onerror=\"document.body.dataset.injected=1\"> © tiles";
+    let desk = DeskProcess::start(
+        tmp.path(),
+        &[
+            "--tiles",
+            "http://127.0.0.1:9/{z}/{x}/{y}.png",
+            "--tiles-attribution",
+            credit,
+        ],
+    );
+    let addr = desk.addr.as_str();
+    let login = send(addr, login_request(addr, "ana", PASSWORD)).await;
+    let cookie = session_cookie(&login);
+    let config = send(
+        addr,
+        request("GET", "/api/config", addr, &[("cookie", &cookie)], ""),
+    )
+    .await;
+    assert_eq!(config.body["tiles"]["attribution"], credit, "{config:?}");
+    let script = {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(request("GET", "/static/desk.js", addr, &[], "").as_bytes())
+            .await
+            .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).await.unwrap();
+        raw
+    };
+    let uses: Vec<&str> = script
+        .lines()
+        .filter(|l| l.contains("tiles.attribution"))
+        .map(str::trim)
+        .collect();
+    assert!(!uses.is_empty(), "the script shows the credit");
+    assert!(
+        uses.iter()
+            .all(|l| l.contains(".textContent = config.tiles.attribution")),
+        "only as text: {uses:?}"
+    );
+}

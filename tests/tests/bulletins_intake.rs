@@ -190,3 +190,87 @@ async fn without_a_bulletin_key_the_intake_serves_and_takes_no_feed() {
     assert_eq!(index.status(), StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+/// Issue 27, finding 10: a feed that has expired, or has less than an hour left (a desk whose
+/// clock is behind signs such feeds), is refused at push with words that say so; the desk
+/// shows the intake's reason; a feed with hours left is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_refuses_a_feed_that_has_expired_or_nearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Ed25519KeyPair::from_seed_unchecked(&[3; 32]).unwrap();
+    let public: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let config = IntakeConfig {
+        bulletin_key: Some(public),
+        ..IntakeConfig::default()
+    };
+    let server = Server::start(&tmp.path().join("intake"), &server_key().0, config).await;
+    let base = server.base.clone();
+    let (desk, _) = desk_with_cases(&tmp.path().join("desk"), &[(52.37, 4.90)]);
+    let now = OffsetDateTime::now_utc();
+    // Signed by a desk whose clock is `behind` the real time, valid 14 days from its clock.
+    let signed_behind = |version: u64, behind: time::Duration| {
+        bulletins::build(&desk, &key, version, now - behind, time::Duration::days(14)).unwrap()
+    };
+
+    let expired = signed_behind(1, time::Duration::days(20));
+    let nearly = signed_behind(2, time::Duration::days(14) - time::Duration::minutes(30));
+    for feed in [&expired, &nearly] {
+        let response = support::client()
+            .put(format!("{base}/v1/bulletins"))
+            .header(
+                bulletin::PUSH_HEADER,
+                bulletin::push_authorization(&key, &feed.index_json, now.unix_timestamp()),
+            )
+            .body(feed.push_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let refusal: serde_json::Value = response.json().await.unwrap();
+        let detail = refusal["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&feed.index.expires_at) && detail.contains("clock"),
+            "{detail}"
+        );
+    }
+    assert_eq!(
+        get(&base, "index.json", None).await.status(),
+        StatusCode::NOT_FOUND,
+        "nothing served"
+    );
+    // The desk's push says why, in the intake's words.
+    let refused = expired
+        .push_or_reason(&support::client(), &base, &key)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("desk's clock may be wrong"),
+        "{refused:#}"
+    );
+
+    let hours_left = signed_behind(3, time::Duration::days(14) - time::Duration::hours(3));
+    assert_eq!(
+        push_as(&base, &key, &hours_left, hours_left.push_body()).await,
+        StatusCode::NO_CONTENT
+    );
+    server.stop().await;
+}
+
+/// The desk refuses to sign a feed that would be valid for less than an hour.
+#[test]
+fn the_desk_refuses_to_sign_a_feed_valid_for_less_than_an_hour() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Ed25519KeyPair::from_seed_unchecked(&[3; 32]).unwrap();
+    let (desk, _) = desk_with_cases(tmp.path(), &[(52.37, 4.90)]);
+    let now = OffsetDateTime::now_utc();
+    for valid_for in [time::Duration::minutes(30), time::Duration::days(-1)] {
+        let refused = bulletins::build(&desk, &key, 1, now, valid_for)
+            .err()
+            .expect("a feed that would not last an hour");
+        let words = refused.to_string();
+        assert!(
+            words.contains("clock") && words.contains("nothing was signed"),
+            "{words}"
+        );
+    }
+}

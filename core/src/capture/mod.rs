@@ -6,6 +6,7 @@
 //! before any pixel is decoded; the camera's metadata is dropped before the image is decoded
 //! (the decoder only ever sees the sanitized bytes).
 
+mod gallery;
 mod icc;
 mod jpeg;
 pub mod location;
@@ -134,7 +135,7 @@ impl fmt::Debug for CapturedPhoto {
 pub enum CaptureError {
     #[error("the photo file is empty")]
     Empty,
-    #[error("HEIC is not supported yet, capture as JPEG")]
+    #[error("HEIC photos must be converted to JPEG first (the phone apps do it with the phone's own decoder)")]
     Heic,
     #[error("not a JPEG photo (it looks like {0})")]
     NotJpeg(&'static str),
@@ -173,8 +174,10 @@ pub fn read_photo(path: &Path, options: &CaptureOptions) -> Result<Vec<u8>, Capt
 }
 
 /// The lossless stage alone: strips every metadata segment and trailer and writes the fresh
-/// Exif. Never decodes pixels, so it also works on a photo whose scan data is damaged. Takes
-/// ownership so the camera's bytes (with their metadata) are freed as soon as the copy exists.
+/// Exif. Never decodes a JPEG's pixels, so it also works on a photo whose scan data is damaged;
+/// a PNG or WebP from the gallery is decoded and re-encoded first, keeping only its pixels.
+/// Takes ownership so the camera's bytes (with their metadata) are freed as soon as the copy
+/// exists.
 pub fn sanitize(
     camera_jpeg: Vec<u8>,
     request: &CaptureRequest,
@@ -185,6 +188,10 @@ pub fn sanitize(
     if let Location::Fix(fix) = &request.location {
         fix.validate(now)?;
     }
+    let (camera_jpeg, gallery_removed) = match gallery::as_jpeg(&camera_jpeg, options)? {
+        Some((jpeg, removed)) => (jpeg, Some(removed)),
+        None => (camera_jpeg, None),
+    };
     let layout = jpeg::Layout::parse(&camera_jpeg)?;
     let frame = layout.frame;
     check_frame(&frame, options)?;
@@ -205,7 +212,8 @@ pub fn sanitize(
         orientation: camera.orientation,
         captured_at,
         location,
-        removed: layout.removed,
+        // A re-encoded gallery photo lost its whole file, not the encoder's own segments.
+        removed: gallery_removed.unwrap_or(layout.removed),
         camera_exif_problems: camera.problems,
     })
 }

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::bulletins::{BulletinStore, BulletinStoreError};
 use crate::capture::{self, CaptureOptions, CaptureRequest};
-use crate::draft::{Draft, DraftError, DraftStore};
+use crate::draft::{Draft, DraftError, DraftStore, ReportLabel};
 use crate::keys::{self, DeviceKeys, KeyError, KeyStore};
 use crate::queue::{Queue, QueueError, ReportStatus, SealedFields, State};
 use crate::report::{CaptureClock, Details, Manifest, ReportError};
@@ -299,6 +299,12 @@ impl Device {
         file.sync_all()?;
         fs::rename(&tmp, &sealed_path)?;
         fs::File::open(self.data_dir.join("outbox"))?.sync_all()?;
+        let observations = manifest.details.observations.as_ref();
+        let label = ReportLabel::new(
+            manifest.details.note.as_deref(),
+            observations.and_then(|o| o.case_number.as_deref()),
+        );
+        self.drafts.put_label(&self.keys.at_rest, id, &label)?;
         self.queue.mark_sealed(
             id,
             &SealedFields {
@@ -323,6 +329,12 @@ impl Device {
     /// The honest outbox: every report's state, size, attempts, last error and next retry.
     pub fn reports(&self) -> Result<Vec<ReportStatus>, DeviceError> {
         Ok(self.queue.reports()?)
+    }
+
+    /// What the outbox shows of a report besides its state: the note's start and the case
+    /// (`None` for a draft, or a report sealed before labels were kept).
+    pub fn label(&self, id: Uuid) -> Result<Option<ReportLabel>, DeviceError> {
+        Ok(self.drafts.label(&self.keys.at_rest, id)?)
     }
 
     /// Panic wipe: every draft, report, key and the database, now. With the keys gone, any

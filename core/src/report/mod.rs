@@ -18,14 +18,22 @@ use crate::capture::{self, CapturedPhoto, LocationSource};
 use crate::wire::hex;
 
 pub const SCHEMA: &str = "sighting.report/1";
-/// The longest note a reporter may add, in bytes of UTF-8.
+/// The longest note a reporter may add, in characters (Unicode scalar values: a Chinese character
+/// is one, as the reporter counts it). Scalars rather than grapheme clusters because every
+/// platform counts them the same way (Kotlin `codePointCount`, Swift `unicodeScalars.count`),
+/// while cluster rules change with each Unicode version, so a note the phone's counter allowed
+/// could be refused here.
+pub const MAX_NOTE_CHARS: usize = 1000;
+/// The manifest's byte cap on a note ("notes over 4 KiB" are refused): at most 4 bytes of UTF-8 a
+/// scalar, a note within [`MAX_NOTE_CHARS`] is always within it.
 pub const MAX_NOTE_BYTES: usize = 4096;
+const _: () = assert!(MAX_NOTE_CHARS * 4 <= MAX_NOTE_BYTES);
 const MAX_TAGS: usize = 32;
 const MAX_TAG_BYTES: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("the note is {0} bytes; the limit is {MAX_NOTE_BYTES}")]
+    #[error("the note is {0} characters; the limit is {MAX_NOTE_CHARS}")]
     NoteTooLong(usize),
     #[error("too many tags, or a tag longer than {MAX_TAG_BYTES} bytes")]
     Tags,
@@ -109,8 +117,9 @@ pub struct Details {
 
 impl Details {
     pub fn validate(&self) -> Result<(), ReportError> {
-        if let Some(n) = self.note.as_ref().filter(|n| n.len() > MAX_NOTE_BYTES) {
-            return Err(ReportError::NoteTooLong(n.len()));
+        let note_chars = self.note.as_deref().map_or(0, |n| n.chars().count());
+        if note_chars > MAX_NOTE_CHARS {
+            return Err(ReportError::NoteTooLong(note_chars));
         }
         let tag_too_long = |(k, v): (&String, &serde_json::Value)| {
             k.len() > MAX_TAG_BYTES || v.to_string().len() > MAX_TAG_BYTES
@@ -314,19 +323,23 @@ mod tests {
     }
 
     #[test]
-    fn notes_over_4_kib_are_refused() {
-        let ok = Details {
-            note: Some("é".repeat(MAX_NOTE_BYTES / 2)),
+    fn the_note_limit_is_in_characters_the_reporter_sees() {
+        let note = |text: String| Details {
+            note: Some(text),
             ..Default::default()
         };
-        ok.validate().unwrap();
-        let long = Details {
-            note: Some("x".repeat(MAX_NOTE_BYTES + 1)),
-            ..Default::default()
-        };
+        // 1,000 Chinese characters are 3,000 bytes; 1,000 emoji 4,000: both within 4 KiB.
+        note("见".repeat(MAX_NOTE_CHARS)).validate().unwrap();
+        note("👧".repeat(MAX_NOTE_CHARS)).validate().unwrap();
+        let refused = note("见".repeat(1760)).validate().unwrap_err();
+        assert!(matches!(refused, ReportError::NoteTooLong(1760)));
+        assert_eq!(
+            refused.to_string(),
+            "the note is 1760 characters; the limit is 1000"
+        );
         assert!(matches!(
-            long.validate(),
-            Err(ReportError::NoteTooLong(4097))
+            note("x".repeat(MAX_NOTE_CHARS + 1)).validate(),
+            Err(ReportError::NoteTooLong(1001))
         ));
     }
 

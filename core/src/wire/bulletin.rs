@@ -46,6 +46,10 @@ const PUSH_CONTEXT: &[u8] = b"sighting-bulletin-push/1\n";
 pub const PUSH_HEADER: &str = "bulletin-push";
 /// How far a push's time may be from the intake's clock.
 pub const PUSH_SKEW_SECONDS: i64 = 300;
+/// Validity a feed must have left when it is signed, and when the intake takes it: phones drop
+/// an expired feed (and keep their old list), so an expired one pushed by a desk whose clock is
+/// wrong would leave new phones with no list at all.
+pub const MIN_FEED_VALIDITY: time::Duration = time::Duration::hours(1);
 
 /// Bytes of `index.json` at most.
 pub const MAX_INDEX_BYTES: usize = 1 << 20;

@@ -208,8 +208,9 @@ pub(super) struct LeadRequest {
 /// Sightings per lead package at most.
 const MAX_LEAD: usize = 100;
 
-/// A lead package (ZIP) of verified sightings; making it is audited first, so the package's
-/// chain of custody ends with it.
+/// A lead package (ZIP) of verified sightings, each once however often it is named. It is
+/// audited only once it is made (its page names who made it and when), so the audit log never
+/// holds a package that was not handed out.
 pub(super) async fn lead_package(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
@@ -219,34 +220,46 @@ pub(super) async fn lead_package(
         let detail = format!("a lead package holds 1 to {MAX_LEAD} sightings");
         return refuse(StatusCode::BAD_REQUEST, "lead", detail);
     }
-    if let Err(e) = desk.state.record_lead_package(&by, &request.ids) {
+    let mut named = std::collections::HashSet::new();
+    let ids: Vec<String> = request
+        .ids
+        .into_iter()
+        .filter(|id| named.insert(id.clone()))
+        .collect();
+    if let Err(e) = desk.state.check_lead_package(&ids) {
         return state_error(e);
     }
+    let making = (desk.clone(), ids.clone(), by.name.clone());
     let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
-        let items = request
-            .ids
+        let (desk, ids, by) = making;
+        let items = ids
             .iter()
             .map(|id| desk.lead_item(id))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(crate::lead::package(
             &items,
-            &by.name,
+            &by,
             sighting_core::millis::now(),
         )?)
     })
     .await;
     match made {
-        Ok(Ok(zip)) => (
-            [
-                (header::CONTENT_TYPE, "application/zip"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"lead-package.zip\"",
-                ),
-            ],
-            zip,
-        )
-            .into_response(),
+        Ok(Ok(zip)) => {
+            if let Err(e) = desk.state.record_lead_package(&by, &ids) {
+                return state_error(e);
+            }
+            (
+                [
+                    (header::CONTENT_TYPE, "application/zip"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"lead-package.zip\"",
+                    ),
+                ],
+                zip,
+            )
+                .into_response()
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "lead package");
             refuse(

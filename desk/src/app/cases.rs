@@ -32,9 +32,21 @@ fn case_error(e: CaseError) -> Response {
             Json(json!({ "error": "conflict", "detail": detail, "current_version": current })),
         )
             .into_response(),
-        CaseError::NotVetted(_) | CaseError::Closed => {
-            refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
-        }
+        // What the gate needs, and the field that holds contact details, also as keys, so the
+        // page can say it in the reader's language.
+        CaseError::NotVetted(missing) | CaseError::WouldUnvet(missing) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": "refused", "detail": detail, "missing": missing })),
+        )
+            .into_response(),
+        CaseError::Published { field, contact } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": "refused", "detail": detail, "field": field, "contact": contact,
+            })),
+        )
+            .into_response(),
+        CaseError::Closed => refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail),
         CaseError::Invalid(_) => refuse(StatusCode::BAD_REQUEST, "invalid", detail),
         CaseError::Sqlite(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail),
     }
@@ -159,9 +171,26 @@ pub(super) async fn add_photo(
     changed(desk.state.add_case_photo(&by, &number, at.version, &small))
 }
 
-pub(super) async fn list(State(desk): State<Arc<Desk>>) -> Response {
+/// A case as `by` may see it: the police reference and the private notes only to those who
+/// manage cases (a reviewer matches sightings without them).
+fn for_role(case: &CaseRow, by: &Reviewer) -> serde_json::Value {
+    let mut value = json!(case);
+    if let Some(fields) = value.as_object_mut().filter(|_| !by.role.manages_cases()) {
+        fields.remove("police_reference");
+        fields.remove("private_notes");
+    }
+    value
+}
+
+pub(super) async fn list(
+    State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
+) -> Response {
     match desk.state.cases() {
-        Ok(cases) => Json(json!({ "cases": cases })).into_response(),
+        Ok(cases) => {
+            let cases: Vec<_> = cases.iter().map(|c| for_role(c, &by)).collect();
+            Json(json!({ "cases": cases })).into_response()
+        }
         Err(e) => case_error(e),
     }
 }
@@ -182,6 +211,7 @@ pub(super) async fn photo(
 /// The case, and its candidates best first: not-this-child decisions last.
 pub(super) async fn candidates(
     State(desk): State<Arc<Desk>>,
+    Extension(by): Extension<Reviewer>,
     Path(number): Path<String>,
 ) -> Response {
     let case = match desk.state.case(&number) {
@@ -210,7 +240,7 @@ pub(super) async fn candidates(
             .collect()
     });
     rows.sort_by_key(|r| r["decision"]["decision"] == "not_this_child");
-    Json(json!({ "case": case, "candidates": rows })).into_response()
+    Json(json!({ "case": for_role(&case, &by), "candidates": rows })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -47,11 +47,9 @@ impl FeedPusher {
             bulletins::build(&building.state, &key, version, now, FEED_VALID_FOR)
         })
         .await??;
-        let status = feed
-            .push(&self.client, &self.intake, &self.key)
+        feed.push_or_reason(&self.client, &self.intake, &self.key)
             .await
-            .with_context(|| format!("cannot reach {}", self.intake))?;
-        anyhow::ensure!(status.is_success(), "the intake refused the feed: {status}");
+            .with_context(|| format!("pushing to {}", self.intake))?;
         tracing::info!(version, "bulletin feed pushed");
         Ok(version)
     }

@@ -11,6 +11,7 @@ mod api;
 mod auth;
 mod cases;
 mod feed;
+mod hosts;
 mod lock;
 mod pages;
 mod pull;
@@ -30,6 +31,7 @@ use axum::Router;
 use super::sightings::Sighting;
 use super::state::{DeskState, OpenedReport};
 pub use feed::FeedPusher;
+pub use hosts::AllowedHosts;
 pub use pages::MapTiles;
 pub use pull::{PullLimits, Puller};
 
@@ -90,7 +92,7 @@ impl Desk {
             _lock: lock,
             password_checks: Arc::new(tokio::sync::Semaphore::new(auth::PASSWORD_CHECKS)),
         });
-        super::recheck_receipts(
+        crate::recheck_receipts(
             desk.data_dir(),
             &desk.config.state,
             desk.config.intake_key.as_ref(),
@@ -102,7 +104,7 @@ impl Desk {
     /// Opens what is new under the data directory and records it; returns how many reports
     /// were new.
     pub fn open_new(&self) -> anyhow::Result<usize> {
-        let outcomes = super::open_dir_checked(
+        let outcomes = crate::open_dir_checked(
             &self.config.identities,
             self.config.intake_key.as_ref(),
             self.data_dir(),
@@ -192,8 +194,8 @@ impl Desk {
     }
 }
 
-/// The routes; every response carries the security headers.
-pub fn router(desk: Arc<Desk>) -> Router {
+/// The routes, for the names in `hosts` only; every response carries the security headers.
+pub fn router(desk: Arc<Desk>, hosts: AllowedHosts) -> Router {
     let api = Router::new()
         .route("/api/me", get(auth::me))
         .route("/api/config", get(api::config))
@@ -232,6 +234,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
             post(auth::login).layer(axum::extract::DefaultBodyLimit::max(auth::MAX_LOGIN_BODY)),
         )
         .merge(api)
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hosts),
+            hosts::check,
+        ))
         .layer(middleware::map_response_with_state(
             desk.clone(),
             security_headers,
@@ -259,10 +265,22 @@ async fn security_headers(
     response
 }
 
-/// Serves the app on `listener` and looks for new reports every `poll` until `shutdown`.
+/// Serves the app on `listener`, under the loopback names and its address, and looks for new
+/// reports every `poll` until `shutdown`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     desk: Arc<Desk>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let hosts = AllowedHosts::new(listener.local_addr()?, &[])?;
+    serve_for(listener, desk, hosts, shutdown).await
+}
+
+/// [`serve`], under the names in `hosts`.
+pub async fn serve_for(
+    listener: tokio::net::TcpListener,
+    desk: Arc<Desk>,
+    hosts: AllowedHosts,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let opener = {
@@ -284,7 +302,7 @@ pub async fn serve(
             }
         })
     };
-    let result = axum::serve(listener, router(desk))
+    let result = axum::serve(listener, router(desk, hosts))
         .with_graceful_shutdown(shutdown)
         .await;
     opener.abort();

@@ -3,6 +3,15 @@
 //!
 //! An attempt is counted before its password is checked (and given back when it was right, or
 //! never checked), so parallel guesses cannot all pass the count while the first hashes run.
+//!
+//! Failures in all used to stop every check: fifty guesses at made-up names locked every
+//! reviewer out for the window, a cost the reviewers paid, not the guesser. Names that do not
+//! exist cannot be treated apart either: a different answer or time for them would tell a
+//! stranger which names do (an unknown name runs a dummy hash for the same reason). So past
+//! [`IN_ALL`] failures every name's budget shrinks to [`PER_NAME_UNDER_ATTACK`]: a reviewer whose
+//! name no one guessed still gets the right passphrase checked, and the guesser spraying real
+//! names gets two tries per name where there were five. How much the guesser can make the desk
+//! hash at once is bounded by the permits (`auth::PASSWORD_CHECKS`), not here.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,8 +19,11 @@ use std::time::{Duration, Instant};
 
 /// Attempts one account name may have in a window.
 const PER_NAME: u32 = 5;
-/// Failures all names together may have in a window (a guesser spraying many names).
+/// Failures all names together may have in a window before the desk is taken to be under
+/// attack (a guesser spraying many names).
 const IN_ALL: u32 = 50;
+/// Attempts one name may have in a window while under attack: one typo forgiven.
+const PER_NAME_UNDER_ATTACK: u32 = 2;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Names remembered at most; past it the oldest windows are forgotten first.
 const MAX_NAMES: usize = 10_000;
@@ -83,12 +95,17 @@ impl LoginThrottle {
     /// when no password may be checked for it now.
     pub(super) fn begin(&self, name: &str, now: Instant) -> Result<(), u64> {
         let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(wait) = attempts.failures.and_then(|w| w.blocks(now, IN_ALL)) {
-            return Err(wait);
-        }
+        let under_attack = attempts
+            .failures
+            .is_some_and(|w| w.blocks(now, IN_ALL).is_some());
+        let limit = if under_attack {
+            PER_NAME_UNDER_ATTACK
+        } else {
+            PER_NAME
+        };
         let key = key(name);
         let mut window = attempts.by_name.get(&key).copied();
-        if let Some(wait) = window.and_then(|w| w.blocks(now, PER_NAME)) {
+        if let Some(wait) = window.and_then(|w| w.blocks(now, limit)) {
             return Err(wait);
         }
         if window.is_none() {
@@ -172,13 +189,30 @@ mod tests {
     }
 
     #[test]
-    fn failures_across_many_names_stop_every_check() {
+    fn failures_across_many_names_shrink_every_names_budget_but_stop_none() {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
-        for _ in 0..IN_ALL {
+        for i in 0..IN_ALL {
+            throttle.begin(&format!("guess{i}"), t0).unwrap();
             throttle.failed(t0);
         }
-        assert!(throttle.begin("ana", t0 + Duration::from_secs(60)).is_err());
+        let later = t0 + Duration::from_secs(60);
+        for _ in 0..PER_NAME_UNDER_ATTACK {
+            assert_eq!(
+                throttle.begin("ana", later),
+                Ok(()),
+                "a fresh name is still checked"
+            );
+        }
+        assert!(throttle.begin("ana", later).is_err());
+        assert_eq!(throttle.begin("bo", t0 + WINDOW), Ok(()));
+        for _ in 1..PER_NAME {
+            assert_eq!(
+                throttle.begin("bo", t0 + WINDOW),
+                Ok(()),
+                "the attack is over"
+            );
+        }
     }
 
     #[test]

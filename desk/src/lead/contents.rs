@@ -307,11 +307,7 @@ fn sighting_blocks(f: &Facts<'_>, lang: Lang, i: usize) -> Vec<Block> {
     ]
 }
 
-fn place_rows(
-    f: &Facts<'_>,
-    lang: Lang,
-    s: &crate::sightings::Sighting,
-) -> Vec<(String, Text)> {
+fn place_rows(f: &Facts<'_>, lang: Lang, s: &crate::sightings::Sighting) -> Vec<(String, Text)> {
     let w = |en: &str, zh: &str| pick(lang, en, zh);
     let (Some(lat), Some(lon)) = (s.lat, s.lon) else {
         let why = s.location_missing.as_deref().unwrap_or_default();

@@ -24,6 +24,7 @@ pub(super) fn case(date_of_birth: Option<&str>) -> CaseRow {
         publication: Publication::Published,
         photos: 1,
         version: 3,
+        published_fields: crate::state::PUBLISHED_FIELDS,
     }
 }
 

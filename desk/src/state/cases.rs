@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use sighting_core::millis;
 use sighting_core::wire::bulletin::Sex;
 
+use super::contact::Contact;
+use super::gate::{gate, words, GateItem, PUBLISHED_FIELDS};
 use super::{audit_case, DeskState, Reviewer};
 
 /// Case photos kept at most; each is re-encoded small (long edge ≤ 480 px) before it is kept.
@@ -74,6 +76,8 @@ pub struct CaseRow {
     pub publication: Publication,
     pub photos: usize,
     pub version: i64,
+    /// The fields phones hold now (none unless published), so the page can say so.
+    pub published_fields: &'static [&'static str],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,55 +90,29 @@ pub enum CaseError {
     Forbidden,
     #[error("someone else changed this case first (it is now at version {current})")]
     Conflict { current: i64 },
-    #[error("the case cannot be published without {0}")]
-    NotVetted(&'static str),
+    #[error("the case cannot be published without {}", words(.0))]
+    NotVetted(Vec<GateItem>),
+    #[error(
+        "the case is published and cannot stay so without {}: the edit is refused (close the \
+         case to take it off phones)",
+        words(.0)
+    )]
+    WouldUnvet(Vec<GateItem>),
+    #[error(
+        "{field} is published to every phone and seems to hold {}: the change is refused \
+         (contact details and addresses belong in the private notes)",
+        contact.words()
+    )]
+    Published {
+        field: &'static str,
+        contact: Contact,
+    },
     #[error("a closed case cannot be changed or published again")]
     Closed,
     #[error("invalid case: {0}")]
     Invalid(String),
     #[error("the desk database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-}
-
-impl CaseDetails {
-    fn check(&self) -> Result<(), CaseError> {
-        let invalid = |what: &str| Err(CaseError::Invalid(what.to_string()));
-        let texts = [
-            Some(&self.first_name),
-            Some(&self.last_seen_district),
-            Some(&self.marks),
-            self.police_reference.as_ref(),
-            self.private_notes.as_ref(),
-        ];
-        if texts
-            .iter()
-            .flatten()
-            .any(|t| t.chars().count() > MAX_CASE_TEXT)
-        {
-            return invalid("a text field is too long");
-        }
-        if self.first_name.trim().is_empty() || self.last_seen_district.trim().is_empty() {
-            return invalid("a first name and a district are needed");
-        }
-        if self.age_when_missing > 17 {
-            return invalid("the age when missing is over 17");
-        }
-        let date = time::macros::format_description!("[year]-[month]-[day]");
-        let dates = [Some(&self.missing_since), self.date_of_birth.as_ref()];
-        if dates
-            .iter()
-            .flatten()
-            .any(|d| time::Date::parse(d, &date).is_err())
-        {
-            return invalid("a date is not YYYY-MM-DD");
-        }
-        if sighting_core::wire::region_tile::RegionTile::at(self.last_seen_lat, self.last_seen_lon)
-            .is_none()
-        {
-            return invalid("the last-seen coordinates are off the globe");
-        }
-        Ok(())
-    }
 }
 
 fn may_manage(by: &Reviewer) -> Result<(), CaseError> {
@@ -194,6 +172,11 @@ fn read_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         publication: Publication::parse(&publication).ok_or_else(|| corrupt(14, "publication"))?,
         photos: r.get::<_, i64>(15)? as usize,
         version: r.get(16)?,
+        published_fields: if publication == "published" {
+            PUBLISHED_FIELDS
+        } else {
+            &[]
+        },
     })
 }
 
@@ -264,7 +247,9 @@ impl DeskState {
         Ok(rows)
     }
 
-    /// Replaces what the case says; the audit line names the fields that changed.
+    /// Replaces what the case says; the audit line names the fields that changed. A published
+    /// case is held to the publication gate again: an edit that would fail it is refused, and
+    /// the case stays as it was (and published).
     pub fn edit_case(
         &self,
         by: &Reviewer,
@@ -274,8 +259,14 @@ impl DeskState {
     ) -> Result<CaseRow, CaseError> {
         details.check()?;
         self.change_case(by, number, seen_version, |tx, current| {
-            if current.publication == Publication::Closed {
-                return Err(CaseError::Closed);
+            match current.publication {
+                Publication::Closed => return Err(CaseError::Closed),
+                Publication::Published => gate(details, current.consent_at_ms, current.photos)
+                    .map_err(|e| match e {
+                        CaseError::NotVetted(missing) => CaseError::WouldUnvet(missing),
+                        e => e,
+                    })?,
+                Publication::Draft => {}
             }
             let changed = changed_fields(&current.details, details);
             tx.execute(
@@ -355,8 +346,8 @@ impl DeskState {
         })
     }
 
-    /// Publishes a vetted draft: police reference, family consent and a photo, or a refusal
-    /// naming what is missing.
+    /// Publishes a vetted draft: police reference, family consent and a photo, and no contact
+    /// details in what is published; or a refusal naming everything missing.
     pub fn publish_case(
         &self,
         by: &Reviewer,
@@ -369,16 +360,7 @@ impl DeskState {
                 Publication::Published => return Ok(()),
                 Publication::Draft => {}
             }
-            let reference = current.details.police_reference.as_deref();
-            if reference.is_none_or(|r| r.trim().is_empty()) {
-                return Err(CaseError::NotVetted("the police report's reference"));
-            }
-            if current.consent_at_ms.is_none() {
-                return Err(CaseError::NotVetted("the family's consent recorded"));
-            }
-            if current.photos == 0 {
-                return Err(CaseError::NotVetted("a photo"));
-            }
+            gate(&current.details, current.consent_at_ms, current.photos)?;
             set_publication(tx, by, number, current.publication, Publication::Published)
         })
     }

@@ -9,7 +9,9 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod contact;
 pub mod decisions;
+mod gate;
 mod schema;
 pub mod triage;
 
@@ -23,6 +25,7 @@ use sighting_core::millis;
 pub use accounts::{Reviewer, Role, Session};
 pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
 pub use decisions::{Decision, DecisionRow};
+pub use gate::{GateItem, PUBLISHED_FIELDS};
 pub use triage::Triage;
 
 /// The longest reviewer note kept (bytes of UTF-8).
@@ -300,11 +303,27 @@ impl DeskState {
         Ok(changed)
     }
 
-    /// Records that `by` passed these sightings on in a lead package, all or none.
+    /// Whether these sightings may go in a lead package (each opened and verified); changes
+    /// nothing, so a refused package costs no work.
+    pub fn check_lead_package(&self, ids: &[String]) -> Result<(), StateError> {
+        let conn = self.conn();
+        for id in ids {
+            let row = row(&conn, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
+            if !row.verified {
+                return Err(StateError::NotALead);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that `by` passed these sightings on in a lead package, all or none, once each
+    /// however often an id was named. Called once the package is made, so no line stands for
+    /// a package that never was.
     pub fn record_lead_package(&self, by: &Reviewer, ids: &[String]) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for id in ids {
+        let mut recorded = std::collections::HashSet::new();
+        for id in ids.iter().filter(|id| recorded.insert(id.as_str())) {
             let row = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
             if !row.verified {
                 return Err(StateError::NotALead);

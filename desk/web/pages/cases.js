@@ -137,7 +137,7 @@
     const answer = await response.json().catch(() => ({}));
     const feed = answer.feed;
     const message = !response.ok
-      ? (response.status === 409 ? t("conflict") : response.status === 422 ? answer.detail : t("error"))
+      ? (response.status === 409 ? t("conflict") : response.status === 422 ? refusalWords(answer, false) : t("error"))
       : feed && feed.version ? t("feed_pushed", { version: feed.version })
         : feed && feed.error ? t("feed_not_pushed", { error: feed.error }) : t("saved");
     await openCase(shown.number);
@@ -163,6 +163,39 @@
     await afterChange(response);
   }
 
+  // The form's inputs by the field names the server uses (`published_fields` names them).
+  const FORM_FIELDS = {
+    number: "cf-number", first_name: "cf-first-name", sex: "cf-sex", age_when_missing: "cf-age",
+    missing_since: "cf-since", last_seen_district: "cf-district", last_seen_lat: "cf-lat",
+    last_seen_lon: "cf-lon", marks: "cf-marks",
+  };
+  const FIELD_WORDS = { first_name: "case_first_name", last_seen_district: "case_last_seen", marks: "case_marks" };
+  const NEEDS_WORDS = { police_reference: "case_needs_police", consent: "case_needs_consent", photo: "case_needs_photo" };
+
+  // A refusal of the publication gate in words: what is missing, or the published field that
+  // seems to hold contact details; otherwise the server's own words.
+  function refusalWords(answer, published) {
+    if (answer.field && answer.contact) {
+      return t("case_refused_contact", { field: t(FIELD_WORDS[answer.field] || answer.field), what: t("contact_" + answer.contact) });
+    }
+    if (Array.isArray(answer.missing)) {
+      const what = answer.missing.map((m) => t(NEEDS_WORDS[m] || m)).join(t("list_joiner"));
+      return t(published ? "case_refused_unvet" : "case_refused_missing", { what });
+    }
+    return answer.detail || t("error");
+  }
+
+  // On a published case's form: a notice, and "Published" beside each field phones show.
+  function markPublished(c) {
+    const published = (c && c.published_fields) || [];
+    $("case-form-published").hidden = published.length === 0;
+    for (const mark of document.querySelectorAll("#case-form .published-mark")) mark.remove();
+    for (const field of published) {
+      const label = FORM_FIELDS[field] && document.querySelector(`label[for="${FORM_FIELDS[field]}"]`);
+      if (label) label.append(el("span", " — " + t("case_published_field"), { class: "published-mark" }));
+    }
+  }
+
   // The form opens a new case, or edits the one shown (`editing`: its number and version).
   let editing = null;
 
@@ -178,6 +211,7 @@
       set("cf-district", c.last_seen_district); set("cf-lat", c.last_seen_lat); set("cf-lon", c.last_seen_lon);
       set("cf-marks", c.marks); set("cf-police", c.police_reference); set("cf-notes", c.private_notes);
     }
+    markPublished(c);
     $("case-form-message").textContent = "";
     $("case-form").hidden = false;
     $(c ? "cf-first-name" : "cf-number").focus();
@@ -199,7 +233,9 @@
       : await api("POST", "/api/cases", body);
     if (!response.ok) {
       const conflict = editing ? t("conflict") : t("case_exists");
-      $("case-form-message").textContent = response.status === 409 ? conflict : (await response.json()).detail;
+      const answer = await response.json().catch(() => ({}));
+      $("case-form-message").textContent = response.status === 409 ? conflict
+        : refusalWords(answer, shown && editing && shown.publication === "published");
       return;
     }
     $("case-form").reset();

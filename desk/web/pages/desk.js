@@ -202,7 +202,11 @@
       if (current) renderDetail(current);
     });
     if (config.tiles) {
-      L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: MAX_ZOOM })
+      // The credit is the operator's text, and Leaflet writes attributions as HTML: it gets a
+      // span whose text is the credit, escaped by the browser.
+      const credit = document.createElement("span");
+      credit.textContent = config.tiles.attribution;
+      L.tileLayer(config.tiles.url, { attribution: credit.outerHTML, maxZoom: MAX_ZOOM })
         .on("tileerror", () => { tilesFailed = true; showMapStatus(); })
         .on("tileload", () => { tilesFailed = false; showMapStatus(); })
         .addTo(map);
