@@ -1,5 +1,6 @@
 //! The queue: cold open (open + migrate + recovery sweep) of a data dir holding 0 and 1,000
-//! sealed reports, and submit throughput (seal + durable write + row).
+//! sealed reports, submit throughput (seal + durable write + row), and the panic wipe of 500
+//! sealed reports (keys first, then every file).
 //!
 //! Run: `cargo bench -p sighting-core --bench queue` (or `cargo xtask bench`).
 
@@ -85,5 +86,25 @@ fn submit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, cold_open, submit);
+fn panic_wipe(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_panic_wipe");
+    g.sample_size(10);
+    g.bench_function("500 sealed reports", |b| {
+        b.iter_batched(
+            || {
+                let dir = outbox_with(500);
+                let device = open(dir.path());
+                (dir, device)
+            },
+            |(dir, device)| {
+                device.wipe().unwrap();
+                dir
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, cold_open, submit, panic_wipe);
 criterion_main!(benches);
