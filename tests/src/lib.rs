@@ -299,7 +299,8 @@ pub fn hostile_notes() -> Vec<String> {
     .into_iter()
     .map(String::from)
     .chain([
-        "<!--".repeat(1000),
+        // As long as a note may be (1,000 characters).
+        "<!--".repeat(250),
         "\"'><svg/onload=document.body.dataset.injected=1>".to_string(),
     ])
     .collect()

@@ -176,11 +176,13 @@
   // seems to hold contact details; otherwise the server's own words.
   function refusalWords(answer, published) {
     if (answer.field && answer.contact) {
-      return t("case_refused_contact", { field: t(FIELD_WORDS[answer.field] || answer.field), what: t("contact_" + answer.contact) });
+      const what = answer.contact === "phone" ? t("contact_phone")
+        : answer.contact === "email" ? t("contact_email") : t("contact_address");
+      return t("case_refused_contact", { field: t(FIELD_WORDS[answer.field] || answer.field), what });
     }
     if (Array.isArray(answer.missing)) {
       const what = answer.missing.map((m) => t(NEEDS_WORDS[m] || m)).join(t("list_joiner"));
-      return t(published ? "case_refused_unvet" : "case_refused_missing", { what });
+      return published ? t("case_refused_unvet", { what }) : t("case_refused_missing", { what });
     }
     return answer.detail || t("error");
   }

@@ -1,0 +1,75 @@
+//! `sighting-demo`, as the README's first command runs it: the whole flow twice in one kept
+//! directory.
+
+use std::process::{Command, Output};
+
+fn sighting_demo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sighting-demo"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn demo_runs_and_runs_again_in_the_same_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    for run in 1..=2 {
+        let out = sighting_demo(&["--keep", dir.path().to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // Each run seals three samples (one of them twice) while offline, and the fourth (the
+        // child of case C-1) once online; the desk opens the new ones.
+        assert_eq!(stdout.matches("   verified ").count(), 5, "{stdout}");
+        assert!(stdout.contains("stripped: "), "{stdout}");
+        // Offline first: each new report waits with the reason; then each is delivered.
+        assert_eq!(
+            stdout
+                .matches("attempt 1, network: cannot reach the intake server")
+                .count(),
+            4,
+            "{stdout}"
+        );
+        assert_eq!(stdout.matches("4 delivered").count(), 1, "{stdout}");
+        assert!(
+            stdout.contains(&format!("{} reports at the desk in all", 5 * run)),
+            "{stdout}"
+        );
+        // The loop: two published cases on the phone, nearest first; the linked sighting ranked
+        // first among the case's candidates, with the reporter's link as its first reason.
+        let list: Vec<&str> = stdout.lines().filter(|l| l.starts_with("   C-")).collect();
+        assert!(
+            list[0].starts_with("   C-1  Mila") && list[1].starts_with("   C-2  Sam"),
+            "{stdout}"
+        );
+        let ranked = stdout
+            .split("candidate(s) for C-1")
+            .nth(1)
+            .unwrap_or_default();
+        let best = ranked.lines().nth(1).unwrap_or_default();
+        assert!(
+            best.contains("{\"kind\":\"linked_by_reporter\"}"),
+            "{stdout}"
+        );
+    }
+    // The desk's products: the photo sent twice grouped, the exports and the review page.
+    let desk = dir.path().join("desk");
+    let sightings: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(desk.join("sightings.json")).unwrap()).unwrap();
+    assert_eq!(sightings.len(), 10);
+    assert!(sightings.iter().all(|s| s["status"] == "verified"));
+    let grouped = sightings
+        .iter()
+        .filter(|s| !s["same_photo"].is_null())
+        .count();
+    assert!(grouped >= 2, "the photo sent twice is grouped");
+    let geojson: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(desk.join("sightings.geojson")).unwrap()).unwrap();
+    assert_eq!(geojson["features"].as_array().unwrap().len(), 10);
+    assert!(std::fs::read_to_string(desk.join("index.html"))
+        .unwrap()
+        .contains("Sighting — reports for review"));
+}
