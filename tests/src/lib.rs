@@ -299,7 +299,8 @@ pub fn hostile_notes() -> Vec<String> {
     .into_iter()
     .map(String::from)
     .chain([
-        "<!--".repeat(1000),
+        // As long as a phone lets a note be (MAX_NOTE_CHARS).
+        "<!--".repeat(sighting_core::report::MAX_NOTE_CHARS / 4),
         "\"'><svg/onload=document.body.dataset.injected=1>".to_string(),
     ])
     .collect()
