@@ -161,6 +161,11 @@ impl Sighting {
             .or(self.captured_at.as_ref())?;
         OffsetDateTime::parse(text, &Rfc3339).ok()
     }
+
+    /// When the intake received it, by the intake's clock.
+    pub fn received_time(&self) -> Option<OffsetDateTime> {
+        OffsetDateTime::parse(self.received_at.as_ref()?, &Rfc3339).ok()
+    }
 }
 
 /// `location_missing` for a manifest whose coordinates are not a WGS-84 position.

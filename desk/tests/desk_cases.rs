@@ -164,6 +164,8 @@ fn a_desk_database_from_before_cases_upgrades_in_place() {
             id: "r1",
             verified: true,
             failure: None,
+            captured_at_ms: None,
+            received_at_ms: None,
         };
         desk.record_opened(&[opened]).unwrap();
     }
@@ -173,7 +175,9 @@ fn a_desk_database_from_before_cases_upgrades_in_place() {
     conn.execute_batch(
         "DROP TABLE candidate_decisions; DROP TABLE case_photos; DROP TABLE cases;
          DROP INDEX audit_by_case;
-         ALTER TABLE audit DROP COLUMN case_number; PRAGMA user_version = 1;",
+         ALTER TABLE audit DROP COLUMN case_number; DROP INDEX sightings_newest_first;
+         ALTER TABLE sightings DROP COLUMN captured_at_ms;
+         ALTER TABLE sightings DROP COLUMN received_at_ms; PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
@@ -266,6 +270,8 @@ fn a_candidate_decision_is_kept_and_audited_with_case_and_sighting() {
         id: "r1",
         verified: true,
         failure: None,
+        captured_at_ms: None,
+        received_at_ms: None,
     };
     desk.record_opened(&[opened]).unwrap();
 

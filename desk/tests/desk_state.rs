@@ -10,6 +10,8 @@ fn opened<'a>(id: &'a str, verified: bool, failure: Option<&'a str>) -> OpenedRe
         id,
         verified,
         failure,
+        captured_at_ms: None,
+        received_at_ms: None,
     }
 }
 
@@ -196,4 +198,37 @@ fn reviewers_log_in_with_argon2id_and_sessions_end() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// A note alone is a comment: in the history under its author, the status unchanged; made from
+/// a stale version it is a conflict like any change.
+#[test]
+fn a_note_alone_is_a_comment_and_changes_no_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = DeskState::open(dir.path()).unwrap();
+    let ana = desk.add_reviewer("ana", PASSWORD, Role::Reviewer).unwrap();
+    let bo = desk.add_reviewer("bo", PASSWORD, Role::Reviewer).unwrap();
+    desk.record_opened(&[opened("r1", true, None)]).unwrap();
+    let row = desk.comment(&ana, "r1", 1, "I take this one").unwrap();
+    assert_eq!((row.triage, row.version), (Triage::New, 2));
+    assert!(matches!(
+        desk.comment(&bo, "r1", 1, "me too"),
+        Err(StateError::Conflict { current: 2 })
+    ));
+    let long = "x".repeat(MAX_NOTE_BYTES + 1);
+    assert!(matches!(
+        desk.comment(&bo, "r1", 2, &long),
+        Err(StateError::NoteTooLong)
+    ));
+    let last = desk.audit(Some("r1")).unwrap().pop().unwrap();
+    assert_eq!(
+        (
+            last.reviewer.as_deref(),
+            last.action.as_str(),
+            last.from,
+            last.to,
+            last.note.as_deref()
+        ),
+        (Some("ana"), "comment", None, None, Some("I take this one"))
+    );
 }

@@ -81,7 +81,8 @@ const onMap = () => page.evaluate(() => {
 await page.waitForFunction(() => document.querySelectorAll(".leaflet-outlines-pane path").length > 100);
 for (let i = 0; i < 50 && (await onMap()) !== facts.located; i++) await page.waitForTimeout(100);
 assert.equal(await onMap(), facts.located, "every located sighting is on the map");
-await page.waitForFunction((w) => document.getElementById("map-status").textContent === w, zh.map_tiles_unreachable);
+await page.waitForFunction((w) => document.getElementById("map-status").textContent === w,
+  facts.tiles ? zh.map_tiles_unreachable : zh.map_outlines_only);
 assert.ok((await page.locator("path.same-photo").count()) >= 1, "the same photo sent twice joined on the map");
 // Thumbnails, made by the desk, not whole photos.
 await page.waitForFunction(() => {
@@ -89,6 +90,19 @@ await page.waitForFunction(() => {
   return img.complete && img.naturalWidth > 0 && img.naturalWidth <= 240;
 });
 await axeCheck(page, "the sightings list and map");
+
+// Newest first, as the caption says: by when the photo was taken (corrected where known), the
+// same time latest received first, a report with no time (it failed to open) last.
+assert.equal(await text(page, "#list caption"), zh.list_caption);
+const listed = await page.locator("#list tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.id));
+// > 0: the first is newer; no time is older than any.
+const newer = (x, y) => (x ?? -1) - (y ?? -1);
+const later = ([a, b], [c, d]) => newer(a, c) || newer(b, d);
+for (let i = 1; i < listed.length; i++) {
+  const [above, below] = [facts.times[listed[i - 1]], facts.times[listed[i]]];
+  assert.ok(later(above, below) >= 0, `row ${i}: ${listed[i - 1]} ${above} above ${listed[i]} ${below}`);
+}
+assert.equal(listed.at(-1), facts.failed, "the report with no time last");
 
 // 3. Strangers' notes are shown as written, and none became markup.
 for (const { id, note } of facts.hostile) {
@@ -125,33 +139,81 @@ for (const word of [zh.obs_case_unknown.replace("{n}", "C-404"), zh.sex_boy, zh.
 }
 await axeCheck(page, "a sighting's details");
 // DESK_SCREENSHOTS=dir keeps a picture of the desk, to look at by eye.
-if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/desk-zh.png`, fullPage: true });
+if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/desk-zh${facts.tiles ? "" : "-no-tiles"}.png`, fullPage: true });
 
-// 5. A decision with a note, then the next; each in the history.
+if (!facts.tiles) {
+  // The cheap run without a tile server ends here, after the same views in English.
+  await page.selectOption("#lang", "en");
+  await page.waitForFunction((w) => document.getElementById("map-status").textContent === w, en.map_outlines_only);
+  assert.equal(await text(page, "#list caption"), en.list_caption);
+  await axeCheck(page, "the sightings list, map and a sighting, in English");
+  if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/desk-no-tiles-en.png`, fullPage: true });
+  assert.deepEqual(ana.problems, [], "no script errors, no CSP refusals");
+  await browser.close();
+  process.exit(0);
+}
+
+// 5. Saving keeps the status unless the reviewer chooses another: a note alone is a comment.
+// The note box is the reviewer's own, empty; earlier notes are in the history.
 const decide = async (p, to, note, expect) => {
-  await p.selectOption("#triage-to", to);
+  await p.selectOption("#triage-to", to === null ? { index: 0 } : to);
   await p.fill("#triage-note", note);
   // The last change's message is gone first, so the wait below sees this change's answer.
   await p.evaluate(() => { document.getElementById("triage-message").textContent = ""; });
   await p.click("#triage-form button[type=submit]");
   await p.waitForFunction((w) => document.getElementById("triage-message").textContent === w, expect);
 };
+const shot = async (p, name) => {
+  if (process.env.DESK_SCREENSHOTS) await p.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/${name}.png`, fullPage: true });
+};
+const history = (p) => p.locator("#detail-history li").evaluateAll((li) => li.map((l) => l.textContent));
+assert.equal(await page.inputValue("#triage-to"), "", "keeping the status is the default");
+assert.equal(await text(page, "#triage-to option:first-child"), zh.keep_status.replace("{status}", zh.triage_new));
+await decide(page, null, "", zh.nothing_to_save);
+await decide(page, null, "我来处理", zh.saved);
+assert.equal(await text(page, "#detail-triage"), zh.triage_new, "a comment changes no status");
+assert.equal(await page.inputValue("#triage-note"), "", "the box is empty again");
+assert.ok((await history(page)).at(-1).endsWith(`${zh.action_comment}我来处理`), `${(await history(page)).at(-1)}`);
 await decide(page, "in_review", "看过了：照片清楚 <b>not bold</b>", zh.saved);
 assert.equal(await text(page, "#detail-triage"), zh.triage_in_review);
 await decide(page, "forwarded_to_police", "交给派出所", zh.saved);
 assert.equal(await text(page, "#detail-triage"), zh.triage_forwarded_to_police);
 assert.equal(await page.locator("#detail-history b").count(), 0, "a reviewer's note stays text too");
+await shot(page, "decision-zh");
 
-// 6. Two reviewers on one sighting: the second gets a conflict, nothing is overwritten.
+// 6. Two reviewers on one sighting: the second gets a conflict; what they typed stays, the
+// other's change is shown beside it, nothing is overwritten.
 const bo = await reviewer("en-GB");
 await login(bo.page, facts.reviewers[1], facts.password);
 await bo.page.waitForSelector(`#list tr[data-id="${facts.pick.id}"]`);
 await openRow(bo.page, facts.pick.id);
+assert.equal(await bo.page.inputValue("#triage-note"), "", "nothing of ana's in bo's box");
+assert.ok((await history(bo.page)).some((l) => l.includes("交给派出所")), "ana's notes in the history");
 await decide(page, "in_review", "reopened by ana", zh.saved);
 await decide(bo.page, "in_review", "bo reopens it too", en.conflict);
 assert.equal(await text(bo.page, "#detail-triage"), en.triage_in_review, "bo now sees ana's change");
-assert.equal(await bo.page.inputValue("#triage-note"), "reopened by ana");
-await decide(page, "forwarded_to_police", "交给派出所", zh.saved);
+assert.equal(await bo.page.inputValue("#triage-note"), "bo reopens it too", "bo's words kept");
+const beside = await text(bo.page, "#triage-conflict");
+assert.ok(beside.includes(en.conflict_meanwhile) && beside.includes("ana") && beside.includes("reopened by ana"), beside);
+await axeCheck(bo.page, "a conflict, in English");
+await shot(bo.page, "conflict-en");
+// Already in review: bo's note goes in as a comment.
+assert.equal(await bo.page.inputValue("#triage-to"), "");
+await bo.page.evaluate(() => { document.getElementById("triage-message").textContent = ""; });
+await bo.page.click("#triage-form button[type=submit]");
+await bo.page.waitForFunction((w) => document.getElementById("triage-message").textContent === w, en.saved);
+assert.equal(await bo.page.isHidden("#triage-conflict"), true);
+// Now ana's change is the stale one: her choice and note stay for her to save again.
+await decide(page, "forwarded_to_police", "交给派出所", zh.conflict);
+assert.equal(await page.inputValue("#triage-to"), "forwarded_to_police");
+assert.equal(await page.inputValue("#triage-note"), "交给派出所");
+assert.ok((await text(page, "#triage-conflict")).includes("bo reopens it too"));
+await axeCheck(page, "a conflict, in Chinese");
+await shot(page, "conflict-zh");
+await page.evaluate(() => { document.getElementById("triage-message").textContent = ""; });
+await page.click("#triage-form button[type=submit]");
+await page.waitForFunction((w) => document.getElementById("triage-message").textContent === w, zh.saved);
+assert.equal(await text(page, "#detail-triage"), zh.triage_forwarded_to_police);
 
 // 7. A report that failed verification: shown as failed, never offered as a lead.
 await openRow(page, facts.failed);

@@ -157,7 +157,8 @@ pub(super) async fn thumb(State(desk): State<Arc<Desk>>, Path(id): Path<String>)
 
 #[derive(Deserialize)]
 pub(super) struct TriageChange {
-    to: String,
+    /// The new status; none: the status stays and the note is a comment.
+    to: Option<String>,
     version: i64,
     note: Option<String>,
 }
@@ -168,12 +169,20 @@ pub(super) async fn triage(
     Path(id): Path<String>,
     Json(change): Json<TriageChange>,
 ) -> Response {
-    let to = match change.to.parse::<Triage>() {
+    let to = match change.to.as_deref().map(str::parse::<Triage>).transpose() {
         Ok(to) => to,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, "triage", e.to_string()),
     };
     let note = change.note.as_deref().filter(|n| !n.trim().is_empty());
-    match desk.state.change_triage(&by, &id, change.version, to, note) {
+    let changed = match (to, note) {
+        (Some(to), note) => desk.state.change_triage(&by, &id, change.version, to, note),
+        (None, Some(note)) => desk.state.comment(&by, &id, change.version, note),
+        (None, None) => {
+            let detail = "nothing to save: a new status, a note, or both";
+            return refuse(StatusCode::BAD_REQUEST, "triage", detail);
+        }
+    };
+    match changed {
         Ok(row) => Json(view(&desk, row)).into_response(),
         Err(e) => state_error(e),
     }

@@ -131,6 +131,8 @@ impl Desk {
                 id: &s.id,
                 verified: s.status == "verified",
                 failure: s.reason.as_deref(),
+                captured_at_ms: s.time().map(sighting_core::millis::from_time),
+                received_at_ms: s.received_time().map(sighting_core::millis::from_time),
             })
             .collect();
         self.state.record_opened(&opened)?;

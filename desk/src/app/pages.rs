@@ -172,6 +172,7 @@ mod tests {
         let actions = [
             "opened",
             "triage",
+            "comment",
             "assign",
             "lead_package",
             "case_created",

@@ -55,6 +55,8 @@ pub(super) fn custody(lang: Lang, e: &AuditEntry) -> String {
             triage(lang, e.from.as_deref().unwrap_or_default()),
             triage(lang, to)
         ),
+        ("comment", Lang::En) => "added a note; the status stayed".to_string(),
+        ("comment", Lang::Zh) => "添加了备注，状态未变".to_string(),
         ("assign", Lang::En) if to.is_empty() => "removed the assignment".to_string(),
         ("assign", Lang::Zh) if to.is_empty() => "取消了指派".to_string(),
         ("assign", Lang::En) => format!("assigned it to {to}"),

@@ -78,6 +78,10 @@ pub struct OpenedReport<'a> {
     pub id: &'a str,
     pub verified: bool,
     pub failure: Option<&'a str>,
+    /// When the photo was taken (corrected where known) and when the intake received it: the
+    /// list's order.
+    pub captured_at_ms: Option<i64>,
+    pub received_at_ms: Option<i64>,
 }
 
 /// One line of the audit log.
@@ -131,9 +135,17 @@ impl DeskState {
         let mut added = 0;
         for r in reports {
             if tx.execute(
-                "INSERT OR IGNORE INTO sightings (id, verified, failure, triage, opened_at_ms)
-                 VALUES (?1, ?2, ?3, 'new', ?4)",
-                params![r.id, r.verified, r.failure, now],
+                "INSERT OR IGNORE INTO sightings (id, verified, failure, triage, opened_at_ms,
+                                                  captured_at_ms, received_at_ms)
+                 VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?6)",
+                params![
+                    r.id,
+                    r.verified,
+                    r.failure,
+                    now,
+                    r.captured_at_ms,
+                    r.received_at_ms
+                ],
             )? == 1
             {
                 let outcome = if r.verified { "verified" } else { "failed" };
@@ -171,6 +183,14 @@ impl DeskState {
                 )?;
             }
         }
+        // Rows recorded before the times were kept, or before the report opened: their times now.
+        for r in reports {
+            tx.execute(
+                "UPDATE sightings SET captured_at_ms = ?2, received_at_ms = ?3
+                 WHERE id = ?1 AND (captured_at_ms IS NOT ?2 OR received_at_ms IS NOT ?3)",
+                params![r.id, r.captured_at_ms, r.received_at_ms],
+            )?;
+        }
         tx.commit()?;
         Ok(added)
     }
@@ -179,8 +199,9 @@ impl DeskState {
         row(&self.conn(), id)?.ok_or_else(|| StateError::NotFound(id.to_string()))
     }
 
-    /// A page of sightings, newest first, optionally only those in one triage status; and how
-    /// many there are in all.
+    /// A page of sightings, newest first by when the photo was taken (corrected where known),
+    /// the same time latest received first, those with no time (not opened) last; optionally
+    /// only those in one triage status; and how many there are in all.
     pub fn list(
         &self,
         only: Option<Triage>,
@@ -196,7 +217,9 @@ impl DeskState {
         )?;
         let mut stmt = conn.prepare_cached(&format!(
             "{SELECT_ROW} WHERE ?1 IS NULL OR s.triage = ?1
-             ORDER BY s.opened_at_ms DESC, s.id LIMIT ?2 OFFSET ?3"
+             ORDER BY s.captured_at_ms IS NULL, s.captured_at_ms DESC,
+                      s.received_at_ms IS NULL, s.received_at_ms DESC, s.opened_at_ms DESC, s.id
+             LIMIT ?2 OFFSET ?3"
         ))?;
         let rows = stmt
             .query_map(
@@ -249,6 +272,28 @@ impl DeskState {
                 Some(to.as_str()),
                 note,
             )
+        })
+    }
+
+    /// A note alone: a comment in the sighting's history, its status unchanged. Made from the
+    /// version the reviewer saw, like any change, so a comment on what has changed meanwhile
+    /// is a conflict the reviewer sees.
+    pub fn comment(
+        &self,
+        by: &Reviewer,
+        id: &str,
+        seen_version: i64,
+        note: &str,
+    ) -> Result<TriageRow, StateError> {
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(StateError::NoteTooLong);
+        }
+        self.change(id, seen_version, |tx, _| {
+            tx.execute(
+                "UPDATE sightings SET note = ?2 WHERE id = ?1",
+                params![id, note],
+            )?;
+            audit(tx, Some(by.id), Some(id), "comment", None, None, Some(note))
         })
     }
 

@@ -83,4 +83,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         note        TEXT,
         PRIMARY KEY (case_number, sighting_id)
     );",
+    // 4: when each photo was taken (corrected where the phone's clock was off) and received, so
+    // the list is newest first by the sighting, not by when the desk opened it.
+    "ALTER TABLE sightings ADD COLUMN captured_at_ms INTEGER;
+    ALTER TABLE sightings ADD COLUMN received_at_ms INTEGER;
+    CREATE INDEX sightings_newest_first ON sightings (captured_at_ms DESC, received_at_ms DESC);",
 ];

@@ -24,6 +24,8 @@
   let total = 0;
   let items = [];
   let current = null;
+  // Another reviewer's changes that made this reviewer's save a conflict: shown beside the note.
+  let meanwhile = [];
   let countries = [];
   let tilesFailed = false;
   const selected = new Set();
@@ -295,11 +297,17 @@
 
   // ---- One sighting ----
 
-  async function openDetail(id) {
+  // `typed`: what the reviewer chose and wrote, kept after a save that did not go through;
+  // `since`: the last audit line they had seen, when someone else changed it meanwhile.
+  async function openDetail(id, typed = null, since = null) {
     const response = await api("GET", `/api/sightings/${encodeURIComponent(id)}`);
     if (!response.ok) return flash(t("error"));
     current = await response.json();
+    meanwhile = since === null ? [] : current.audit.filter((e) => e.seq > since);
     renderDetail(current);
+    // Never anyone else's words in this reviewer's box: theirs are in the history.
+    $("triage-note").value = typed ? typed.note : "";
+    $("triage-to").value = typed && current.next.includes(typed.to) ? typed.to : "";
     $("detail").hidden = false;
     $("detail-title").focus();
     const r = current.report;
@@ -357,9 +365,13 @@
 
     definitions($("detail-observations"), observations(report && report.observations, current.case_known));
     $("detail-triage").textContent = t("triage_" + triage.triage);
-    $("triage-to").replaceChildren(...next.map((x) => el("option", t("triage_" + x), { value: x })));
-    $("triage-to").disabled = next.length === 0;
-    $("triage-note").value = triage.note || "";
+    // Keeping the status is the default: a note alone is a comment.
+    const chosen = $("triage-to").value;
+    const keep = el("option", t("keep_status", { status: t("triage_" + triage.triage) }), { value: "" });
+    $("triage-to").replaceChildren(keep, ...next.map((x) => el("option", t("triage_" + x), { value: x })));
+    $("triage-to").value = next.includes(chosen) ? chosen : "";
+    $("triage-conflict").hidden = meanwhile.length === 0;
+    $("triage-conflict-list").replaceChildren(...meanwhile.map((entry) => auditLine(entry)));
     $("detail-assignee").textContent = triage.assignee || t("nobody");
     $("detail-history").replaceChildren(...audit.map((entry) => auditLine(entry)));
   }
@@ -398,13 +410,23 @@
     return v;
   }
 
+  function typedNow() {
+    return { to: $("triage-to").value, note: $("triage-note").value };
+  }
+
   async function changeTriage(event) {
     event.preventDefault();
     const { triage } = current;
+    const typed = typedNow();
+    if (!typed.to && !typed.note.trim()) {
+      $("triage-message").textContent = t("nothing_to_save");
+      $("triage-message").className = "problem";
+      return;
+    }
     const response = await api("POST", `/api/sightings/${encodeURIComponent(triage.id)}/triage`, {
-      to: $("triage-to").value, version: triage.version, note: $("triage-note").value,
+      to: typed.to || null, version: triage.version, note: typed.note,
     });
-    await afterChange(response, triage.id);
+    await afterChange(response, triage.id, response.ok ? null : typed);
   }
 
   async function assignMe() {
@@ -412,14 +434,17 @@
     const response = await api("POST", `/api/sightings/${encodeURIComponent(triage.id)}/assign`, {
       assignee: me.name, version: triage.version,
     });
-    await afterChange(response, triage.id);
+    await afterChange(response, triage.id, typedNow());
   }
 
-  async function afterChange(response, id) {
+  // The sighting as it is now; on a conflict the reviewer's choice and note stay, and what
+  // changed since they opened it is shown beside them.
+  async function afterChange(response, id, typed) {
     const message = response.ok ? t("saved")
       : response.status === 409 ? t("conflict")
         : response.status === 422 ? t("refused") : t("error");
-    await openDetail(id);
+    const seen = Math.max(0, ...current.audit.map((e) => e.seq));
+    await openDetail(id, typed, response.status === 409 ? seen : null);
     $("triage-message").textContent = message;
     $("triage-message").className = response.ok ? "ok" : "problem";
     await refresh();
