@@ -43,13 +43,9 @@ enum Command {
     /// Panic wipe: the keys first, then every draft, report and the database (asks first,
     /// unless `--yes`).
     Wipe(device::WipeArgs),
-    /// Run the whole flow on this machine with the bundled sample photos (the `sighting-demo`
-    /// program, installed beside this one).
-    #[command(disable_help_flag = true)]
-    Demo {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<std::ffi::OsString>,
-    },
+    /// Run the whole flow on this machine with the bundled sample photos.
+    #[cfg(feature = "demo")]
+    Demo(sighting_demo::DemoArgs),
 }
 
 #[derive(Subcommand)]
@@ -57,19 +53,6 @@ enum PhotoCommand {
     /// The capture pipeline alone: strip every metadata segment losslessly, write a fresh Exif
     /// block (time, GPS), and optionally the upload copy and thumbnail.
     Sanitize(photo::SanitizeArgs),
-}
-
-/// The demo runs an intake server and a review desk, which the phone's command line must not
-/// link: it is its own program, run from here when it is installed beside this one.
-fn demo(args: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
-    let demo = std::env::current_exe()?.with_file_name("sighting-demo");
-    anyhow::ensure!(
-        demo.is_file(),
-        "the demo is its own program: run `cargo run --release -p sighting-demo`"
-    );
-    let status = std::process::Command::new(&demo).args(args).status()?;
-    anyhow::ensure!(status.success(), "{} failed ({status})", demo.display());
-    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -83,7 +66,8 @@ fn main() -> ExitCode {
         Command::Sync(args) => device::sync(&cli.data, &args),
         Command::Bulletins(args) => bulletins::bulletins(&cli.data, &args),
         Command::Wipe(args) => device::wipe(&cli.data, &args),
-        Command::Demo { args } => demo(args),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => sighting_demo::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

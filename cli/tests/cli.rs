@@ -108,21 +108,6 @@ fn bad_input_fails_with_one_line() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("latitude 91"));
 }
 
-/// The demo links the intake and the desk, which the phone's command line must not: `sighting
-/// demo` runs `sighting-demo` from beside itself, and says how to get it where it is not.
-#[test]
-fn demo_without_the_demo_program_says_how_to_run_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let alone = dir.path().join("sighting");
-    std::fs::copy(env!("CARGO_BIN_EXE_sighting"), &alone).unwrap();
-    let out = Command::new(&alone).arg("demo").output().unwrap();
-    assert!(!out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "sighting: the demo is its own program: run `cargo run --release -p sighting-demo`"
-    );
-}
-
 /// An intake server on loopback, as an organisation runs it; dropped with the runtime.
 struct LoopbackIntake {
     url: String,

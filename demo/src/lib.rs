@@ -1,4 +1,4 @@
-//! `sighting-demo` (also run as `sighting demo`): the whole flow on one machine.
+//! `sighting demo`: the whole flow on one machine.
 //!
 //! The organisation's keys and two published missing-child cases; a device that captures the
 //! sample photos while offline (its sync fails and the outbox says so), one of them twice (the

@@ -67,8 +67,11 @@ fn rows_recorded_without_times_take_them_when_the_desk_starts_again() {
         ..opened(id, captured, received)
     };
     // As a desk before the times were kept recorded them.
-    desk.record_opened(&[verified("a-older", None, None), verified("b-newer", None, None)])
-        .unwrap();
+    desk.record_opened(&[
+        verified("a-older", None, None),
+        verified("b-newer", None, None),
+    ])
+    .unwrap();
     // At start the desk records every report again: a no-op but for the times.
     let again = [
         verified("a-older", Some(1_000), Some(5_000)),

@@ -1,4 +1,4 @@
-//! The desk exactly as the README and the demo start it: `sighting-demo --keep DIR`, then the two
+//! The desk exactly as the README and the demo start it: `sighting demo --keep DIR`, then the two
 //! commands it prints, run as printed (the real binaries; the only flag added is `--listen` on a
 //! free loopback port). A reviewer logs in in Chromium (`tests/browser/desk_as_printed.mjs`) and
 //! sees the demo's sightings in the list and on the map; with no tile server the page once threw
@@ -11,30 +11,23 @@ use std::process::{Child, Command, Stdio};
 const SERVER: &str = env!("CARGO_BIN_EXE_sighting-server");
 const PASSWORD: &str = "a long desk passphrase";
 
-/// The demo's binary, built beside this package's (same target directory and profile): the
-/// demo is another package, so cargo gives this test no path to it.
-fn demo_binary() -> PathBuf {
+/// The `sighting` binary (the demo is its `demo` command), built beside this package's (same
+/// target directory and profile): it is another package, so cargo gives this test no path to it.
+fn sighting_binary() -> PathBuf {
     let server = Path::new(SERVER);
     let profile_dir = server.parent().unwrap();
     let target = profile_dir.parent().unwrap();
     let mut build = Command::new(env!("CARGO"));
     build
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "sighting-demo",
-            "--bin",
-            "sighting-demo",
-        ])
+        .args(["build", "-q", "-p", "sighting-cli", "--bin", "sighting"])
         .env("CARGO_TARGET_DIR", target);
     if profile_dir.ends_with("release") {
         build.arg("--release");
     }
     let built = build.status().expect("cargo");
-    assert!(built.success(), "building sighting-demo failed");
-    profile_dir.join("sighting-demo")
+    assert!(built.success(), "building sighting failed");
+    profile_dir.join("sighting")
 }
 
 /// A printed command line, with `sighting-server` the binary under test.
@@ -71,8 +64,8 @@ fn the_desk_started_as_the_demo_prints_it_shows_the_demos_sightings() {
     let scripts = browser_tests();
     let tmp = tempfile::tempdir().unwrap();
     let kept = tmp.path().join("demo");
-    let demo = Command::new(demo_binary())
-        .arg("--keep")
+    let demo = Command::new(sighting_binary())
+        .args(["demo", "--keep"])
         .arg(&kept)
         .output()
         .unwrap();

@@ -37,8 +37,6 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         "--release",
         "-p",
         "sighting-cli",
-        "-p",
-        "sighting-demo",
     ]))?;
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work)?;

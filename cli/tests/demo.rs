@@ -1,10 +1,10 @@
-//! `sighting-demo`, as the README's first command runs it: the whole flow twice in one kept
+//! `sighting demo`, as the README's first command runs it: the whole flow twice in one kept
 //! directory.
 
 use std::process::{Command, Output};
 
 fn sighting_demo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sighting-demo"))
+    Command::new(env!("CARGO_BIN_EXE_sighting"))
         .args(args)
         .output()
         .unwrap()
@@ -14,7 +14,7 @@ fn sighting_demo(args: &[&str]) -> Output {
 fn demo_runs_and_runs_again_in_the_same_dir() {
     let dir = tempfile::tempdir().unwrap();
     for run in 1..=2 {
-        let out = sighting_demo(&["--keep", dir.path().to_str().unwrap()]);
+        let out = sighting_demo(&["demo", "--keep", dir.path().to_str().unwrap()]);
         assert!(
             out.status.success(),
             "{}",
