@@ -299,7 +299,7 @@ pub fn hostile_notes() -> Vec<String> {
     .into_iter()
     .map(String::from)
     .chain([
-        "<!--".repeat(1000),
+        "<!--".repeat(250),
         "\"'><svg/onload=document.body.dataset.injected=1>".to_string(),
     ])
     .collect()
