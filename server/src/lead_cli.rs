@@ -1,11 +1,11 @@
 //! `sighting-server lead`: a signed lead package from scripts, made by the same rules as the
-//! app's export, as a named reviewer (audited as theirs), kept under the desk's `leads/` and
+//! app's export (one code path, [`lead::issue`]), as a named reviewer (audited as theirs once made), kept under the desk's `leads/` and
 //! copied to `--out` with its signature.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sighting_desk::lead::{self, LeadCase, LeadConfig, LeadItem, LeadRequest};
+use sighting_desk::lead::{self, Export, LeadConfig};
 use sighting_desk::{sightings, state::DeskState};
 
 #[derive(clap::Args)]
@@ -88,34 +88,21 @@ pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
     let by = desk
         .reviewer(&args.by)?
         .with_context(|| format!("no active reviewer {:?}", args.by))?;
-    let case = LeadCase::load(&desk, &args.case)?;
     let opened = sightings::load(&args.state)?;
     let data = args.data.unwrap_or_else(|| args.state.join("pulled"));
-    // Every sighting is found before anything is recorded.
-    let found = args
-        .sightings
-        .iter()
-        .map(|id| {
-            opened
-                .iter()
-                .find(|s| &s.id == id)
-                .cloned()
-                .with_context(|| format!("the desk has opened no report {id}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    desk.record_lead_package(&by, &args.sightings)?;
-    let items = found
-        .into_iter()
-        .map(|s| LeadItem::load(&desk, &args.state, &data, s))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let request = LeadRequest {
-        case: &case,
-        items: &items,
+    let export = Export {
+        desk: &desk,
+        state: &args.state,
+        data: &data,
+        by: &by,
+        case: &args.case,
+        ids: &args.sightings,
         langs: &langs,
-        by: &by.name,
         now_ms: sighting_core::millis::now(),
     };
-    let (package, kept) = lead::export(&args.state.join("leads"), &settings, &request)?;
+    let (package, kept) = lead::issue(&export, &settings, |id| {
+        opened.iter().find(|s| s.id == id).cloned()
+    })?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let zip = args.out.join(&package.name);

@@ -221,11 +221,36 @@ assert.equal(await page.getAttribute("#detail-verification", "class"), "failed")
 const offered = await page.locator("#triage-to option").evaluateAll((os) => os.map((o) => o.value));
 assert.ok(!offered.includes("forwarded_to_police") && !offered.includes("linked_to_case"), `${offered}`);
 
-// 8. A lead package of two sightings, downloaded as a police officer would get it.
+// 8. A lead package of two sightings for case C-7 in the officer's language, downloaded with its
+// signature as the officer needs both.
 for (const id of facts.lead) await page.check(`#list tr[data-id="${id}"] input[type=checkbox]`);
-const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-lead")]);
-await download.saveAs(`${facts.out}/lead.zip`);
-await page.waitForFunction((w) => document.getElementById("flash").textContent === w, zh.lead_exported.replace("{n}", facts.lead.length));
+await page.click("#export-lead");
+await page.waitForSelector("#lead-dialog[open]");
+assert.equal(await text(page, "#lead-title"), zh.lead_title);
+assert.equal(await page.inputValue("#lead-lang"), "zh", "the reviewer's language first");
+await page.selectOption("#lead-case", facts.case.number);
+await axeCheck(page, "the lead export dialog");
+if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/lead-zh.png` });
+await page.click("#lead-form button[type=submit]");
+await page.waitForSelector("#lead-made:not([hidden])");
+const leadName = await page.getAttribute("#lead-zip", "download");
+assert.match(leadName, /^lead-C-7-\d{4}-\d{2}-\d{2}-1\.zip$/);
+for (const [link, file] of [["#lead-zip", leadName], ["#lead-sig", `${leadName}.minisig`]]) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(link)]);
+  assert.equal(download.suggestedFilename(), file);
+  await download.saveAs(`${facts.out}/${file}`);
+}
+assert.equal(await text(page, "#flash"), zh.lead_exported.replace("{n}", facts.lead.length).replace("{name}", leadName));
+if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/lead-made-zh.png` });
+await page.click("#lead-close");
+// The same dialog in English, for bo.
+await bo.page.check(`#list tr[data-id="${facts.lead[0]}"] input[type=checkbox]`);
+await bo.page.click("#export-lead");
+await bo.page.waitForSelector("#lead-dialog[open]");
+assert.equal(await text(bo.page, "#lead-title"), en.lead_title);
+assert.equal(await bo.page.inputValue("#lead-lang"), "en");
+if (process.env.DESK_SCREENSHOTS) await bo.page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/lead-en.png` });
+await bo.page.click("#lead-close");
 
 // 9. A case's candidates: the sighting the reporter linked to it first, with the reasons in
 // words, the case photo beside the sighting's; the reviewer's decision is recorded and shown.

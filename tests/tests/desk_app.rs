@@ -44,6 +44,15 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     .unwrap();
 
     let state = tmp.path().join("desk");
+    // The organisation's settings for lead packages, as `desk --contact … --lead-key …` keeps them.
+    desk::lead::LeadConfig {
+        contact: Some("Beijing Child Search, duty desk +86 10 5555 0100".into()),
+        time_zone: Some("Asia/Shanghai".into()),
+        key: Some(tmp.path().join("org").join(keygen::LEAD_KEY_FILE)),
+        font: None,
+    }
+    .save(&state)
+    .unwrap();
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
             .unwrap(),
@@ -59,9 +68,13 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     desk.state
         .add_reviewer("ana", PASSWORD, Role::Reviewer)
         .unwrap();
-    desk.state
+    let manager = desk
+        .state
         .add_reviewer("bo", PASSWORD, Role::CaseManager)
         .unwrap();
+    let mut case = support::cases::case_details(39.96, 116.30);
+    case.police_reference = Some("2026-HD-1234".into());
+    desk.state.create_case(&manager, "C-1", &case).unwrap();
     let app = support::DeskApp::start(desk).await;
     let base = app.base.clone();
 
@@ -153,9 +166,20 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
 
-    // A lead package of the forwarded sighting, openable with nothing but standard tools.
-    let unpacked = tmp.path().join("lead");
-    lead_package(&ana, &[good.to_string()], &unpacked).await;
+    // A lead package of the forwarded sighting for case C-1 in the officer's language, opened
+    // with stock tools only: the signature with the published key, the sums, the PDF's text.
+    let officer = tmp.path().join("officer");
+    let name = lead_package(&ana, &[good.to_string()], "zh", &officer).await;
+    let lead_pub = tmp.path().join("org").join(keygen::LEAD_PUB_FILE);
+    tool(
+        &officer,
+        "minisign",
+        &["-Vm", &name, "-p", lead_pub.to_str().unwrap()],
+    );
+    let unpacked = officer.join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    tool(&unpacked, "unzip", &["-q", &format!("../{name}")]);
+    tool(&unpacked, "sha256sum", &["-c", "--strict", "SHA256SUMS"]);
     assert_eq!(
         std::fs::read(unpacked.join(good.to_string()).join("photo.jpg")).unwrap(),
         std::fs::read(
@@ -166,32 +190,18 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         )
         .unwrap()
     );
-    let checked = std::process::Command::new("sha256sum")
-        .args(["-c", "--strict", "SHA256SUMS"])
-        .current_dir(&unpacked)
-        .output()
-        .unwrap();
-    assert!(
-        checked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&checked.stdout)
-    );
-    let page = std::fs::read_to_string(unpacked.join("index.html")).unwrap();
-    assert!(
-        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
-        "the note, escaped"
-    );
-    assert!(
-        !page.contains("<script") && !page.contains("<img src=x"),
-        "no markup from a note"
-    );
-    for words in [
+    let pdf = name.replace(".zip", ".pdf");
+    let text = tool(&unpacked, "pdftotext", &["-layout", &pdf, "-"]);
+    for words in ["C-1", "2026-HD-1234", "保管链", "Asia/Shanghai", "请勿"] {
+        assert!(text.contains(words), "{words:?} not in the PDF:\n{text}");
+    }
+    for code in [
         "forwarded_to_police",
+        "in_review",
+        "lead_package",
         "Chain of custody",
-        "保管链",
-        "Receipt signed",
     ] {
-        assert!(page.contains(words), "{words}");
+        assert!(!text.contains(code), "{code:?} in the Chinese PDF:\n{text}");
     }
     let custody: Value = serde_json::from_slice(
         &std::fs::read(unpacked.join(good.to_string()).join("custody.json")).unwrap(),
@@ -209,7 +219,10 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
         (json!("bo"), json!("forwarded_to_police"))
     );
     let (status, _) = ana
-        .post("/api/leads", json!({ "ids": [bad.to_string()] }))
+        .post(
+            "/api/leads",
+            json!({ "ids": [bad.to_string()], "case": "C-1", "lang": "en" }),
+        )
         .await;
     assert_eq!(
         status,
@@ -334,21 +347,74 @@ async fn repeated_wrong_passwords_are_throttled_per_name() {
     app.stop().await;
 }
 
-/// Downloads a lead package and unpacks it into `into`.
-async fn lead_package(browser: &Browser, ids: &[String], into: &Path) {
-    let response = support::client()
-        .post(format!("{}/api/leads", browser.base))
-        .header("cookie", &browser.cookie)
-        .header("x-csrf-token", &browser.csrf)
-        .json(&json!({ "ids": ids }))
+/// Asks the desk for a lead package for case C-1, then downloads it and its signature into
+/// `into` as the page's links do; returns the package's name.
+async fn lead_package(browser: &Browser, ids: &[String], lang: &str, into: &Path) -> String {
+    let (status, made) = browser
+        .post(
+            "/api/leads",
+            json!({ "ids": ids, "case": "C-1", "lang": lang }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let name = made["name"].as_str().unwrap().to_string();
+    assert!(
+        name.starts_with("lead-C-1-") && name.ends_with("-1.zip"),
+        "{name}"
+    );
+    assert_eq!(made["signature"], format!("{name}.minisig"));
+    std::fs::create_dir_all(into).unwrap();
+    for (file, kind) in [
+        (name.clone(), "application/zip"),
+        (format!("{name}.minisig"), "text/plain; charset=utf-8"),
+    ] {
+        let response = support::client()
+            .get(format!("{}/api/leads/{file}", browser.base))
+            .header("cookie", &browser.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{file}");
+        assert_eq!(response.headers()["content-type"], kind);
+        std::fs::write(into.join(&file), response.bytes().await.unwrap()).unwrap();
+    }
+    // Only the names the desk gives: nothing else under its state, nothing without a session.
+    for other in [
+        "..%2Fdesk.sqlite3",
+        "lead-..%2F..%2Forg%2Flead.key",
+        "lead-C-1-2000-01-01-1.zip",
+        "lead.key",
+        "..",
+    ] {
+        assert_eq!(
+            browser.get(&format!("/api/leads/{other}")).await.0,
+            StatusCode::NOT_FOUND,
+            "{other}"
+        );
+    }
+    let anonymous = support::client()
+        .get(format!("{}/api/leads/{name}", browser.base))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "application/zip");
-    let bytes = response.bytes().await.unwrap();
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    archive.extract(into).unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    name
+}
+
+/// Runs a stock tool in `dir`; it must succeed. Returns what it printed.
+fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{program} {args:?}: {text}");
+    text
 }
 
 /// Everything the desk wrote is its user's alone.

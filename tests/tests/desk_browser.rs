@@ -2,11 +2,11 @@
 //! (`tests/browser/desk.mjs`, with axe-core over the main views). This side builds a desk from
 //! reports that went phone → intake server (strangers' notes among them, one report that fails
 //! verification, a tile server that does not answer), runs the script as two reviewers would
-//! click, then checks what a browser cannot: the lead package as a police officer opens it, and
+//! click, then checks what a browser cannot: the signed lead package as a police officer opens it
+//! (minisign, sha256sum, pdftotext), and
 //! the audit log in the desk's database.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -151,6 +151,15 @@ async fn click_through(tiles: Tiles) {
     std::fs::write(sealed, b"not age at all").unwrap();
 
     let state = tmp.path().join("desk");
+    // The organisation's settings for lead packages, as `desk --contact … --lead-key …` keeps them.
+    desk::lead::LeadConfig {
+        contact: Some("Siena child search, duty desk +39 0577 555 0100".into()),
+        time_zone: Some("Asia/Shanghai".into()),
+        key: Some(tmp.path().join("org").join(keygen::LEAD_KEY_FILE)),
+        font: None,
+    }
+    .save(&state)
+    .unwrap();
     let dead_tiles = format!("http://127.0.0.1:{}/{{z}}/{{x}}/{{y}}.png", dead_port());
     let desk = Desk::new(DeskConfig {
         identities: desk::read_identities(&tmp.path().join("org").join(keygen::IDENTITY_FILE))
@@ -179,6 +188,7 @@ async fn click_through(tiles: Tiles) {
     let mut details = support::cases::case_details(43.47, 11.88);
     details.missing_since = "2026-09-01".into();
     details.age_when_missing = 7;
+    details.police_reference = Some("2026-SI-0707".into());
     let case = desk.state.create_case(&chen, "C-7", &details).unwrap();
     let photo = desk::bulletins::case_photo(&support::fixture("gps/DSCN0021.jpg")).unwrap();
     desk.state
@@ -264,33 +274,28 @@ async fn click_through(tiles: Tiles) {
         return;
     }
 
-    // The lead package as an officer opens it: every file its SHA256SUMS lists, and it matches.
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(out.join("lead.zip")).unwrap()).unwrap();
-    let mut files = BTreeMap::new();
-    for i in 0..zip.len() {
-        let mut file = zip.by_index(i).unwrap();
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).unwrap();
-        files.insert(file.name().unwrap().to_string(), bytes);
-    }
-    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
-    assert_eq!(sums.lines().count(), files.len() - 1);
-    for line in sums.lines() {
-        let (sum, name) = line.split_once("  ").unwrap();
-        let digest = ring::digest::digest(&ring::digest::SHA256, &files[name]);
-        assert_eq!(
-            sum,
-            sighting_core::wire::hex::encode(digest.as_ref()),
-            "{name}"
-        );
-    }
+    // The lead package as the officer opens it, with stock tools only: the signature with the
+    // organisation's published key, the sums, the PDF in the language chosen (Chinese).
+    let name = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.starts_with("lead-C-7-") && n.ends_with(".zip"))
+        .expect("the package was downloaded");
+    let lead_pub = tmp.path().join("org").join(keygen::LEAD_PUB_FILE);
+    tool(
+        &out,
+        "minisign",
+        &["-Vm", &name, "-p", lead_pub.to_str().unwrap()],
+    );
+    let unpacked = out.join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    tool(&unpacked, "unzip", &["-q", &format!("../{name}")]);
+    let sums = tool(&unpacked, "sha256sum", &["-c", "--strict", "SHA256SUMS"]);
     for id in &lead {
-        assert!(
-            files.contains_key(&format!("{id}/photo.jpg")),
-            "{id}'s photo"
-        );
+        assert!(sums.contains(&format!("{id}/photo.jpg: OK")), "{sums}");
         let custody: serde_json::Value =
-            serde_json::from_slice(&files[&format!("{id}/custody.json")]).unwrap();
+            serde_json::from_slice(&std::fs::read(unpacked.join(id).join("custody.json")).unwrap())
+                .unwrap();
         let actions: Vec<&str> = custody["custody"]
             .as_array()
             .unwrap()
@@ -301,6 +306,22 @@ async fn click_through(tiles: Tiles) {
         // The package is audited once made (875012a): its own line is in the desk's log, not
         // in the custody it carries.
         assert!(!actions.contains(&"lead_package"), "{actions:?}");
+    }
+    let text = tool(
+        &unpacked,
+        "pdftotext",
+        &["-layout", &name.replace(".zip", ".pdf"), "-"],
+    );
+    for words in ["C-7", "2026-SI-0707", "保管链", "Asia/Shanghai", "请勿"] {
+        assert!(text.contains(words), "{words:?} not in the PDF:\n{text}");
+    }
+    for code in [
+        "forwarded_to_police",
+        "in_review",
+        "lead_package",
+        "→ verified",
+    ] {
+        assert!(!text.contains(code), "{code:?} in the PDF:\n{text}");
     }
 
     // The reviewer's decision on the linked candidate, in the audit log with the case.
@@ -370,4 +391,20 @@ async fn click_through(tiles: Tiles) {
             "ana lead_package →",
         ]
     );
+}
+
+/// Runs a stock tool in `dir`; it must succeed. Returns what it printed.
+fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{program} {args:?}: {text}");
+    text
 }

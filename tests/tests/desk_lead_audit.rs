@@ -1,6 +1,7 @@
 //! Lead packages and the audit log (issue 27, finding 8): a sighting named many times goes in a
 //! package once and is audited once; a package that could not be made leaves no audit line
-//! (the line would enter that sighting's chain of custody, shown to the police).
+//! (the line would enter that sighting's chain of custody, shown to the police); a desk with no
+//! lead-signing key says how to make one.
 
 use std::time::Duration;
 
@@ -45,6 +46,12 @@ async fn a_lead_package_is_audited_once_per_sighting_and_only_when_made() {
     desk.state
         .add_reviewer("ana", PASSWORD, Role::Reviewer)
         .unwrap();
+    let chen = desk
+        .state
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+    let details = support::cases::case_details(43.47, 11.88);
+    desk.state.create_case(&chen, "C-1", &details).unwrap();
     let app = support::DeskApp::start(desk).await;
     let ana = DeskSession::login(&app.base, PASSWORD, "ana").await;
     let mut total = Value::Null;
@@ -70,15 +77,37 @@ async fn a_lead_package_is_audited_once_per_sighting_and_only_when_made() {
             .post(format!("{}/api/leads", ana.base))
             .header("cookie", &ana.cookie)
             .header("x-csrf-token", &ana.csrf)
-            .json(&json!({ "ids": ids }))
+            .json(&json!({ "ids": ids, "case": "C-1", "lang": "en" }))
             .send()
     };
+
+    // No lead-signing key yet: refused before anything is made or recorded, saying how to make
+    // one.
+    let response = request(vec![good.to_string()]).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let refused: Value = response.json().await.unwrap();
+    assert_eq!(refused["error"], "lead_key_missing", "{refused}");
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("sighting-server keygen --lead-only --out"),
+        "{detail}"
+    );
+    assert_eq!(lead_lines().await, 0);
+    desk::lead::LeadConfig {
+        contact: Some("the duty desk".into()),
+        time_zone: Some("Europe/Rome".into()),
+        key: Some(tmp.path().join("org").join(keygen::LEAD_KEY_FILE)),
+        font: None,
+    }
+    .save(&state)
+    .unwrap();
 
     // The finding: the same id 100 times.
     let response = request(vec![good.to_string(); 100]).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let zip = response.bytes().await.unwrap();
-    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+    let made: Value = response.json().await.unwrap();
+    let zip = std::fs::read(state.join("leads").join(made["name"].as_str().unwrap())).unwrap();
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
     let photos = archive
         .file_names()
         .filter(|name| name.as_ref().unwrap().ends_with("/photo.jpg"))

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::auth::{refuse, state_error};
 use super::Desk;
+use crate::lead;
 use crate::state::{Reviewer, Triage, TriageRow};
 
 /// Sightings per page at most.
@@ -212,77 +213,126 @@ pub(super) async fn assign(
 #[derive(Deserialize)]
 pub(super) struct LeadRequest {
     ids: Vec<String>,
+    /// The case the package is for.
+    case: String,
+    /// The officer's language: `zh`, `en` or `both` (the default).
+    lang: Option<String>,
 }
 
-/// Sightings per lead package at most.
-const MAX_LEAD: usize = 100;
-
-/// A lead package (ZIP) of verified sightings, each once however often it is named. It is
-/// audited only once it is made (its page names who made it and when), so the audit log never
-/// holds a package that was not handed out.
+/// A signed lead package of verified sightings for a case, each once however often it is
+/// named, made as `sighting-server lead` makes it with the settings the desk keeps. It is kept
+/// under `leads/` with its signature, both fetched by name ([`lead_file`]); audited only once
+/// made, so the audit log never holds a package that was not handed out.
 pub(super) async fn lead_package(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
     Json(request): Json<LeadRequest>,
 ) -> Response {
-    if request.ids.is_empty() || request.ids.len() > MAX_LEAD {
-        let detail = format!("a lead package holds 1 to {MAX_LEAD} sightings");
-        return refuse(StatusCode::BAD_REQUEST, "lead", detail);
+    let langs = match lead::languages(request.lang.as_deref().unwrap_or("both")) {
+        Ok(langs) => langs,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, "lead", e),
+    };
+    // A desk not set up for packages says so, and how, before anything is made or recorded.
+    let config = match lead::LeadConfig::load(&desk.config.state) {
+        Ok(config) => config,
+        Err(e) => return refuse(StatusCode::CONFLICT, "lead_settings", format!("{e:#}")),
+    };
+    if config.key.as_deref().is_none_or(|key| !key.is_file()) {
+        return refuse(StatusCode::CONFLICT, "lead_key_missing", NO_LEAD_KEY);
     }
-    let mut named = std::collections::HashSet::new();
-    let ids: Vec<String> = request
-        .ids
-        .into_iter()
-        .filter(|id| named.insert(id.clone()))
-        .collect();
-    if let Err(e) = desk.state.check_lead_package(&ids) {
-        return state_error(e);
-    }
-    let making = (desk.clone(), ids.clone(), by.name.clone());
-    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
-        let (desk, ids, by) = making;
-        let items = ids
-            .iter()
-            .map(|id| desk.lead_item(id))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(crate::lead::package(
-            &items,
-            &by,
-            sighting_core::millis::now(),
-        )?)
+    let made = tokio::task::spawn_blocking(move || {
+        let settings = config.settings().map_err(Made::Settings)?;
+        let export = lead::Export {
+            desk: &desk.state,
+            state: &desk.config.state,
+            data: desk.data_dir(),
+            by: &by,
+            case: &request.case,
+            ids: &request.ids,
+            langs: &langs,
+            now_ms: sighting_core::millis::now(),
+        };
+        lead::issue(&export, &settings, |id| desk.report(id)).map_err(Made::Export)
     })
     .await;
     match made {
-        Ok(Ok(zip)) => {
-            if let Err(e) = desk.state.record_lead_package(&by, &ids) {
-                return state_error(e);
-            }
-            (
-                [
-                    (header::CONTENT_TYPE, "application/zip"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"lead-package.zip\"",
-                    ),
-                ],
-                zip,
-            )
-                .into_response()
+        Ok(Ok((package, _))) => Json(json!({
+            "name": package.name,
+            "signature": format!("{}.minisig", package.name),
+        }))
+        .into_response(),
+        Ok(Err(Made::Settings(e))) => {
+            refuse(StatusCode::CONFLICT, "lead_settings", format!("{e:#}"))
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "lead package");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "lead",
-                "the package could not be made",
-            )
-        }
+        Ok(Err(Made::Export(e))) => export_error(e),
         Err(_) => refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "lead",
             "the package could not be made",
         ),
     }
+}
+
+/// What the page shows a desk without a lead-signing key.
+const NO_LEAD_KEY: &str = "this desk has no lead-signing key: make one with `sighting-server \
+     keygen --lead-only --out ORG` (ORG: the organisation's key directory), publish ORG/lead.pub \
+     beside recipient.txt, and start the desk once with --lead-key ORG/lead.key";
+
+/// Why a package was not made.
+enum Made {
+    Settings(anyhow::Error),
+    Export(lead::ExportError),
+}
+
+fn export_error(e: lead::ExportError) -> Response {
+    use lead::ExportError as E;
+    let detail = e.to_string();
+    match e {
+        E::Count => refuse(StatusCode::BAD_REQUEST, "lead", detail),
+        E::Case(_) | E::NotOpened(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
+        E::State(e) => state_error(e),
+        E::Package(lead::PackageError::NotVerified(_)) => {
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
+        }
+        E::Read { .. } | E::Package(_) => {
+            tracing::error!(error = %detail, "lead package");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "lead",
+                "the package could not be made",
+            )
+        }
+    }
+}
+
+/// A package the desk made, or its signature, by the name the desk gave it.
+pub(super) async fn lead_file(State(desk): State<Arc<Desk>>, Path(name): Path<String>) -> Response {
+    // Only names the desk gives: never a path from the request.
+    let bytes = match lead::is_kept_name(&name) {
+        true => {
+            let path = desk.config.state.join(lead::LEADS_DIR).join(&name);
+            tokio::fs::read(path).await.ok()
+        }
+        false => None,
+    };
+    let Some(bytes) = bytes else {
+        return refuse(StatusCode::NOT_FOUND, "not_found", "no such lead package");
+    };
+    let kind = match name.ends_with(".zip") {
+        true => "application/zip",
+        false => "text/plain; charset=utf-8",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 pub(super) async fn audit(State(desk): State<Arc<Desk>>) -> Response {

@@ -164,26 +164,6 @@ impl Desk {
             .cloned()
     }
 
-    /// One sighting's part of a lead package, from what the desk holds.
-    fn lead_item(&self, id: &str) -> anyhow::Result<super::lead::LeadItem> {
-        let sighting = self
-            .report(id)
-            .ok_or_else(|| anyhow::anyhow!("no sighting {id}"))?;
-        let opened = self.config.state.join("reports").join(&sighting.id);
-        let record = self
-            .data_dir()
-            .join("reports")
-            .join(format!("{}.intake.json", sighting.id));
-        Ok(super::lead::LeadItem {
-            triage: self.state.sighting(id)?,
-            custody: self.state.audit(Some(id))?,
-            photo: std::fs::read(opened.join("photo.jpg"))?,
-            manifest_json: std::fs::read(opened.join("manifest.json"))?,
-            intake_record: std::fs::read(record).ok(),
-            sighting,
-        })
-    }
-
     fn photo_path(&self, id: &str) -> Option<PathBuf> {
         // Only ids the desk opened name a directory: never a path from the request.
         self.report(id).filter(|s| s.status == "verified").map(|s| {
@@ -211,6 +191,7 @@ pub fn router(desk: Arc<Desk>, hosts: AllowedHosts) -> Router {
         .route("/api/sightings/{id}/assign", post(api::assign))
         .route("/api/audit", get(api::audit))
         .route("/api/leads", post(api::lead_package))
+        .route("/api/leads/{name}", get(api::lead_file))
         .route("/api/cases", get(cases::list).post(cases::create))
         .route(
             "/api/cases/{number}/photos",

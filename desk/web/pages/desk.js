@@ -452,16 +452,45 @@
 
   // ---- Lead packages ----
 
-  async function exportLead() {
+  // The export dialog: the case the package is for and the officer's language; once made, the
+  // ZIP and its signature to download (the officer needs both to check it).
+  async function openLeadDialog() {
     if (selected.size === 0) return flash(t("lead_none_selected"));
+    $("lead-count").textContent = t("lead_count", { n: selected.size });
+    $("lead-message").textContent = "";
+    $("lead-made").hidden = true;
+    $("lead-lang").value = lang;
+    const response = await api("GET", "/api/cases");
+    const { cases } = response.ok ? await response.json() : { cases: [] };
+    const named = items.find((i) => selected.has(i.triage.id) && i.report?.observations?.case_number)
+      ?.report.observations.case_number;
+    $("lead-case").replaceChildren(...cases.map((c) =>
+      el("option", t("lead_case_option", { number: c.number, name: c.first_name }), { value: c.number })));
+    if (cases.some((c) => c.number === named)) $("lead-case").value = named;
+    $("lead-form").querySelector("button[type=submit]").disabled = cases.length === 0;
+    if (cases.length === 0) $("lead-message").textContent = t("lead_no_cases");
+    $("lead-dialog").showModal();
+  }
+
+  async function makeLead(event) {
+    event.preventDefault();
     const ids = [...selected];
-    const response = await api("POST", "/api/leads", { ids });
-    if (!response.ok) return flash(response.status === 422 ? t("lead_refused") : t("error"));
-    const link = el("a", null, { href: URL.createObjectURL(await response.blob()), download: "lead-package.zip" });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    flash(t("lead_exported", { n: ids.length }));
+    const response = await api("POST", "/api/leads", { ids, case: $("lead-case").value, lang: $("lead-lang").value });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      $("lead-message").textContent = answer.error === "lead_key_missing" ? t("lead_key_missing")
+        : answer.error === "lead_settings" ? t("lead_settings", { detail: answer.detail })
+          : response.status === 422 ? t("lead_refused") : t("error");
+      return;
+    }
+    for (const [id, name] of [["lead-zip", answer.name], ["lead-sig", answer.signature]]) {
+      $(id).href = `/api/leads/${encodeURIComponent(name)}`;
+      $(id).download = name;
+      $(id).textContent = t(id === "lead-zip" ? "lead_download_zip" : "lead_download_sig", { name });
+    }
+    $("lead-made").hidden = false;
+    $("lead-message").textContent = "";
+    flash(t("lead_exported", { n: ids.length, name: answer.name }));
     await refresh();
   }
 
@@ -510,7 +539,9 @@
     $("filter-triage").addEventListener("change", () => { offset = 0; refresh(); });
     $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
     $("next").addEventListener("click", () => { offset += PAGE; refresh(); });
-    $("export-lead").addEventListener("click", exportLead);
+    $("export-lead").addEventListener("click", openLeadDialog);
+    $("lead-form").addEventListener("submit", makeLead);
+    $("lead-close").addEventListener("click", () => $("lead-dialog").close());
     $("triage-form").addEventListener("submit", changeTriage);
     $("assign-me").addEventListener("click", assignMe);
     $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; });
