@@ -43,7 +43,8 @@ pub struct SettingsArgs {
     /// The organisation's contact printed on every lead package (name, phone, address).
     #[arg(long)]
     contact: Option<String>,
-    /// The officers' time zone for lead packages (IANA name, e.g. Asia/Shanghai).
+    /// The desk's time zone (IANA name, e.g. Asia/Shanghai): times on its pages and in lead
+    /// packages; default this machine's.
     #[arg(long)]
     time_zone: Option<String>,
     /// lead.key from keygen: signs lead packages.

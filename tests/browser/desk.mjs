@@ -24,9 +24,10 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 
-// A reviewer's browser: its own cookies, a language and the desk's time zone.
+// A reviewer's browser: its own cookies and language, on a laptop whose clock is in another
+// zone than the desk's (times must still be the desk's).
 async function reviewer(locale) {
-  const context = await browser.newContext({ locale, timezoneId: "Asia/Shanghai", acceptDownloads: true });
+  const context = await browser.newContext({ locale, timezoneId: "Europe/Amsterdam", acceptDownloads: true });
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));

@@ -202,7 +202,15 @@ async fn click_through(tiles: Tiles) {
     let captured_local = OffsetDateTime::parse(&captured_at, &Rfc3339)
         .unwrap()
         .to_offset(UtcOffset::from_hms(8, 0, 0).unwrap());
-    let (h, m, s) = captured_local.to_hms();
+    // As a Chinese reviewer reads it, in the desk's zone: 2026年12月3日 14:35.
+    let captured_local = format!(
+        "{}年{}月{}日 {:02}:{:02}",
+        captured_local.year(),
+        u8::from(captured_local.month()),
+        captured_local.day(),
+        captured_local.hour(),
+        captured_local.minute()
+    );
     let out = tmp.path().join("browser");
     std::fs::create_dir_all(&out).unwrap();
     let ids: Vec<String> = delivered
@@ -238,7 +246,7 @@ async fn click_through(tiles: Tiles) {
         "pick": {
             "id": pick,
             "captured_at": captured_at,
-            "captured_local": format!("{h:02}:{m:02}:{s:02}"),
+            "captured_local": captured_local,
             "country_zh": COUNTRY_ZH,
         },
         "failed": failed,

@@ -37,9 +37,17 @@ fn view(desk: &Desk, row: TriageRow) -> serde_json::Value {
     json!({ "triage": row, "report": desk.report(&row.id), "next": next })
 }
 
-/// What the page needs to draw the map.
+/// What the page needs to draw the map and show times in the desk's zone.
 pub(super) async fn config(State(desk): State<Arc<Desk>>) -> Response {
-    Json(json!({ "tiles": desk.config.tiles, "max_page": MAX_PAGE })).into_response()
+    let time_zone = match lead::LeadConfig::load(&desk.config.state) {
+        Ok(config) => config.zone_name(),
+        Err(e) => {
+            tracing::warn!("lead settings unreadable, times shown in UTC: {e:#}");
+            "UTC".into()
+        }
+    };
+    Json(json!({ "tiles": desk.config.tiles, "max_page": MAX_PAGE, "time_zone": time_zone }))
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -17,7 +17,8 @@ const MAX_CONTACT: usize = 1_000;
 pub struct LeadConfig {
     /// Who the officer calls: the organisation's name, a phone number, an address.
     pub contact: Option<String>,
-    /// The officers' time zone, as IANA names it (`Asia/Shanghai`); default the desk's own.
+    /// The desk's time zone, as IANA names it (`Asia/Shanghai`): its pages and the officers'
+    /// packages show times in it; default this machine's.
     pub time_zone: Option<String>,
     /// `lead.key` from keygen.
     pub key: Option<PathBuf>,
@@ -45,6 +46,15 @@ impl LeadConfig {
             key: other.key.or(self.key),
             font: other.font.or(self.font),
         }
+    }
+
+    /// The IANA name of the zone the desk shows times in: the one given, else this machine's
+    /// (UTC when the machine names none).
+    pub fn zone_name(&self) -> String {
+        self.time_zone
+            .clone()
+            .or_else(|| jiff::tz::TimeZone::system().iana_name().map(String::from))
+            .unwrap_or_else(|| "UTC".into())
     }
 
     /// Checks the settings, then keeps them (0600) for the next start and for scripts.

@@ -80,12 +80,13 @@
     return response;
   }
 
-  // Times: in this desk's time zone, in the reader's language.
+  // Times: in this desk's time zone (named once, beside them), in the reader's language:
+  // "2026年12月3日 14:35" or "3 December 2026, 14:35".
   function time(iso) {
     if (!iso) return el("span", t("unknown"));
     const shown = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
-      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-      second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+      year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23", timeZone: config.time_zone || undefined,
     }).format(new Date(iso));
     return el("time", shown, { datetime: iso });
   }
@@ -336,7 +337,7 @@
     verification.className = triage.verified ? "verified" : "failed";
     verification.textContent = triage.verified ? t("verified") : `${t("failed")}: ${triage.failure || ""} ${t("failed_never_lead")}`;
 
-    $("detail-zone").textContent = t("time_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone });
+    $("detail-zone").textContent = t("time_zone", { zone: config.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone });
     definitions($("detail-times"), [
       [t("time_captured"), time(report && report.captured_at)],
       [t("time_corrected"), time(report && report.corrected_captured_at)],
