@@ -86,7 +86,12 @@ pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>
             1,
         );
     };
-    if let Err(wait) = desk.logins.begin(&form.name, Instant::now()) {
+    // An admin's unlock, from the app or the command line, is in the database.
+    let unlocks = match desk.state.unlocks(&form.name) {
+        Ok(unlocks) => unlocks,
+        Err(e) => return state_error(e),
+    };
+    if let Err(wait) = desk.logins.begin(&form.name, Instant::now(), unlocks) {
         return too_many(
             "throttled",
             "too many failed logins: wait, then try again",

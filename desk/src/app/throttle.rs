@@ -12,6 +12,10 @@
 //! name no one guessed still gets the right passphrase checked, and the guesser spraying real
 //! names gets two tries per name where there were five. How much the guesser can make the desk
 //! hash at once is bounded by the permits (`auth::PASSWORD_CHECKS`), not here.
+//!
+//! An admin unlocks a name (in the app or `desk-user unlock`) by counting an unlock in the
+//! desk's database; a name's window remembers the count it began under and ends when the count
+//! has moved on, so an unlock from the command line reaches the running desk.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -46,6 +50,8 @@ struct Attempts {
 struct Window {
     started: Instant,
     count: u32,
+    /// The name's unlock count when the window began.
+    unlocks: u64,
 }
 
 impl Window {
@@ -59,13 +65,14 @@ impl Window {
             .then(|| (WINDOW - now.duration_since(self.started)).as_secs().max(1))
     }
 
-    fn bump(window: &mut Option<Window>, now: Instant) {
+    fn bump(window: &mut Option<Window>, now: Instant, unlocks: u64) {
         match window {
             Some(w) if w.live(now) => w.count += 1,
             _ => {
                 *window = Some(Window {
                     started: now,
                     count: 1,
+                    unlocks,
                 })
             }
         }
@@ -92,8 +99,9 @@ impl Attempts {
 
 impl LoginThrottle {
     /// Counts an attempt for `name`, before its password is checked; `Err(seconds to wait)`
-    /// when no password may be checked for it now.
-    pub(super) fn begin(&self, name: &str, now: Instant) -> Result<(), u64> {
+    /// when no password may be checked for it now. `unlocks`: how often an admin unlocked the
+    /// name (`None`: no such account); a count past the window's ends the window.
+    pub(super) fn begin(&self, name: &str, now: Instant, unlocks: Option<u64>) -> Result<(), u64> {
         let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         let under_attack = attempts
             .failures
@@ -105,13 +113,18 @@ impl LoginThrottle {
         };
         let key = key(name);
         let mut window = attempts.by_name.get(&key).copied();
+        if let (Some(w), Some(unlocks)) = (window, unlocks) {
+            if unlocks > w.unlocks {
+                window = None;
+            }
+        }
         if let Some(wait) = window.and_then(|w| w.blocks(now, limit)) {
             return Err(wait);
         }
         if window.is_none() {
             attempts.make_room(now);
         }
-        Window::bump(&mut window, now);
+        Window::bump(&mut window, now, unlocks.unwrap_or(0));
         if let Some(window) = window {
             attempts.by_name.insert(key, window);
         }
@@ -121,7 +134,7 @@ impl LoginThrottle {
     /// A wrong password: its attempt stays counted, and it counts among the failures in all.
     pub(super) fn failed(&self, now: Instant) {
         let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        Window::bump(&mut attempts.failures, now);
+        Window::bump(&mut attempts.failures, now, 0);
     }
 
     /// A right password ends the name's run of attempts.
@@ -156,17 +169,17 @@ mod tests {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
         for _ in 0..PER_NAME {
-            assert_eq!(throttle.begin("ana", t0), Ok(()));
+            assert_eq!(throttle.begin("ana", t0, None), Ok(()));
             throttle.failed(t0);
         }
-        assert_eq!(throttle.begin("Ana ", t0), Err(WINDOW.as_secs()));
+        assert_eq!(throttle.begin("Ana ", t0, None), Err(WINDOW.as_secs()));
         assert_eq!(
-            throttle.begin("bo", t0),
+            throttle.begin("bo", t0, None),
             Ok(()),
             "another name is not blocked"
         );
         assert_eq!(
-            throttle.begin("ana", t0 + WINDOW),
+            throttle.begin("ana", t0 + WINDOW, None),
             Ok(()),
             "the window ended"
         );
@@ -177,12 +190,12 @@ mod tests {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
         for _ in 0..PER_NAME {
-            assert_eq!(throttle.begin("ana", t0), Ok(()));
+            assert_eq!(throttle.begin("ana", t0, None), Ok(()));
         }
-        assert!(throttle.begin("ana", t0).is_err());
+        assert!(throttle.begin("ana", t0, None).is_err());
         throttle.unchecked("ana");
         assert_eq!(
-            throttle.begin("ana", t0),
+            throttle.begin("ana", t0, None),
             Ok(()),
             "an unchecked attempt is given back"
         );
@@ -193,22 +206,22 @@ mod tests {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
         for i in 0..IN_ALL {
-            throttle.begin(&format!("guess{i}"), t0).unwrap();
+            throttle.begin(&format!("guess{i}"), t0, None).unwrap();
             throttle.failed(t0);
         }
         let later = t0 + Duration::from_secs(60);
         for _ in 0..PER_NAME_UNDER_ATTACK {
             assert_eq!(
-                throttle.begin("ana", later),
+                throttle.begin("ana", later, None),
                 Ok(()),
                 "a fresh name is still checked"
             );
         }
-        assert!(throttle.begin("ana", later).is_err());
-        assert_eq!(throttle.begin("bo", t0 + WINDOW), Ok(()));
+        assert!(throttle.begin("ana", later, None).is_err());
+        assert_eq!(throttle.begin("bo", t0 + WINDOW, None), Ok(()));
         for _ in 1..PER_NAME {
             assert_eq!(
-                throttle.begin("bo", t0 + WINDOW),
+                throttle.begin("bo", t0 + WINDOW, None),
                 Ok(()),
                 "the attack is over"
             );
@@ -220,10 +233,33 @@ mod tests {
         let throttle = LoginThrottle::default();
         let t0 = Instant::now();
         for _ in 0..PER_NAME {
-            throttle.begin("ana", t0).unwrap();
+            throttle.begin("ana", t0, None).unwrap();
         }
         throttle.succeeded("ana");
-        assert_eq!(throttle.begin("ana", t0), Ok(()));
+        assert_eq!(throttle.begin("ana", t0, None), Ok(()));
+    }
+
+    #[test]
+    fn an_unlock_ends_the_names_window_once() {
+        let throttle = LoginThrottle::default();
+        let t0 = Instant::now();
+        for _ in 0..PER_NAME {
+            throttle.begin("ana", t0, Some(0)).unwrap();
+            throttle.failed(t0);
+        }
+        assert!(throttle.begin("ana", t0, Some(0)).is_err());
+        assert!(
+            throttle.begin("ana", t0, None).is_err(),
+            "no account: nothing unlocked"
+        );
+        assert_eq!(throttle.begin("ana", t0, Some(1)), Ok(()), "unlocked");
+        for _ in 1..PER_NAME {
+            throttle.begin("ana", t0, Some(1)).unwrap();
+        }
+        assert!(
+            throttle.begin("ana", t0, Some(1)).is_err(),
+            "the same unlock frees a name once"
+        );
     }
 
     #[test]
@@ -232,7 +268,7 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..MAX_NAMES + 10 {
             let at = t0 + Duration::from_millis(i as u64);
-            throttle.begin(&format!("n{i}"), at).unwrap();
+            throttle.begin(&format!("n{i}"), at, None).unwrap();
         }
         let attempts = throttle.attempts.lock().unwrap();
         assert_eq!(attempts.by_name.len(), MAX_NAMES);

@@ -20,8 +20,8 @@ use super::{audit, DeskState, StateError};
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
 /// Password lengths accepted (bytes): long enough to resist guessing, short enough that a
 /// stranger cannot make the server hash megabytes.
-const MIN_PASSWORD: usize = 12;
-const MAX_PASSWORD: usize = 1024;
+pub(super) const MIN_PASSWORD: usize = 12;
+pub(super) const MAX_PASSWORD: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,16 +89,22 @@ impl DeskState {
         password: &str,
         role: Role,
     ) -> Result<Reviewer, StateError> {
+        self.add_reviewer_by(None, name, password, role)
+    }
+
+    /// Adds a reviewer, audited as `by`'s (none: the desk's command line).
+    pub(super) fn add_reviewer_by(
+        &self,
+        by: Option<i64>,
+        name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<Reviewer, StateError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
             return Err(StateError::Account(
                 "a name is 1 to 64 printable characters".into(),
             ));
-        }
-        if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password.len()) {
-            return Err(StateError::Account(format!(
-                "a password is {MIN_PASSWORD} to {MAX_PASSWORD} bytes"
-            )));
         }
         // Hashed before the database is touched: argon2id takes tens of milliseconds.
         let hash = hash_password(password)?;
@@ -115,7 +121,7 @@ impl DeskState {
         let id = tx.last_insert_rowid();
         audit(
             &tx,
-            None,
+            by,
             None,
             "reviewer_added",
             None,
@@ -244,12 +250,18 @@ impl DeskState {
 
 /// An argon2id hash of a password no one has, for the unknown-name path of
 /// [`DeskState::login`]: made once, with the same parameters as every real one.
-fn dummy_hash() -> &'static str {
+pub(super) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password(&random_token().unwrap_or_default()).unwrap_or_default())
 }
 
-fn hash_password(password: &str) -> Result<String, StateError> {
+/// An argon2id hash of a password of 12 to 1,024 bytes.
+pub(super) fn hash_password(password: &str) -> Result<String, StateError> {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&password.len()) {
+        return Err(StateError::Account(format!(
+            "a password is {MIN_PASSWORD} to {MAX_PASSWORD} bytes"
+        )));
+    }
     let mut salt = [0u8; 16];
     SystemRandom::new()
         .fill(&mut salt)
@@ -261,7 +273,7 @@ fn hash_password(password: &str) -> Result<String, StateError> {
         .to_string())
 }
 
-fn verify_password(password: &str, stored: &str) -> Result<bool, StateError> {
+pub(super) fn verify_password(password: &str, stored: &str) -> Result<bool, StateError> {
     let parsed = PasswordHash::new(stored)
         .map_err(|e| StateError::Corrupt(format!("a password hash: {e}")))?;
     Ok(Argon2::default()
@@ -269,7 +281,7 @@ fn verify_password(password: &str, stored: &str) -> Result<bool, StateError> {
         .is_ok())
 }
 
-fn random_token() -> Result<String, StateError> {
+pub(super) fn random_token() -> Result<String, StateError> {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
@@ -277,6 +289,6 @@ fn random_token() -> Result<String, StateError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref())
 }

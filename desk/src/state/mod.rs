@@ -8,11 +8,14 @@
 //! overwrite.
 
 pub mod accounts;
+mod audit_log;
 pub mod cases;
 pub mod contact;
 pub mod decisions;
 mod gate;
+pub mod people;
 mod schema;
+pub mod tokens;
 pub mod triage;
 
 use std::path::Path;
@@ -23,6 +26,9 @@ use serde::Serialize;
 use sighting_core::millis;
 
 pub use accounts::{Reviewer, Role, Session};
+pub use audit_log::{AuditFilter, MAX_AUDIT_PAGE};
+pub use people::Account;
+pub use tokens::{Proof, TokenRow};
 pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
 pub use decisions::{Decision, DecisionRow};
 pub use gate::{GateItem, PUBLISHED_FIELDS};

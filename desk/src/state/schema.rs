@@ -88,4 +88,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE sightings ADD COLUMN captured_at_ms INTEGER;
     ALTER TABLE sightings ADD COLUMN received_at_ms INTEGER;
     CREATE INDEX sightings_newest_first ON sightings (captured_at_ms DESC, received_at_ms DESC);",
+    // 5: admin: how often an admin unlocked a name's logins (a running desk reads it, so an
+    // unlock from the command line reaches it), and the tokens a person makes in the app for
+    // scripts that act as them (their SHA-256 only).
+    "ALTER TABLE reviewers ADD COLUMN unlocks INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE api_tokens (
+        id            INTEGER PRIMARY KEY,
+        reviewer_id   INTEGER NOT NULL REFERENCES reviewers (id),
+        label         TEXT NOT NULL,
+        token_sha256  TEXT NOT NULL UNIQUE,
+        created_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER
+    );
+    CREATE INDEX audit_by_reviewer ON audit (reviewer_id, seq);
+    CREATE INDEX audit_by_action ON audit (action, seq);",
 ];
