@@ -1,7 +1,7 @@
 //! `sighting-server case …` and `sighting-server bulletins publish`: the case register and the
 //! bulletin feed from scripts, on the desk's machine. Each change is made as a named case
-//! manager and audited as theirs (whoever runs these holds the desk's files, and with them
-//! every account).
+//! manager, who proves it (their passphrase or an API token they made in the app), and audited
+//! as theirs.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use anyhow::Context;
 use sighting_core::wire::bulletin::Sex;
 use sighting_desk::bulletins;
 use sighting_desk::keygen;
-use sighting_desk::state::{CaseDetails, DeskState, Reviewer};
+use sighting_desk::state::{CaseDetails, DeskState};
 
 #[derive(clap::Args)]
 pub struct CaseArgs {
@@ -19,6 +19,8 @@ pub struct CaseArgs {
     /// The case manager making the change (an account from `desk-user add`).
     #[arg(long = "as")]
     by: String,
+    #[command(flatten)]
+    proof: crate::desk_cli::ProofArgs,
     #[command(subcommand)]
     action: CaseAction,
 }
@@ -141,14 +143,9 @@ impl DetailArgs {
     }
 }
 
-fn case_manager(desk: &DeskState, name: &str) -> anyhow::Result<Reviewer> {
-    desk.reviewer(name)?
-        .with_context(|| format!("no active reviewer {name:?}"))
-}
-
 pub fn case(args: CaseArgs) -> anyhow::Result<()> {
     let desk = DeskState::open(&args.state)?;
-    let by = case_manager(&desk, &args.by)?;
+    let by = args.proof.person(&desk, &args.by)?;
     let version = |number: &str| desk.case(number).map(|c| c.version);
     let row = match args.action {
         CaseAction::Add { number, details } => {

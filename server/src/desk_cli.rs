@@ -1,7 +1,7 @@
 //! `sighting-server desk` and `sighting-server desk-user`: the review desk's web app and its
 //! reviewers' accounts.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -69,7 +69,7 @@ pub struct DeskArgs {
 
 #[derive(clap::Subcommand)]
 pub enum DeskUser {
-    /// Add a reviewer; the password is read from the first line of standard input.
+    /// Add a person; the passphrase is read from the first line of standard input.
     Add {
         #[arg(long)]
         state: PathBuf,
@@ -79,6 +79,106 @@ pub enum DeskUser {
         #[arg(long, default_value = "reviewer")]
         role: String,
     },
+    /// Everyone with an account: name, role, active or disabled.
+    List {
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Disable a person: every session of theirs ends now, their API tokens stop working.
+    Disable {
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Let a disabled person log in again.
+    Enable {
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// A new passphrase, read from the first line of standard input; their sessions end.
+    Reset {
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Let a name locked out by wrong passphrases log in again now (a running desk sees it).
+    Unlock {
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// How a script that acts as a person (`--as NAME`) proves it is them, so the audit never names
+/// someone who did not act.
+#[derive(clap::Args)]
+pub struct ProofArgs {
+    /// A file whose first line is the passphrase of the person named by --as. Without it or
+    /// --token-file the passphrase is read from standard input, when that is not a terminal.
+    #[arg(long, conflicts_with = "token_file")]
+    passphrase_file: Option<PathBuf>,
+    /// A file holding an API token the person made in the desk app (the Account tab).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+}
+
+/// A passphrase or token file is a line: anything longer is not one.
+const MAX_PROOF_BYTES: u64 = 4096;
+
+impl ProofArgs {
+    /// The person called `name`, once they have proven it; a clear refusal otherwise.
+    pub fn person(&self, desk: &state::DeskState, name: &str) -> anyhow::Result<state::Reviewer> {
+        let read = |path: &PathBuf| -> anyhow::Result<String> {
+            let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+            let mut text = String::new();
+            file.take(MAX_PROOF_BYTES + 1)
+                .read_to_string(&mut text)
+                .with_context(|| format!("{}", path.display()))?;
+            anyhow::ensure!(
+                text.len() as u64 <= MAX_PROOF_BYTES,
+                "{} is not a passphrase or token file (over {MAX_PROOF_BYTES} bytes)",
+                path.display()
+            );
+            Ok(text)
+        };
+        let first_line = |text: &str| text.lines().next().unwrap_or("").to_string();
+        let (given, is_token) = match (&self.passphrase_file, &self.token_file) {
+            (Some(path), _) => (first_line(&read(path)?), false),
+            (None, Some(path)) => (read(path)?.trim().to_string(), true),
+            (None, None) if !std::io::stdin().is_terminal() => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .take(MAX_PROOF_BYTES)
+                    .read_line(&mut line)?;
+                (first_line(&line), false)
+            }
+            (None, None) => (String::new(), false),
+        };
+        anyhow::ensure!(
+            !given.is_empty(),
+            "--as {name} acts as {name}: prove it with {name}'s passphrase (--passphrase-file \
+             FILE, or on standard input) or an API token {name} made in the desk app \
+             (--token-file FILE). Nothing was done."
+        );
+        let proof = match is_token {
+            true => state::Proof::Token(&given),
+            false => state::Proof::Passphrase(&given),
+        };
+        match desk.prove(name, proof) {
+            Ok(person) => Ok(person),
+            Err(state::StateError::Credentials) => anyhow::bail!(
+                "--as {name}: that is not {name}'s passphrase or a live token of theirs, or \
+                 {name} has no active account. Nothing was done."
+            ),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
@@ -141,16 +241,47 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The first line of standard input: a passphrase.
+fn passphrase_from_stdin() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_string())
+}
+
 pub fn desk_user(action: DeskUser) -> anyhow::Result<()> {
     match action {
         DeskUser::Add { state, name, role } => {
             let role: state::Role = role.parse()?;
-            let mut password = String::new();
-            std::io::stdin().lock().read_line(&mut password)?;
-            let password = password.trim_end_matches(['\n', '\r']);
-            let reviewer = state::DeskState::open(&state)?.add_reviewer(&name, password, role)?;
+            let password = passphrase_from_stdin()?;
+            let reviewer = state::DeskState::open(&state)?.add_reviewer(&name, &password, role)?;
             println!("added {} ({})", reviewer.name, reviewer.role);
-            Ok(())
+        }
+        DeskUser::List { state } => {
+            for account in state::DeskState::open(&state)?.accounts()? {
+                let active = match account.disabled {
+                    true => "disabled",
+                    false => "active",
+                };
+                println!("{}\t{}\t{active}", account.name, account.role);
+            }
+        }
+        DeskUser::Disable { state, name } => {
+            state::DeskState::open(&state)?.set_disabled(None, &name, true)?;
+            println!("disabled {name}: every session of theirs has ended");
+        }
+        DeskUser::Enable { state, name } => {
+            state::DeskState::open(&state)?.set_disabled(None, &name, false)?;
+            println!("enabled {name}");
+        }
+        DeskUser::Reset { state, name } => {
+            let password = passphrase_from_stdin()?;
+            state::DeskState::open(&state)?.reset_password(None, &name, &password)?;
+            println!("new passphrase for {name}: their sessions have ended");
+        }
+        DeskUser::Unlock { state, name } => {
+            state::DeskState::open(&state)?.unlock(None, &name)?;
+            println!("unlocked {name}: they may log in again now");
         }
     }
+    Ok(())
 }

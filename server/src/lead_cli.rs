@@ -16,6 +16,8 @@ pub struct LeadArgs {
     /// The reviewer making the package (an account from `desk-user add`).
     #[arg(long = "as")]
     by: String,
+    #[command(flatten)]
+    proof: crate::desk_cli::ProofArgs,
     /// The case the package is for.
     #[arg(long)]
     case: String,
@@ -86,9 +88,7 @@ pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
         .merged(args.settings.config())
         .settings()?;
     let desk = DeskState::open(&args.state)?;
-    let by = desk
-        .reviewer(&args.by)?
-        .with_context(|| format!("no active reviewer {:?}", args.by))?;
+    let by = args.proof.person(&desk, &args.by)?;
     let opened = sightings::load(&args.state)?;
     let data = args.data.unwrap_or_else(|| args.state.join("pulled"));
     let export = Export {

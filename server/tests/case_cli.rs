@@ -1,6 +1,7 @@
 //! The case register and the bulletin feed from the command line, against the real binary: a
 //! case manager opens, vets and publishes a case; `bulletins publish` signs the feed and pushes
-//! it to a running `serve --bulletin-key`, which serves it; a reviewer cannot change cases.
+//! it to a running `serve --bulletin-key`, which serves it; a reviewer cannot change cases; no
+//! one acts as a person without their passphrase or a token they made.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -9,7 +10,31 @@ use std::process::{Command, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_sighting-server");
 
 fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
+    run_with_stdin(args, None)
+}
+
+/// `args`, with `stdin` piped in (none: no standard input at all, as from cron).
+fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
@@ -36,8 +61,19 @@ fn a_case_manager_publishes_a_case_and_the_feed_reaches_the_intake() {
     add_user(&state, "chen", "case_manager");
     add_user(&state, "ana", "reviewer");
     let state_dir = s(&state);
+    // Both know their passphrase (the same one here).
+    let pass = s(&tmp.path().join("passphrase"));
+    std::fs::write(&pass, "a long desk password\n").unwrap();
     let case = |by: &str, args: &[&str]| {
-        let mut all = vec!["case", "--state", &state_dir, "--as", by];
+        let mut all = vec![
+            "case",
+            "--state",
+            &state_dir,
+            "--as",
+            by,
+            "--passphrase-file",
+            &pass,
+        ];
         all.extend_from_slice(args);
         run(&all)
     };
@@ -177,4 +213,130 @@ fn bulletins_publish_refuses_to_sign_a_feed_that_would_not_last() {
         );
         assert!(!out.exists(), "nothing written");
     }
+}
+
+/// `case --as chen` once needed no passphrase, yet the audit named chen. Now the command proves
+/// it is chen (a passphrase file, the passphrase on standard input, or a token chen made in
+/// the app) or refuses, doing nothing.
+#[test]
+fn acting_as_a_person_needs_their_passphrase_or_their_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("desk");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    add_user(&state, "chen", "case_manager");
+    add_user(&state, "ana", "reviewer");
+    let state_dir = s(&state);
+    let file = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        s(&path)
+    };
+    let add = |proof: &[&str], number: &str, stdin: Option<&str>| {
+        let mut all = vec!["case", "--state", &state_dir, "--as", "chen"];
+        all.extend_from_slice(proof);
+        all.extend_from_slice(&[
+            "add",
+            "--number",
+            number,
+            "--first-name",
+            "Lin",
+            "--sex",
+            "girl",
+            "--age-when-missing",
+            "8",
+            "--missing-since",
+            "2026-05-20",
+            "--district",
+            "Haidian",
+            "--lat",
+            "39.96",
+            "--lon",
+            "116.30",
+        ]);
+        run_with_stdin(&all, stdin)
+    };
+
+    let (ok, _, err) = add(&[], "C-1", None);
+    assert!(
+        !ok && err.contains("--passphrase-file") && err.contains("--token-file"),
+        "{err}"
+    );
+    let wrong = file("wrong", "not chen's passphrase\n");
+    let (ok, _, err) = add(&["--passphrase-file", &wrong], "C-1", None);
+    assert!(!ok && err.contains("not chen's passphrase"), "{err}");
+    let (ok, _, err) = add(&[], "C-1", Some("a guess at it\n"));
+    assert!(!ok && err.contains("Nothing was done"), "{err}");
+    // Ana's passphrase does not make her chen.
+    let anas = file("ana.pass", "a long desk password\n");
+    let as_ana = run(&[
+        "case",
+        "--state",
+        &state_dir,
+        "--as",
+        "nobody",
+        "--passphrase-file",
+        &anas,
+        "list",
+    ]);
+    assert!(!as_ana.0, "{as_ana:?}");
+    let listed = || {
+        run(&[
+            "case",
+            "--state",
+            &state_dir,
+            "--as",
+            "ana",
+            "--passphrase-file",
+            &anas,
+            "list",
+        ])
+    };
+    let (ok, out, err) = listed();
+    assert!(ok && out.trim() == "[]", "nothing was added: {out}{err}");
+
+    let right = file("chen.pass", "a long desk password\n");
+    assert!(add(&["--passphrase-file", &right], "C-1", None).0);
+    assert!(
+        add(&[], "C-2", Some("a long desk password\n")).0,
+        "on standard input"
+    );
+
+    // A token chen made in the app, then revoked there.
+    let token = {
+        use sighting_desk::state::DeskState;
+        let desk = DeskState::open(&state).unwrap();
+        let chen = desk.reviewer("chen").unwrap().unwrap();
+        desk.make_token(&chen, "case script").unwrap()
+    };
+    let token_file = file("chen.token", &format!("{}\n", token.1));
+    assert!(add(&["--token-file", &token_file], "C-3", None).0);
+    {
+        use sighting_desk::state::DeskState;
+        let desk = DeskState::open(&state).unwrap();
+        let chen = desk.reviewer("chen").unwrap().unwrap();
+        desk.revoke_token(&chen, token.0.id).unwrap();
+    }
+    let (ok, _, err) = add(&["--token-file", &token_file], "C-4", None);
+    assert!(
+        !ok && err.contains("not chen's passphrase or a live token"),
+        "{err}"
+    );
+    let (_, out, _) = listed();
+    let numbers: Vec<_> = serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(numbers, ["C-1", "C-2", "C-3"]);
+    let audit = sighting_desk::state::DeskState::open(&state)
+        .unwrap()
+        .audit(None)
+        .unwrap();
+    let by_chen = audit
+        .iter()
+        .filter(|e| e.action == "case_created")
+        .all(|e| e.reviewer.as_deref() == Some("chen"));
+    assert!(by_chen);
 }

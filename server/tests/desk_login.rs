@@ -391,3 +391,77 @@ async fn the_tile_credit_is_shown_as_text() {
         "only as text: {uses:?}"
     );
 }
+
+/// `desk-user …` on the state of a running desk, as its operator would type it.
+fn desk_user(dir: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(BIN)
+        .arg("desk-user")
+        .args(args)
+        .arg("--state")
+        .arg(dir.join("desk"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Five wrong passphrases locked a reviewer out for 15 minutes with no way back; now the
+/// operator's `desk-user unlock` reaches the running desk at once. `disable` ends a live
+/// session at its next request, `reset` replaces the passphrase, `list` shows roles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_unlocks_disables_and_resets_people_while_the_desk_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = DeskProcess::start(tmp.path(), &[]);
+    let addr = desk.addr.as_str();
+    for _ in 0..PER_NAME {
+        let wrong = send(addr, login_request(addr, "ana", "not her passphrase")).await;
+        assert_eq!(wrong.status, 401);
+    }
+    let locked = send(addr, login_request(addr, "ana", PASSWORD)).await;
+    assert_eq!(locked.status, 429, "{locked:?}");
+
+    let (ok, out, err) = desk_user(tmp.path(), &["unlock", "--name", "ana"], "");
+    assert!(ok && out.contains("unlocked ana"), "{out}{err}");
+    let back = send(addr, login_request(addr, "ana", PASSWORD)).await;
+    assert_eq!(back.status, 200, "{back:?}");
+    let cookie = session_cookie(&back);
+    let me = || request("GET", "/api/me", addr, &[("cookie", cookie.as_str())], "");
+    assert_eq!(send(addr, me()).await.status, 200);
+
+    let (ok, out, _) = desk_user(tmp.path(), &["disable", "--name", "ana"], "");
+    assert!(ok && out.contains("disabled ana"), "{out}");
+    assert_eq!(send(addr, me()).await.status, 401, "her open session ended");
+    assert_eq!(
+        send(addr, login_request(addr, "ana", PASSWORD))
+            .await
+            .status,
+        401
+    );
+    let (_, listed, _) = desk_user(tmp.path(), &["list"], "");
+    assert_eq!(listed, "ana\treviewer\tdisabled\nbo\treviewer\tactive\n");
+    assert!(desk_user(tmp.path(), &["enable", "--name", "ana"], "").0);
+
+    let (ok, _, err) = desk_user(tmp.path(), &["reset", "--name", "ana"], "short\n");
+    assert!(!ok && err.contains("12 to 1024 bytes"), "{err}");
+    let (ok, out, _) = desk_user(
+        tmp.path(),
+        &["reset", "--name", "ana"],
+        "her brand new passphrase\n",
+    );
+    assert!(ok && out.contains("new passphrase for ana"), "{out}");
+    assert_eq!(
+        send(addr, login_request(addr, "ana", PASSWORD))
+            .await
+            .status,
+        401
+    );
+    let new = send(addr, login_request(addr, "ana", "her brand new passphrase")).await;
+    assert_eq!(new.status, 200, "{new:?}");
+    let (ok, _, err) = desk_user(tmp.path(), &["unlock", "--name", "nobody"], "");
+    assert!(!ok && err.contains("no one is called \"nobody\""), "{err}");
+}

@@ -119,6 +119,10 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
     desk.state
         .change_triage(&ana, &id, row.version, Triage::InReview, Some("看起来很像"))
         .unwrap();
+    // Ana's script acts as her with a token she made in the app.
+    let (_, token) = desk.state.make_token(&ana, "lead script").unwrap();
+    let token_file = tmp.path().join("ana.token");
+    std::fs::write(&token_file, token).unwrap();
     drop(desk);
 
     let out = tmp.path().join("for-police");
@@ -130,6 +134,8 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
             &s(&state),
             "--as",
             "ana",
+            "--token-file",
+            &s(&token_file),
             "--case",
             "C-1",
             "--sighting",
