@@ -13,6 +13,18 @@ use crate::store::{StoreError, UploadStore};
 /// parts must be at least 5 MiB, but the last).
 const PART_BYTES: usize = 8 << 20;
 
+/// Memory all assemblies on a node may hold at once, MiB: a report is put together in memory
+/// (whole up to `PART_BYTES`, else a part being filled and two on their way), so twelve 7 MiB
+/// uploads finishing at once took 104 MiB more. Small reports still assemble many at a time.
+pub(super) const ASSEMBLY_BUDGET_MIB: u32 = 16;
+
+/// The MiB one assembly of `length` bytes holds at most, within the budget.
+fn assembly_cost_mib(length: u64) -> u32 {
+    let whole = length.div_ceil(1 << 20) + 1;
+    let parts = 3 * (PART_BYTES as u64 >> 20) + 1;
+    whole.min(parts).min(u64::from(ASSEMBLY_BUDGET_MIB)) as u32
+}
+
 /// A piece written for a body and not yet recorded.
 pub(super) struct Piece {
     start: u64,
@@ -134,9 +146,16 @@ impl SharedStore {
                 &[&id, &(upload.offset as i64)],
             )
             .await?;
+        // Waits for memory to assemble in; the semaphore is never closed.
+        let _memory = self
+            .assembling
+            .acquire_many(assembly_cost_mib(upload.length))
+            .await
+            .ok();
         let target = report_object(upload.report_id);
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut whole: Vec<u8> = Vec::new();
+        // Sized once: grown by doubling it held up to twice the report.
+        let mut whole: Vec<u8> = Vec::with_capacity(upload.length.min(PART_BYTES as u64) as usize);
         let mut parts: Option<WriteMultipart> = None;
         let mut end = 0u64;
         // A few pieces fetched ahead, kept in order.

@@ -43,6 +43,8 @@ pub struct SharedStore {
     /// Pieces this node wrote for a body and has not yet committed or dropped, per upload (a
     /// body is received by one request at a time on a node).
     writing: Mutex<HashMap<Uuid, Vec<Piece>>>,
+    /// MiB of memory assemblies may take now (see `body::ASSEMBLY_BUDGET_MIB`).
+    assembling: tokio::sync::Semaphore,
 }
 
 const COLUMNS: &str = "id, report_id, device_key, ciphertext_sha256, envelope_sig, length, \
@@ -73,6 +75,7 @@ impl SharedStore {
             pool,
             objects: config.objects,
             writing: Mutex::new(HashMap::new()),
+            assembling: tokio::sync::Semaphore::new(body::ASSEMBLY_BUDGET_MIB as usize),
         };
         schema::migrate(&mut store.client().await?).await?;
         Ok(store)
