@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sighting_desk::lead::{self, Export, LeadConfig};
-use sighting_desk::{sightings, state::DeskState};
+use sighting_desk::sightings;
+use sighting_desk::state::{DeskState, LeadGate};
 
 #[derive(clap::Args)]
 pub struct LeadArgs {
@@ -30,6 +31,13 @@ pub struct LeadArgs {
     /// The officer's language: zh, en or both.
     #[arg(long, default_value = "both")]
     lang: String,
+    /// The officer or unit the package goes to (in the audit log with the package's name).
+    #[arg(long)]
+    recipient: Option<String>,
+    /// A case manager's written reason to send sightings whose link to the case no second
+    /// reviewer confirmed (audited); without it such sightings are refused.
+    #[arg(long)]
+    override_reason: Option<String>,
     /// The intake's data directory the desk opens reports from (for their intake records);
     /// default STATE/pulled, where a desk that pulls from the intake keeps them.
     #[arg(long)]
@@ -100,6 +108,10 @@ pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
         ids: &args.sightings,
         langs: &langs,
         now_ms: sighting_core::millis::now(),
+        gate: LeadGate {
+            recipient: args.recipient.as_deref(),
+            override_reason: args.override_reason.as_deref(),
+        },
     };
     let (package, kept) = lead::issue(&export, &settings, |id| {
         opened.iter().find(|s| s.id == id).cloned()

@@ -119,6 +119,9 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
     desk.state
         .change_triage(&ana, &id, row.version, Triage::InReview, Some("看起来很像"))
         .unwrap();
+    desk.state
+        .add_reviewer("bo", "a long desk password", Role::Reviewer)
+        .unwrap();
     // Ana's script acts as her with a token she made in the app.
     let (_, token) = desk.state.make_token(&ana, "lead script").unwrap();
     let token_file = tmp.path().join("ana.token");
@@ -127,8 +130,8 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
 
     let out = tmp.path().join("for-police");
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let export = |lang: &str| {
-        run(&[
+    let export_with = |lang: &str, gate: &[&str]| {
+        let mut args = vec![
             "lead",
             "--state",
             &s(&state),
@@ -152,8 +155,32 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
             "Asia/Shanghai",
             "--lead-key",
             &s(&org_dir.join(keygen::LEAD_KEY_FILE)),
-        ])
+        ];
+        args.extend_from_slice(gate);
+        run(&args)
     };
+    let recipient = "海淀分局 王警官";
+    let export = |lang: &str| export_with(lang, &["--recipient", recipient]);
+
+    // No second reviewer confirmed the link: refused, and ana cannot override; nothing made.
+    let (ok, _, err) = export("both");
+    assert!(!ok && err.contains("no second reviewer confirmed"), "{err}");
+    let (ok, _, err) = export_with("both", &["--override-reason", "the officer asked"]);
+    assert!(!ok && err.contains("only a case manager"), "{err}");
+    assert!(
+        !out.exists() && !state.join("leads").exists(),
+        "nothing made"
+    );
+    {
+        let desk = sighting_desk::state::DeskState::open(&state).unwrap();
+        let by = |name: &str| desk.reviewer(name).unwrap().unwrap();
+        let possible = sighting_desk::state::Decision::PossibleMatch;
+        desk.decide_candidate(&by("ana"), "C-1", &id, possible, Some("红外套"))
+            .unwrap();
+        let confirmed = sighting_desk::state::LinkReview::Confirmed;
+        desk.review_link(&by("bo"), "C-1", &id, confirmed, "same coat, same age")
+            .unwrap();
+    }
     let (ok, printed, err) = export("both");
     assert!(ok, "{err}");
     let zip_path = std::path::PathBuf::from(printed.lines().next().unwrap());
@@ -240,6 +267,36 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
         "Z ",
     ] {
         assert!(!text.contains(code), "{code:?} in the PDF:\n{text}");
+    }
+
+    // Forwarded to police, the package and its recipient in the audit log with the case.
+    {
+        let desk = sighting_desk::state::DeskState::open(&state).unwrap();
+        assert_eq!(
+            desk.sighting(&id).unwrap().triage,
+            Triage::ForwardedToPolice
+        );
+        let lines: Vec<String> = desk.audit(Some(&id)).unwrap()[..]
+            .iter()
+            .rev()
+            .take(2)
+            .map(|e| {
+                let (to, note) = (e.to.clone().unwrap_or_default(), e.note.clone());
+                format!(
+                    "{} {} {to} {}",
+                    e.action,
+                    e.case_number.clone().unwrap(),
+                    note.unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "triage C-1 forwarded_to_police ".to_string(),
+                format!("lead_package C-1 {name} {recipient}"),
+            ]
+        );
     }
 
     // The next export that day is the day's second; one language only.

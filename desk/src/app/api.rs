@@ -14,7 +14,7 @@ use serde_json::json;
 use super::auth::{refuse, state_error};
 use super::Desk;
 use crate::lead;
-use crate::state::{Reviewer, Triage, TriageRow};
+use crate::state::{LeadGate, Reviewer, StateError, Triage, TriageRow};
 
 /// Sightings per page at most.
 const MAX_PAGE: u64 = 500;
@@ -30,9 +30,11 @@ pub(super) struct ListQuery {
 /// A sighting for the page: the desk's triage with what the report says, and the statuses it
 /// may move to from here (a report that failed verification never to a lead).
 fn view(desk: &Desk, row: TriageRow) -> serde_json::Value {
+    // A case's link (possible match, linked) moves only on the case's page.
     let next: Vec<Triage> = Triage::ALL
         .into_iter()
         .filter(|t| row.triage.can_become(*t) && (row.verified || !t.is_lead()))
+        .filter(|t| !t.needs_case() && row.triage != Triage::PossibleMatch)
         .collect();
     json!({ "triage": row, "report": desk.report(&row.id), "next": next })
 }
@@ -225,6 +227,10 @@ pub(super) struct LeadRequest {
     case: String,
     /// The officer's language: `zh`, `en` or `both` (the default).
     lang: Option<String>,
+    /// The officer or unit it goes to.
+    recipient: Option<String>,
+    /// A case manager's reason to send sightings whose link is not confirmed.
+    override_reason: Option<String>,
 }
 
 /// A signed lead package of verified sightings for a case, each once however often it is
@@ -259,6 +265,10 @@ pub(super) async fn lead_package(
             ids: &request.ids,
             langs: &langs,
             now_ms: sighting_core::millis::now(),
+            gate: LeadGate {
+                recipient: text(&request.recipient),
+                override_reason: text(&request.override_reason),
+            },
         };
         lead::issue(&export, &settings, |id| desk.report(id)).map_err(Made::Export)
     })
@@ -286,6 +296,11 @@ const NO_LEAD_KEY: &str = "this desk has no lead-signing key: make one with `sig
      keygen --lead-only --out ORG` (ORG: the organisation's key directory), publish ORG/lead.pub \
      beside recipient.txt, and start the desk once with --lead-key ORG/lead.key";
 
+/// A field left empty is not given.
+fn text(field: &Option<String>) -> Option<&str> {
+    field.as_deref().filter(|t| !t.trim().is_empty())
+}
+
 /// Why a package was not made.
 enum Made {
     Settings(anyhow::Error),
@@ -298,6 +313,7 @@ fn export_error(e: lead::ExportError) -> Response {
     match e {
         E::Count => refuse(StatusCode::BAD_REQUEST, "lead", detail),
         E::Case(_) | E::NotOpened(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
+        E::State(StateError::Link(e)) => super::cases::link_error(e),
         E::State(e) => state_error(e),
         E::Package(lead::PackageError::NotVerified(_)) => {
             refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)

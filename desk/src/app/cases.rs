@@ -16,7 +16,10 @@ use super::auth::{refuse, state_error};
 use super::Desk;
 use crate::bulletins;
 use crate::ranking::rank_with_decisions;
-use crate::state::{CaseDetails, CaseError, CaseRow, Decision, Reviewer};
+use crate::state::{
+    CaseDetails, CaseError, CaseRow, Decision, LinkError, LinkReview, Reviewer, StateError,
+};
+use sighting_core::bulletins::distance_m;
 
 /// Largest photo a case manager may upload (it is re-encoded small before it is kept).
 pub(super) const MAX_CASE_PHOTO_UPLOAD: usize = 32 << 20;
@@ -49,6 +52,29 @@ fn case_error(e: CaseError) -> Response {
         CaseError::Closed => refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail),
         CaseError::Invalid(_) => refuse(StatusCode::BAD_REQUEST, "invalid", detail),
         CaseError::Sqlite(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail),
+    }
+}
+
+/// A link refused: 403 for an override by someone who does not manage cases, 422 otherwise.
+pub(super) fn link_error(e: LinkError) -> Response {
+    let status = match e {
+        LinkError::OverrideNotAllowed => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let kind = match e {
+        LinkError::NotConfirmed { .. } => "not_confirmed",
+        LinkError::OwnProposal => "own_proposal",
+        LinkError::NoteNeeded => "note_needed",
+        LinkError::OverrideNotAllowed => "forbidden",
+        _ => "refused",
+    };
+    refuse(status, kind, e.to_string())
+}
+
+fn decision_error(e: StateError) -> Response {
+    match e {
+        StateError::Link(e) => link_error(e),
+        e => state_error(e),
     }
 }
 
@@ -227,11 +253,16 @@ pub(super) async fn candidates(
             .into_iter()
             .map(|(c, decision)| {
                 let s = &reports[&c.sighting_id];
+                let km = s.lat.zip(s.lon).map(|at| {
+                    let m =
+                        distance_m(at, (case.details.last_seen_lat, case.details.last_seen_lon));
+                    (m / 100.0).round() / 10.0
+                });
                 json!({
                     "candidate": c,
                     "report": {
                         "captured_at": s.corrected_captured_at.as_ref().or(s.captured_at.as_ref()),
-                        "lat": s.lat, "lon": s.lon,
+                        "lat": s.lat, "lon": s.lon, "km": km,
                         "observations": s.observations, "note": s.note,
                     },
                     "decision": decision,
@@ -243,9 +274,12 @@ pub(super) async fn candidates(
     Json(json!({ "case": for_role(&case, &by), "candidates": rows })).into_response()
 }
 
+/// A decision (possible match, not this child), or a second reviewer's answer to a possible
+/// match (confirmed, rejected; a note needed).
 #[derive(Deserialize)]
 pub(super) struct DecisionChange {
-    decision: Decision,
+    decision: Option<Decision>,
+    review: Option<LinkReview>,
     note: Option<String>,
 }
 
@@ -256,11 +290,21 @@ pub(super) async fn decide(
     Json(change): Json<DecisionChange>,
 ) -> Response {
     let note = change.note.as_deref().filter(|n| !n.trim().is_empty());
-    match desk
-        .state
-        .decide_candidate(&by, &number, &id, change.decision, note)
-    {
+    let state = &desk.state;
+    let decided = match (change.decision, change.review) {
+        (Some(decision), None) => state
+            .decide_candidate(&by, &number, &id, decision, note)
+            .map(|row| json!(row)),
+        (None, Some(review)) => state
+            .review_link(&by, &number, &id, review, note.unwrap_or_default())
+            .map(|row| json!(row)),
+        _ => {
+            let detail = "a decision or a review, one of them";
+            return refuse(StatusCode::BAD_REQUEST, "invalid", detail);
+        }
+    };
+    match decided {
         Ok(row) => Json(row).into_response(),
-        Err(e) => state_error(e),
+        Err(e) => decision_error(e),
     }
 }

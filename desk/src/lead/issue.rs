@@ -1,6 +1,8 @@
 //! One export, the same for the app and for `sighting-server lead`: the sightings named (each
-//! once) checked before any work, the package made, signed and kept under the desk's `leads/`,
-//! and only then the audit lines, so the log never holds a package that was not made.
+//! once) checked before any work (verified, and each link to the case confirmed by a second
+//! reviewer unless a case manager overrides that with a reason), the package made, signed and
+//! kept under the desk's `leads/`, and only then the audit lines and each sighting `forwarded
+//! to police`, so the log never holds a package that was not made.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -8,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::MAX_SIGHTINGS;
 use super::{export, Lang, LeadCase, LeadItem, LeadRequest, LeadSettings, Package, PackageError};
 use crate::sightings::Sighting;
-use crate::state::{CaseError, DeskState, Reviewer, StateError};
+use crate::state::{CaseError, DeskState, LeadGate, Reviewer, StateError};
 
 /// What to export, from which desk.
 pub struct Export<'a> {
@@ -22,6 +24,8 @@ pub struct Export<'a> {
     pub ids: &'a [String],
     pub langs: &'a [Lang],
     pub now_ms: i64,
+    /// Who it goes to, and a case manager's reason to send unconfirmed links.
+    pub gate: LeadGate<'a>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +64,7 @@ pub fn issue(
     let desk = what.desk;
     // Everything that can refuse does so before any file is read or written.
     let case = LeadCase::load(desk, what.case)?;
-    desk.check_lead_package(&ids)?;
+    desk.check_lead_package(what.by, what.case, &ids, &what.gate)?;
     let found = ids
         .iter()
         .map(|id| opened(id).ok_or_else(|| ExportError::NotOpened(id.clone())))
@@ -81,7 +85,7 @@ pub fn issue(
         now_ms: what.now_ms,
     };
     let (package, kept) = export(&what.state.join(LEADS_DIR), settings, &request)?;
-    if let Err(e) = desk.record_lead_package(what.by, &ids) {
+    if let Err(e) = desk.record_lead_package(what.by, what.case, &ids, &package.name, &what.gate) {
         // Not audited, so not handed out either.
         let _ = std::fs::remove_file(kept.with_extension("zip.minisig"));
         let _ = std::fs::remove_file(&kept);

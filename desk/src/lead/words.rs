@@ -22,6 +22,10 @@ pub(super) fn triage(lang: Lang, code: &str) -> String {
     let (en, zh) = match t {
         Triage::New => ("newly received", "新收到"),
         Triage::InReview => ("in review", "审核中"),
+        Triage::PossibleMatch => (
+            "a possible match awaiting a second reviewer",
+            "可能相符，待第二位审核员确认",
+        ),
         Triage::ForwardedToPolice => ("forwarded to the police", "已转交警方"),
         Triage::LinkedToCase => ("linked to a case", "已关联案件"),
         Triage::NotRelevant => ("not relevant", "无关"),
@@ -71,6 +75,20 @@ pub(super) fn custody(lang: Lang, e: &AuditEntry) -> String {
         }
         ("candidate_decision", Lang::En) => format!("judged it not the child of case {case}"),
         ("candidate_decision", Lang::Zh) => format!("判断其不是案件 {case} 的儿童"),
+        ("link_confirmed", Lang::En) => {
+            format!("as a second reviewer, confirmed its link to case {case}")
+        }
+        ("link_confirmed", Lang::Zh) => format!("作为第二位审核员，确认其与案件 {case} 的关联"),
+        ("link_rejected", Lang::En) => {
+            format!("as a second reviewer, rejected its link to case {case}")
+        }
+        ("link_rejected", Lang::Zh) => format!("作为第二位审核员，否决其与案件 {case} 的关联"),
+        ("lead_override", Lang::En) => format!(
+            "as case manager, sent it to the police for case {case} without a confirmed link"
+        ),
+        ("lead_override", Lang::Zh) => {
+            format!("作为案件负责人，在关联未经确认时将其交给警方（案件 {case}）")
+        }
         (_, Lang::En) => "made another change (see custody.json)".to_string(),
         (_, Lang::Zh) => "作了其他更改（见 custody.json）".to_string(),
     };
@@ -186,6 +204,13 @@ mod tests {
                 ("assign", None, Some("bo")),
                 ("lead_package", None, None),
                 ("candidate_decision", None, Some("possible_match")),
+                (
+                    "link_confirmed",
+                    Some("possible_match"),
+                    Some("linked_to_case"),
+                ),
+                ("link_rejected", Some("possible_match"), Some("in_review")),
+                ("lead_override", None, None),
                 ("something_new", Some("a_code"), Some("b_code")),
             ];
             for (action, from, to) in changes {

@@ -13,6 +13,7 @@ pub mod cases;
 pub mod contact;
 pub mod decisions;
 mod gate;
+pub mod links;
 pub mod people;
 mod schema;
 pub mod tokens;
@@ -27,11 +28,12 @@ use sighting_core::millis;
 
 pub use accounts::{Reviewer, Role, Session};
 pub use audit_log::{AuditFilter, MAX_AUDIT_PAGE};
-pub use people::Account;
-pub use tokens::{Proof, TokenRow};
 pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
 pub use decisions::{Decision, DecisionRow};
 pub use gate::{GateItem, PUBLISHED_FIELDS};
+pub use links::{LeadGate, LinkError, LinkReview};
+pub use people::Account;
+pub use tokens::{Proof, TokenRow};
 pub use triage::Triage;
 
 /// The longest reviewer note kept (bytes of UTF-8).
@@ -49,6 +51,8 @@ pub enum StateError {
     NotALead,
     #[error("a note is at most {MAX_NOTE_BYTES} bytes")]
     NoteTooLong,
+    #[error(transparent)]
+    Link(LinkError),
     #[error("wrong name or password")]
     Credentials,
     #[error("{0}")]
@@ -255,7 +259,11 @@ impl DeskState {
             return Err(StateError::NoteTooLong);
         }
         self.change(id, seen_version, |tx, current| {
-            if !current.triage.can_become(to) {
+            // A case's link is proposed, confirmed or rejected on the case's page.
+            if !current.triage.can_become(to)
+                || to.needs_case()
+                || current.triage == Triage::PossibleMatch
+            {
                 return Err(StateError::IllegalChange {
                     from: current.triage,
                     to,
@@ -352,37 +360,6 @@ impl DeskState {
         let changed = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.to_string()))?;
         tx.commit()?;
         Ok(changed)
-    }
-
-    /// Whether these sightings may go in a lead package (each opened and verified); changes
-    /// nothing, so a refused package costs no work.
-    pub fn check_lead_package(&self, ids: &[String]) -> Result<(), StateError> {
-        let conn = self.conn();
-        for id in ids {
-            let row = row(&conn, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
-            if !row.verified {
-                return Err(StateError::NotALead);
-            }
-        }
-        Ok(())
-    }
-
-    /// Records that `by` passed these sightings on in a lead package, all or none, once each
-    /// however often an id was named. Called once the package is made, so no line stands for
-    /// a package that never was.
-    pub fn record_lead_package(&self, by: &Reviewer, ids: &[String]) -> Result<(), StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut recorded = std::collections::HashSet::new();
-        for id in ids.iter().filter(|id| recorded.insert(id.as_str())) {
-            let row = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
-            if !row.verified {
-                return Err(StateError::NotALead);
-            }
-            audit(&tx, Some(by.id), Some(id), "lead_package", None, None, None)?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     /// The audit log, oldest first: all of it, or one sighting's.

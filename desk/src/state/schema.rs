@@ -102,4 +102,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_by_reviewer ON audit (reviewer_id, seq);
     CREATE INDEX audit_by_action ON audit (action, seq);",
+    // 6: a possible match is a link a second reviewer confirms or rejects, with a note.
+    "ALTER TABLE candidate_decisions ADD COLUMN review TEXT
+        CHECK (review IN ('confirmed', 'rejected'));
+    ALTER TABLE candidate_decisions ADD COLUMN reviewed_by INTEGER REFERENCES reviewers (id);
+    ALTER TABLE candidate_decisions ADD COLUMN reviewed_at_ms INTEGER;
+    ALTER TABLE candidate_decisions ADD COLUMN review_note TEXT;",
 ];

@@ -1,8 +1,12 @@
 //! A sighting's triage status and the one table of the changes allowed between them.
 //!
-//! `new → in review → forwarded to police / linked to a case / not relevant / duplicate`, and
-//! back to `in review` from any decision (a reviewer reopens it). Deciding that a sighting is a
-//! lead is a human decision, audited; a report that failed verification can never be one.
+//! `new → in review → forwarded to police / not relevant / duplicate`, and back to `in review`
+//! from any decision (a reviewer reopens it). On a case's page a reviewer proposes a possible
+//! match (`new / in review → possible match`), and a second reviewer confirms it (`→ linked to
+//! a case`) or rejects it (`→ in review`); those two states need a case, so they are never
+//! chosen on a sighting alone. Exporting a lead package moves what it holds to `forwarded to
+//! police`. Deciding that a sighting is a lead is a human decision, audited; a report that
+//! failed verification can never be one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,6 +16,8 @@ use std::str::FromStr;
 pub enum Triage {
     New,
     InReview,
+    /// Proposed as a possible match for a case: awaits a second reviewer.
+    PossibleMatch,
     ForwardedToPolice,
     LinkedToCase,
     NotRelevant,
@@ -19,9 +25,10 @@ pub enum Triage {
 }
 
 impl Triage {
-    pub const ALL: [Triage; 6] = [
+    pub const ALL: [Triage; 7] = [
         Triage::New,
         Triage::InReview,
+        Triage::PossibleMatch,
         Triage::ForwardedToPolice,
         Triage::LinkedToCase,
         Triage::NotRelevant,
@@ -33,11 +40,11 @@ impl Triage {
         use Triage::*;
         matches!(
             (self, next),
-            (New, InReview | NotRelevant | Duplicate)
-                | (
-                    InReview,
-                    ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate | New
-                )
+            (New, InReview | NotRelevant | Duplicate | PossibleMatch)
+                | (InReview, PossibleMatch)
+                | (PossibleMatch, LinkedToCase | InReview)
+                | (LinkedToCase, ForwardedToPolice)
+                | (InReview, ForwardedToPolice | NotRelevant | Duplicate | New)
                 | (
                     ForwardedToPolice | LinkedToCase | NotRelevant | Duplicate,
                     InReview
@@ -47,13 +54,23 @@ impl Triage {
 
     /// A decision that passes the sighting on as a lead (to the police, or to a case).
     pub fn is_lead(self) -> bool {
-        matches!(self, Triage::ForwardedToPolice | Triage::LinkedToCase)
+        matches!(
+            self,
+            Triage::ForwardedToPolice | Triage::LinkedToCase | Triage::PossibleMatch
+        )
+    }
+
+    /// Reached or left only through a case's link (proposed, confirmed or rejected there),
+    /// never by choosing a status for a sighting alone.
+    pub fn needs_case(self) -> bool {
+        matches!(self, Triage::PossibleMatch | Triage::LinkedToCase)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Triage::New => "new",
             Triage::InReview => "in_review",
+            Triage::PossibleMatch => "possible_match",
             Triage::ForwardedToPolice => "forwarded_to_police",
             Triage::LinkedToCase => "linked_to_case",
             Triage::NotRelevant => "not_relevant",
@@ -94,7 +111,7 @@ mod tests {
             .flat_map(|a| Triage::ALL.iter().map(move |b| (*a, *b)))
             .filter(|(a, b)| a.can_become(*b))
             .collect();
-        assert_eq!(allowed.len(), 12);
+        assert_eq!(allowed.len(), 16);
         assert!(
             !Triage::New.can_become(Triage::ForwardedToPolice),
             "reviewed first"
@@ -102,6 +119,10 @@ mod tests {
         assert!(
             !Triage::Duplicate.can_become(Triage::LinkedToCase),
             "reopened first"
+        );
+        assert!(
+            !Triage::PossibleMatch.can_become(Triage::ForwardedToPolice),
+            "confirmed first"
         );
         for t in Triage::ALL {
             assert_eq!(t.as_str().parse::<Triage>().unwrap(), t);
