@@ -130,31 +130,33 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
 
     let out = tmp.path().join("for-police");
     let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (state_s, token_s, out_s, data_s) = (s(&state), s(&token_file), s(&out), s(&data));
+    let key_s = s(&org_dir.join(keygen::LEAD_KEY_FILE));
     let export_with = |lang: &str, gate: &[&str]| {
         let mut args = vec![
             "lead",
             "--state",
-            &s(&state),
+            &state_s,
             "--as",
             "ana",
             "--token-file",
-            &s(&token_file),
+            &token_s,
             "--case",
             "C-1",
             "--sighting",
             &id,
             "--out",
-            &s(&out),
+            &out_s,
             "--lang",
             lang,
             "--data",
-            &s(&data),
+            &data_s,
             "--contact",
             "Beijing Child Search, duty desk +86 10 5555 0100",
             "--time-zone",
             "Asia/Shanghai",
             "--lead-key",
-            &s(&org_dir.join(keygen::LEAD_KEY_FILE)),
+            &key_s,
         ];
         args.extend_from_slice(gate);
         run(&args)
