@@ -358,10 +358,3 @@ pub(super) async fn lead_file(State(desk): State<Arc<Desk>>, Path(name): Path<St
     )
         .into_response()
 }
-
-pub(super) async fn audit(State(desk): State<Arc<Desk>>) -> Response {
-    match desk.state.audit(None) {
-        Ok(entries) => Json(json!({ "entries": entries })).into_response(),
-        Err(e) => state_error(e),
-    }
-}

@@ -7,6 +7,7 @@
 //! the organisation's network: the session cookie is then `Secure`. The organisation's identity
 //! never leaves this machine; decrypted files stay 0600 under the state directory.
 
+mod admin;
 mod api;
 mod auth;
 mod cases;
@@ -189,7 +190,12 @@ pub fn router(desk: Arc<Desk>, hosts: AllowedHosts) -> Router {
         .route("/api/sightings/{id}/photo", get(api::photo))
         .route("/api/sightings/{id}/triage", post(api::triage))
         .route("/api/sightings/{id}/assign", post(api::assign))
-        .route("/api/audit", get(api::audit))
+        .route("/api/audit", get(admin::audit))
+        .route("/api/people", get(admin::people).post(admin::add))
+        .route("/api/people/{name}/reset", post(admin::reset))
+        .route("/api/people/{name}/{what}", post(admin::change))
+        .route("/api/tokens", get(admin::tokens).post(admin::make_token))
+        .route("/api/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/api/leads", post(api::lead_package))
         .route("/api/leads/{name}", get(api::lead_file))
         .route("/api/cases", get(cases::list).post(cases::create))

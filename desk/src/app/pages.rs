@@ -31,6 +31,7 @@ const JSON: &str = "application/json";
 const ASSETS: &[Asset] = &[
     asset!("desk.js", JS, "pages/desk.js"),
     asset!("cases.js", JS, "pages/cases.js"),
+    asset!("admin.js", JS, "pages/admin.js"),
     asset!("desk.css", CSS, "pages/desk.css"),
     asset!("words.json", JSON, "pages/words.json"),
     asset!("vendor/leaflet.js", JS, "vendor/leaflet.js"),
@@ -151,7 +152,7 @@ mod tests {
     fn script() -> &'static str {
         static BOTH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         BOTH.get_or_init(|| {
-            ["desk.js", "cases.js"]
+            ["desk.js", "cases.js", "admin.js"]
                 .map(|name| {
                     let asset = ASSETS.iter().find(|a| a.path == name).unwrap();
                     std::str::from_utf8(asset.bytes).unwrap()
@@ -181,6 +182,13 @@ mod tests {
             "case_consent",
             "case_publication",
             "candidate_decision",
+            "reviewer_added",
+            "reviewer_disabled",
+            "reviewer_enabled",
+            "password_reset",
+            "logins_unlocked",
+            "token_made",
+            "token_revoked",
         ]
         .map(|a| format!("action_{a}"));
         let outcomes = ["verified", "failed"].map(|o| format!("outcome_{o}"));

@@ -51,6 +51,7 @@
     fillFilter();
     if (me) $("who").textContent = t("signed_in_as", { name: me.name, role: t("role_" + me.role) });
     if (map) resetZoomControl();
+    window.SightingAdmin?.applyWords();
     showMapStatus();
   }
 
@@ -148,7 +149,7 @@
     applyWords();
     config = await (await api("GET", "/api/config")).json();
     if (!map) initMap();
-    await refresh();
+    await Promise.all([refresh(), window.SightingAdmin.fillPeople()]);
   }
 
   async function login(event) {
@@ -374,6 +375,7 @@
     $("triage-conflict").hidden = meanwhile.length === 0;
     $("triage-conflict-list").replaceChildren(...meanwhile.map((entry) => auditLine(entry)));
     $("detail-assignee").textContent = triage.assignee || t("nobody");
+    $("assign-to").value = triage.assignee || "";
     $("detail-history").replaceChildren(...audit.map((entry) => auditLine(entry)));
   }
 
@@ -395,7 +397,9 @@
   function auditLine(entry) {
     const li = el("li");
     li.append(time(new Date(entry.at_ms).toISOString()), ` · ${entry.reviewer || t("desk_itself")} · ${t("action_" + entry.action)}`);
-    const change = [entry.from, entry.to].filter(Boolean).map(value);
+    // An assignment names no one on one side when it begins or ends.
+    const change = entry.action === "assign" ? [entry.from || t("nobody"), entry.to || t("nobody")]
+      : [entry.from, entry.to].filter(Boolean).map(value);
     if (change.length) li.append(` · ${change.join(" → ")}`);
     if (entry.note) li.append(el("q", entry.note, { class: "stranger" }));
     return li;
@@ -433,7 +437,7 @@
   async function assignMe() {
     const { triage } = current;
     const response = await api("POST", `/api/sightings/${encodeURIComponent(triage.id)}/assign`, {
-      assignee: me.name, version: triage.version,
+      assignee: $("assign-to").value || null, version: triage.version,
     });
     await afterChange(response, triage.id, typedNow());
   }
@@ -497,25 +501,20 @@
 
   // ---- Audit log ----
 
-  const TABS = ["sightings", "cases", "audit"];
+  const TABS = ["sightings", "cases", "audit", "account"];
 
   async function showTab(name) {
     for (const tab of TABS) {
       $(`tab-${tab}`).setAttribute("aria-pressed", String(tab === name));
       $(`${tab}-pane`).hidden = tab !== name;
     }
+    // A message belongs to the view it answered: none carries over to another tab.
+    flash("");
+    for (const message of document.querySelectorAll("#desk-view [role=alert]")) message.textContent = "";
     if (name === "sightings") return map.invalidateSize();
     if (name === "cases") return window.SightingDesk.showCases();
-    const { entries } = await (await api("GET", "/api/audit")).json();
-    $("audit").tBodies[0].replaceChildren(...entries.map((e) => {
-      const row = el("tr", null, { "data-seq": e.seq });
-      const when = el("td");
-      when.append(time(new Date(e.at_ms).toISOString()));
-      row.append(when, el("td", e.reviewer || t("desk_itself")), el("td", e.sighting_id ? e.sighting_id.slice(0, 8) : e.case_number || ""),
-        el("td", t("action_" + e.action)), el("td", e.from ? value(e.from) : ""), el("td", e.to ? value(e.to) : ""),
-        el("td", e.note, { class: "stranger" }));
-      return row;
-    }));
+    if (name === "audit") return window.SightingAdmin.showAudit();
+    return window.SightingAdmin.showAccount();
   }
 
   // ---- Start ----
@@ -546,7 +545,9 @@
     $("triage-form").addEventListener("submit", changeTriage);
     $("assign-me").addEventListener("click", assignMe);
     $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; });
-    for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab));
+    // A tab whose request found the session ended has shown the login already.
+    const unlessLoggedOut = (e) => { if (e.message !== "logged out") throw e; };
+    for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab).catch(unlessLoggedOut));
     const response = await fetch("/api/me", { credentials: "same-origin" });
     if (response.ok) await showDesk(await response.json());
     else showLogin();
