@@ -29,6 +29,34 @@ pub fn from_wgs84(lat: f64, lon: f64) -> (f64, f64) {
     (lat + dlat, lon + dlon)
 }
 
+/// Where a reviewer or an officer opens a point: a mainland map (Amap, in GCJ-02) inside
+/// mainland China, where OpenStreetMap is unreliable; OpenStreetMap elsewhere.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MapLink {
+    /// The point in GCJ-02 (lat, lon), inside mainland China only.
+    pub gcj02: Option<(f64, f64)>,
+    pub url: String,
+}
+
+impl MapLink {
+    pub fn for_point(lat: f64, lon: f64) -> Self {
+        if in_china(lat, lon) {
+            let (g_lat, g_lon) = from_wgs84(lat, lon);
+            Self {
+                gcj02: Some((g_lat, g_lon)),
+                url: format!("https://uri.amap.com/marker?position={g_lon:.6},{g_lat:.6}"),
+            }
+        } else {
+            Self {
+                gcj02: None,
+                url: format!(
+                    "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}"
+                ),
+            }
+        }
+    }
+}
+
 /// The formula's offsets in metres-like units for x = lon − 105°, y = lat − 35°.
 fn offset(x: f64, y: f64) -> (f64, f64) {
     use std::f64::consts::PI;
@@ -83,5 +111,22 @@ mod tests {
         ] {
             assert_eq!(from_wgs84(lat, lon), (lat, lon));
         }
+    }
+
+    #[test]
+    fn beijing_opens_on_amap_in_gcj02_and_amsterdam_on_openstreetmap() {
+        let beijing = MapLink::for_point(39.9042, 116.4074);
+        let (g_lat, g_lon) = beijing.gcj02.unwrap();
+        assert_eq!((g_lat, g_lon), from_wgs84(39.9042, 116.4074));
+        assert!((g_lat - 39.9042).abs() > 1e-4, "shifted");
+        assert_eq!(
+            beijing.url,
+            format!("https://uri.amap.com/marker?position={g_lon:.6},{g_lat:.6}")
+        );
+        let amsterdam = MapLink::for_point(52.3791, 4.9003);
+        assert_eq!(amsterdam.gcj02, None);
+        assert!(amsterdam
+            .url
+            .starts_with("https://www.openstreetmap.org/?mlat=52.379100&mlon=4.900300"));
     }
 }

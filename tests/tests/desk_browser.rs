@@ -27,6 +27,9 @@ use support::{phone, server_key, syncer, Server, NOW};
 use test_support as support;
 
 const PASSWORD: &str = "a long desk password";
+/// Who the case manager's package goes to, and why it goes without confirmed links.
+const RECIPIENT: &str = "锡耶纳警察局 Rossi 警官";
+const OVERRIDE_REASON: &str = "警官要求提供车站附近的全部目击";
 /// The GPS fixtures were taken in Tuscany.
 const COUNTRY_ZH: &str = "意大利";
 
@@ -133,7 +136,12 @@ async fn click_through(tiles: Tiles) {
     .await;
     let mut hostile = Vec::new();
     for (i, note) in support::hostile_notes().into_iter().enumerate() {
-        let photo = PHOTOS[i % PHOTOS.len()];
+        // The direction override's from a camera with no GPS: a report with no location too.
+        let photo = if note.contains('\u{202e}') {
+            "Canon_40D.jpg"
+        } else {
+            PHOTOS[i % PHOTOS.len()]
+        };
         hostile.push((submit(&device, photo, &note, None).await, note));
     }
     let (pkcs8, public) = server_key();
@@ -241,16 +249,22 @@ async fn click_through(tiles: Tiles) {
         "reviewers": ["ana", "bo"],
         "out": out,
         "ids": ids,
-        "located": delivered.len(),
+        // All but the one from a camera with no GPS.
+        "located": delivered.len() - 1,
+        // The page's own scripts, as its HTML lists them: nothing a stranger wrote may add one.
+        "scripts": sighting_desk::app::PAGE_HTML.matches("<script ").count(),
         "hostile": hostile.iter().map(|(id, note)| json!({ "id": id, "note": note })).collect::<Vec<_>>(),
         "pick": {
             "id": pick,
             "captured_at": captured_at,
             "captured_local": captured_local,
+            "lat": shown.lat,
             "country_zh": COUNTRY_ZH,
         },
         "failed": failed,
         "lead": lead,
+        "recipient": RECIPIENT,
+        "override_reason": OVERRIDE_REASON,
         "case": {
             "number": "C-7",
             "first_name": details.first_name,
@@ -332,22 +346,27 @@ async fn click_through(tiles: Tiles) {
         assert!(!text.contains(code), "{code:?} in the PDF:\n{text}");
     }
 
-    // The reviewer's decision on the linked candidate, in the audit log with the case.
-    let decided: Vec<(Option<String>, Option<String>, Option<String>)> = desk
+    // ana's possible match on the linked candidate and bo's confirmation, in the audit log with
+    // the case and their notes.
+    let decided: Vec<String> = desk
         .state
         .audit(Some(&linked.to_string()))
         .unwrap()
         .into_iter()
-        .filter(|e| e.action == "candidate_decision")
-        .map(|e| (e.reviewer, e.case_number, e.to))
+        .skip(1)
+        .map(|e| {
+            let (case, to) = (e.case_number.unwrap_or_default(), e.to.unwrap_or_default());
+            let note = e.note.unwrap_or_default();
+            format!("{} {} {case} {to} {note}", e.reviewer.unwrap(), e.action)
+        })
         .collect();
     assert_eq!(
         decided,
-        [(
-            Some("ana".to_string()),
-            Some("C-7".to_string()),
-            Some("possible_match".to_string())
-        )]
+        [
+            "ana candidate_decision C-7 possible_match 外套和海报上一样",
+            "ana triage C-7 possible_match 外套和海报上一样",
+            "bo link_confirmed C-7 linked_to_case Same coat and the scar on the chin",
+        ]
     );
 
     // The case chen opened in the page, through the gate, each step audited.
@@ -396,9 +415,21 @@ async fn click_through(tiles: Tiles) {
             "ana triage forwarded_to_police→in_review",
             "bo comment →",
             "ana triage in_review→forwarded_to_police",
-            "ana lead_package →",
+            "chen lead_override →",
+            &format!("chen lead_package →{name}"),
         ]
     );
+    let sent = desk.state.audit(Some(&pick.to_string())).unwrap();
+    let notes: Vec<_> = sent
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| e.note.as_deref())
+        .collect();
+    assert_eq!(notes, [Some(RECIPIENT), Some(OVERRIDE_REASON)]);
+    // Never reviewed, it went to the police on the case manager's word: forwarded now.
+    let other = desk.state.sighting(&lead[1]).unwrap();
+    assert_eq!(other.triage, desk::state::Triage::ForwardedToPolice);
 }
 
 /// Runs a stock tool in `dir`; it must succeed. Returns what it printed.

@@ -36,7 +36,12 @@ fn view(desk: &Desk, row: TriageRow) -> serde_json::Value {
         .filter(|t| row.triage.can_become(*t) && (row.verified || !t.is_lead()))
         .filter(|t| !t.needs_case() && row.triage != Triage::PossibleMatch)
         .collect();
-    json!({ "triage": row, "report": desk.report(&row.id), "next": next })
+    let report = desk.report(&row.id);
+    // Where a reviewer opens the place: Amap in GCJ-02 inside mainland China, else OSM.
+    let map = report
+        .as_ref()
+        .and_then(|r| Some(crate::gcj02::MapLink::for_point(r.lat?, r.lon?)));
+    json!({ "triage": row, "report": report, "map": map, "next": next })
 }
 
 /// What the page needs to draw the map and show times in the desk's zone.

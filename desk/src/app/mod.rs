@@ -33,7 +33,7 @@ use super::sightings::Sighting;
 use super::state::{DeskState, OpenedReport};
 pub use feed::FeedPusher;
 pub use hosts::AllowedHosts;
-pub use pages::MapTiles;
+pub use pages::{MapTiles, INDEX as PAGE_HTML};
 pub use pull::{PullLimits, Puller};
 
 /// Where new reports come from.

@@ -31,6 +31,7 @@ const JSON: &str = "application/json";
 const ASSETS: &[Asset] = &[
     asset!("desk.js", JS, "pages/desk.js"),
     asset!("cases.js", JS, "pages/cases.js"),
+    asset!("candidates.js", JS, "pages/candidates.js"),
     asset!("admin.js", JS, "pages/admin.js"),
     asset!("desk.css", CSS, "pages/desk.css"),
     asset!("words.json", JSON, "pages/words.json"),
@@ -50,7 +51,8 @@ const ASSETS: &[Asset] = &[
     asset!("vendor/countries.json", JSON, "vendor/countries.json"),
 ];
 
-const INDEX: &str = include_str!("../../web/pages/index.html");
+/// The desk's one page.
+pub const INDEX: &str = include_str!("../../web/pages/index.html");
 
 pub(super) async fn index() -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response()
@@ -152,7 +154,7 @@ mod tests {
     fn script() -> &'static str {
         static BOTH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         BOTH.get_or_init(|| {
-            ["desk.js", "cases.js", "admin.js"]
+            ["desk.js", "cases.js", "candidates.js", "admin.js"]
                 .map(|name| {
                     let asset = ASSETS.iter().find(|a| a.path == name).unwrap();
                     std::str::from_utf8(asset.bytes).unwrap()
@@ -189,6 +191,9 @@ mod tests {
             "logins_unlocked",
             "token_made",
             "token_revoked",
+            "link_confirmed",
+            "link_rejected",
+            "lead_override",
         ]
         .map(|a| format!("action_{a}"));
         let outcomes = ["verified", "failed"].map(|o| format!("outcome_{o}"));
@@ -218,9 +223,28 @@ mod tests {
             Activity::Other,
         ]
         .map(|v| name("activity_", json!(v)));
+        // Why a report has no place (`core::capture::location`, or coordinates off the globe),
+        // and a receipt the desk cannot vouch for (`desk::receipts`).
+        use sighting_core::capture::LocationMissing;
+        let no_location = [
+            LocationMissing::PermissionDenied,
+            LocationMissing::NoFix,
+            LocationMissing::Stale,
+            LocationMissing::Disabled,
+            LocationMissing::NoProvider,
+        ]
+        .map(|m| format!("location_missing_{}", m.as_str()))
+        .into_iter()
+        .chain([format!(
+            "location_missing_{}",
+            crate::sightings::INVALID_LOCATION
+        )]);
+        use crate::receipts::ReceiptCheck;
+        let receipts = [ReceiptCheck::NotVerified, ReceiptCheck::Unchecked]
+            .map(|r| name("receipt_", json!(r)));
         // A candidate's reasons and decisions (`desk::ranking`, `state::decisions`).
         use crate::ranking::Reason;
-        use crate::state::Decision;
+        use crate::state::{Decision, LinkReview};
         let reasons = [
             Reason::LinkedByReporter,
             Reason::LinkedToAnotherCase {
@@ -247,7 +271,10 @@ mod tests {
         let decisions = decisions
             .map(|d| name("decision_", json!(d)))
             .into_iter()
-            .chain(decisions.map(|d| name("decide_", json!(d))));
+            .chain(decisions.map(|d| name("decide_", json!(d))))
+            .chain(
+                [LinkReview::Confirmed, LinkReview::Rejected].map(|r| name("decide_", json!(r))),
+            );
         triage
             .into_iter()
             .chain(reasons)
@@ -260,6 +287,8 @@ mod tests {
             .chain(age)
             .chain(adults)
             .chain(activity)
+            .chain(no_location)
+            .chain(receipts)
             .collect()
     }
 
@@ -308,6 +337,8 @@ mod tests {
             "reason_",
             "decision_",
             "decide_",
+            "location_missing_",
+            "receipt_",
         ] {
             assert!(
                 script().contains(&format!("t(\"{prefix}\" + ")),

@@ -347,8 +347,8 @@ fn place_rows(f: &Facts<'_>, lang: Lang, s: &crate::sightings::Sighting) -> Vec<
             Text::Desk(format!("{lat:.6}, {lon:.6}")),
         ),
     ];
-    let link = if gcj02::in_china(lat, lon) {
-        let (g_lat, g_lon) = gcj02::from_wgs84(lat, lon);
+    let link = gcj02::MapLink::for_point(lat, lon);
+    if let Some((g_lat, g_lon)) = link.gcj02 {
         rows.push((
             w(
                 "Position (GCJ-02, for maps in mainland China)",
@@ -356,13 +356,8 @@ fn place_rows(f: &Facts<'_>, lang: Lang, s: &crate::sightings::Sighting) -> Vec<
             ),
             Text::Desk(format!("{g_lat:.6}, {g_lon:.6}")),
         ));
-        format!("https://uri.amap.com/marker?position={g_lon:.6},{g_lat:.6}")
-    } else {
-        format!(
-            "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}"
-        )
-    };
-    rows.push((w("Map", "地图"), Text::Desk(link)));
+    }
+    rows.push((w("Map", "地图"), Text::Desk(link.url)));
     if let Some(accuracy) = s.accuracy_m {
         rows.push((
             w("Accuracy", "精度"),

@@ -9,9 +9,9 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const PAGE = 50;
-  const TRIAGE = ["new", "in_review", "forwarded_to_police", "linked_to_case", "not_relevant", "duplicate"];
+  const TRIAGE = ["new", "in_review", "possible_match", "forwarded_to_police", "linked_to_case", "not_relevant", "duplicate"];
   const COLOURS = {
-    new: "#b3261e", in_review: "#b35c00", forwarded_to_police: "#1b5e20",
+    new: "#b3261e", in_review: "#b35c00", possible_match: "#8a6d00", forwarded_to_police: "#1b5e20",
     linked_to_case: "#0d47a1", not_relevant: "#555555", duplicate: "#6a1b9a",
   };
 
@@ -33,6 +33,7 @@
   let zoom = null;
   let markers = null;
   let samePhotos = null;
+  let selectedRing = null;
   // The map's own zoom range: the cluster layer needs one, and with no tile server there is no
   // tile layer to give it.
   const MAX_ZOOM = 19;
@@ -60,6 +61,13 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
     return node;
+  }
+
+  // A stranger's text with its direction controls shown, not obeyed: an RTL override in a
+  // note would otherwise display the note reversed (or hide what follows it).
+  const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+  function visible(text) {
+    return String(text).replace(BIDI_CONTROLS, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
   }
 
   function flash(text) {
@@ -123,7 +131,9 @@
 
   function place(report) {
     if (!report || report.lat == null) {
-      return t("no_location", { why: (report && report.location_missing) || t("unknown") });
+      const code = report && report.location_missing;
+      const why = code ? t("location_missing_" + code) : t("unknown");
+      return t("no_location", { why });
     }
     const country = countryAt(report.lat, report.lon) || t("country_unknown");
     return `${country} · ${report.lat.toFixed(5)}, ${report.lon.toFixed(5)}`;
@@ -174,10 +184,28 @@
     zoom = L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
   }
 
+  // Past this zoom the outlines alone are a blank square: say there is no street map.
+  const CITY_ZOOM = 7;
+
   function showMapStatus() {
     if (!map) return;
-    if (!config.tiles) $("map-status").textContent = t("map_outlines_only");
-    else $("map-status").textContent = tilesFailed ? t("map_tiles_unreachable") : "";
+    const outlinesOnly = !config.tiles || tilesFailed;
+    const city = outlinesOnly && map.getZoom() >= CITY_ZOOM;
+    $("map").classList.toggle("no-street-map", city);
+    const why = !config.tiles ? t("map_outlines_only") : tilesFailed ? t("map_tiles_unreachable") : "";
+    $("map-status").textContent = city ? `${why} ${t("map_no_street_map")}` : why;
+  }
+
+  // The sighting open in the details, ringed on the map.
+  function highlight(report) {
+    if (selectedRing) selectedRing.remove();
+    selectedRing = null;
+    if (!report || report.lat == null) return;
+    // Above the clusters' icons, so it shows round a cluster that holds it too.
+    selectedRing = L.circleMarker([report.lat, report.lon], {
+      radius: 26, color: "#000000", weight: 3, dashArray: "4 3", fill: false, interactive: false,
+      className: "sighting-selected", pane: "selected",
+    }).addTo(map);
   }
 
   function clusterIcon(cluster) {
@@ -193,9 +221,11 @@
   function initMap() {
     map = L.map("map", { zoomControl: false, worldCopyJump: true, maxZoom: MAX_ZOOM }).setView([20, 10], 2);
     map.attributionControl.setPrefix(false);
+    map.on("zoomend", showMapStatus);
     resetZoomControl();
     // Country outlines under everything: all the map there is when no tile server answers.
     map.createPane("outlines").style.zIndex = 150;
+    map.createPane("selected").style.zIndex = 650;
     fetch("/static/vendor/countries.json").then((r) => r.json()).then((outlines) => {
       countries = outlines.features;
       L.geoJSON(outlines, {
@@ -283,7 +313,7 @@
       const captured = el("td");
       captured.append(open);
       const note = el("td", null, { class: "note" });
-      note.append(el("div", report && report.note, { class: "stranger clamp" }));
+      note.append(el("div", report && report.note ? visible(report.note) : "", { class: "stranger clamp", dir: "auto" }));
       const pick = el("td");
       pick.append(box);
       row.append(pick, photo, status, captured, el("td", place(report)), note);
@@ -314,6 +344,7 @@
     $("detail-title").focus();
     const r = current.report;
     if (r && r.lat != null) map.setView([r.lat, r.lon], Math.max(map.getZoom(), 10));
+    highlight(r);
   }
 
   function definitions(list, pairs) {
@@ -325,7 +356,7 @@
     }
   }
 
-  function renderDetail({ triage, report, next, audit }) {
+  function renderDetail({ triage, report, map: mapLink, next, audit }) {
     $("detail-title").textContent = t("detail_title", { id: triage.id });
     $("detail-title").setAttribute("tabindex", "-1");
     const photo = $("detail-photo");
@@ -351,19 +382,28 @@
       if (report.clock_flagged) skewText += ` ${t("skew_flagged")}`;
     }
     // A receipt the organisation's intake key does not vouch for: its time of receipt neither.
-    if (report && report.receipt_warning) skewText = `${report.receipt_warning} ${skewText}`;
+    const receiptDoubt = report && report.receipt && report.receipt !== "verified";
+    if (receiptDoubt) skewText = `${t("receipt_" + report.receipt)} ${skewText}`;
     $("detail-skew").textContent = skewText;
-    $("detail-skew").className = report && (report.clock_flagged || report.receipt_warning) ? "flagged" : "";
+    $("detail-skew").className = report && (report.clock_flagged || receiptDoubt) ? "flagged" : "";
 
     const location = report && report.lat != null
       ? [[t("country"), countryAt(report.lat, report.lon) || t("country_unknown")],
         [t("coordinates"), `${report.lat.toFixed(6)}, ${report.lon.toFixed(6)}`]]
       : [[t("place"), place(report)]];
-    if (report && report.accuracy_m != null) location.push([t("location"), t("accuracy", { m: Math.round(report.accuracy_m) })]);
+    if (mapLink && mapLink.gcj02) location.push([t("coordinates_gcj02"), mapLink.gcj02.map((x) => x.toFixed(6)).join(", ")]);
+    if (mapLink) {
+      const link = el("a", mapLink.gcj02 ? t("map_link_amap") : t("map_link_osm"), { href: mapLink.url, target: "_blank", rel: "noopener noreferrer" });
+      location.push([t("map_link"), link]);
+    }
+    if (report && report.accuracy_m != null) location.push([t("accuracy_label"), t("accuracy", { m: Math.round(report.accuracy_m) })]);
     if (report && report.same_photo) location.push([t("same_photo"), t("same_photo_group", { c: report.same_photo })]);
     definitions($("detail-location"), location);
-    $("detail-note").textContent = (report && report.note) || "";
-    definitions($("detail-tags"), Object.entries((report && report.tags) || {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    $("detail-note").textContent = visible((report && report.note) || "");
+    // Tags: whatever the reporter's app added; the heading only when there are some.
+    const tags = Object.entries((report && report.tags) || {});
+    $("detail-tags-heading").hidden = tags.length === 0;
+    definitions($("detail-tags"), tags.map(([k, v]) => [visible(k), visible(typeof v === "string" ? v : JSON.stringify(v))]));
 
     definitions($("detail-observations"), observations(report && report.observations, current.case_known));
     $("detail-triage").textContent = t("triage_" + triage.triage);
@@ -401,7 +441,7 @@
     const change = entry.action === "assign" ? [entry.from || t("nobody"), entry.to || t("nobody")]
       : [entry.from, entry.to].filter(Boolean).map(value);
     if (change.length) li.append(` · ${change.join(" → ")}`);
-    if (entry.note) li.append(el("q", entry.note, { class: "stranger" }));
+    if (entry.note) li.append(el("q", visible(entry.note), { class: "stranger", dir: "auto" }));
     return li;
   }
 
@@ -465,6 +505,7 @@
     $("lead-message").textContent = "";
     $("lead-made").hidden = true;
     $("lead-lang").value = lang;
+    $("lead-override-box").hidden = !["case_manager", "admin"].includes(me?.role);
     const response = await api("GET", "/api/cases");
     const { cases } = response.ok ? await response.json() : { cases: [] };
     const named = items.find((i) => selected.has(i.triage.id) && i.report?.observations?.case_number)
@@ -480,18 +521,22 @@
   async function makeLead(event) {
     event.preventDefault();
     const ids = [...selected];
-    const response = await api("POST", "/api/leads", { ids, case: $("lead-case").value, lang: $("lead-lang").value });
+    const response = await api("POST", "/api/leads", {
+      ids, case: $("lead-case").value, lang: $("lead-lang").value,
+      recipient: $("lead-recipient").value, override_reason: $("lead-override").value,
+    });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       $("lead-message").textContent = answer.error === "lead_key_missing" ? t("lead_key_missing")
         : answer.error === "lead_settings" ? t("lead_settings", { detail: answer.detail })
-          : response.status === 422 ? t("lead_refused") : t("error");
+          : answer.error === "not_confirmed" ? t("lead_not_confirmed")
+            : response.status === 422 ? t("lead_refused") : t("error");
       return;
     }
     for (const [id, name] of [["lead-zip", answer.name], ["lead-sig", answer.signature]]) {
       $(id).href = `/api/leads/${encodeURIComponent(name)}`;
       $(id).download = name;
-      $(id).textContent = t(id === "lead-zip" ? "lead_download_zip" : "lead_download_sig", { name });
+      $(id).textContent = id === "lead-zip" ? t("lead_download_zip", { name }) : t("lead_download_sig", { name });
     }
     $("lead-made").hidden = false;
     $("lead-message").textContent = "";
@@ -544,7 +589,7 @@
     $("lead-close").addEventListener("click", () => $("lead-dialog").close());
     $("triage-form").addEventListener("submit", changeTriage);
     $("assign-me").addEventListener("click", assignMe);
-    $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; });
+    $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; highlight(null); });
     // A tab whose request found the session ended has shown the login already.
     const unlessLoggedOut = (e) => { if (e.message !== "logged out") throw e; };
     for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab).catch(unlessLoggedOut));
@@ -555,7 +600,13 @@
   }
 
   // What the case pages (cases.js) use of this page.
-  window.SightingDesk = { t, el, api, flash, time, me: () => me, csrf: () => csrf };
+  // A candidate's sighting, opened from its case.
+  async function openSighting(id) {
+    await showTab("sightings");
+    await openDetail(id);
+  }
+
+  window.SightingDesk = { t, el, api, flash, time, visible, openSighting, me: () => me, csrf: () => csrf };
 
   start();
 })();
