@@ -67,6 +67,8 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// Every store failure's status, in one place. Only the kind reaches the client; the backend's
+/// own error goes to the log.
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
         match e {
@@ -80,8 +82,14 @@ impl From<StoreError> for Refusal {
                 "stale_bulletins",
                 format!("the feed held is version {held}; a new feed must be newer"),
             ),
-            gone if gone.is_unavailable() => {
-                tracing::warn!(error = %gone, "storage unavailable");
+            StoreError::NotFound(_) => {
+                Refusal::new(StatusCode::NOT_FOUND, "not_found", "no such upload")
+            }
+            StoreError::Finished(_) => {
+                Refusal::new(StatusCode::CONFLICT, "finished", "this upload is complete")
+            }
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %error_chain(&e), "storage unavailable");
                 Refusal::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "storage_unavailable",
@@ -89,14 +97,52 @@ impl From<StoreError> for Refusal {
                 )
                 .retry_after(5)
             }
-            full if full.is_full() => {
-                tracing::warn!(error = %full, "storage full");
+            StoreError::Full(_) => {
+                tracing::warn!(error = %error_chain(&e), "storage full");
                 Refusal::storage_full()
             }
-            other => {
-                tracing::error!(error = %other, "storage failure");
+            StoreError::Corrupt(_) | StoreError::Config(_) | StoreError::Failed(_) => {
+                tracing::error!(error = %error_chain(&e), "storage failure");
                 Refusal::internal("the server could not store the upload")
             }
+        }
+    }
+}
+
+/// An error and its causes, for the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let said = e.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_store_failure_has_its_status_and_no_backend_detail() {
+        let backend = || -> crate::store::Source { "connection refused by 10.0.0.7".into() };
+        let cases = [
+            (StoreError::Full(backend()), 507),
+            (StoreError::Unavailable(backend()), 503),
+            (StoreError::Failed(backend()), 500),
+            (StoreError::Corrupt("row 7".into()), 500),
+            (StoreError::NotFound(uuid::Uuid::nil()), 404),
+            (StoreError::Finished(uuid::Uuid::nil()), 409),
+            (StoreError::StaleBulletins { held: 3 }, 409),
+        ];
+        for (error, status) in cases {
+            let refusal = Refusal::from(error);
+            assert_eq!(refusal.status().as_u16(), status);
+            assert!(!refusal.detail.contains("10.0.0.7"), "{}", refusal.detail);
         }
     }
 }

@@ -316,7 +316,7 @@ async fn an_empty_report_is_refused() {
     server.stop().await;
     let store = sighting_intake::store::SqliteStore::open(&data).unwrap();
     assert_eq!(
-        sighting_intake::store::UploadStore::by_report(&store, empty)
+        sighting_intake::store::TusUploads::by_report(&store, empty)
             .await
             .unwrap(),
         None

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sighting_intake::store::{SharedStore, UploadStore};
+use sighting_intake::store::{DeskFeed, SharedStore, TusUploads};
 use sighting_intake::IntakeConfig;
 use test_support::engines::Shared;
 use test_support::tus::{create, device_keys, head_offset, header, patch, receipt, report};

@@ -1,4 +1,5 @@
-//! One contract for the intake's storage trait, run against every store: the SQLite store, the
+//! One contract per storage trait (tus steps, admission, the desk's feed, bulletins), each run
+//! against every store: the SQLite store, the
 //! shared store with its bytes in a local directory, and the shared store on versitygw (a real
 //! S3 server) with a real PostgreSQL. Then what only a store shared by nodes must hold, with
 //! two shared stores (two nodes) on one database and bucket.
@@ -10,7 +11,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use object_store::ObjectStore;
 use sighting_intake::store::{
-    objects_at, RateLimit, SharedStore, SharedStoreConfig, StoreError, Upload, UploadStore,
+    objects_at, RateLimit, SharedStore, SharedStoreConfig, StoreError, TusUploads, Upload,
+    UploadStore,
 };
 use test_support::engines::{shared_store, Postgres, Versitygw};
 use test_support::tls::test_ca;
@@ -64,7 +66,9 @@ fn far_future() -> i64 {
     i64::MAX / 2
 }
 
-async fn the_contract(store: Arc<dyn UploadStore>) {
+/// The tus steps (`TusUploads`): creation, bytes acknowledged once, finishing, the checks'
+/// refusals and expiry.
+async fn tus_contract(store: &dyn UploadStore) {
     let body: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
 
     // Creation is idempotent on the report id.
@@ -82,7 +86,7 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
     );
 
     // Bytes count once acknowledged, and only from the recorded offset.
-    append(&*store, upload.id, 0, &body[..100_000], 30_000).await;
+    append(store, upload.id, 0, &body[..100_000], 30_000).await;
     assert_eq!(store.get(upload.id).await.unwrap().unwrap().offset, 100_000);
     assert!(matches!(
         store.begin_append(upload.id, 0).await,
@@ -103,7 +107,7 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
         .unwrap();
     store.rollback(upload.id).await.unwrap();
     assert_eq!(store.get(upload.id).await.unwrap().unwrap().offset, 100_000);
-    append(&*store, upload.id, 100_000, &body[100_000..], 64 << 10).await;
+    append(store, upload.id, 100_000, &body[100_000..], 64 << 10).await;
 
     // Assembled, hashed, then finished: the first receipt is kept.
     assert_eq!(
@@ -125,52 +129,10 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
         Err(StoreError::OffsetMismatch { .. })
     ));
 
-    // The desk's view: listed once, the ciphertext byte-identical, the record with the receipt.
-    let listed = store.finished_after(0, 10).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].report_id, upload.report_id);
-    assert!(store
-        .finished_after(listed[0].seq, 10)
-        .await
-        .unwrap()
-        .is_empty());
-    let kept = store
-        .read_finished(upload.report_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(kept.ciphertext == body, "the report is the bytes sent");
-    let record: serde_json::Value = serde_json::from_slice(&kept.record).unwrap();
-    assert_eq!(record["receipt"]["sig"], "sig1");
-    assert_eq!(record["device_clock"], "00ff10a2b3c4d5e6 5");
-    assert_eq!(store.reserved_bytes().await.unwrap(), body.len() as u64);
-
-    // Pruned: the bytes go, the receipt stays.
-    assert_eq!(
-        store.prune(upload.report_id).await.unwrap(),
-        Some(body.len() as u64)
-    );
-    assert_eq!(store.prune(upload.report_id).await.unwrap(), None);
-    assert!(store
-        .read_finished(upload.report_id)
-        .await
-        .unwrap()
-        .is_none());
-    assert_eq!(
-        store
-            .by_report(upload.report_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .receipt,
-        Some(first)
-    );
-    assert_eq!(store.reserved_bytes().await.unwrap(), 0);
-
     // Bytes that fail the checks: assembled, found wrong, deleted whole.
     let liar = upload_of(b"what the envelope promised", far_future());
     store.create(&liar).await.unwrap();
-    append(&*store, liar.id, 0, b"something else entirely!!", 10).await;
+    append(store, liar.id, 0, b"something else entirely!!", 10).await;
     let (_, sha) = store.assemble(liar.id).await.unwrap();
     assert_ne!(
         sighting_core::wire::hex::encode(&sha),
@@ -188,7 +150,7 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
     for _ in 0..6 {
         let u = upload_of(b"abandoned", now - 1);
         store.create(&u).await.unwrap();
-        append(&*store, u.id, 0, b"aban", 4).await;
+        append(store, u.id, 0, b"aban", 4).await;
         abandoned.push(u.id);
     }
     let (a, b) = tokio::join!(store.expire(now), store.expire(now));
@@ -197,8 +159,76 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
     abandoned.sort();
     assert_eq!(swept, abandoned, "each abandoned upload swept exactly once");
     assert!(store.get(live.id).await.unwrap().is_some());
+}
 
-    // The rate limit: a burst, then a wait.
+/// Finishes an upload of `body`: its report id and receipt.
+async fn finished(store: &dyn UploadStore, body: &[u8]) -> (Uuid, String) {
+    let upload = store.create(&upload_of(body, far_future())).await.unwrap();
+    append(store, upload.id, 0, body, 64 << 10).await;
+    assert_eq!(
+        store.assemble(upload.id).await.unwrap(),
+        (body.len() as u64, sha256(body))
+    );
+    let receipt = receipt(upload.report_id, 1);
+    assert_eq!(store.complete(upload.id, &receipt).await.unwrap(), receipt);
+    (upload.report_id, receipt)
+}
+
+/// The desk's feed (`DeskFeed`): a finished report listed once, its bytes as sent with the
+/// intake record, pruned once and then gone, its receipt kept.
+async fn desk_feed_contract(store: &dyn UploadStore) {
+    let cursor = store
+        .finished_after(0, 1000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |f| f.seq);
+    let reserved = store.reserved_bytes().await.unwrap();
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let (report_id, first) = finished(store, &body).await;
+    let listed = store.finished_after(cursor, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].report_id, report_id);
+    assert!(store
+        .finished_after(listed[0].seq, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let kept = store.read_finished(report_id).await.unwrap().unwrap();
+    assert!(kept.ciphertext == body, "the report is the bytes sent");
+    let record: serde_json::Value = serde_json::from_slice(&kept.record).unwrap();
+    assert_eq!(record["receipt"]["sig"], "sig1");
+    assert_eq!(record["device_clock"], "00ff10a2b3c4d5e6 5");
+    assert_eq!(
+        store.reserved_bytes().await.unwrap(),
+        reserved + body.len() as u64
+    );
+
+    // Pruned: the bytes go, the receipt stays.
+    assert_eq!(
+        store.prune(report_id).await.unwrap(),
+        Some(body.len() as u64)
+    );
+    assert_eq!(store.prune(report_id).await.unwrap(), None);
+    assert!(store.read_finished(report_id).await.unwrap().is_none());
+    assert_eq!(
+        store.by_report(report_id).await.unwrap().unwrap().receipt,
+        Some(first)
+    );
+    assert_eq!(store.reserved_bytes().await.unwrap(), reserved);
+    assert_eq!(store.prune(Uuid::new_v4()).await.unwrap(), None);
+}
+
+/// Admission (`Admission`): an upload reserves its whole length when created; the rate
+/// limit gives a burst, then a wait.
+async fn admission_contract(store: &dyn UploadStore) {
+    let reserved = store.reserved_bytes().await.unwrap();
+    let upload = upload_of(&[9; 12_345], far_future());
+    store.create(&upload).await.unwrap();
+    assert_eq!(store.reserved_bytes().await.unwrap(), reserved + 12_345);
+    assert!(store.delete(upload.id).await.unwrap());
+    assert_eq!(store.reserved_bytes().await.unwrap(), reserved);
+
     let limit = RateLimit {
         burst: 2,
         refill: Duration::from_secs(60),
@@ -219,8 +249,10 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
         .await
         .unwrap()
         .is_ok());
+}
 
-    // The bulletin feed: replaced whole, never by an older one.
+/// The bulletin feed (`Bulletins`): replaced whole, never by an older one.
+async fn bulletins_contract(store: &dyn UploadStore) {
     assert_eq!(store.bulletin_version().await.unwrap(), None);
     let feed = |v: &str| {
         vec![
@@ -243,6 +275,14 @@ async fn the_contract(store: Arc<dyn UploadStore>) {
         b"three"
     );
     assert_eq!(store.bulletin_file("tiles/a.json").await.unwrap(), None);
+}
+
+/// Every trait's contract on one store.
+async fn the_contract(store: &dyn UploadStore) {
+    tus_contract(store).await;
+    admission_contract(store).await;
+    desk_feed_contract(store).await;
+    bulletins_contract(store).await;
 }
 
 /// Uploads finishing at once are each listed once, in the order of their numbers. With
@@ -298,7 +338,7 @@ async fn pieces_left(objects: &dyn ObjectStore) -> usize {
 async fn the_sqlite_store_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(sighting_intake::store::SqliteStore::open(dir.path()).unwrap());
-    the_contract(store.clone()).await;
+    the_contract(&*store).await;
     finishing_at_once(store, 1).await;
 }
 
@@ -308,14 +348,14 @@ async fn the_shared_store_keeps_the_contract_on_a_directory_and_on_s3() {
     let dir = tempfile::tempdir().unwrap();
     let local = objects_at(&format!("file://{}", dir.path().display()), []).unwrap();
     let store = Arc::new(shared_store(&postgres.database().await, local.clone()).await);
-    the_contract(store.clone()).await;
+    the_contract(&*store).await;
     finishing_at_once(store, 3).await;
     assert_eq!(pieces_left(&*local).await, 0, "no piece left behind");
 
     let s3 = Versitygw::start();
     let bucket = s3.objects(&s3.bucket());
     let store = Arc::new(shared_store(&postgres.database().await, bucket.clone()).await);
-    the_contract(store.clone()).await;
+    the_contract(&*store).await;
     finishing_at_once(store, 3).await;
     assert_eq!(pieces_left(&*bucket).await, 0, "no piece left behind");
 }

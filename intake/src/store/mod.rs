@@ -1,11 +1,16 @@
-//! Where the intake server keeps uploads: one async trait, two implementations.
+//! Where the intake server keeps uploads: four async traits, one per concern, each implemented
+//! by both stores in a file of its own (`sqlite/<concern>.rs`, `shared/<concern>.rs`):
+//! [`TusUploads`] (the tus steps), [`Admission`] (rate tokens, quota), [`DeskFeed`] (the desk's
+//! feed and prune) and [`Bulletins`]. [`UploadStore`] is all four, what the intake holds.
+//! Failures are a [`StoreError`], which names no backend.
 //!
-//! - [`SqliteStore`] (`sqlite.rs`, schema in `schema.rs`): SQLite for metadata, files for bytes,
+//! - [`SqliteStore`] (`sqlite/`, schema in `schema.rs`): SQLite for metadata, files for bytes,
 //!   one machine. The default.
 //! - [`SharedStore`] (`shared/`): PostgreSQL for upload state and receipts, an object store (S3
 //!   and anything the `object_store` crate speaks, or a local directory) for bytes, shared by any
 //!   number of stateless intake nodes. Every step that could race between nodes is a
 //!   compare-and-swap in PostgreSQL, so no lock is needed for correctness.
+mod error;
 mod schema;
 mod shared;
 mod sqlite;
@@ -18,71 +23,9 @@ pub use sighting_core::wire::desk_feed::{Finished, IntakeRecord};
 use sighting_core::wire::DeviceClock;
 use uuid::Uuid;
 
+pub use error::{Source, StoreError};
 pub use shared::{objects_at, SharedStore, SharedStoreConfig};
 pub use sqlite::SqliteStore;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the upload's offset is {actual}, not {expected}")]
-    OffsetMismatch { expected: u64, actual: u64 },
-    #[error("storage: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("storage database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("storage is poisoned by an earlier panic")]
-    Poisoned,
-    #[error("the storage database is damaged: {0}")]
-    Corrupt(String),
-    #[error("the storage database: {0}")]
-    Schema(#[from] sighting_core::sqlite::MigrationError),
-    #[error("the bulletin feed held is version {held}, as new or newer")]
-    StaleBulletins { held: u64 },
-    #[error("no upload {0}")]
-    NoSuchUpload(Uuid),
-    #[error("upload {0} was finished by another request")]
-    Finished(Uuid),
-    #[error("the shared database: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("the shared database's connections: {0}")]
-    Pool(String),
-    #[error("the object store: {0}")]
-    Objects(#[from] object_store::Error),
-    #[error("the shared store's configuration: {0}")]
-    Config(String),
-}
-
-impl StoreError {
-    /// The disk (or a quota on it) is full: the client is told to come back later, not that
-    /// the server failed.
-    pub fn is_full(&self) -> bool {
-        match self {
-            StoreError::Io(e) => {
-                e.kind() == std::io::ErrorKind::StorageFull
-                    || e.kind() == std::io::ErrorKind::QuotaExceeded
-            }
-            StoreError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
-            _ => false,
-        }
-    }
-
-    /// The shared database or the bucket cannot be reached (or refuses for now): the client is
-    /// told to come back later; what it sent before is kept.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            StoreError::Pool(_) => true,
-            // Errors without a database error are the connection's (closed, timed out, I/O).
-            StoreError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
-            StoreError::Objects(e) => !matches!(
-                e,
-                object_store::Error::NotFound { .. }
-                    | object_store::Error::InvalidPath { .. }
-                    | object_store::Error::NotSupported { .. }
-                    | object_store::Error::NotImplemented { .. }
-            ),
-            _ => false,
-        }
-    }
-}
 
 /// An upload, finished or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +64,7 @@ pub async fn open(spec: &str) -> Result<std::sync::Arc<dyn UploadStore>, StoreEr
         let dir = std::path::PathBuf::from(dir);
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
             .await
-            .map_err(|_| StoreError::Config("opening the store failed".into()))??;
+            .map_err(|_| StoreError::failed("opening the store failed"))??;
         return Ok(std::sync::Arc::new(store));
     }
     if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
@@ -140,10 +83,15 @@ pub struct RateLimit {
     pub refill: Duration,
 }
 
-/// What the intake needs of a store. Each call is one step a request takes; the comments say
-/// what must hold when two requests (on one node or on two) take steps on one upload at once.
+/// Everything the intake needs of a store.
+pub trait UploadStore: TusUploads + Admission + DeskFeed + Bulletins {}
+
+impl<T: TusUploads + Admission + DeskFeed + Bulletins + ?Sized> UploadStore for T {}
+
+/// The tus steps. Each call is one step a request takes; the comments say what must hold when
+/// two requests (on one node or on two) take steps on one upload at once.
 #[async_trait::async_trait]
-pub trait UploadStore: Send + Sync {
+pub trait TusUploads: Send + Sync {
     /// Records a new upload (offset 0), or, when an upload for its report id is recorded
     /// already, returns that one untouched: creating a report twice at once (two nodes, one
     /// phone retrying) yields one upload.
@@ -191,6 +139,11 @@ pub trait UploadStore: Send + Sync {
     /// Removes every unfinished upload whose time ran out by `now` and returns those this call
     /// removed: sweeps running at once remove each upload once.
     async fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError>;
+}
+
+/// What lets a new upload in: the rate limit's tokens and the storage it may take.
+#[async_trait::async_trait]
+pub trait Admission: Send + Sync {
     /// Takes a token from the device key's bucket, or says how long until there is one. The
     /// buckets are the store's, so nodes sharing a store share them.
     async fn take_upload_token(
@@ -203,7 +156,11 @@ pub trait UploadStore: Send + Sync {
     async fn reserved_bytes(&self) -> Result<u64, StoreError>;
     /// Free bytes on the file system that holds the data (`None` where it cannot tell).
     fn free_bytes(&self) -> Option<u64>;
+}
 
+/// The desk's feed of finished reports, and freeing them once the desk holds them.
+#[async_trait::async_trait]
+pub trait DeskFeed: Send + Sync {
     /// Finished, unpruned reports after `after` in the order they finished, at most `limit`.
     async fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError>;
     /// A finished report's ciphertext and its intake record (JSON), or `None`.
@@ -212,6 +169,11 @@ pub trait UploadStore: Send + Sync {
     /// (a phone may still ask for it). Returns the bytes freed, or `None` when there is no
     /// finished, unpruned report with that id.
     async fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError>;
+}
+
+/// The bulletin feed the intake serves.
+#[async_trait::async_trait]
+pub trait Bulletins: Send + Sync {
     /// The version of the bulletin feed held now, if any.
     async fn bulletin_version(&self) -> Result<Option<u64>, StoreError>;
     /// Replaces the held feed with `files` (`index.json`, `tiles/<tile>.json`) at `version`,

@@ -7,7 +7,7 @@ use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 use uuid::Uuid;
 
 use super::{remove_object, report_object, SharedStore};
-use crate::store::{StoreError, UploadStore};
+use crate::store::{StoreError, TusUploads};
 
 /// A report up to this size is put as one object; a larger one in parts of this size (S3's
 /// parts must be at least 5 MiB, but the last).
@@ -76,7 +76,7 @@ impl SharedStore {
         });
         if !contiguous || end != to {
             self.remove_all(&pieces).await?;
-            let upload = self.get(id).await?.ok_or(StoreError::NoSuchUpload(id))?;
+            let upload = self.get(id).await?.ok_or(StoreError::NotFound(id))?;
             let actual = upload.offset;
             if actual != from || upload.receipt.is_some() {
                 return Err(StoreError::OffsetMismatch {
@@ -135,7 +135,7 @@ impl SharedStore {
     /// starts late, after another finished the upload and deleted its pieces, finds them gone
     /// and writes nothing (it would otherwise replace the report with a part of it).
     pub(super) async fn assemble_pieces(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
-        let upload = self.get(id).await?.ok_or(StoreError::NoSuchUpload(id))?;
+        let upload = self.get(id).await?.ok_or(StoreError::NotFound(id))?;
         if upload.receipt.is_some() {
             return Err(StoreError::Finished(id));
         }

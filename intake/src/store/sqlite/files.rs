@@ -5,12 +5,12 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use uuid::Uuid;
 
 use crate::rate_limit::RateLimiter;
 use crate::store::schema::{adopt_unversioned, MIGRATIONS};
-use crate::store::{Finished, FinishedBytes, IntakeRecord, StoreError, Upload};
+use crate::store::{IntakeRecord, StoreError, Upload};
 
 use super::running_hash::RunningHashes;
 
@@ -67,7 +67,9 @@ impl SqliteFiles {
     pub(in crate::store) fn conn(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError::Poisoned)
+        self.conn
+            .lock()
+            .map_err(|_| StoreError::failed("storage is poisoned by an earlier panic"))
     }
 
     /// The connection if no statement is running on it now.
@@ -100,11 +102,11 @@ impl SqliteFiles {
         self.dir.join("uploads").join(id.to_string())
     }
 
-    fn finished_path(&self, report_id: Uuid) -> PathBuf {
+    pub(super) fn finished_path(&self, report_id: Uuid) -> PathBuf {
         self.dir.join("reports").join(format!("{report_id}.age"))
     }
 
-    fn record_path(&self, report_id: Uuid) -> PathBuf {
+    pub(super) fn record_path(&self, report_id: Uuid) -> PathBuf {
         self.dir
             .join("reports")
             .join(format!("{report_id}.intake.json"))
@@ -146,7 +148,7 @@ impl SqliteFiles {
 }
 
 /// An id the database holds: anything but a UUID means the file was damaged or edited.
-fn parse_id(text: &str) -> Result<Uuid, StoreError> {
+pub(super) fn parse_id(text: &str) -> Result<Uuid, StoreError> {
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("the id {text:?} is not a UUID")))
 }
@@ -173,8 +175,7 @@ impl SqliteFiles {
             ],
         )?;
         if inserted == 0 {
-            return Self::row(conn, "report_id", u.report_id)?
-                .ok_or(StoreError::NoSuchUpload(u.id));
+            return Self::row(conn, "report_id", u.report_id)?.ok_or(StoreError::NotFound(u.id));
         }
         Ok(u.clone())
     }
@@ -268,7 +269,7 @@ impl SqliteFiles {
     }
 
     pub(in crate::store) fn complete(&self, id: Uuid, receipt: &str) -> Result<String, StoreError> {
-        let upload = Self::row(&*self.conn()?, "id", id)?.ok_or(StoreError::NoSuchUpload(id))?;
+        let upload = Self::row(&*self.conn()?, "id", id)?.ok_or(StoreError::NotFound(id))?;
         if let Some(kept) = upload.receipt {
             return Ok(kept);
         }
@@ -327,133 +328,9 @@ impl SqliteFiles {
         let sum: i64 = conn.query_row(super::RESERVED_BYTES, [], |r| r.get(0))?;
         Ok(sum.max(0) as u64)
     }
-
-    pub(in crate::store) fn finished_after(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<Finished>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT report_id, length, ciphertext_sha256, finished_seq FROM uploads
-             WHERE finished_seq > ?1 AND pruned_at IS NULL ORDER BY finished_seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after, limit], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (id, length, ciphertext_sha256, seq) = row?;
-            Ok(Finished {
-                report_id: parse_id(&id)?,
-                length: u64::try_from(length)
-                    .map_err(|_| StoreError::Corrupt(format!("the length of {id}")))?,
-                ciphertext_sha256,
-                seq,
-            })
-        })
-        .collect()
-    }
-
-    pub(in crate::store) fn read_finished(
-        &self,
-        report_id: Uuid,
-    ) -> Result<Option<FinishedBytes>, StoreError> {
-        let finished = self
-            .by_report(report_id)?
-            .is_some_and(|u| u.receipt.is_some());
-        if !finished {
-            return Ok(None);
-        }
-        let read = |path: PathBuf| match fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Io(e)),
-        };
-        // Pruned (or removed by hand): gone, not an error.
-        match (
-            read(self.finished_path(report_id))?,
-            read(self.record_path(report_id))?,
-        ) {
-            (Some(ciphertext), Some(record)) => Ok(Some(FinishedBytes { ciphertext, record })),
-            _ => Ok(None),
-        }
-    }
-
-    pub(in crate::store) fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError> {
-        let Some(upload) = self.by_report(report_id)? else {
-            return Ok(None);
-        };
-        let changed = self.conn()?.execute(
-            "UPDATE uploads SET pruned_at = strftime('%s','now')
-             WHERE id = ?1 AND receipt IS NOT NULL AND pruned_at IS NULL",
-            [upload.id.to_string()],
-        )?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        remove_if_there(&self.finished_path(report_id))?;
-        remove_if_there(&self.record_path(report_id))?;
-        Ok(Some(upload.length))
-    }
-
-    pub(in crate::store) fn bulletin_version(&self) -> Result<Option<u64>, StoreError> {
-        let version: Option<i64> = self
-            .conn()?
-            .query_row("SELECT version FROM bulletin_feed", [], |r| r.get(0))
-            .optional()?;
-        Ok(version.map(|v| v as u64))
-    }
-
-    pub(in crate::store) fn put_bulletins(
-        &self,
-        version: u64,
-        files: &[(String, Vec<u8>)],
-    ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let held: Option<i64> = tx
-            .query_row("SELECT version FROM bulletin_feed", [], |r| r.get(0))
-            .optional()?;
-        if let Some(held) = held.filter(|held| *held as u64 >= version) {
-            return Err(StoreError::StaleBulletins { held: held as u64 });
-        }
-        tx.execute("DELETE FROM bulletin_files", [])?;
-        for (name, bytes) in files {
-            tx.execute(
-                "INSERT INTO bulletin_files (name, bytes) VALUES (?1, ?2)",
-                params![name, bytes],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO bulletin_feed (one, version) VALUES (1, ?1)
-             ON CONFLICT (one) DO UPDATE SET version = excluded.version",
-            [version as i64],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    pub(in crate::store) fn bulletin_file(
-        &self,
-        name: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .conn()?
-            .query_row(
-                "SELECT bytes FROM bulletin_files WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
 }
 
-fn remove_if_there(path: &Path) -> Result<(), StoreError> {
+pub(super) fn remove_if_there(path: &Path) -> Result<(), StoreError> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
         _ => Ok(()),

@@ -1,17 +1,20 @@
 //! The default store: SQLite for metadata, files for bytes (the blocking work in `files.rs`,
 //! run on tokio's blocking threads behind the async trait here).
 
+mod admission;
+mod bulletins;
+mod desk_feed;
+mod error;
 mod files;
 mod running_hash;
+mod tus;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rusqlite::Connection;
-use uuid::Uuid;
 
-use super::{Finished, FinishedBytes, RateLimit, StoreError, Upload, UploadStore};
+use super::StoreError;
 use files::SqliteFiles;
 
 /// Bytes promised to uploads whose data is kept (the index `uploads_unpruned` answers it).
@@ -41,21 +44,21 @@ impl SqliteStore {
         &self.files
     }
 
-    async fn run<T: Send + 'static>(
+    pub(super) async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&SqliteFiles) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let files = self.files.clone();
         tokio::task::spawn_blocking(move || work(&files))
             .await
-            .map_err(|_| StoreError::Io(std::io::Error::other("a storage task failed")))?
+            .map_err(|_| StoreError::failed("a storage task failed"))?
     }
 
     /// Statements that take tens of microseconds run in place when the connection is free:
     /// less than a round trip to a blocking thread and back costs in wake-ups on every request
     /// (docs/benchmarks.md). When a statement holds it (a bulletin feed being stored can take a
     /// second) they wait on a blocking thread instead, never on the async workers.
-    async fn quick<T: Send + 'static>(
+    pub(super) async fn quick<T: Send + 'static>(
         &self,
         statement: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -63,102 +66,5 @@ impl SqliteStore {
             return statement(&conn);
         }
         self.run(move |f| statement(&*f.conn()?)).await
-    }
-}
-
-#[async_trait::async_trait]
-impl UploadStore for SqliteStore {
-    async fn create(&self, upload: &Upload) -> Result<Upload, StoreError> {
-        let upload = upload.clone();
-        self.quick(move |c| SqliteFiles::create_in(c, &upload))
-            .await
-    }
-    async fn get(&self, id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.quick(move |c| SqliteFiles::row(c, "id", id)).await
-    }
-    async fn by_report(&self, report_id: Uuid) -> Result<Option<Upload>, StoreError> {
-        self.quick(move |c| SqliteFiles::row(c, "report_id", report_id))
-            .await
-    }
-    async fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError> {
-        let current = self.quick(move |c| SqliteFiles::offset_in(c, id)).await?;
-        self.files.append_at(id, offset, current)
-    }
-    async fn write(&self, id: Uuid, at: u64, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.run(move |f| f.write(id, at, &bytes)).await
-    }
-    async fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError> {
-        self.run(move |f| f.commit(id, from, to)).await
-    }
-    async fn write_and_commit(
-        &self,
-        id: Uuid,
-        from: u64,
-        at: u64,
-        bytes: Vec<u8>,
-    ) -> Result<(), StoreError> {
-        let to = at + bytes.len() as u64;
-        self.run(move |f| {
-            f.write(id, at, &bytes)?;
-            f.commit(id, from, to)
-        })
-        .await
-    }
-    async fn rollback(&self, id: Uuid) -> Result<(), StoreError> {
-        self.run(move |f| f.rollback(id)).await
-    }
-    async fn assemble(&self, id: Uuid) -> Result<(u64, [u8; 32]), StoreError> {
-        // In place when the hash was kept as the bytes came (a `stat`); else the file is read.
-        if let Ok(Some(digest)) = self.files.hashed_digest(id) {
-            return Ok(digest);
-        }
-        self.run(move |f| f.digest(id)).await
-    }
-    async fn complete(&self, id: Uuid, receipt: &str) -> Result<String, StoreError> {
-        let receipt = receipt.to_string();
-        self.run(move |f| f.complete(id, &receipt)).await
-    }
-    async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.run(move |f| f.delete(id)).await
-    }
-    async fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
-        self.run(move |f| f.expire(now)).await
-    }
-    async fn take_upload_token(
-        &self,
-        device_key: &str,
-        limit: RateLimit,
-    ) -> Result<Result<(), Duration>, StoreError> {
-        Ok(self.files.buckets.take(device_key, limit))
-    }
-    async fn reserved_bytes(&self) -> Result<u64, StoreError> {
-        self.quick(SqliteFiles::reserved_in).await
-    }
-    fn free_bytes(&self) -> Option<u64> {
-        let stat = rustix::fs::statvfs(&self.files.dir).ok()?;
-        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
-    }
-    async fn finished_after(&self, after: i64, limit: u32) -> Result<Vec<Finished>, StoreError> {
-        self.run(move |f| f.finished_after(after, limit)).await
-    }
-    async fn read_finished(&self, report_id: Uuid) -> Result<Option<FinishedBytes>, StoreError> {
-        self.run(move |f| f.read_finished(report_id)).await
-    }
-    async fn prune(&self, report_id: Uuid) -> Result<Option<u64>, StoreError> {
-        self.run(move |f| f.prune(report_id)).await
-    }
-    async fn bulletin_version(&self) -> Result<Option<u64>, StoreError> {
-        self.run(|f| f.bulletin_version()).await
-    }
-    async fn put_bulletins(
-        &self,
-        version: u64,
-        files: Vec<(String, Vec<u8>)>,
-    ) -> Result<(), StoreError> {
-        self.run(move |f| f.put_bulletins(version, &files)).await
-    }
-    async fn bulletin_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let name = name.to_string();
-        self.run(move |f| f.bulletin_file(&name)).await
     }
 }
