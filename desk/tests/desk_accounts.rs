@@ -127,7 +127,9 @@ fn tokens_are_kept_hashed_prove_their_owner_only_and_stop_when_revoked() {
         desk.prove("ana", Proof::Passphrase(PASSWORD)).unwrap().name,
         "ana"
     );
-    assert!(desk.prove("ana", Proof::Passphrase("wrong guess!!")).is_err());
+    assert!(desk
+        .prove("ana", Proof::Passphrase("wrong guess!!"))
+        .is_err());
     assert!(desk.prove("nobody", Proof::Passphrase(PASSWORD)).is_err());
 
     assert!(
@@ -154,10 +156,7 @@ fn tokens_are_kept_hashed_prove_their_owner_only_and_stop_when_revoked() {
         .map(|e| (e.action, e.to))
         .collect();
     assert_eq!(made.len(), 3, "{made:?}");
-    assert!(
-        !format!("{made:?}").contains(&token),
-        "no token in the log"
-    );
+    assert!(!format!("{made:?}").contains(&token), "no token in the log");
 }
 
 #[test]
@@ -184,7 +183,10 @@ fn the_audit_log_is_paged_newest_first_and_filtered() {
     let (first, total) = all(AuditFilter::default());
     assert_eq!(total, 2 + 30 + 5);
     assert_eq!(first.len(), 10);
-    assert!(first.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+    assert!(
+        first.windows(2).all(|w| w[0].seq > w[1].seq),
+        "newest first"
+    );
     assert_eq!(first[0].sighting_id.as_deref(), Some("04-sighting"));
     let (second, _) = all(AuditFilter {
         offset: 10,

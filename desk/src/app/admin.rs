@@ -19,15 +19,15 @@ use crate::state::{AuditFilter, Reviewer, Role, StateError};
 /// Audit lines per page when the page does not say.
 const AUDIT_PAGE: u64 = 50;
 
-fn admins_only(by: &Reviewer) -> Result<(), Response> {
-    match by.role {
-        Role::Admin => Ok(()),
-        _ => Err(refuse(
+/// The refusal for anyone but an admin.
+fn unless_admin(by: &Reviewer) -> Option<Response> {
+    (by.role != Role::Admin).then(|| {
+        refuse(
             StatusCode::FORBIDDEN,
             "admin",
             "only an admin manages the desk's people",
-        )),
-    }
+        )
+    })
 }
 
 fn done(result: Result<(), StateError>) -> Response {
@@ -66,7 +66,7 @@ pub(super) async fn add(
     Extension(by): Extension<Reviewer>,
     Json(new): Json<NewPerson>,
 ) -> Response {
-    if let Err(refused) = admins_only(&by) {
+    if let Some(refused) = unless_admin(&by) {
         return refused;
     }
     let role = match new.role.parse::<Role>() {
@@ -101,7 +101,7 @@ pub(super) async fn change(
     Extension(by): Extension<Reviewer>,
     Path((name, what)): Path<(String, String)>,
 ) -> Response {
-    if let Err(refused) = admins_only(&by) {
+    if let Some(refused) = unless_admin(&by) {
         return refused;
     }
     match what.as_str() {
@@ -119,7 +119,7 @@ pub(super) async fn reset(
     Path(name): Path<String>,
     Json(new): Json<NewPassphrase>,
 ) -> Response {
-    if let Err(refused) = admins_only(&by) {
+    if let Some(refused) = unless_admin(&by) {
         return refused;
     }
     let reset = tokio::task::spawn_blocking(move || {
