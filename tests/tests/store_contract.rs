@@ -347,10 +347,29 @@ async fn the_shared_store_keeps_the_contract_on_a_directory_and_on_s3() {
     let postgres = Postgres::start();
     let dir = tempfile::tempdir().unwrap();
     let local = objects_at(&format!("file://{}", dir.path().display()), []).unwrap();
-    let store = Arc::new(shared_store(&postgres.database().await, local.clone()).await);
+    let database = postgres.database().await;
+    let store = Arc::new(shared_store(&database, local.clone()).await);
     the_contract(&*store).await;
-    finishing_at_once(store, 3).await;
+    finishing_at_once(store.clone(), 3).await;
     assert_eq!(pieces_left(&*local).await, 0, "no piece left behind");
+
+    // A damaged row is an error, not a missing upload (on SQLite: intake/src/store/tests.rs).
+    let damaged = upload_of(b"damaged", far_future());
+    store.create(&damaged).await.unwrap();
+    let (sql, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sql.execute(
+        "UPDATE uploads SET device_clock = 'yesterday' WHERE id = $1",
+        &[&damaged.id],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.by_report(damaged.report_id).await,
+        Err(StoreError::Corrupt(_))
+    ));
 
     let s3 = Versitygw::start();
     let bucket = s3.objects(&s3.bucket());
