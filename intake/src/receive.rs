@@ -26,8 +26,10 @@ use super::store::Upload;
 use super::{Claim, Intake, Refusal, UploadSlot};
 
 /// Received bytes are written every 256 KiB (not per frame: each write is an fsync, or an object
-/// and a row on the shared store), or every second on a slow link, so a cut body loses at most
-/// a second's bytes there. At most 64 MiB in memory for the default 256 uploads at once.
+/// and a row on the shared store), or every second on a slow link once the store's
+/// `min_piece_bytes` have arrived, so a node that dies loses at most a second's bytes, or that
+/// minimum (a cut body loses nothing: what arrived is kept). At most 64 MiB in memory for the
+/// default 256 uploads at once.
 const KEEP_EVERY: usize = 256 << 10;
 const KEEP_AFTER: Duration = Duration::from_secs(1);
 
@@ -151,7 +153,9 @@ async fn receive(
             c.hash.update(&bytes);
         }
         pending.extend_from_slice(&bytes);
-        if pending.len() >= KEEP_EVERY || last_write.elapsed() >= KEEP_AFTER {
+        let slow_and_enough =
+            last_write.elapsed() >= KEEP_AFTER && pending.len() >= intake.store.min_piece_bytes();
+        if pending.len() >= KEEP_EVERY || slow_and_enough {
             last_write = Instant::now();
             (written, acknowledged) = keep(
                 intake,

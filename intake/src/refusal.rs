@@ -88,6 +88,16 @@ impl From<StoreError> for Refusal {
             StoreError::Finished(_) => {
                 Refusal::new(StatusCode::CONFLICT, "finished", "this upload is complete")
             }
+            // 409, not a final 4xx: a phone asks for the offset, finds the upload gone, and
+            // starts it again.
+            StoreError::TooManyPieces { most, .. } => Refusal::new(
+                StatusCode::CONFLICT,
+                "too_many_pieces",
+                format!(
+                    "this upload came in more than {most} pieces and was dropped; \
+                     start it again, in larger requests"
+                ),
+            ),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %error_chain(&e), "storage unavailable");
                 Refusal::new(
@@ -137,6 +147,13 @@ mod tests {
             (StoreError::Corrupt("row 7".into()), 500),
             (StoreError::NotFound(uuid::Uuid::nil()), 404),
             (StoreError::Finished(uuid::Uuid::nil()), 409),
+            (
+                StoreError::TooManyPieces {
+                    id: uuid::Uuid::nil(),
+                    most: 65,
+                },
+                409,
+            ),
             (StoreError::StaleBulletins { held: 3 }, 409),
         ];
         for (error, status) in cases {

@@ -10,11 +10,12 @@ use std::process::Command;
 
 use attack::{junk, upload_url, upload_whole, ServerProcess, Store};
 use reqwest::StatusCode;
+use sighting_intake::store::TusUploads;
 use sighting_intake::IntakeConfig;
 use uuid::Uuid;
 
 use support::engines::Shared;
-use support::tus::{create, device_keys, head_offset, receipt, report, Report};
+use support::tus::{create, device_keys, head_offset, patch, receipt, report, Report};
 use support::Server;
 use test_support as support;
 
@@ -329,7 +330,7 @@ async fn an_empty_report_is_refused() {
 /// PostgreSQL, objects in the bucket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_store_withstands_the_same_attacks() {
-    let shared = Shared::start().await;
+    let mut shared = Shared::start().await;
     let sql = shared.sql().await;
     let tmp = tempfile::tempdir().unwrap();
     let keys = device_keys(tmp.path());
@@ -373,6 +374,27 @@ async fn the_shared_store_withstands_the_same_attacks() {
             "an object kept for a refused report"
         );
     }
+    // A slow drip keeps at most ceil(4096 / 64 KiB) + 64 = 65 pieces (objects and rows): the
+    // trickled PATCH is one, 64 one-byte PATCHes more; the next is refused and all is dropped.
+    let (url, accepted, refused) = attack::slow_drip(&server.addr, &keys, 100).await;
+    let refused = refused.expect("a drip of 100 one-byte PATCHes was never refused");
+    assert_eq!(accepted, 64);
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(refused.text().await.unwrap().contains("too_many_pieces"));
+    let client = support::client();
+    assert_eq!(head_offset(&client, &url).await.0, StatusCode::NOT_FOUND);
+    let dripped = url.rsplit('/').next().unwrap();
+    assert_eq!(shared.files(&format!("pieces/{dripped}")).len(), 0);
+    attack::in_pieces_cut_and_resumed(&server.addr, &keys, 40_000).await;
+    // Two uploads left half sent, for the bucket's outage below.
+    let mut half_sent = Vec::new();
+    for _ in 0..2 {
+        let r = report(&keys, 100_000);
+        let (url, _) = upload_url(&client, &base, &r).await;
+        let sent = patch(&client, &url, 0, &r.bytes[..50_000], None).await;
+        assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+        half_sent.push(url.rsplit('/').next().unwrap().parse::<Uuid>().unwrap());
+    }
     drop(server);
 
     // The quota: 1 MB more than what the uploads above reserved.
@@ -409,4 +431,33 @@ async fn the_shared_store_withstands_the_same_attacks() {
         .unwrap()
         .get(0);
     assert_eq!(shared.files("pieces").len() as i64, recorded);
+    drop(server);
+
+    // One half-sent upload expires and the other is terminated while the bucket is out of
+    // reach: both fail, and the next sweep, the bucket back, removes both, objects and rows.
+    let (expiring, terminated) = (half_sent[0], half_sent[1]);
+    sql.execute(
+        "UPDATE uploads SET expires_at = 0 WHERE id = $1",
+        &[&expiring],
+    )
+    .await
+    .unwrap();
+    let store = shared.store().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    shared.s3.stop();
+    assert!(store.delete(terminated).await.is_err());
+    assert!(store.expire(now).await.is_err());
+    shared.s3.restart();
+    let mut swept = store.expire(now).await.unwrap();
+    swept.sort();
+    half_sent.sort();
+    assert_eq!(swept, half_sent);
+    for id in half_sent {
+        assert_eq!(shared.files(&format!("pieces/{id}")).len(), 0, "orphaned");
+        let rows = sql
+            .query_one("SELECT count(*) FROM uploads WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        assert_eq!(rows.get::<_, i64>(0), 0);
+    }
 }

@@ -18,6 +18,10 @@ pub enum StoreError {
     NotFound(Uuid),
     #[error("upload {0} was finished by another request")]
     Finished(Uuid),
+    /// The upload came in more pieces than the store keeps for its length (a body trickled
+    /// in, or sent in many tiny requests): it was dropped, and must start again.
+    #[error("upload {id} came in more than {most} pieces and was dropped")]
+    TooManyPieces { id: Uuid, most: u64 },
     /// The disk, or a quota on it, is full: come back later.
     #[error("storage is full: {0}")]
     Full(#[source] Source),

@@ -104,10 +104,17 @@ pub trait TusUploads: Send + Sync {
     async fn begin_append(&self, id: Uuid, offset: u64) -> Result<(), StoreError>;
     /// Writes `bytes` at `at`, not yet durable nor acknowledged.
     async fn write(&self, id: Uuid, at: u64, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// The fewest bytes worth keeping on their own before a body ends: a slow body is kept
+    /// every second only once this many have arrived (its last bytes are kept whatever their
+    /// number). A store that keeps each write as an object and a row says more than 0.
+    fn min_piece_bytes(&self) -> usize {
+        0
+    }
     /// Makes what was written from `from` up to `to` durable, then moves the recorded offset
     /// from `from` to `to` — only if it is still `from` and the upload unfinished
     /// ([`StoreError::OffsetMismatch`] otherwise, nothing kept): an acknowledged byte survives
-    /// a restart, and of two requests sending the same bytes only one is acknowledged.
+    /// a restart, and of two requests sending the same bytes only one is acknowledged. A store
+    /// that bounds an upload's pieces drops one past the bound ([`StoreError::TooManyPieces`]).
     async fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError>;
     /// [`write`](Self::write) at `at`, then [`commit`](Self::commit) from `from` to the end of
     /// `bytes`: how a body without a checksum is kept, in one step so a store can do both in

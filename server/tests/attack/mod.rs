@@ -1,7 +1,7 @@
 //! What the intake's attack tests share, whichever store is under the server: the real
 //! `sighting-server serve` as its own process (measured from /proc), raw requests a stranger
 //! writes, junk from fresh keys, and the attacks themselves. `intake_attacks.rs` runs them on the
-//! SQLite store, `shared_attacks.rs` on PostgreSQL + S3.
+//! SQLite store, and on PostgreSQL + S3 in `the_shared_store_withstands_the_same_attacks`.
 
 use std::time::Duration;
 
@@ -16,7 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
+mod pieces;
 mod process;
+pub use pieces::{in_pieces_cut_and_resumed, slow_drip};
 pub use process::{ServerProcess, Store};
 
 /// Opens a connection and sends a PATCH head for `len` body bytes, then `body` (≤ len).

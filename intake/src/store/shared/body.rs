@@ -25,6 +25,22 @@ fn assembly_cost_mib(length: u64) -> u32 {
     whole.min(parts).min(u64::from(ASSEMBLY_BUDGET_MIB)) as u32
 }
 
+/// On a slow link a body is kept every second only once this much has arrived: each piece is
+/// an object and a row, and a trickle of a byte a second would otherwise make one of each a
+/// second, kept up to a day.
+pub(super) const MIN_PIECE_BYTES: usize = 64 << 10;
+
+/// Pieces an upload may come in beyond one per `MIN_PIECE_BYTES` of its length: a request's
+/// last piece may be smaller (the connection cut, the report's end), so this many cuts. Past
+/// it the upload is dropped: its objects and rows are bounded by its length, which the quota
+/// counts.
+const SPARE_PIECES: i64 = 64;
+
+/// The most pieces an upload of `length` bytes is kept in.
+fn most_pieces(length: u64) -> u64 {
+    length.div_ceil(MIN_PIECE_BYTES as u64) + SPARE_PIECES as u64
+}
+
 /// A piece written for a body and not yet recorded.
 pub(super) struct Piece {
     start: u64,
@@ -88,8 +104,9 @@ impl SharedStore {
                 "upload {id}: the pieces written do not run from {from} to {to}"
             )));
         }
-        // One statement, so one round trip: the offset moves only if it is still `from`, and
-        // the pieces are recorded with it or not at all.
+        // One statement, so one round trip: the offset moves only if it is still `from`, the
+        // upload is not being removed and stays within its pieces (`most_pieces`), and the
+        // pieces are recorded with it or not at all.
         let starts: Vec<i64> = pieces.iter().map(|p| p.start as i64).collect();
         let lens: Vec<i64> = pieces.iter().map(|p| p.len as i64).collect();
         let keys: Vec<&str> = pieces.iter().map(|p| p.key.as_ref()).collect();
@@ -97,30 +114,64 @@ impl SharedStore {
             .execute(
                 "WITH moved AS (
                      UPDATE uploads SET upload_offset = $3
-                     WHERE id = $1 AND upload_offset = $2 AND receipt IS NULL
+                     WHERE id = $1 AND upload_offset = $2 AND receipt IS NULL AND NOT doomed
+                       AND (SELECT count(*) FROM pieces WHERE upload_id = $1)
+                           + cardinality($4::bigint[])
+                           <= (length + $7 - 1) / $7 + $8
                      RETURNING id)
                  INSERT INTO pieces (upload_id, start, len, key)
                  SELECT moved.id, p.start, p.len, p.key
                  FROM moved, unnest($4::bigint[], $5::bigint[], $6::text[]) AS p (start, len, key)",
-                &[&id, &(from as i64), &(to as i64), &starts, &lens, &keys],
+                &[
+                    &id,
+                    &(from as i64),
+                    &(to as i64),
+                    &starts,
+                    &lens,
+                    &keys,
+                    &(MIN_PIECE_BYTES as i64),
+                    &SPARE_PIECES,
+                ],
             )
             .await?;
         if recorded == 0 {
-            let actual = self.recorded_offset(id).await?;
             self.remove_all(&pieces).await?;
-            return Err(StoreError::OffsetMismatch {
-                expected: from,
-                actual,
-            });
+            return Err(self.why_not_recorded(id, from).await?);
         }
         Ok(())
     }
 
-    async fn recorded_offset(&self, id: Uuid) -> Result<u64, StoreError> {
+    /// Why pieces from `from` were not recorded. An upload past its pieces is dropped here.
+    async fn why_not_recorded(&self, id: Uuid, from: u64) -> Result<StoreError, StoreError> {
         let row = self
-            .query_opt("SELECT upload_offset FROM uploads WHERE id = $1", &[&id])
+            .query_opt(
+                "SELECT upload_offset, receipt IS NOT NULL, doomed, length FROM uploads
+                 WHERE id = $1",
+                &[&id],
+            )
             .await?;
-        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+        let Some(row) = row else {
+            return Ok(StoreError::OffsetMismatch {
+                expected: from,
+                actual: 0,
+            });
+        };
+        let actual = row.try_get::<_, i64>(0)?.max(0) as u64;
+        if actual != from || row.try_get::<_, bool>(1)? {
+            return Ok(StoreError::OffsetMismatch {
+                expected: from,
+                actual,
+            });
+        }
+        if row.try_get::<_, bool>(2)? {
+            let why = format!("upload {id} is being removed");
+            return Ok(StoreError::Unavailable(why.into()));
+        }
+        self.delete(id).await?;
+        Ok(StoreError::TooManyPieces {
+            id,
+            most: most_pieces(row.try_get::<_, i64>(3)?.max(0) as u64),
+        })
     }
 
     /// Deletes the pieces this node wrote for `id` and did not record.

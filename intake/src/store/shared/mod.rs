@@ -12,8 +12,12 @@
 //! - finishing streams the recorded pieces in order into `reports/<report>.age` while hashing,
 //!   records the receipt by compare-and-swap (a node that loses answers with the winner's),
 //!   then deletes every piece under the upload's prefix;
-//! - creation is idempotent on the unique report id, and expiry is one `DELETE … RETURNING`,
-//!   so each sweeping node deletes a disjoint set.
+//! - creation is idempotent on the unique report id; an upload is removed by marking its row
+//!   (`doomed`), deleting its objects, then its row: a removal the bucket refuses is done again
+//!   by the next expiry sweep, and no object outlives the row that points to it;
+//! - an upload is kept in at most one piece per 64 KiB of its length and 64 more: a body
+//!   trickled in is kept as a piece only once 64 KiB have arrived (or it ends), and one sent
+//!   in many tiny requests is dropped past the bound.
 //!
 //! A node that dies leaves at worst pieces nobody recorded: they are removed when their upload
 //! finishes, is deleted or expires (and a bucket lifecycle rule can age out the rest).
@@ -140,10 +144,19 @@ impl SharedStore {
             .map_err(|e| StoreError::Unavailable(with_causes(&e).into()))
     }
 
+    /// An upload, by `clause`. One being removed is out of reach until its removal is done
+    /// (the bucket may be what it waits for): asked again later, it is gone.
     pub(super) async fn row(&self, clause: &str, key: Uuid) -> Result<Option<Upload>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM uploads WHERE {clause} = $1");
-        let row = self.query_opt(&sql, &[&key]).await?;
-        row.map(|r| upload_of(&r)).transpose()
+        let sql = format!("SELECT {COLUMNS}, doomed FROM uploads WHERE {clause} = $1");
+        let Some(row) = self.query_opt(&sql, &[&key]).await? else {
+            return Ok(None);
+        };
+        let upload = upload_of(&row)?;
+        if row.try_get::<_, bool>(11)? {
+            let why = format!("upload {} is being removed", upload.id);
+            return Err(StoreError::Unavailable(why.into()));
+        }
+        Ok(Some(upload))
     }
 }
 

@@ -49,6 +49,11 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: the quota's sum reads only the reports still kept, however many were pruned.
     "CREATE INDEX uploads_unpruned ON uploads (length) WHERE pruned_at IS NULL",
+    // 3: an upload being removed (terminated, refused, expired) is marked before its objects
+    // go, and its row deleted after: one the bucket would not remove stays marked, for the
+    // next expiry sweep, instead of leaving objects nothing points to.
+    "ALTER TABLE uploads ADD COLUMN doomed boolean NOT NULL DEFAULT false;
+     CREATE INDEX uploads_doomed ON uploads (id) WHERE doomed",
 ];
 
 /// Brings the database to the last version.

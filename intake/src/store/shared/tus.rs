@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{SharedStore, COLUMNS};
+use super::{body, SharedStore, COLUMNS};
 use crate::store::{StoreError, TusUploads, Upload};
 
 #[async_trait::async_trait]
@@ -59,6 +59,10 @@ impl TusUploads for SharedStore {
         self.write_piece(id, at, bytes).await
     }
 
+    fn min_piece_bytes(&self) -> usize {
+        body::MIN_PIECE_BYTES
+    }
+
     async fn commit(&self, id: Uuid, from: u64, to: u64) -> Result<(), StoreError> {
         self.commit_pieces(id, from, to).await
     }
@@ -81,12 +85,13 @@ impl TusUploads for SharedStore {
                 "WITH next AS (
                      UPDATE finished_counter SET seq = seq + 1
                      WHERE EXISTS (SELECT 1 FROM uploads
-                                   WHERE id = $1 AND receipt IS NULL AND upload_offset = length)
+                                   WHERE id = $1 AND receipt IS NULL AND upload_offset = length
+                                     AND NOT doomed)
                      RETURNING seq),
                  won AS (
                      UPDATE uploads SET receipt = $2, finished_seq = (SELECT seq FROM next)
                      WHERE id = $1 AND receipt IS NULL AND upload_offset = length
-                       AND EXISTS (SELECT 1 FROM next)
+                       AND NOT doomed AND EXISTS (SELECT 1 FROM next)
                      RETURNING id),
                  recorded AS (DELETE FROM pieces WHERE upload_id IN (SELECT id FROM won))
                  SELECT count(*) FROM won",
@@ -109,24 +114,32 @@ impl TusUploads for SharedStore {
         Ok(kept)
     }
 
+    /// Marks the upload, removes its objects, then its row: marked, it can take no more
+    /// pieces nor finish, and if the bucket refuses the removal the next expiry sweep does it
+    /// again. Whether this call deleted the row.
     async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
         let row = self
             .query_opt(
-                "DELETE FROM uploads WHERE id = $1 AND receipt IS NULL RETURNING report_id",
+                "UPDATE uploads SET doomed = true WHERE id = $1 AND receipt IS NULL
+                 RETURNING report_id",
                 &[&id],
             )
             .await?;
         let Some(row) = row else {
             return Ok(false);
         };
-        self.remove_unfinished(id, row.try_get(0)?).await?;
-        Ok(true)
+        self.remove_doomed(id, row.try_get(0)?).await
     }
 
+    /// Every unfinished upload past its time, and every one whose removal failed before, in
+    /// the same three steps as [`delete`](Self::delete). Sweeps at once both mark and remove
+    /// an upload's objects, but only one deletes its row and counts it. An upload the bucket
+    /// would not free stays marked, and the sweep ends with that failure after the others.
     async fn expire(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
         let rows = self
             .query(
-                "DELETE FROM uploads WHERE receipt IS NULL AND expires_at < $1
+                "UPDATE uploads SET doomed = true
+                 WHERE receipt IS NULL AND (expires_at < $1 OR doomed)
                  RETURNING id, report_id",
                 &[&now],
             )
@@ -139,11 +152,26 @@ impl TusUploads for SharedStore {
         )
         .await?;
         let mut removed = Vec::with_capacity(rows.len());
+        let mut failed = None;
         for row in rows {
             let id: Uuid = row.try_get(0)?;
-            self.remove_unfinished(id, row.try_get(1)?).await?;
-            removed.push(id);
+            match self.remove_doomed(id, row.try_get(1)?).await {
+                Ok(true) => removed.push(id),
+                Ok(false) => {}
+                Err(e) => failed = failed.or(Some(e)),
+            }
         }
-        Ok(removed)
+        failed.map_or(Ok(removed), Err)
+    }
+}
+
+impl SharedStore {
+    /// A marked upload's objects, then its row: whether this call deleted the row.
+    async fn remove_doomed(&self, id: Uuid, report_id: Uuid) -> Result<bool, StoreError> {
+        self.remove_unfinished(id, report_id).await?;
+        let deleted = self
+            .execute("DELETE FROM uploads WHERE id = $1 AND doomed", &[&id])
+            .await?;
+        Ok(deleted == 1)
     }
 }
