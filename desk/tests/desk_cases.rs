@@ -173,7 +173,8 @@ fn a_desk_database_from_before_cases_upgrades_in_place() {
     let db = dir.path().join("desk.sqlite3");
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
-        "DROP TABLE candidate_decisions; DROP TABLE case_photos; DROP TABLE cases;
+        "DROP TABLE reports; DROP TABLE sightings_json_import;
+         DROP TABLE candidate_decisions; DROP TABLE case_photos; DROP TABLE cases;
          DROP INDEX audit_by_case;
          ALTER TABLE audit DROP COLUMN case_number; DROP INDEX sightings_newest_first;
          ALTER TABLE sightings DROP COLUMN captured_at_ms;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sighting_desk::lead::{self, Export, LeadConfig};
-use sighting_desk::{sightings, state::DeskState};
+use sighting_desk::state::DeskState;
 
 #[derive(clap::Args)]
 pub struct LeadArgs {
@@ -88,7 +88,6 @@ pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
     let by = desk
         .reviewer(&args.by)?
         .with_context(|| format!("no active reviewer {:?}", args.by))?;
-    let opened = sightings::load(&args.state)?;
     let data = args.data.unwrap_or_else(|| args.state.join("pulled"));
     let export = Export {
         desk: &desk,
@@ -100,9 +99,7 @@ pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
         langs: &langs,
         now_ms: sighting_core::millis::now(),
     };
-    let (package, kept) = lead::issue(&export, &settings, |id| {
-        opened.iter().find(|s| s.id == id).cloned()
-    })?;
+    let (package, kept) = lead::issue(&export, &settings, |id| desk.report(id).ok().flatten())?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let zip = args.out.join(&package.name);

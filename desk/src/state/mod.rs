@@ -12,8 +12,10 @@ pub mod cases;
 pub mod contact;
 pub mod decisions;
 mod gate;
+pub mod reports;
 mod schema;
 pub mod triage;
+mod upkeep;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -26,6 +28,7 @@ pub use accounts::{Reviewer, Role, Session};
 pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
 pub use decisions::{Decision, DecisionRow};
 pub use gate::{GateItem, PUBLISHED_FIELDS};
+pub use reports::{FailureReason, MapPoint, ReportId};
 pub use triage::Triage;
 
 /// The longest reviewer note kept (bytes of UTF-8).
@@ -117,9 +120,11 @@ impl DeskState {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         sighting_core::sqlite::migrate(&mut conn, schema::MIGRATIONS)?;
-        Ok(Self {
+        let state = Self {
             conn: Mutex::new(conn),
-        })
+        };
+        state.import_sightings_json(dir)?;
+        Ok(state)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
