@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use uuid::Uuid;
 
-use crate::sightings::Sighting;
+use crate::state::{DeskState, FailureReason};
 
 /// `OUT/organisation.txt`: the `age1…` recipients this desk opens reports for, one a line.
 pub const ORGANISATION_FILE: &str = "organisation.txt";
@@ -85,21 +85,21 @@ pub struct Prunable {
     pub no_copy: Vec<String>,
 }
 
-/// Sorts the desk's record (`OUT/sightings.json`) into what may be pruned and what must be
-/// kept.
-pub fn prunable(out: &Path, sightings: &[Sighting]) -> Prunable {
+/// Sorts the reports the desk at `out` recorded (the `reports` table of its state) into what
+/// may be pruned and what must be kept.
+pub fn prunable(out: &Path, state: &DeskState) -> Result<Prunable> {
     // "Sealed to another key" is the organisation's own verdict only once the desk knows its
     // organisation (every failed report is tried again on the run that records it); before
     // that, it may be the desk's identity that is wrong. Other failures (not age, corrupt,
     // tampered, forged) do not depend on the key.
     let knows_organisation = out.join(ORGANISATION_FILE).is_file();
-    let not_for_us = crate::OpenError::NotForUs.to_string();
     let mut result = Prunable::default();
-    for s in sightings {
+    state.each_report(false, |s| {
         let id = s.id.parse::<Uuid>().ok();
         let reason = s.reason.clone().unwrap_or_default();
-        match (s.status.as_str(), id) {
-            ("verified", Some(id)) => {
+        let not_for_us = s.failure == Some(FailureReason::NotForUs);
+        match (s.status == "verified", id) {
+            (true, Some(id)) => {
                 let copy = out.join("reports").join(id.to_string());
                 if copy.join("photo.jpg").is_file() && copy.join("manifest.json").is_file() {
                     result.opened.push(id);
@@ -107,11 +107,12 @@ pub fn prunable(out: &Path, sightings: &[Sighting]) -> Prunable {
                     result.no_copy.push(s.id.clone());
                 }
             }
-            (_, Some(id)) if knows_organisation || reason != not_for_us => {
+            (false, Some(id)) if knows_organisation || !not_for_us => {
                 result.failed.push((id, reason))
             }
             _ => result.not_opened.push((s.id.clone(), reason)),
         }
-    }
-    result
+        Ok(())
+    })?;
+    Ok(result)
 }

@@ -21,10 +21,11 @@ pub mod receipts;
 pub mod sightings;
 pub mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::digest::{digest, SHA256};
@@ -184,7 +185,7 @@ pub struct Outcome {
     pub receipt: Option<receipts::ReceiptCheck>,
 }
 
-/// A sealed file's name as `sightings.json` keeps it: relative to the data directory.
+/// A sealed file's name as the desk records it: relative to the data directory.
 pub(crate) fn relative_name(data: &Path, file: &Path) -> String {
     file.strip_prefix(data)
         .unwrap_or(file)
@@ -193,10 +194,11 @@ pub(crate) fn relative_name(data: &Path, file: &Path) -> String {
 }
 
 /// Opens every `*.age` file under `data` not opened before and writes each good report to
-/// `out/reports/<id>/{photo.jpg,manifest.json}`; then rewrites `out/sightings.json`, the
-/// clusters and the exports (`sightings.geojson`, `sightings-no-location.csv`,
-/// `sightings.csv`, `index.html`) over every report seen so far. Returns this run's outcomes:
-/// bad reports with their reason, never skipped (and listed in the exports as failed).
+/// `out/reports/<id>/{photo.jpg,manifest.json}`; records each report once in the `reports`
+/// table of `out/desk.sqlite3`, then regroups the same photo and rewrites the exports
+/// (`sightings.json`, `sightings.geojson`, `sightings-no-location.csv`, `sightings.csv`,
+/// `index.html`) when anything changed. Returns this run's outcomes: bad reports with their
+/// reason, never skipped (and listed in the exports as failed).
 pub fn open_dir(
     identities: &[age::x25519::Identity],
     data: &Path,
@@ -215,99 +217,173 @@ pub fn open_dir_checked(
 ) -> anyhow::Result<Vec<Outcome>> {
     make_private_dir(out)?;
     keep::check_organisation(identities, out)?;
+    let state = state::DeskState::open(out)?;
+    open_into(&state, identities, intake_key, data, out)
+}
+
+/// Reports recorded per transaction while opening.
+const RECORD_BATCH: usize = 256;
+
+/// [`open_dir_checked`] into a desk state already open (the desk app's).
+pub fn open_into(
+    state: &state::DeskState,
+    identities: &[age::x25519::Identity],
+    intake_key: Option<&[u8; 32]>,
+    data: &Path,
+    out: &Path,
+) -> anyhow::Result<Vec<Outcome>> {
     let mut files = Vec::new();
     collect_sealed(data, &mut files)?;
     files.sort();
-    let mut known = sightings::load(out)?;
-    receipts::recheck(&mut known, data, intake_key);
+    let rechecked = state.recheck_receipts(data, intake_key)?;
     // Opened reports are done; one that failed is tried again (a wrong key today, the right
     // one tomorrow) and its old record replaced by the new outcome.
-    let opened: std::collections::BTreeSet<String> = known
-        .iter()
-        .filter(|s| s.status == "verified")
-        .map(|s| s.file.clone())
-        .collect();
-    files.retain(|f| !opened.contains(&relative_name(data, f)));
-    let retried: std::collections::BTreeSet<String> =
-        files.iter().map(|f| relative_name(data, f)).collect();
-    known.retain(|s| !retried.contains(&s.file));
-    let progress = indicatif::ProgressBar::new(files.len() as u64);
-    let mut outcomes = Vec::new();
+    let mut new = Vec::new();
     for file in files {
-        let opened = fs::File::open(&file)
-            .map_err(|e| OpenError::Decrypt(e.to_string()))
-            .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
-        let mut receipt = None;
-        let result = opened.and_then(|report| {
-            // What the intake server recorded beside the ciphertext (receipt, clocks).
-            let record = receipts::read_record(&file);
-            keep_report(out, &file, &report, record.as_ref())?;
-            let mut sighting = sightings::Sighting::verified(
-                relative_name(data, &file),
-                &report.manifest,
-                &report.manifest_json,
-                record.as_ref(),
-            );
-            if let Some(record) = &record {
-                let check = match receipts::file_sha256(&file) {
-                    Ok(sha) => receipts::check(&record.receipt, &sha, intake_key),
-                    Err(_) => receipts::ReceiptCheck::NotVerified,
-                };
-                sighting.set_receipt(check);
-                receipt = Some(check);
-            }
-            // Clusters use the hash of the photo itself, never the one the manifest claims.
-            sighting.perceptual_hash =
-                sighting_core::capture::perceptual_hash(&report.photo, &Default::default())
-                    .ok()
-                    .map(|h| format!("{h:016x}"));
-            known.push(sighting);
-            Ok(report.manifest)
-        });
-        if let Err(e) = &result {
-            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
-            known.push(sightings::Sighting::failed(
-                stem.into_owned(),
-                relative_name(data, &file),
-                e.to_string(),
-            ));
+        if !state.is_opened(&relative_name(data, &file))? {
+            new.push(file);
         }
-        outcomes.push(Outcome {
-            file,
-            result,
-            receipt,
-        });
-        progress.inc(1);
+    }
+    let progress = indicatif::ProgressBar::new(new.len() as u64);
+    let mut outcomes = Vec::new();
+    // Ids claimed in this run: a second report under one of them is refused.
+    let claimed = Mutex::new(HashSet::new());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    for chunk in new.chunks(RECORD_BATCH) {
+        let open = |file: &PathBuf| {
+            open_one(
+                state,
+                &claimed,
+                identities,
+                intake_key,
+                data,
+                out,
+                file.clone(),
+            )
+        };
+        let opened = in_parallel(chunk, workers, open);
+        let (batch, opened): (Vec<sightings::Sighting>, Vec<_>) = opened.into_iter().unzip();
+        // A file not named by a report id (`<id>.age`, as the intake names them) is no report
+        // of the intake's: its outcome is said, and it is tried again on every run.
+        let batch: Vec<_> = batch
+            .into_iter()
+            .filter(|s| s.id.parse::<uuid::Uuid>().is_ok())
+            .collect();
+        state.record_reports(&batch)?;
+        progress.inc(opened.len() as u64);
+        outcomes.extend(opened);
     }
     progress.finish_and_clear();
     if outcomes.iter().any(|o| o.result.is_ok()) {
         keep::record_organisation(identities, out)?;
     }
-    sightings::group_same_photos(&mut known);
-    known.sort_by(|a, b| a.time().cmp(&b.time()).then_with(|| a.id.cmp(&b.id)));
-    sightings::save(out, &known)?;
-    export::write_all(out, &known)?;
+    let regrouped = state.regroup_same_photos()?;
+    let exports_missing = !out.join("sightings.json").is_file();
+    if !outcomes.is_empty() || rechecked || regrouped || exports_missing {
+        export::write_from(out, state)?;
+    }
     Ok(outcomes)
 }
 
-/// Checks the receipts of reports opened without the intake key, and saves what was found.
-pub(crate) fn recheck_receipts(
-    data: &Path,
-    out: &Path,
-    intake_key: Option<&[u8; 32]>,
-) -> anyhow::Result<()> {
-    let mut known = sightings::load(out)?;
-    if receipts::recheck(&mut known, data, intake_key) {
-        sightings::save(out, &known)?;
-    }
-    Ok(())
+/// `work` over `items` on `workers` threads, the results in the items' order.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let work = &work;
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                scope.spawn(move || {
+                    (w..items.len())
+                        .step_by(workers)
+                        .map(|i| (i, work(&items[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Writes a verified report to `out/reports/<id>/`, once: its id must be the one the intake
-/// received it under (the file name, and the receipt beside it), and an id seen before is
-/// never overwritten, so a forgery reusing a victim's id cannot replace the victim's report.
-fn keep_report(
+/// Opens one sealed file: what to record of it, and the outcome.
+fn open_one(
+    state: &state::DeskState,
+    claimed: &Mutex<HashSet<uuid::Uuid>>,
+    identities: &[age::x25519::Identity],
+    intake_key: Option<&[u8; 32]>,
+    data: &Path,
     out: &Path,
+    file: PathBuf,
+) -> (sightings::Sighting, Outcome) {
+    let opened = fs::File::open(&file)
+        .map_err(|e| OpenError::Decrypt(e.to_string()))
+        .and_then(|f| open_report(identities, std::io::BufReader::new(f)));
+    let mut receipt = None;
+    let opened = match opened {
+        Err(e) => Err(e),
+        Ok(report) => {
+            // What the intake server recorded beside the ciphertext (receipt, clocks).
+            let record = receipts::read_record(&file);
+            let id = report.manifest.id;
+            let kept = check_ids(&file, &report, record.as_ref()).and_then(|()| {
+                // Claimed in this run (by another worker, say) or recorded before.
+                let claimed = !claimed.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+                let before = state
+                    .is_opened_id(&id.to_string())
+                    .map_err(|e| OpenError::Bundle(format!("cannot read the desk's state: {e}")))?;
+                keep_report(out, &report, claimed || before)
+            });
+            kept.map(|()| {
+                let mut sighting = sightings::Sighting::verified(
+                    relative_name(data, &file),
+                    &report.manifest,
+                    &report.manifest_json,
+                    record.as_ref(),
+                );
+                if let Some(record) = &record {
+                    let check = match receipts::file_sha256(&file) {
+                        Ok(sha) => receipts::check(&record.receipt, &sha, intake_key),
+                        Err(_) => receipts::ReceiptCheck::NotVerified,
+                    };
+                    sighting.set_receipt(check);
+                    receipt = Some(check);
+                }
+                // Groups use the hash of the photo itself, never the one the manifest claims.
+                sighting.perceptual_hash =
+                    sighting_core::capture::perceptual_hash(&report.photo, &Default::default())
+                        .ok()
+                        .map(|h| format!("{h:016x}"));
+                (report.manifest, sighting)
+            })
+        }
+    };
+    let (result, sighting) = match opened {
+        Ok((manifest, sighting)) => (Ok(manifest), sighting),
+        Err(e) => {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            let failed =
+                sightings::Sighting::not_opened(stem.into_owned(), relative_name(data, &file), &e);
+            (Err(e), failed)
+        }
+    };
+    let outcome = Outcome {
+        file,
+        result,
+        receipt,
+    };
+    (sighting, outcome)
+}
+
+/// A report's id must be the one the intake received it under (the file name, and the receipt
+/// beside it).
+fn check_ids(
     file: &Path,
     report: &OpenedReport,
     record: Option<&IntakeRecord>,
@@ -330,14 +406,23 @@ fn keep_report(
             }
         }
     }
+    Ok(())
+}
+
+/// Writes a verified report to `out/reports/<id>/` unless a report with its id was opened
+/// before (a forgery reusing a victim's id cannot replace the victim's report).
+fn keep_report(out: &Path, report: &OpenedReport, opened_before: bool) -> Result<(), OpenError> {
+    let id = report.manifest.id;
     let io = |e: std::io::Error| OpenError::Bundle(format!("cannot write the report: {e}"));
     let reports = out.join("reports");
     make_private_dir(&reports).map_err(io)?;
     let dir = reports.join(id.to_string());
+    if opened_before {
+        return Err(OpenError::Duplicate(id.to_string()));
+    }
+    // A folder no record names is what a run stopped before recording left: written again.
     match private_dir_builder().create(&dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(OpenError::Duplicate(id.to_string()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         other => other.map_err(io)?,
     }
     write_private(&dir.join("photo.jpg"), &report.photo).map_err(io)?;

@@ -131,14 +131,18 @@ impl Candidate {
 /// unlinked sighting on another continent after every other), at most [`MAX_CANDIDATES`]: those
 /// with a positive score, every sighting the reporter linked to this case, and every one in
 /// `keep` (a reviewer decided on it), whatever their score.
-pub fn rank<'a>(
+pub fn rank<S: std::borrow::Borrow<Sighting>>(
     case: &CaseRow,
-    sightings: impl IntoIterator<Item = &'a Sighting>,
+    sightings: impl IntoIterator<Item = S>,
     keep: &BTreeSet<&str>,
 ) -> Vec<Candidate> {
     let facts = CaseFacts::of(case);
     let mut by_photo: BTreeMap<String, Candidate> = BTreeMap::new();
-    for s in sightings.into_iter().filter(|s| s.status == "verified") {
+    for s in sightings {
+        let s = s.borrow();
+        if s.status != "verified" {
+            continue;
+        }
         let candidate = weigh(&facts, s);
         let linked = candidate.reasons.contains(&Reason::LinkedByReporter);
         if candidate.score <= 0 && !linked && !keep.contains(s.id.as_str()) {
@@ -180,9 +184,9 @@ pub fn rank<'a>(
 
 /// The candidates for `case` with each one's latest reviewer decision; every sighting decided
 /// on stays listed, whatever its score (the desk's case page and `case … candidates`).
-pub fn rank_with_decisions<'a>(
+pub fn rank_with_decisions<S: std::borrow::Borrow<Sighting>>(
     case: &CaseRow,
-    sightings: impl IntoIterator<Item = &'a Sighting>,
+    sightings: impl IntoIterator<Item = S>,
     decisions: &[DecisionRow],
 ) -> Vec<(Candidate, Option<DecisionRow>)> {
     let decided: BTreeSet<&str> = decisions.iter().map(|d| d.sighting_id.as_str()).collect();

@@ -120,33 +120,6 @@ pub fn intake_key_for(
     Ok(None)
 }
 
-/// Checks again the receipts of verified reports opened without the intake key (or before
-/// receipts were checked); returns whether any changed.
-pub fn recheck(
-    known: &mut [super::sightings::Sighting],
-    data: &Path,
-    intake_key: Option<&[u8; 32]>,
-) -> bool {
-    if intake_key.is_none() {
-        return false;
-    }
-    let mut changed = false;
-    for s in known.iter_mut().filter(|s| {
-        s.status == "verified" && matches!(s.receipt, None | Some(ReceiptCheck::Unchecked))
-    }) {
-        let sealed = data.join(&s.file);
-        let Some(record) = read_record(&sealed) else {
-            continue;
-        };
-        let Ok(sha) = file_sha256(&sealed) else {
-            continue;
-        };
-        s.set_receipt(check(&record.receipt, &sha, intake_key));
-        changed = true;
-    }
-    changed
-}
-
 /// The intake record beside a sealed report, if it is there and readable.
 pub(crate) fn read_record(sealed: &Path) -> Option<sighting_core::wire::desk_feed::IntakeRecord> {
     let bytes = std::fs::read(sealed.with_extension("intake.json")).ok()?;

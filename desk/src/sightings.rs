@@ -1,7 +1,7 @@
-//! What the desk knows about every sealed report: one [`Sighting`] each, kept in
-//! `OUT/sightings.json` so that a re-run opens only reports it has not seen; the phone's clock
-//! corrected where the intake server's record allows it; the same photo sent more than once
-//! grouped.
+//! What the desk knows about every sealed report: one [`Sighting`] each, kept in the `reports`
+//! table of `desk.sqlite3` ([`crate::state::reports`]) so that a re-run opens only reports it
+//! has not seen (and exported to `OUT/sightings.json`); the phone's clock corrected where the
+//! intake server's record allows it; the same photo sent more than once grouped.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::receipts::ReceiptCheck;
+use super::state::reports::FailureReason;
 use sighting_core::wire::desk_feed::IntakeRecord;
 
 /// Two photos whose dHashes differ in at most this many of 64 bits show the same picture.
@@ -27,7 +28,7 @@ pub const PHASH_THRESHOLD: u32 = 10;
 const WALK_M_PER_S: f64 = 2.0;
 const PLACE_MARGIN_M: f64 = 300.0;
 /// A phone clock further off than this is flagged.
-const SKEW_FLAG_S: i64 = 120;
+pub(crate) const SKEW_FLAG_S: i64 = 120;
 
 /// One sealed report as the desk sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +40,9 @@ pub struct Sighting {
     /// `verified`, or `failed` with the reason.
     pub status: String,
     pub reason: Option<String>,
+    /// Why it did not open, as a stable code (`reason` says it in words).
+    #[serde(default)]
+    pub failure: Option<FailureReason>,
     /// The phone's wall clock at the shutter (RFC 3339, with the phone's offset).
     pub captured_at: Option<String>,
     /// The capture time from the server's clock and the phone's monotonic clock (same boot),
@@ -83,6 +87,7 @@ impl Sighting {
             file,
             status: "failed".into(),
             reason: Some(reason),
+            failure: None,
             captured_at: None,
             corrected_captured_at: None,
             clock_skew_s: None,
@@ -103,6 +108,13 @@ impl Sighting {
             receipt: None,
             receipt_warning: None,
         }
+    }
+
+    /// A report that did not open, and why.
+    pub fn not_opened(id: String, file: String, error: &crate::OpenError) -> Self {
+        let mut s = Sighting::failed(id, file, error.to_string());
+        s.failure = Some(error.into());
+        s
     }
 
     /// Records what the check of the intake receipt found, with words where it failed.
@@ -194,30 +206,42 @@ pub fn corrected_capture_time(
     Some(post - time::Duration::milliseconds(i64::try_from(since_capture).ok()?))
 }
 
-/// Reads `OUT/sightings.json` (empty when there is none yet).
+/// Every report the desk at `out` recorded, with its manifest (the command-line tools' view;
+/// the desk app reads the table a page at a time).
 pub fn load(out: &Path) -> anyhow::Result<Vec<Sighting>> {
-    match std::fs::read(out.join("sightings.json")) {
-        Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
+    super::state::DeskState::open(out)?.all_reports()
+}
+
+/// What grouping needs of one report: the photo's dHash, where and when it was taken.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhotoFacts {
+    pub hash: Option<u64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    /// The capture time (corrected where known), in Unix milliseconds.
+    pub time_ms: Option<i64>,
+}
+
+impl PhotoFacts {
+    pub fn of(s: &Sighting) -> Self {
+        PhotoFacts {
+            hash: s
+                .perceptual_hash
+                .as_deref()
+                .and_then(|h| u64::from_str_radix(h, 16).ok()),
+            lat: s.lat,
+            lon: s.lon,
+            accuracy_m: s.accuracy_m,
+            time_ms: s.time().map(sighting_core::millis::from_time),
+        }
     }
 }
 
-/// Writes `OUT/sightings.json` atomically.
-pub fn save(out: &Path, sightings: &[Sighting]) -> anyhow::Result<()> {
-    super::write_private(
-        &out.join("sightings.json"),
-        &serde_json::to_vec_pretty(sightings)?,
-    )?;
-    Ok(())
-}
-
-/// Groups verified reports that carry the same photo (dHash within [`PHASH_THRESHOLD`]: sent
-/// twice, or re-encoded on the way) at a place and time one child could have moved between;
-/// numbers the groups `P1`, `P2`, … by their first report. Reports without a location group on
-/// the picture alone.
-pub fn group_same_photos(sightings: &mut [Sighting]) {
-    let n = sightings.len();
+/// Groups [`group_same_photos`]'s way over [`PhotoFacts`]: each report's group
+/// number (1, 2, …, by each group's first capture), `None` when no other report has its photo.
+pub fn same_photo_groups(facts: &[PhotoFacts]) -> Vec<Option<u32>> {
+    let n = facts.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -226,22 +250,11 @@ pub fn group_same_photos(sightings: &mut [Sighting]) {
         }
         i
     }
-    let hashes: Vec<Option<u64>> = sightings
-        .iter()
-        .map(|s| {
-            let hash = s.perceptual_hash.as_deref()?;
-            u64::from_str_radix(hash, 16).ok()
-        })
-        .collect();
-    // Parsed once: the pairs below are n²/2 (50 M at 10,000 reports).
-    let times: Vec<Option<OffsetDateTime>> = sightings.iter().map(Sighting::time).collect();
     for i in 0..n {
+        let Some(a) = facts[i].hash else { continue };
         for j in i + 1..n {
-            let (Some(a), Some(b)) = (hashes[i], hashes[j]) else {
-                continue;
-            };
-            let (si, sj) = (&sightings[i], &sightings[j]);
-            if phash_distance(a, b) <= PHASH_THRESHOLD && plausible(si, sj, times[i], times[j]) {
+            let Some(b) = facts[j].hash else { continue };
+            if phash_distance(a, b) <= PHASH_THRESHOLD && plausible(&facts[i], &facts[j]) {
                 let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
                 parent[ri] = rj;
             }
@@ -252,29 +265,34 @@ pub fn group_same_photos(sightings: &mut [Sighting]) {
         groups.entry(root(&mut parent, i)).or_default().push(i);
     }
     let mut same: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
-    same.sort_by_key(|g| g.iter().filter_map(|&i| sightings[i].time()).min());
-    for s in sightings.iter_mut() {
-        s.same_photo = None;
-    }
+    same.sort_by_key(|g| g.iter().filter_map(|&i| facts[i].time_ms).min());
+    let mut numbers = vec![None; n];
     for (k, group) in same.iter().enumerate() {
         for &i in group {
-            sightings[i].same_photo = Some(format!("P{}", k + 1));
+            numbers[i] = Some(k as u32 + 1);
         }
+    }
+    numbers
+}
+
+/// Groups verified reports that carry the same photo (dHash within [`PHASH_THRESHOLD`]: sent
+/// twice, or re-encoded on the way) at a place and time one child could have moved between;
+/// numbers the groups `P1`, `P2`, … by their first report. Reports without a location group on
+/// the picture alone.
+pub fn group_same_photos(sightings: &mut [Sighting]) {
+    let facts: Vec<PhotoFacts> = sightings.iter().map(PhotoFacts::of).collect();
+    for (s, group) in sightings.iter_mut().zip(same_photo_groups(&facts)) {
+        s.same_photo = group.map(|k| format!("P{k}"));
     }
 }
 
 /// Whether one child could have been at both places at those times.
-fn plausible(
-    a: &Sighting,
-    b: &Sighting,
-    a_time: Option<OffsetDateTime>,
-    b_time: Option<OffsetDateTime>,
-) -> bool {
+fn plausible(a: &PhotoFacts, b: &PhotoFacts) -> bool {
     let (Some(lat1), Some(lon1), Some(lat2), Some(lon2)) = (a.lat, a.lon, b.lat, b.lon) else {
         return true;
     };
-    let elapsed = match (a_time, b_time) {
-        (Some(t1), Some(t2)) => (t1 - t2).abs().as_seconds_f64(),
+    let elapsed = match (a.time_ms, b.time_ms) {
+        (Some(t1), Some(t2)) => (t1 - t2).abs() as f64 / 1000.0,
         _ => return true,
     };
     let reach = PLACE_MARGIN_M

@@ -173,7 +173,10 @@ fn a_desk_database_from_before_cases_upgrades_in_place() {
     let db = dir.path().join("desk.sqlite3");
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
-        "DROP TABLE candidate_decisions; DROP TABLE case_photos; DROP TABLE cases;
+        "DROP TABLE reports; DROP TABLE sightings_json_import;
+         DROP TABLE api_tokens; DROP INDEX audit_by_reviewer; DROP INDEX audit_by_action;
+         ALTER TABLE reviewers DROP COLUMN unlocks;
+         DROP TABLE candidate_decisions; DROP TABLE case_photos; DROP TABLE cases;
          DROP INDEX audit_by_case;
          ALTER TABLE audit DROP COLUMN case_number; DROP INDEX sightings_newest_first;
          ALTER TABLE sightings DROP COLUMN captured_at_ms;
@@ -275,21 +278,22 @@ fn a_candidate_decision_is_kept_and_audited_with_case_and_sighting() {
     };
     desk.record_opened(&[opened]).unwrap();
 
+    // A decision may be changed until it is a possible match (then a second reviewer decides).
     desk.decide_candidate(
         &ana,
         "C-1",
         "r1",
-        Decision::PossibleMatch,
-        Some("same scar"),
+        Decision::NotThisChild,
+        Some("no scar"),
     )
     .unwrap();
-    desk.decide_candidate(&cm, "C-1", "r1", Decision::NotThisChild, None)
+    desk.decide_candidate(&cm, "C-1", "r1", Decision::PossibleMatch, None)
         .unwrap();
     let kept = desk.candidate_decisions("C-1").unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(
         (kept[0].decision, kept[0].by.as_str()),
-        (Decision::NotThisChild, "chen")
+        (Decision::PossibleMatch, "chen")
     );
     let trail: Vec<_> = desk
         .audit(Some("r1"))
@@ -308,12 +312,12 @@ fn a_candidate_decision_is_kept_and_audited_with_case_and_sighting() {
     assert_eq!(
         trail,
         [
-            ("ana".into(), "C-1".into(), None, "possible_match".into()),
+            ("ana".into(), "C-1".into(), None, "not_this_child".into()),
             (
                 "chen".into(),
                 "C-1".into(),
-                Some("possible_match".into()),
-                "not_this_child".into()
+                Some("not_this_child".into()),
+                "possible_match".into()
             ),
         ]
     );

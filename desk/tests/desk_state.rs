@@ -103,12 +103,15 @@ fn a_failed_report_is_never_a_lead_and_bad_changes_change_nothing() {
         .change_triage(&ana, "bad", 1, Triage::InReview, None)
         .unwrap()
         .version;
-    for lead in [Triage::ForwardedToPolice, Triage::LinkedToCase] {
-        assert!(matches!(
-            desk.change_triage(&ana, "bad", v, lead, None),
-            Err(StateError::NotALead)
-        ));
-    }
+    assert!(matches!(
+        desk.change_triage(&ana, "bad", v, Triage::ForwardedToPolice, None),
+        Err(StateError::NotALead)
+    ));
+    // A link to a case is made on the case's page, never by a status change.
+    assert!(matches!(
+        desk.change_triage(&ana, "bad", v, Triage::LinkedToCase, None),
+        Err(StateError::IllegalChange { .. })
+    ));
     assert!(matches!(
         desk.change_triage(&ana, "bad", v, Triage::InReview, None),
         Err(StateError::IllegalChange { .. })

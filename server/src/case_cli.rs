@@ -177,14 +177,13 @@ pub fn case(args: CaseArgs) -> anyhow::Result<()> {
         CaseAction::Candidates { number } => {
             let case = desk.case(&number)?;
             let decisions = desk.candidate_decisions(&number)?;
-            let sightings = sighting_desk::sightings::load(&args.state)?;
-            let rows: Vec<_> =
-                sighting_desk::ranking::rank_with_decisions(&case, &sightings, &decisions)
-                    .into_iter()
-                    .map(
-                        |(c, decision)| serde_json::json!({ "candidate": c, "decision": decision }),
-                    )
-                    .collect();
+            let ranked = desk.with_opened_reports(|sightings| {
+                sighting_desk::ranking::rank_with_decisions(&case, sightings, &decisions)
+            })?;
+            let rows: Vec<_> = ranked
+                .into_iter()
+                .map(|(c, decision)| serde_json::json!({ "candidate": c, "decision": decision }))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&rows)?);
             return Ok(());
         }

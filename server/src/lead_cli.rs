@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sighting_desk::lead::{self, Export, LeadConfig};
-use sighting_desk::sightings;
 use sighting_desk::state::{DeskState, LeadGate};
 
 #[derive(clap::Args)]
@@ -97,7 +96,6 @@ pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
         .settings()?;
     let desk = DeskState::open(&args.state)?;
     let by = args.proof.person(&desk, &args.by)?;
-    let opened = sightings::load(&args.state)?;
     let data = args.data.unwrap_or_else(|| args.state.join("pulled"));
     let export = Export {
         desk: &desk,
@@ -113,9 +111,7 @@ pub fn lead(args: LeadArgs) -> anyhow::Result<()> {
             override_reason: args.override_reason.as_deref(),
         },
     };
-    let (package, kept) = lead::issue(&export, &settings, |id| {
-        opened.iter().find(|s| s.id == id).cloned()
-    })?;
+    let (package, kept) = lead::issue(&export, &settings, |id| desk.report(id).ok().flatten())?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let zip = args.out.join(&package.name);

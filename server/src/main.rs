@@ -71,7 +71,7 @@ enum Command {
         out: PathBuf,
     },
     /// Free the intake's storage: delete the ciphertexts the review desk has opened and keeps a
-    /// copy of (as its record OUT/sightings.json says), and never one it has not. Receipts are
+    /// copy of (as its record OUT/desk.sqlite3 says), and never one it has not. Receipts are
     /// kept.
     #[command(group(clap::ArgGroup::new("storage").required(true).args(["data", "store"])))]
     Prune {
@@ -81,7 +81,7 @@ enum Command {
         /// Or its shared store, as `serve --store` names it.
         #[arg(long)]
         store: Option<String>,
-        /// The review desk's output directory (where `open --out` wrote sightings.json).
+        /// The review desk's output directory (where `open --out` wrote desk.sqlite3).
         #[arg(long)]
         opened: PathBuf,
         /// Also delete the reports that failed to open with the organisation's own identity
@@ -343,12 +343,12 @@ fn without_password(address: &str) -> String {
 /// Deletes the ciphertexts the desk's record says it has opened.
 fn prune(spec: &str, opened: &std::path::Path, failed: bool) -> anyhow::Result<()> {
     anyhow::ensure!(
-        opened.join("sightings.json").is_file(),
-        "{} holds no sightings.json: point --opened at the folder `open --out` wrote",
+        opened.join("desk.sqlite3").is_file() || opened.join("sightings.json").is_file(),
+        "{} holds no desk.sqlite3: point --opened at the folder `open --out` wrote",
         opened.display()
     );
-    let record = desk::sightings::load(opened)?;
-    let prunable = desk::keep::prunable(opened, &record);
+    let state = desk::state::DeskState::open(opened)?;
+    let prunable = desk::keep::prunable(opened, &state)?;
     let mut ids = prunable.opened.clone();
     if failed {
         ids.extend(prunable.failed.iter().map(|(id, _)| *id));
@@ -432,14 +432,16 @@ fn open(
         }
     }
     println!("{} opened now, {failed} failed", outcomes.len() - failed);
-    let all = desk::sightings::load(out)?;
-    let clusters: std::collections::BTreeSet<_> =
-        all.iter().filter_map(|s| s.same_photo.as_ref()).collect();
+    let (mut reports, mut groups, mut clocks_off) = (0, std::collections::BTreeSet::new(), 0);
+    desk::state::DeskState::open(out)?.each_report(false, |s| {
+        reports += 1;
+        groups.extend(s.same_photo);
+        clocks_off += usize::from(s.clock_flagged);
+        Ok(())
+    })?;
     println!(
-        "{} reports in all, {} groups of the same photo sent more than once, {} phone clocks off by over 2 minutes",
-        all.len(),
-        clusters.len(),
-        all.iter().filter(|s| s.clock_flagged).count()
+        "{reports} reports in all, {} groups of the same photo sent more than once, {clocks_off} phone clocks off by over 2 minutes",
+        groups.len(),
     );
     println!("review page: {}", out.join("index.html").display());
     Ok(())

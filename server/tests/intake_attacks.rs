@@ -170,8 +170,8 @@ async fn junk_fills_the_quota_then_507_keeps_reports_queued_until_prune() {
     let store = sighting_intake::store::SqliteStore::open(&data).unwrap();
     // Junk fails with the organisation's own identity: deleted because the operator asks
     // (`prune --failed`), with what the desk opened.
-    let record = sighting_desk::sightings::load(&desk).unwrap();
-    let prunable = sighting_desk::keep::prunable(&desk, &record);
+    let state = sighting_desk::state::DeskState::open(&desk).unwrap();
+    let prunable = sighting_desk::keep::prunable(&desk, &state).unwrap();
     let opened: Vec<_> = prunable
         .opened
         .iter()

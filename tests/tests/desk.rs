@@ -195,7 +195,8 @@ async fn reports_through_the_intake_server_become_groups_exports_and_a_review_pa
     let mut tampered = std::fs::read(data.join(format!("reports/{other}.age"))).unwrap();
     let n = tampered.len();
     tampered[n - 40] ^= 1;
-    std::fs::write(data.join("reports/tampered.age"), tampered).unwrap();
+    let tampered_id = Uuid::new_v4();
+    std::fs::write(data.join(format!("reports/{tampered_id}.age")), tampered).unwrap();
 
     let out = tmp.path().join("desk");
     let outcomes = desk::open_dir(&identities, &data, &out).unwrap();
@@ -203,7 +204,7 @@ async fn reports_through_the_intake_server_become_groups_exports_and_a_review_pa
     let sightings: Vec<Sighting> =
         serde_json::from_slice(&std::fs::read(out.join("sightings.json")).unwrap()).unwrap();
     let by_id = |id: Uuid| sightings.iter().find(|s| s.id == id.to_string()).unwrap();
-    let broken = sightings.iter().find(|s| s.id == "tampered").unwrap();
+    let broken = by_id(tampered_id);
     assert_eq!(broken.status, "failed");
     assert!(
         broken.reason.as_deref().unwrap().contains("tampered"),
@@ -271,7 +272,7 @@ async fn reports_through_the_intake_server_become_groups_exports_and_a_review_pa
     let before = std::fs::read(out.join("sightings.json")).unwrap();
     let again = desk::open_dir(&identities, &data, &out).unwrap();
     assert_eq!(again.len(), 1);
-    assert!(again[0].file.ends_with("tampered.age") && again[0].result.is_err());
+    assert!(again[0].file.ends_with(format!("{tampered_id}.age")) && again[0].result.is_err());
     assert_eq!(std::fs::read(out.join("sightings.json")).unwrap(), before);
 
     // The page, in a real browser, offline.

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{refuse, state_error};
+use super::error::ApiError;
+use super::views::{Detail, MapPoints, Page, SightingView};
 use super::Desk;
 use crate::lead;
 use crate::state::{LeadGate, Reviewer, StateError, Triage, TriageRow};
@@ -27,21 +29,10 @@ pub(super) struct ListQuery {
     limit: Option<u64>,
 }
 
-/// A sighting for the page: the desk's triage with what the report says, and the statuses it
-/// may move to from here (a report that failed verification never to a lead).
-fn view(desk: &Desk, row: TriageRow) -> serde_json::Value {
-    // A case's link (possible match, linked) moves only on the case's page.
-    let next: Vec<Triage> = Triage::ALL
-        .into_iter()
-        .filter(|t| row.triage.can_become(*t) && (row.verified || !t.is_lead()))
-        .filter(|t| !t.needs_case() && row.triage != Triage::PossibleMatch)
-        .collect();
+/// A sighting for the page ([`SightingView`]).
+fn view(desk: &Desk, row: TriageRow) -> SightingView {
     let report = desk.report(&row.id);
-    // Where a reviewer opens the place: Amap in GCJ-02 inside mainland China, else OSM.
-    let map = report
-        .as_ref()
-        .and_then(|r| Some(crate::gcj02::MapLink::for_point(r.lat?, r.lon?)));
-    json!({ "triage": row, "report": report, "map": map, "next": next })
+    SightingView::new(row, report)
 }
 
 /// What the page needs to draw the map and show times in the desk's zone.
@@ -65,57 +56,70 @@ pub(super) struct MapQuery {
 /// Every located sighting under a filter, compactly: `[id, lat, lon, triage, same_photo]`. The map
 /// clusters them itself; the list pages.
 pub(super) async fn map(State(desk): State<Arc<Desk>>, Query(q): Query<MapQuery>) -> Response {
-    let only = match q.triage.as_deref().map(str::parse::<Triage>).transpose() {
+    let only = match filter(q.triage.as_deref()) {
         Ok(only) => only,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, "query", e.to_string()),
+        Err(e) => return e.into_response(),
     };
-    let rows = match desk.state.list(only, 0, u64::MAX) {
-        Ok((rows, _)) => rows,
-        Err(e) => return state_error(e),
-    };
-    let points: Vec<_> = desk.with_reports(|reports| {
-        rows.into_iter()
-            .filter_map(|row| {
-                let s = reports.get(&row.id)?;
-                Some(json!([row.id, s.lat?, s.lon?, row.triage, s.same_photo]))
-            })
-            .collect()
-    });
-    Json(json!({ "points": points })).into_response()
+    match desk.blocking(move |d| d.state.map_points(only)).await {
+        Ok(points) => Json(MapPoints { points }).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The triage filter of a list or map request.
+fn filter(triage: Option<&str>) -> Result<Option<Triage>, ApiError> {
+    triage
+        .map(str::parse::<Triage>)
+        .transpose()
+        .map_err(|e| ApiError::Refused {
+            status: StatusCode::BAD_REQUEST,
+            code: "query",
+            detail: e.to_string(),
+        })
 }
 
 pub(super) async fn list(State(desk): State<Arc<Desk>>, Query(q): Query<ListQuery>) -> Response {
-    let only = match q.triage.as_deref().map(str::parse::<Triage>).transpose() {
+    let only = match filter(q.triage.as_deref()) {
         Ok(only) => only,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, "query", e.to_string()),
+        Err(e) => return e.into_response(),
     };
-    let limit = q.limit.unwrap_or(100).min(MAX_PAGE);
-    match desk.state.list(only, q.offset, limit) {
-        Ok((rows, total)) => {
-            let items: Vec<_> = rows.into_iter().map(|r| view(&desk, r)).collect();
-            Json(json!({ "total": total, "offset": q.offset, "items": items })).into_response()
-        }
-        Err(e) => state_error(e),
+    let (offset, limit) = (q.offset, q.limit.unwrap_or(100).min(MAX_PAGE));
+    let page = desk
+        .blocking(move |d| {
+            let (rows, total) = d.state.list(only, offset, limit)?;
+            let items = rows.into_iter().map(|r| view(d, r)).collect();
+            Ok::<_, StateError>(Page {
+                total,
+                offset,
+                items,
+            })
+        })
+        .await;
+    match page {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
 pub(super) async fn detail(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
-    let row = match desk.state.sighting(&id) {
-        Ok(row) => row,
-        Err(e) => return state_error(e),
-    };
-    match desk.state.audit(Some(&id)) {
-        Ok(audit) => {
-            let mut v = view(&desk, row);
-            v["audit"] = json!(audit);
-            // A case number the register does not have is shown as such, never dropped.
-            let named = v["report"]["observations"]["case_number"].as_str();
-            if let Some(number) = named {
-                v["case_known"] = json!(desk.state.case(number).is_ok());
-            }
-            Json(v).into_response()
-        }
-        Err(e) => state_error(e),
+    let detail = desk
+        .blocking(move |d| {
+            let view = view(d, d.state.sighting(&id)?);
+            let audit = d.state.audit(Some(&id))?;
+            let named = view.report.as_ref().and_then(|r| r.observations.as_ref());
+            let case_known = named
+                .and_then(|o| o.case_number.as_deref())
+                .map(|number| d.state.case(number).is_ok());
+            Ok::<_, StateError>(Detail {
+                view,
+                audit,
+                case_known,
+            })
+        })
+        .await;
+    match detail {
+        Ok(detail) => Json(detail).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

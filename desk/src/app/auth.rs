@@ -35,29 +35,9 @@ pub(super) fn refuse(status: StatusCode, error: &str, detail: impl Into<String>)
         .into_response()
 }
 
+/// A state error as the API answers it ([`super::error::ApiError`]).
 pub(super) fn state_error(e: StateError) -> Response {
-    let detail = e.to_string();
-    match e {
-        StateError::NotFound(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
-        StateError::Conflict { current } => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": "conflict", "detail": detail, "current_version": current })),
-        )
-            .into_response(),
-        StateError::IllegalChange { .. } | StateError::NotALead | StateError::NoteTooLong => {
-            refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
-        }
-        StateError::Credentials => refuse(StatusCode::UNAUTHORIZED, "credentials", detail),
-        StateError::Account(_) => refuse(StatusCode::BAD_REQUEST, "account", detail),
-        other => {
-            tracing::error!(error = %other, "desk state");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the desk failed",
-            )
-        }
-    }
+    super::error::ApiError::from(e).into_response()
 }
 
 /// Password checks run at once at most: each is argon2id with 19 MiB of its own, so this bounds
@@ -177,10 +157,10 @@ pub(super) async fn require_session(
     let Some(token) = session_token(req.headers()) else {
         return refuse(StatusCode::UNAUTHORIZED, "login", "log in first");
     };
-    let (reviewer, csrf) = match desk.state.session(&token) {
+    let (reviewer, csrf) = match desk.blocking(move |d| d.state.session(&token)).await {
         Ok(Some(found)) => found,
         Ok(None) => return refuse(StatusCode::UNAUTHORIZED, "login", "the session has ended"),
-        Err(e) => return state_error(e),
+        Err(e) => return e.into_response(),
     };
     let reads = matches!(*req.method(), Method::GET | Method::HEAD);
     let sent = req

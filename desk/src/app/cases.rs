@@ -25,34 +25,7 @@ use sighting_core::bulletins::distance_m;
 pub(super) const MAX_CASE_PHOTO_UPLOAD: usize = 32 << 20;
 
 fn case_error(e: CaseError) -> Response {
-    let detail = e.to_string();
-    match e {
-        CaseError::NotFound(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
-        CaseError::Forbidden => refuse(StatusCode::FORBIDDEN, "forbidden", detail),
-        CaseError::Exists(_) => refuse(StatusCode::CONFLICT, "exists", detail),
-        CaseError::Conflict { current } => (
-            StatusCode::CONFLICT,
-            Json(json!({ "error": "conflict", "detail": detail, "current_version": current })),
-        )
-            .into_response(),
-        // What the gate needs, and the field that holds contact details, also as keys, so the
-        // page can say it in the reader's language.
-        CaseError::NotVetted(missing) | CaseError::WouldUnvet(missing) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "error": "refused", "detail": detail, "missing": missing })),
-        )
-            .into_response(),
-        CaseError::Published { field, contact } => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "error": "refused", "detail": detail, "field": field, "contact": contact,
-            })),
-        )
-            .into_response(),
-        CaseError::Closed => refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail),
-        CaseError::Invalid(_) => refuse(StatusCode::BAD_REQUEST, "invalid", detail),
-        CaseError::Sqlite(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail),
-    }
+    super::error::ApiError::from(e).into_response()
 }
 
 /// A link refused: 403 for an override by someone who does not manage cases, 422 otherwise.
@@ -248,28 +221,32 @@ pub(super) async fn candidates(
         Ok(d) => d,
         Err(e) => return state_error(e),
     };
-    let mut rows: Vec<serde_json::Value> = desk.with_reports(|reports| {
-        rank_with_decisions(&case, reports.values(), &decisions)
-            .into_iter()
-            .map(|(c, decision)| {
-                let s = &reports[&c.sighting_id];
-                let km = s.lat.zip(s.lon).map(|at| {
-                    let m =
-                        distance_m(at, (case.details.last_seen_lat, case.details.last_seen_lon));
-                    (m / 100.0).round() / 10.0
-                });
-                json!({
-                    "candidate": c,
-                    "report": {
-                        "captured_at": s.corrected_captured_at.as_ref().or(s.captured_at.as_ref()),
-                        "lat": s.lat, "lon": s.lon, "km": km,
-                        "observations": s.observations, "note": s.note,
-                    },
-                    "decision": decision,
-                })
-            })
-            .collect()
-    });
+    let ranked = desk
+        .state
+        .with_opened_reports(|reports| rank_with_decisions(&case, reports, &decisions));
+    let ranked = match ranked {
+        Ok(ranked) => ranked,
+        Err(e) => return state_error(e),
+    };
+    let mut rows: Vec<serde_json::Value> = ranked
+        .into_iter()
+        .filter_map(|(c, decision)| {
+            let s = desk.report(&c.sighting_id)?;
+            let km = s.lat.zip(s.lon).map(|at| {
+                let m = distance_m(at, (case.details.last_seen_lat, case.details.last_seen_lon));
+                (m / 100.0).round() / 10.0
+            });
+            Some(json!({
+                "candidate": c,
+                "report": {
+                    "captured_at": s.corrected_captured_at.as_ref().or(s.captured_at.as_ref()),
+                    "lat": s.lat, "lon": s.lon, "km": km,
+                    "observations": s.observations, "note": s.note,
+                },
+                "decision": decision,
+            }))
+        })
+        .collect();
     rows.sort_by_key(|r| r["decision"]["decision"] == "not_this_child");
     Json(json!({ "case": for_role(&case, &by), "candidates": rows })).into_response()
 }

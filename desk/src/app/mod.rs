@@ -11,16 +11,17 @@ mod admin;
 mod api;
 mod auth;
 mod cases;
+mod error;
 mod feed;
 mod hosts;
 mod lock;
 mod pages;
 mod pull;
 mod throttle;
+mod views;
 
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -30,7 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::sightings::Sighting;
-use super::state::{DeskState, OpenedReport};
+use super::state::DeskState;
 pub use feed::FeedPusher;
 pub use hosts::AllowedHosts;
 pub use pages::{MapTiles, INDEX as PAGE_HTML};
@@ -67,8 +68,6 @@ pub struct DeskConfig {
 pub struct Desk {
     pub state: DeskState,
     config: DeskConfig,
-    /// What `open` knows about each report (`sightings.json`), by id.
-    sightings: RwLock<HashMap<String, Sighting>>,
     /// Every response's Content-Security-Policy (it names the tile server).
     csp: HeaderValue,
     logins: throttle::LoginThrottle,
@@ -87,59 +86,27 @@ impl Desk {
         let desk = Arc::new(Self {
             state: DeskState::open(&config.state)?,
             config,
-            sightings: RwLock::new(HashMap::new()),
             csp,
             logins: Default::default(),
             _lock: lock,
             password_checks: Arc::new(tokio::sync::Semaphore::new(auth::PASSWORD_CHECKS)),
         });
-        crate::recheck_receipts(
-            desk.data_dir(),
-            &desk.config.state,
-            desk.config.intake_key.as_ref(),
-        )?;
-        desk.reload(None)?;
+        desk.state
+            .recheck_receipts(desk.data_dir(), desk.config.intake_key.as_ref())?;
         Ok(desk)
     }
 
     /// Opens what is new under the data directory and records it; returns how many reports
     /// were new.
     pub fn open_new(&self) -> anyhow::Result<usize> {
-        let outcomes = crate::open_dir_checked(
+        let outcomes = crate::open_into(
+            &self.state,
             &self.config.identities,
             self.config.intake_key.as_ref(),
             self.data_dir(),
             &self.config.state,
         )?;
-        if !outcomes.is_empty() {
-            let new: HashSet<String> = outcomes
-                .iter()
-                .map(|o| super::relative_name(self.data_dir(), &o.file))
-                .collect();
-            self.reload(Some(&new))?;
-        }
         Ok(outcomes.len())
-    }
-
-    /// Reads `sightings.json` (every report's clusters may have changed) and records the
-    /// reports in `new` (at start: every one, a no-op for those recorded before).
-    fn reload(&self, new: Option<&HashSet<String>>) -> anyhow::Result<()> {
-        let all = super::sightings::load(&self.config.state)?;
-        let opened: Vec<OpenedReport<'_>> = all
-            .iter()
-            .filter(|s| new.is_none_or(|new| new.contains(&s.file)))
-            .map(|s| OpenedReport {
-                id: &s.id,
-                verified: s.status == "verified",
-                failure: s.reason.as_deref(),
-                captured_at_ms: s.time().map(sighting_core::millis::from_time),
-                received_at_ms: s.received_time().map(sighting_core::millis::from_time),
-            })
-            .collect();
-        self.state.record_opened(&opened)?;
-        let by_id = all.into_iter().map(|s| (s.id.clone(), s)).collect();
-        *self.sightings.write().unwrap_or_else(|p| p.into_inner()) = by_id;
-        Ok(())
     }
 
     /// Where the sealed reports are: the data directory given, or where the puller puts them.
@@ -150,29 +117,23 @@ impl Desk {
         }
     }
 
-    /// Reads the opened reports in place: the map's 10,000 points must not copy 10,000
-    /// manifests.
-    fn with_reports<T>(&self, read: impl FnOnce(&HashMap<String, Sighting>) -> T) -> T {
-        read(&self.sightings.read().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// What the report says, as opened.
+    /// What the report says, as opened (`None`: no such report, or the state could not be
+    /// read, which is logged).
     pub fn report(&self, id: &str) -> Option<Sighting> {
-        self.sightings
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
+        self.state
+            .report(id)
+            .inspect_err(|e| tracing::error!(error = %e, "reading a report"))
+            .ok()
+            .flatten()
     }
 
     fn photo_path(&self, id: &str) -> Option<PathBuf> {
         // Only ids the desk opened name a directory: never a path from the request.
-        self.report(id).filter(|s| s.status == "verified").map(|s| {
-            self.config
-                .state
-                .join("reports")
-                .join(&s.id)
-                .join("photo.jpg")
+        let id: crate::state::ReportId = id.parse().ok()?;
+        let opened = self.state.is_opened_id(&id.to_string());
+        opened.ok().filter(|o| *o).map(|_| {
+            let dir = self.config.state.join("reports").join(id.to_string());
+            dir.join("photo.jpg")
         })
     }
 }

@@ -15,9 +15,11 @@ pub mod decisions;
 mod gate;
 pub mod links;
 pub mod people;
+pub mod reports;
 mod schema;
 pub mod tokens;
 pub mod triage;
+mod upkeep;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -33,6 +35,7 @@ pub use decisions::{Decision, DecisionRow};
 pub use gate::{GateItem, PUBLISHED_FIELDS};
 pub use links::{LeadGate, LinkError, LinkReview};
 pub use people::Account;
+pub use reports::{FailureReason, MapPoint, ReportId};
 pub use tokens::{Proof, TokenRow};
 pub use triage::Triage;
 
@@ -127,9 +130,11 @@ impl DeskState {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         sighting_core::sqlite::migrate(&mut conn, schema::MIGRATIONS)?;
-        Ok(Self {
+        let state = Self {
             conn: Mutex::new(conn),
-        })
+        };
+        state.import_sightings_json(dir)?;
+        Ok(state)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -108,4 +108,37 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE candidate_decisions ADD COLUMN reviewed_by INTEGER REFERENCES reviewers (id);
     ALTER TABLE candidate_decisions ADD COLUMN reviewed_at_ms INTEGER;
     ALTER TABLE candidate_decisions ADD COLUMN review_note TEXT;",
+    // 7: one record per report (what `open` found), which `OUT/sightings.json` was before; it
+    // is imported once (`sightings_json_import` says when). Times in Unix milliseconds with the
+    // phone's UTC offset; the failure as a stable code with its words; the manifest as sent.
+    "CREATE TABLE reports (
+        id               TEXT PRIMARY KEY,
+        file             TEXT NOT NULL UNIQUE,
+        opened           INTEGER NOT NULL CHECK (opened IN (0, 1)),
+        failure          TEXT CHECK ((opened = 1) = (failure IS NULL)),
+        failure_detail   TEXT,
+        captured_at_ms   INTEGER,
+        utc_offset_s     INTEGER,
+        corrected_at_ms  INTEGER,
+        clock_skew_s     INTEGER,
+        received_at_ms   INTEGER,
+        lat              REAL,
+        lon              REAL,
+        accuracy_m       REAL,
+        location_source  TEXT,
+        location_missing TEXT,
+        same_photo       INTEGER,
+        perceptual_hash  INTEGER,
+        receipt          TEXT CHECK (receipt IN ('verified', 'not_verified', 'unchecked')),
+        note             TEXT,
+        details_json     TEXT,
+        device_key       TEXT,
+        manifest_json    TEXT,
+        recorded_at_ms   INTEGER NOT NULL
+    );
+    CREATE INDEX reports_in_time ON reports (COALESCE(corrected_at_ms, captured_at_ms), id);
+    CREATE TABLE sightings_json_import (
+        at_ms   INTEGER NOT NULL,
+        reports INTEGER NOT NULL
+    );",
 ];
