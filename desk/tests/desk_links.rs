@@ -220,7 +220,8 @@ fn only_a_confirmed_link_goes_out_unless_a_case_manager_gives_a_reason() {
         LinkError::NotConfirmed { .. }
     ));
     // The override: a case manager's, with a reason.
-    let reason = Some("the officer asked for every sighting near the school");
+    let written = "the officer asked for every sighting near the school";
+    let reason = Some(written);
     let refused = state.check_lead_package(ana, "C-1", &both, &gate(reason));
     assert_eq!(link_error(refused), LinkError::OverrideNotAllowed);
     let refused = state.check_lead_package(chen, "C-1", &both, &gate(Some(" ")));
@@ -257,15 +258,15 @@ fn only_a_confirmed_link_goes_out_unless_a_case_manager_gives_a_reason() {
         trail(state, "r1")[3..],
         [
             format!("chen lead_package C-1 →{package} {recipient}"),
-            format!("chen triage C-1 linked_to_case→forwarded_to_police "),
+            "chen triage C-1 linked_to_case→forwarded_to_police ".to_string(),
         ]
     );
     assert_eq!(
         trail(state, "r2"),
         [
-            format!("chen lead_override C-1 → {}", reason.unwrap()),
+            format!("chen lead_override C-1 → {written}"),
             format!("chen lead_package C-1 →{package} {recipient}"),
-            format!("chen triage C-1 new→forwarded_to_police "),
+            "chen triage C-1 new→forwarded_to_police ".to_string(),
         ]
     );
     // Sent again (another officer): still forwarded, the new package in the log.

@@ -43,8 +43,9 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
     let org_dir = tmp.path().join("org");
     let org = keygen::keygen(&org_dir).unwrap();
     let device = phone(tmp.path(), &org.recipient);
-    // Seen in Haidian, Beijing, 1.2 km from where the child was last seen.
-    let id = device
+    // Seen in Haidian, Beijing, 1.2 km from where the child was last seen; a second sighting
+    // there goes out later on a case manager's override.
+    let ids = device
         .call(|d| {
             let fix = LocationFix {
                 lat: 39.9700,
@@ -72,11 +73,13 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
                 ..Default::default()
             };
             d.submit(draft.id, details)?;
-            Ok(draft.id)
+            let second = d.capture(fixture("gps/DSCN0021.jpg"), &request, CaptureClock::now()?)?;
+            d.submit(second.id, Details::default())?;
+            Ok([draft.id.to_string(), second.id.to_string()])
         })
         .await
-        .unwrap()
-        .to_string();
+        .unwrap();
+    let [id, second] = ids;
     let (pkcs8, public) = server_key();
     let data = tmp.path().join("intake");
     let server = Server::start(&data, &pkcs8, Default::default()).await;
@@ -98,7 +101,7 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
         bulletins: None,
     })
     .unwrap();
-    assert_eq!(desk.open_new().unwrap(), 1);
+    assert_eq!(desk.open_new().unwrap(), 2);
     let ana = desk
         .state
         .add_reviewer("ana", "a long desk password", Role::Reviewer)
@@ -126,25 +129,29 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
     let (_, token) = desk.state.make_token(&ana, "lead script").unwrap();
     let token_file = tmp.path().join("ana.token");
     std::fs::write(&token_file, token).unwrap();
+    let (_, token) = desk.state.make_token(&chen, "lead script").unwrap();
+    let chen_token_file = tmp.path().join("chen.token");
+    std::fs::write(&chen_token_file, token).unwrap();
     drop(desk);
 
     let out = tmp.path().join("for-police");
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let (state_s, token_s, out_s, data_s) = (s(&state), s(&token_file), s(&out), s(&data));
     let key_s = s(&org_dir.join(keygen::LEAD_KEY_FILE));
-    let export_with = |lang: &str, gate: &[&str]| {
+    let chen_token_s = s(&chen_token_file);
+    let export_as = |who: &str, token: &str, sighting: &str, lang: &str, gate: &[&str]| {
         let mut args = vec![
             "lead",
             "--state",
             &state_s,
             "--as",
-            "ana",
+            who,
             "--token-file",
-            &token_s,
+            token,
             "--case",
             "C-1",
             "--sighting",
-            &id,
+            sighting,
             "--out",
             &out_s,
             "--lang",
@@ -161,6 +168,7 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
         args.extend_from_slice(gate);
         run(&args)
     };
+    let export_with = |lang: &str, gate: &[&str]| export_as("ana", &token_s, &id, lang, gate);
     let recipient = "海淀分局 王警官";
     let export = |lang: &str| export_with(lang, &["--recipient", recipient]);
 
@@ -183,6 +191,20 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
         desk.review_link(&by("bo"), "C-1", &id, confirmed, "same coat, same age")
             .unwrap();
     }
+    // When the link was proposed and confirmed, as the officer's clock reads it.
+    let (proposed_at, confirmed_at) = {
+        let desk = sighting_desk::state::DeskState::open(&state).unwrap();
+        let d = desk.candidate_decisions("C-1").unwrap().remove(0);
+        let local = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms)
+                .unwrap()
+                .in_tz("Asia/Shanghai")
+                .unwrap()
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        (local(d.at_ms), local(d.reviewed_at_ms.unwrap()))
+    };
     let (ok, printed, err) = export("both");
     assert!(ok, "{err}");
     let zip_path = std::path::PathBuf::from(printed.lines().next().unwrap());
@@ -214,10 +236,7 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
     assert!(!verified, "a changed package verified: {said}");
 
     // Unzipped, every file checks against SHA256SUMS.
-    let unpacked = tmp.path().join("unpacked");
-    std::fs::create_dir_all(&unpacked).unwrap();
-    let (ok, said) = tool(&unpacked, "unzip", &["-q", &s(&zip_path)]);
-    assert!(ok, "{said}");
+    let unpacked = unzip(&tmp.path().join("unpacked"), &zip_path);
     let (ok, said) = tool(&unpacked, "sha256sum", &["-c", "--strict", "SHA256SUMS"]);
     assert!(ok, "{said}");
     for file in [
@@ -230,12 +249,8 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
     }
 
     // The PDF, as text: both languages, the case, local times named, no codes.
-    let pdf = name.replace(".zip", ".pdf");
-    let (ok, text) = tool(&unpacked, "pdftotext", &["-layout", &pdf, "-"]);
-    assert!(ok, "{text}");
-    if let Some(keep) = std::env::var_os("SIGHTING_KEEP_LEAD") {
-        std::fs::copy(unpacked.join(&pdf), Path::new(&keep).join(&pdf)).unwrap();
-    }
+    let text = pdf_text(&unpacked, &name);
+    assert!(!text.contains("No second reviewer"), "{text}");
     for words in [
         "C-1",
         "Lin",
@@ -255,6 +270,17 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
         "[U+202E]",
         "Do not approach",
         "请勿",
+        // The reviewers' assessment: who proposed the link and who confirmed it, their notes.
+        "The reviewers' assessment",
+        "审核人员的评估",
+        "ana: proposed it as a possible match",
+        "ana：提出可能相符",
+        "红外套",
+        "bo: confirmed the link",
+        "bo：确认了关联",
+        "same coat, same age",
+        &proposed_at,
+        &confirmed_at,
     ] {
         assert!(text.contains(words), "{words:?} not in the PDF:\n{text}");
     }
@@ -308,6 +334,77 @@ async fn an_officer_checks_the_signature_and_reads_the_case_in_either_language()
         printed.contains(&format!("lead-C-1-{today}-2.zip")),
         "{printed}"
     );
+
+    // A link no second reviewer confirmed goes out only on a case manager's written reason,
+    // and the PDF says so: who proposed it and their note, that no one confirmed it, who sent
+    // it anyway and why.
+    {
+        let desk = sighting_desk::state::DeskState::open(&state).unwrap();
+        let ana = desk.reviewer("ana").unwrap().unwrap();
+        let possible = sighting_desk::state::Decision::PossibleMatch;
+        desk.decide_candidate(&ana, "C-1", &second, possible, Some("同样的蓝色书包"))
+            .unwrap();
+    }
+    let to_officer = ["--recipient", recipient];
+    let (ok, _, err) = export_as("ana", &token_s, &second, "both", &to_officer);
+    assert!(!ok && err.contains("no second reviewer confirmed"), "{err}");
+    let reason = "王警官要求提供学校附近的全部目击";
+    let gate = ["--recipient", recipient, "--override-reason", reason];
+    let (ok, printed, err) = export_as("chen", &chen_token_s, &second, "both", &gate);
+    assert!(ok, "{err}");
+    let name = format!("lead-C-1-{today}-3.zip");
+    assert!(printed.contains(&name), "{printed}");
+    let unpacked = unzip(&tmp.path().join("overridden"), &out.join(&name));
+    let text = pdf_text(&unpacked, &name);
+    for words in [
+        "No second reviewer confirmed this sighting's link to the case",
+        "没有第二位审核员确认本目击报告与案件的关联",
+        "A case manager, chen, sent it to the",
+        "案件负责人 chen 仍将其交给警方",
+        "chen: sent it without a confirmed link",
+        "chen：在关联未经确认时仍发送",
+        reason,
+        "ana: proposed it as a possible match",
+        "同样的蓝色书包",
+        "none has confirmed or rejected it",
+        "尚无人确认或否决",
+    ] {
+        assert!(text.contains(words), "{words:?} not in the PDF:\n{text}");
+    }
+    for code in ["possible_match", "case_manager", "lead_override"] {
+        assert!(!text.contains(code), "{code:?} in the PDF:\n{text}");
+    }
+    let desk = sighting_desk::state::DeskState::open(&state).unwrap();
+    assert_eq!(
+        desk.sighting(&second).unwrap().triage,
+        Triage::ForwardedToPolice
+    );
+    let overrides: Vec<_> = desk.audit(Some(&second)).unwrap()[..]
+        .iter()
+        .filter(|e| e.action == "lead_override")
+        .map(|e| (e.reviewer.clone().unwrap(), e.note.clone().unwrap()))
+        .collect();
+    assert_eq!(overrides, [("chen".to_string(), reason.to_string())]);
+}
+
+/// The package unzipped into `dir`, as the officer would.
+fn unzip(dir: &Path, zip: &Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let (ok, said) = tool(dir, "unzip", &["-q", zip.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    dir.to_path_buf()
+}
+
+/// The text of package `name`'s PDF, unzipped in `dir` (kept in $SIGHTING_KEEP_LEAD, to look
+/// at).
+fn pdf_text(dir: &Path, name: &str) -> String {
+    let pdf = name.replace(".zip", ".pdf");
+    let (ok, text) = tool(dir, "pdftotext", &["-layout", &pdf, "-"]);
+    assert!(ok, "{text}");
+    if let Some(keep) = std::env::var_os("SIGHTING_KEEP_LEAD") {
+        std::fs::copy(dir.join(&pdf), Path::new(&keep).join(&pdf)).unwrap();
+    }
+    text
 }
 
 #[test]

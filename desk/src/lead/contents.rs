@@ -1,11 +1,13 @@
-//! What the officer reads, as data in one language: the PDF and `index.html` draw the same
-//! sheet. Times are in the officer's zone, named; places in words, WGS-84, and GCJ-02 with a
-//! mainland map link inside mainland China; codes never appear, only words.
+//! What the officer reads, as data in one language, for the PDF to draw. Times are in the
+//! officer's zone, named; places in words, WGS-84, and GCJ-02 with a mainland map link inside
+//! mainland China; who assessed the link to the case ([`super::assessment`]); codes never
+//! appear, only words.
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use sighting_core::bulletins::distance_m;
 
+use super::assessment;
 use super::words::{self, pick};
 use super::LeadItem;
 use crate::gcj02;
@@ -38,8 +40,10 @@ pub enum Block {
     Heading(String),
     Subheading(String),
     Para(String),
+    /// What the officer must not miss, in bold.
+    Warning(String),
     Bullets(Vec<String>),
-    /// Label and value pairs; a value may be the reporter's own words.
+    /// Label and value pairs; a value may be a person's own words.
     Rows(Vec<(String, Text)>),
     /// Photos side by side, each with its caption.
     Photos(Vec<Figure>),
@@ -48,11 +52,12 @@ pub enum Block {
     PageBreak,
 }
 
-/// A value: the desk's words, or the reporter's (shown as written, isolated from the text
-/// around it: they may run right to left or carry direction controls).
+/// A value: the desk's words, or a person's own (the reporter's note, a reviewer's note, a
+/// case manager's reason), shown as written and isolated from the text around it: they may run
+/// right to left or carry direction controls.
 pub enum Text {
     Desk(String),
-    Reporter(String),
+    Quoted(String),
 }
 
 pub struct Figure {
@@ -100,7 +105,7 @@ fn local_rfc3339(zone: &TimeZone, text: Option<&str>) -> Option<String> {
     Some(local_time(zone, at))
 }
 
-fn local_ms(zone: &TimeZone, ms: i64) -> String {
+pub(super) fn local_ms(zone: &TimeZone, ms: i64) -> String {
     Timestamp::from_millisecond(ms)
         .map(|at| local_time(zone, at))
         .unwrap_or_else(|_| "?".into())
@@ -267,7 +272,7 @@ fn sighting_blocks(f: &Facts<'_>, lang: Lang, i: usize) -> Vec<Block> {
         if let Some(number) = &o.case_number {
             rows.push((
                 w("The sender named the case", "发送者指明的案件"),
-                Text::Reporter(number.clone()),
+                Text::Quoted(number.clone()),
             ));
         }
         let seen = words::observations(lang, o);
@@ -283,7 +288,7 @@ fn sighting_blocks(f: &Facts<'_>, lang: Lang, i: usize) -> Vec<Block> {
         s.note
             .clone()
             .filter(|n| !n.trim().is_empty())
-            .map_or_else(|| Text::Desk(w("none", "无")), Text::Reporter),
+            .map_or_else(|| Text::Desk(w("none", "无")), Text::Quoted),
     ));
     let custody = item
         .custody
@@ -296,15 +301,19 @@ fn sighting_blocks(f: &Facts<'_>, lang: Lang, i: usize) -> Vec<Block> {
             )
         })
         .collect();
-    vec![
+    let mut blocks = vec![
         Block::Heading(heading),
         Block::Photos(figures),
         Block::Rows(rows),
+    ];
+    blocks.extend(assessment::blocks(&item.assessment, lang, f.zone));
+    blocks.extend([
         Block::Subheading(w("What the desk checked", "审核台的核验")),
         Block::Bullets(checks(lang, &f.receipts[i], f.zone)),
         Block::Subheading(w("Chain of custody", "保管链")),
         Block::Bullets(custody),
-    ]
+    ]);
+    blocks
 }
 
 fn place_rows(f: &Facts<'_>, lang: Lang, s: &crate::sightings::Sighting) -> Vec<(String, Text)> {
@@ -352,7 +361,7 @@ fn place_rows(f: &Facts<'_>, lang: Lang, s: &crate::sightings::Sighting) -> Vec<
         rows.push((
             w(
                 "Position (GCJ-02, for maps in mainland China)",
-                "坐标（GCJ-02，中国大陆地图使用）",
+                "坐标（GCJ-02，国内地图用）",
             ),
             Text::Desk(format!("{g_lat:.6}, {g_lon:.6}")),
         ));

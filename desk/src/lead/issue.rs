@@ -8,7 +8,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::MAX_SIGHTINGS;
-use super::{export, Lang, LeadCase, LeadItem, LeadRequest, LeadSettings, Package, PackageError};
+use super::{
+    export, Assessment, Lang, LeadCase, LeadItem, LeadRequest, LeadSettings, Override, Package,
+    PackageError,
+};
 use crate::sightings::Sighting;
 use crate::state::{CaseError, DeskState, LeadGate, Reviewer, StateError};
 
@@ -64,7 +67,8 @@ pub fn issue(
     let desk = what.desk;
     // Everything that can refuse does so before any file is read or written.
     let case = LeadCase::load(desk, what.case)?;
-    desk.check_lead_package(what.by, what.case, &ids, &what.gate)?;
+    let overridden = desk.check_lead_package(what.by, what.case, &ids, &what.gate)?;
+    let mut decisions = desk.candidate_decisions(what.case)?;
     let found = ids
         .iter()
         .map(|id| opened(id).ok_or_else(|| ExportError::NotOpened(id.clone())))
@@ -73,7 +77,17 @@ pub fn issue(
         .into_iter()
         .map(|s| {
             let id = s.id.clone();
-            LeadItem::load(desk, what.state, what.data, s)
+            let assessment = Assessment {
+                decision: decisions
+                    .iter()
+                    .position(|d| d.sighting_id == id)
+                    .map(|at| decisions.swap_remove(at)),
+                overridden: overridden.contains(&id).then(|| Override {
+                    by: what.by.name.clone(),
+                    reason: what.gate.override_reason.unwrap_or_default().to_string(),
+                }),
+            };
+            LeadItem::load(desk, what.state, what.data, s, assessment)
                 .map_err(|source| ExportError::Read { id, source })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -23,8 +23,8 @@ const PHOTO_MAX_H: f32 = 300.0;
 pub enum Ink {
     Black,
     Grey,
-    /// The reporter's own words.
-    Reporter,
+    /// A person's own words, as written.
+    Quoted,
     Link,
 }
 
@@ -120,8 +120,9 @@ impl<'a> Layout<'a> {
                     self.need(17.0 + 2.0 * LINE);
                     self.text_block(text, 11.5, true, Ink::Black, MARGIN, CONTENT_W, 17.0);
                 }
-                Block::Para(text) => {
-                    self.text_block(text, BODY, false, Ink::Black, MARGIN, CONTENT_W, LINE);
+                Block::Para(text) | Block::Warning(text) => {
+                    let bold = matches!(block, Block::Warning(_));
+                    self.text_block(text, BODY, bold, Ink::Black, MARGIN, CONTENT_W, LINE);
                     self.y += 4.0;
                 }
                 Block::Bullets(items) => {
@@ -155,7 +156,7 @@ impl<'a> Layout<'a> {
             let (text, ink) = match value {
                 Text::Desk(t) if t.starts_with("https://") => (t.clone(), Ink::Link),
                 Text::Desk(t) => (t.clone(), Ink::Black),
-                Text::Reporter(t) => (visible_controls(t), Ink::Reporter),
+                Text::Quoted(t) => (visible_controls(t), Ink::Quoted),
             };
             let labels = self.wrap(label, BODY, true, LABEL_W);
             let values = self.wrap(&text, BODY, false, value_w);

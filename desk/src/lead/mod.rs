@@ -6,6 +6,7 @@
 //!
 //! Only verified reports are ever packaged: a report that failed a check is never a lead.
 
+mod assessment;
 mod config;
 mod contents;
 mod fonts;
@@ -19,6 +20,7 @@ mod words;
 use super::sightings::Sighting;
 use super::state::{AuditEntry, TriageRow};
 
+pub use assessment::{Assessment, Override};
 pub use config::{LeadConfig, SETTINGS_FILE};
 pub use contents::Lang;
 pub use fonts::{FontError, Fonts};
@@ -37,4 +39,6 @@ pub struct LeadItem {
     pub manifest_json: Vec<u8>,
     /// `<id>.intake.json` as the intake wrote it, when the desk has it.
     pub intake_record: Option<Vec<u8>>,
+    /// What the reviewers said about its link to the package's case.
+    pub assessment: Assessment,
 }

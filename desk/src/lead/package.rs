@@ -10,7 +10,7 @@ use serde_json::json;
 use sighting_core::wire::hex;
 
 use super::contents::{self, Lang, ReceiptCheck};
-use super::{pdf, Fonts, LeadItem, LeadKey, SignError};
+use super::{pdf, Assessment, Fonts, LeadItem, LeadKey, SignError};
 use crate::receipts::ReceiptCheck as DeskCheck;
 use crate::sightings::Sighting;
 use crate::state::{CaseError, CaseRow, DeskState};
@@ -41,6 +41,7 @@ impl LeadItem {
         state: &Path,
         data: &Path,
         sighting: Sighting,
+        assessment: Assessment,
     ) -> anyhow::Result<Self> {
         let opened = state.join("reports").join(&sighting.id);
         let record = data
@@ -53,6 +54,7 @@ impl LeadItem {
             manifest_json: std::fs::read(opened.join("manifest.json"))?,
             intake_record: std::fs::read(record).ok(),
             sighting,
+            assessment,
         })
     }
 }

@@ -151,7 +151,7 @@ fn fill(ink: Ink) -> Fill {
     let (r, g, b) = match ink {
         Ink::Black => (20, 20, 20),
         Ink::Grey => (90, 90, 90),
-        Ink::Reporter => (20, 40, 120),
+        Ink::Quoted => (20, 40, 120),
         Ink::Link => (10, 70, 170),
     };
     Fill {

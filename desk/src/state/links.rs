@@ -186,15 +186,17 @@ impl DeskState {
 
     /// Whether these sightings may go in case `case_number`'s lead package (each verified,
     /// its link to the case confirmed, or a case manager's override with a reason); changes
-    /// nothing, so a refused package costs no work.
+    /// nothing, so a refused package costs no work. Returns those that go only by the
+    /// override, for the package to say so.
     pub fn check_lead_package(
         &self,
         by: &Reviewer,
         case_number: &str,
         ids: &[String],
         gate: &LeadGate<'_>,
-    ) -> Result<(), StateError> {
-        gate_sightings(&self.conn(), by, case_number, ids, gate).map(|_| ())
+    ) -> Result<HashSet<String>, StateError> {
+        let overridden = gate_sightings(&self.conn(), by, case_number, ids, gate)?;
+        Ok(overridden.into_iter().map(str::to_string).collect())
     }
 
     /// Records that `by` passed these sightings on in package `package` to the gate's
