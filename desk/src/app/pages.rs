@@ -30,6 +30,8 @@ const JSON: &str = "application/json";
 
 const ASSETS: &[Asset] = &[
     asset!("desk.js", JS, "pages/desk.js"),
+    asset!("map.js", JS, "pages/map.js"),
+    asset!("lead.js", JS, "pages/lead.js"),
     asset!("cases.js", JS, "pages/cases.js"),
     asset!("candidates.js", JS, "pages/candidates.js"),
     asset!("admin.js", JS, "pages/admin.js"),
@@ -150,17 +152,43 @@ mod tests {
         used
     }
 
+    /// The page's own scripts, as its `<script>` tags name them (the vendored ones aside).
+    fn page_scripts() -> Vec<&'static str> {
+        let opener = "<script src=\"/static/";
+        INDEX
+            .match_indices(opener)
+            .map(|(at, _)| INDEX[at + opener.len()..].split('"').next().unwrap())
+            .filter(|path| !path.starts_with("vendor/"))
+            .collect()
+    }
+
     /// The page's scripts, one after the other.
     fn script() -> &'static str {
-        static BOTH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        BOTH.get_or_init(|| {
-            ["desk.js", "cases.js", "candidates.js", "admin.js"]
+        static ALL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        ALL.get_or_init(|| {
+            page_scripts()
+                .into_iter()
                 .map(|name| {
                     let asset = ASSETS.iter().find(|a| a.path == name).unwrap();
                     std::str::from_utf8(asset.bytes).unwrap()
                 })
+                .collect::<Vec<_>>()
                 .join("\n")
         })
+    }
+
+    /// Every script the desk serves is on the page, and every one the page loads is served: a
+    /// script left out of either would go unchecked for its words, or never run.
+    #[test]
+    fn the_page_loads_every_script_the_desk_serves() {
+        let listed: BTreeSet<_> = page_scripts().into_iter().collect();
+        let served: BTreeSet<_> = ASSETS
+            .iter()
+            .map(|a| a.path)
+            .filter(|p| p.ends_with(".js") && !p.starts_with("vendor/"))
+            .collect();
+        assert_eq!(listed, served);
+        assert!(listed.contains("map.js") && listed.contains("lead.js"));
     }
 
     /// The keys the script builds from a value (`t("triage_" + x)`), from the values' own types.

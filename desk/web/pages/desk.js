@@ -1,7 +1,9 @@
 "use strict";
-// The review desk's page: log in, the sightings on a map and in a list (filtered and paged by
-// the server), one sighting's photo, times, place and history, the triage decision, lead
-// packages, the audit log; in Chinese or English.
+// The review desk's page: log in, the sightings in a list (filtered and paged by the server)
+// and on the map (map.js), one sighting's photo, times, place and history, the triage
+// decision, the tabs; in Chinese or English. What the other scripts use of it is in
+// window.SightingDesk: cases.js, candidates.js, map.js, lead.js (the lead package export) and
+// admin.js (accounts, the audit log).
 //
 // Every string in a report was written by a stranger: it enters the page only as text
 // (textContent, attribute values), never as markup. The Content-Security-Policy forbids
@@ -10,10 +12,6 @@
   const $ = (id) => document.getElementById(id);
   const PAGE = 50;
   const TRIAGE = ["new", "in_review", "possible_match", "forwarded_to_police", "linked_to_case", "not_relevant", "duplicate"];
-  const COLOURS = {
-    new: "#b3261e", in_review: "#b35c00", possible_match: "#8a6d00", forwarded_to_police: "#1b5e20",
-    linked_to_case: "#0d47a1", not_relevant: "#555555", duplicate: "#6a1b9a",
-  };
 
   let words = {};
   let lang = "en";
@@ -26,17 +24,9 @@
   let current = null;
   // Another reviewer's changes that made this reviewer's save a conflict: shown beside the note.
   let meanwhile = [];
-  let countries = [];
-  let tilesFailed = false;
   const selected = new Set();
-  let map = null;
-  let zoom = null;
-  let markers = null;
-  let samePhotos = null;
-  let selectedRing = null;
-  // The map's own zoom range: the cluster layer needs one, and with no tile server there is no
-  // tile layer to give it.
-  const MAX_ZOOM = 19;
+  // The map (map.js), once its script has run.
+  const map = () => window.SightingDesk.map;
 
   // Words: `{name}` in a word is filled from `vars`.
   function t(key, vars = {}) {
@@ -51,9 +41,8 @@
     $("lang").value = lang;
     fillFilter();
     if (me) $("who").textContent = t("signed_in_as", { name: me.name, role: t("role_" + me.role) });
-    if (map) resetZoomControl();
-    window.SightingAdmin?.applyWords();
-    showMapStatus();
+    window.SightingAdmin.applyWords();
+    map().applyWords();
   }
 
   function el(tag, text, attrs = {}) {
@@ -108,34 +97,13 @@
     return t("days", { n: Math.round(s / 86400) });
   }
 
-  // Which country's outline holds a point (Natural Earth 1:110m: coarse at coasts and borders).
-  function inRing(lon, lat, ring) {
-    let inside = false;
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const [xi, yi] = ring[i];
-      const [xj, yj] = ring[j];
-      if ((yi > lat) !== (yj > lat) && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
-    }
-    return inside;
-  }
-
-  function countryAt(lat, lon) {
-    for (const feature of countries) {
-      const g = feature.geometry;
-      const polygons = g.type === "Polygon" ? [g.coordinates] : g.coordinates;
-      const hit = polygons.some((p) => inRing(lon, lat, p[0]) && !p.slice(1).some((hole) => inRing(lon, lat, hole)));
-      if (hit) return feature.properties[lang] || feature.properties.en;
-    }
-    return null;
-  }
-
   function place(report) {
     if (!report || report.lat == null) {
       const code = report && report.location_missing;
       const why = code ? t("location_missing_" + code) : t("unknown");
       return t("no_location", { why });
     }
-    const country = countryAt(report.lat, report.lon) || t("country_unknown");
+    const country = map().countryAt(report.lat, report.lon) || t("country_unknown");
     return `${country} · ${report.lat.toFixed(5)}, ${report.lon.toFixed(5)}`;
   }
 
@@ -158,7 +126,10 @@
     $("logout").hidden = false;
     applyWords();
     config = await (await api("GET", "/api/config")).json();
-    if (!map) initMap();
+    map().init(() => {
+      renderList();
+      if (current) renderDetail(current);
+    });
     await Promise.all([refresh(), window.SightingAdmin.fillPeople()]);
   }
 
@@ -175,101 +146,6 @@
   async function logout() {
     await api("POST", "/api/logout");
     showLogin();
-  }
-
-  // ---- Map ----
-
-  function resetZoomControl() {
-    if (zoom) zoom.remove();
-    zoom = L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
-  }
-
-  // Past this zoom the outlines alone are a blank square: say there is no street map.
-  const CITY_ZOOM = 7;
-
-  function showMapStatus() {
-    if (!map) return;
-    const outlinesOnly = !config.tiles || tilesFailed;
-    const city = outlinesOnly && map.getZoom() >= CITY_ZOOM;
-    $("map").classList.toggle("no-street-map", city);
-    const why = !config.tiles ? t("map_outlines_only") : tilesFailed ? t("map_tiles_unreachable") : "";
-    $("map-status").textContent = city ? `${why} ${t("map_no_street_map")}` : why;
-  }
-
-  // The sighting open in the details, ringed on the map.
-  function highlight(report) {
-    if (selectedRing) selectedRing.remove();
-    selectedRing = null;
-    if (!report || report.lat == null) return;
-    // Above the clusters' icons, so it shows round a cluster that holds it too.
-    selectedRing = L.circleMarker([report.lat, report.lon], {
-      radius: 26, color: "#000000", weight: 3, dashArray: "4 3", fill: false, interactive: false,
-      className: "sighting-selected", pane: "selected",
-    }).addTo(map);
-  }
-
-  function clusterIcon(cluster) {
-    const n = cluster.getChildCount();
-    const size = n < 10 ? "small" : n < 100 ? "medium" : "large";
-    const inner = el("div");
-    inner.append(el("span", n, { "aria-hidden": "true" }), el("span", t("cluster_of", { n }), { class: "visually-hidden" }));
-    return L.divIcon({
-      html: inner, className: `marker-cluster marker-cluster-${size}`, iconSize: L.point(40, 40),
-    });
-  }
-
-  function initMap() {
-    map = L.map("map", { zoomControl: false, worldCopyJump: true, maxZoom: MAX_ZOOM }).setView([20, 10], 2);
-    map.attributionControl.setPrefix(false);
-    map.on("zoomend", showMapStatus);
-    resetZoomControl();
-    // Country outlines under everything: all the map there is when no tile server answers.
-    map.createPane("outlines").style.zIndex = 150;
-    map.createPane("selected").style.zIndex = 650;
-    fetch("/static/vendor/countries.json").then((r) => r.json()).then((outlines) => {
-      countries = outlines.features;
-      L.geoJSON(outlines, {
-        pane: "outlines", interactive: false,
-        style: { color: "#6b6b6b", weight: 1, fillColor: "#ece8dc", fillOpacity: 1 },
-      }).addTo(map);
-      renderList();
-      if (current) renderDetail(current);
-    });
-    if (config.tiles) {
-      // The credit is the operator's text, and Leaflet writes attributions as HTML: it gets a
-      // span whose text is the credit, escaped by the browser.
-      const credit = document.createElement("span");
-      credit.textContent = config.tiles.attribution;
-      L.tileLayer(config.tiles.url, { attribution: credit.outerHTML, maxZoom: MAX_ZOOM })
-        .on("tileerror", () => { tilesFailed = true; showMapStatus(); })
-        .on("tileload", () => { tilesFailed = false; showMapStatus(); })
-        .addTo(map);
-    }
-    showMapStatus();
-    markers = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, iconCreateFunction: clusterIcon });
-    samePhotos = L.layerGroup();
-    map.addLayer(markers).addLayer(samePhotos);
-  }
-
-  async function drawMap() {
-    const filter = $("filter-triage").value;
-    const query = filter ? `?triage=${encodeURIComponent(filter)}` : "";
-    const { points } = await (await api("GET", `/api/map${query}`)).json();
-    markers.clearLayers();
-    samePhotos.clearLayers();
-    const groups = new Map();
-    const layers = points.map(([id, lat, lon, triage, samePhoto]) => {
-      if (samePhoto) groups.set(samePhoto, [...(groups.get(samePhoto) || []), [lat, lon]]);
-      const colour = COLOURS[triage] || "#000000";
-      return L.circleMarker([lat, lon], { radius: 7, color: "#ffffff", weight: 2, fillColor: colour, fillOpacity: 0.95, className: `sighting triage-${triage}` })
-        .on("click", () => openDetail(id));
-    });
-    markers.addLayers(layers);
-    // The same photo sent more than once: its places joined by a dashed line.
-    for (const [group, at] of groups) {
-      if (at.length > 1) L.polyline(at, { color: "#0d47a1", weight: 2, dashArray: "6 6", className: `same-photo same-photo-${group}` }).addTo(samePhotos);
-    }
-    if (points.length && !current) map.fitBounds(points.map((p) => [p[1], p[2]]), { maxZoom: 12, padding: [30, 30] });
   }
 
   // ---- List ----
@@ -289,7 +165,7 @@
     items = page.items;
     total = page.total;
     renderList();
-    await drawMap();
+    await map().draw(filter, !current);
   }
 
   function renderList() {
@@ -342,9 +218,7 @@
     $("triage-to").value = typed && current.next.includes(typed.to) ? typed.to : "";
     $("detail").hidden = false;
     $("detail-title").focus();
-    const r = current.report;
-    if (r && r.lat != null) map.setView([r.lat, r.lon], Math.max(map.getZoom(), 10));
-    highlight(r);
+    map().focus(current.report);
   }
 
   function definitions(list, pairs) {
@@ -388,7 +262,7 @@
     $("detail-skew").className = report && (report.clock_flagged || receiptDoubt) ? "flagged" : "";
 
     const location = report && report.lat != null
-      ? [[t("country"), countryAt(report.lat, report.lon) || t("country_unknown")],
+      ? [[t("country"), map().countryAt(report.lat, report.lon) || t("country_unknown")],
         [t("coordinates"), `${report.lat.toFixed(6)}, ${report.lon.toFixed(6)}`]]
       : [[t("place"), place(report)]];
     if (mapLink && mapLink.gcj02) location.push([t("coordinates_gcj02"), mapLink.gcj02.map((x) => x.toFixed(6)).join(", ")]);
@@ -495,56 +369,7 @@
     await refresh();
   }
 
-  // ---- Lead packages ----
-
-  // The export dialog: the case the package is for and the officer's language; once made, the
-  // ZIP and its signature to download (the officer needs both to check it).
-  async function openLeadDialog() {
-    if (selected.size === 0) return flash(t("lead_none_selected"));
-    $("lead-count").textContent = t("lead_count", { n: selected.size });
-    $("lead-message").textContent = "";
-    $("lead-made").hidden = true;
-    $("lead-lang").value = lang;
-    $("lead-override-box").hidden = !["case_manager", "admin"].includes(me?.role);
-    const response = await api("GET", "/api/cases");
-    const { cases } = response.ok ? await response.json() : { cases: [] };
-    const named = items.find((i) => selected.has(i.triage.id) && i.report?.observations?.case_number)
-      ?.report.observations.case_number;
-    $("lead-case").replaceChildren(...cases.map((c) =>
-      el("option", t("lead_case_option", { number: c.number, name: c.first_name }), { value: c.number })));
-    if (cases.some((c) => c.number === named)) $("lead-case").value = named;
-    $("lead-form").querySelector("button[type=submit]").disabled = cases.length === 0;
-    if (cases.length === 0) $("lead-message").textContent = t("lead_no_cases");
-    $("lead-dialog").showModal();
-  }
-
-  async function makeLead(event) {
-    event.preventDefault();
-    const ids = [...selected];
-    const response = await api("POST", "/api/leads", {
-      ids, case: $("lead-case").value, lang: $("lead-lang").value,
-      recipient: $("lead-recipient").value, override_reason: $("lead-override").value,
-    });
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      $("lead-message").textContent = answer.error === "lead_key_missing" ? t("lead_key_missing")
-        : answer.error === "lead_settings" ? t("lead_settings", { detail: answer.detail })
-          : answer.error === "not_confirmed" ? t("lead_not_confirmed")
-            : response.status === 422 ? t("lead_refused") : t("error");
-      return;
-    }
-    for (const [id, name] of [["lead-zip", answer.name], ["lead-sig", answer.signature]]) {
-      $(id).href = `/api/leads/${encodeURIComponent(name)}`;
-      $(id).download = name;
-      $(id).textContent = id === "lead-zip" ? t("lead_download_zip", { name }) : t("lead_download_sig", { name });
-    }
-    $("lead-made").hidden = false;
-    $("lead-message").textContent = "";
-    flash(t("lead_exported", { n: ids.length, name: answer.name }));
-    await refresh();
-  }
-
-  // ---- Audit log ----
+  // ---- Tabs ----
 
   const TABS = ["sightings", "cases", "audit", "account"];
 
@@ -556,7 +381,7 @@
     // A message belongs to the view it answered: none carries over to another tab.
     flash("");
     for (const message of document.querySelectorAll("#desk-view [role=alert]")) message.textContent = "";
-    if (name === "sightings") return map.invalidateSize();
+    if (name === "sightings") return map().shown();
     if (name === "cases") return window.SightingDesk.showCases();
     if (name === "audit") return window.SightingAdmin.showAudit();
     return window.SightingAdmin.showAccount();
@@ -584,12 +409,9 @@
     $("filter-triage").addEventListener("change", () => { offset = 0; refresh(); });
     $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
     $("next").addEventListener("click", () => { offset += PAGE; refresh(); });
-    $("export-lead").addEventListener("click", openLeadDialog);
-    $("lead-form").addEventListener("submit", makeLead);
-    $("lead-close").addEventListener("click", () => $("lead-dialog").close());
     $("triage-form").addEventListener("submit", changeTriage);
     $("assign-me").addEventListener("click", assignMe);
-    $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; highlight(null); });
+    $("detail-close").addEventListener("click", () => { $("detail").hidden = true; current = null; map().highlight(null); });
     // A tab whose request found the session ended has shown the login already.
     const unlessLoggedOut = (e) => { if (e.message !== "logged out") throw e; };
     for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab).catch(unlessLoggedOut));
@@ -599,14 +421,17 @@
     document.body.dataset.ready = "true";
   }
 
-  // What the case pages (cases.js) use of this page.
   // A candidate's sighting, opened from its case.
   async function openSighting(id) {
     await showTab("sightings");
     await openDetail(id);
   }
 
-  window.SightingDesk = { t, el, api, flash, time, visible, openSighting, me: () => me, csrf: () => csrf };
+  window.SightingDesk = {
+    t, el, api, flash, time, visible, openSighting, openDetail, refresh, selected,
+    me: () => me, csrf: () => csrf, lang: () => lang, config: () => config, items: () => items,
+  };
 
-  start();
+  // Once every script of the page has run and added its part to window.SightingDesk.
+  document.addEventListener("DOMContentLoaded", start);
 })();
