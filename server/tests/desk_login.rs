@@ -372,7 +372,7 @@ async fn the_tile_credit_is_shown_as_text() {
     let script = {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream
-            .write_all(request("GET", "/static/desk.js", addr, &[], "").as_bytes())
+            .write_all(request("GET", "/static/map.js", addr, &[], "").as_bytes())
             .await
             .unwrap();
         let mut raw = String::new();
