@@ -89,7 +89,7 @@ impl std::io::Write for Part {
     }
 }
 
-const GEOJSON_START: &str = "{\"type\": \"FeatureCollection\", \"features\": [\n";
+pub(crate) const GEOJSON_START: &str = "{\"type\": \"FeatureCollection\", \"features\": [\n";
 
 impl Exports {
     fn create(out: &Path) -> anyhow::Result<Self> {
@@ -164,7 +164,7 @@ impl Exports {
 }
 
 /// A located, verified report as a GeoJSON Point feature.
-fn feature(s: &Sighting) -> Option<Value> {
+pub(crate) fn feature(s: &Sighting) -> Option<Value> {
     if s.status != "verified" {
         return None;
     }
@@ -208,7 +208,7 @@ pub fn geojson_gcj02(sightings: &[Sighting]) -> Value {
     json!({"type": "FeatureCollection", "features": features, "datum": "GCJ-02"})
 }
 
-const CSV_HEADER: [&str; 14] = [
+pub(crate) const CSV_HEADER: [&str; 14] = [
     "id",
     "status",
     "reason",
@@ -243,10 +243,16 @@ pub fn csv_cell_value(cell: &str) -> &str {
 
 /// One report as a CSV row.
 fn csv_row(w: &mut csv::Writer<Part>, s: &Sighting) -> anyhow::Result<()> {
+    w.write_record(csv_record(s))?;
+    Ok(())
+}
+
+/// One report's cells, in [`CSV_HEADER`]'s order.
+pub(crate) fn csv_record(s: &Sighting) -> [String; 14] {
     // Every text column goes through the rule; numbers (a negative longitude) do not.
     let text = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or_default());
     let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    w.write_record([
+    [
         csv_cell(&s.id),
         csv_cell(&s.status),
         text(&s.reason),
@@ -261,8 +267,7 @@ fn csv_row(w: &mut csv::Writer<Part>, s: &Sighting) -> anyhow::Result<()> {
         text(&s.same_photo),
         text(&s.note),
         csv_cell(&s.file),
-    ])?;
-    Ok(())
+    ]
 }
 
 /// The review page: the data inline as JSON, the script and styles inline, photos from

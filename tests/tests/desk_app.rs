@@ -17,6 +17,10 @@ use test_support as support;
 
 const PASSWORD: &str = "a long desk password";
 
+/// The list searched and exported.
+#[path = "desk_app/export.rs"]
+mod export;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited() {
     let tmp = tempfile::tempdir().unwrap();
@@ -169,7 +173,17 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
     // A lead package of the forwarded sighting for case C-1 in the officer's language, opened
     // with stock tools only: the signature with the published key, the sums, the PDF's text.
     let officer = tmp.path().join("officer");
-    let name = lead_package(&ana, &[good.to_string()], "zh", &officer).await;
+    // Its link to the case was never confirmed by a second reviewer: a reviewer cannot send
+    // it; the case manager can, with a written reason (audited).
+    let (status, refused) = ana
+        .post(
+            "/api/leads",
+            json!({ "ids": [good.to_string()], "case": "C-1", "lang": "zh" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"], "not_confirmed");
+    let name = lead_package(&bo, &[good.to_string()], "zh", &officer).await;
     let lead_pub = tmp.path().join("org").join(keygen::LEAD_PUB_FILE);
     tool(
         &officer,
@@ -347,13 +361,17 @@ async fn repeated_wrong_passwords_are_throttled_per_name() {
     app.stop().await;
 }
 
-/// Asks the desk for a lead package for case C-1, then downloads it and its signature into
+/// Asks the desk (as a case manager, overriding) for a lead package for case C-1, then downloads it and its signature into
 /// `into` as the page's links do; returns the package's name.
 async fn lead_package(browser: &Browser, ids: &[String], lang: &str, into: &Path) -> String {
     let (status, made) = browser
         .post(
             "/api/leads",
-            json!({ "ids": ids, "case": "C-1", "lang": lang }),
+            json!({
+                "ids": ids, "case": "C-1", "lang": lang,
+                "recipient": "Haidian police, officer Li",
+                "override_reason": "the officer asked for every sighting near the station",
+            }),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{made}");

@@ -1,4 +1,4 @@
-//! The reviewers' API: sightings filtered and paged on the server, one sighting with its
+//! The reviewers' API: sightings searched and paged on the server ([`super::search`]), one sighting with its
 //! audit trail, its photo, and the changes (triage with a note, assignment), each naming the
 //! version it was made from.
 
@@ -12,18 +12,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{refuse, state_error};
-use super::error::ApiError;
+use super::search;
 use super::views::{Detail, MapPoints, Page, SightingView};
 use super::Desk;
 use crate::lead;
-use crate::state::{LeadGate, Reviewer, StateError, Triage, TriageRow};
+use crate::state::{LeadGate, Reviewer, SearchQuery, StateError, Triage, TriageRow};
 
 /// Sightings per page at most.
 const MAX_PAGE: u64 = 500;
 
+/// Which page of the list (the search is in the same query: [`SearchQuery`]).
 #[derive(Deserialize)]
-pub(super) struct ListQuery {
-    triage: Option<String>,
+pub(super) struct PageQuery {
     #[serde(default)]
     offset: u64,
     limit: Option<u64>,
@@ -37,56 +37,40 @@ fn view(desk: &Desk, row: TriageRow) -> SightingView {
 
 /// What the page needs to draw the map and show times in the desk's zone.
 pub(super) async fn config(State(desk): State<Arc<Desk>>) -> Response {
-    let time_zone = match lead::LeadConfig::load(&desk.config.state) {
-        Ok(config) => config.zone_name(),
-        Err(e) => {
-            tracing::warn!("lead settings unreadable, times shown in UTC: {e:#}");
-            "UTC".into()
-        }
-    };
+    let time_zone = desk.zone_name();
     Json(json!({ "tiles": desk.config.tiles, "max_page": MAX_PAGE, "time_zone": time_zone }))
         .into_response()
 }
 
-#[derive(Deserialize)]
-pub(super) struct MapQuery {
-    triage: Option<String>,
-}
-
-/// Every located sighting under a filter, compactly: `[id, lat, lon, triage, same_photo]`. The map
-/// clusters them itself; the list pages.
-pub(super) async fn map(State(desk): State<Arc<Desk>>, Query(q): Query<MapQuery>) -> Response {
-    let only = match filter(q.triage.as_deref()) {
-        Ok(only) => only,
+/// Every located sighting under a search, compactly: `[id, lat, lon, triage, same_photo]`.
+/// The map clusters them itself; the list pages.
+pub(super) async fn map(
+    State(desk): State<Arc<Desk>>,
+    Query(search): Query<SearchQuery>,
+) -> Response {
+    let filter = match search::filter(&desk, &search) {
+        Ok(filter) => filter,
         Err(e) => return e.into_response(),
     };
-    match desk.blocking(move |d| d.state.map_points(only)).await {
+    match desk.blocking(move |d| d.state.map_points(&filter)).await {
         Ok(points) => Json(MapPoints { points }).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-/// The triage filter of a list or map request.
-fn filter(triage: Option<&str>) -> Result<Option<Triage>, ApiError> {
-    triage
-        .map(str::parse::<Triage>)
-        .transpose()
-        .map_err(|e| ApiError::Refused {
-            status: StatusCode::BAD_REQUEST,
-            code: "query",
-            detail: e.to_string(),
-        })
-}
-
-pub(super) async fn list(State(desk): State<Arc<Desk>>, Query(q): Query<ListQuery>) -> Response {
-    let only = match filter(q.triage.as_deref()) {
-        Ok(only) => only,
+pub(super) async fn list(
+    State(desk): State<Arc<Desk>>,
+    Query(q): Query<PageQuery>,
+    Query(search): Query<SearchQuery>,
+) -> Response {
+    let filter = match search::filter(&desk, &search) {
+        Ok(filter) => filter,
         Err(e) => return e.into_response(),
     };
     let (offset, limit) = (q.offset, q.limit.unwrap_or(100).min(MAX_PAGE));
     let page = desk
         .blocking(move |d| {
-            let (rows, total) = d.state.list(only, offset, limit)?;
+            let (rows, total) = d.state.search(&filter, offset, limit)?;
             let items = rows.into_iter().map(|r| view(d, r)).collect();
             Ok::<_, StateError>(Page {
                 total,

@@ -17,6 +17,7 @@ mod hosts;
 mod lock;
 mod pages;
 mod pull;
+mod search;
 mod throttle;
 mod views;
 
@@ -144,6 +145,8 @@ pub fn router(desk: Arc<Desk>, hosts: AllowedHosts) -> Router {
         .route("/api/me", get(auth::me))
         .route("/api/config", get(api::config))
         .route("/api/map", get(api::map))
+        .route("/api/export.csv", get(search::export_csv))
+        .route("/api/export.geojson", get(search::export_geojson))
         .route("/api/sightings/{id}/thumb", get(api::thumb))
         .route("/api/logout", post(auth::logout))
         .route("/api/sightings", get(api::list))

@@ -17,6 +17,7 @@ pub mod links;
 pub mod people;
 pub mod reports;
 mod schema;
+pub mod search;
 pub mod tokens;
 pub mod triage;
 mod upkeep;
@@ -36,6 +37,7 @@ pub use gate::{GateItem, PUBLISHED_FIELDS};
 pub use links::{LeadGate, LinkError, LinkReview};
 pub use people::Account;
 pub use reports::{FailureReason, MapPoint, ReportId};
+pub use search::{SearchError, SearchQuery, SightingFilter, MAX_SEARCH_TEXT};
 pub use tokens::{Proof, TokenRow};
 pub use triage::Triage;
 
@@ -214,40 +216,15 @@ impl DeskState {
         row(&self.conn(), id)?.ok_or_else(|| StateError::NotFound(id.to_string()))
     }
 
-    /// A page of sightings, newest first by when the photo was taken (corrected where known),
-    /// the same time latest received first, those with no time (not opened) last; optionally
-    /// only those in one triage status; and how many there are in all.
+    /// A page of sightings, newest first by when the photo was taken (corrected where known);
+    /// optionally only those in one triage status; and how many there are in all.
     pub fn list(
         &self,
         only: Option<Triage>,
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<TriageRow>, u64), StateError> {
-        let conn = self.conn();
-        let filter = only.map(Triage::as_str);
-        let total: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM sightings WHERE ?1 IS NULL OR triage = ?1",
-            [filter],
-            |r| r.get(0),
-        )?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "{SELECT_ROW} WHERE ?1 IS NULL OR s.triage = ?1
-             ORDER BY s.captured_at_ms IS NULL, s.captured_at_ms DESC,
-                      s.received_at_ms IS NULL, s.received_at_ms DESC, s.opened_at_ms DESC, s.id
-             LIMIT ?2 OFFSET ?3"
-        ))?;
-        let rows = stmt
-            .query_map(
-                params![
-                    filter,
-                    limit.min(i64::MAX as u64) as i64,
-                    offset.min(i64::MAX as u64) as i64
-                ],
-                read_row,
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
-        let rows = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
-        Ok((rows, total.max(0) as u64))
+        self.search(&SightingFilter::status(only), offset, limit)
     }
 
     /// Moves a sighting to `to`, from the version the reviewer saw, with an optional note that

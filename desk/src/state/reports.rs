@@ -137,7 +137,8 @@ pub struct MapPoint(
 );
 
 /// The columns a [`Sighting`] is read from, in [`read_sighting`]'s order.
-const COLUMNS: &str = "id, file, opened, failure, failure_detail, captured_at_ms, utc_offset_s,
+pub(super) const COLUMNS: &str =
+    "id, file, opened, failure, failure_detail, captured_at_ms, utc_offset_s,
     corrected_at_ms, clock_skew_s, received_at_ms, lat, lon, accuracy_m, location_source,
     location_missing, same_photo, perceptual_hash, receipt, note, details_json, device_key";
 
@@ -161,7 +162,7 @@ struct Details {
     observations: Option<sighting_core::report::Observations>,
 }
 
-fn read_sighting(r: &Row<'_>, with_manifest: bool) -> rusqlite::Result<Sighting> {
+pub(super) fn read_sighting(r: &Row<'_>, with_manifest: bool) -> rusqlite::Result<Sighting> {
     let id: ReportId = r.get(0)?;
     let opened: bool = r.get(2)?;
     let failure: Option<String> = r.get(3)?;
@@ -365,37 +366,6 @@ impl DeskState {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached("SELECT 1 FROM reports WHERE id = ?1 AND opened")?;
         Ok(stmt.exists([id])?)
-    }
-
-    /// Every located sighting under a triage filter, for the map.
-    pub fn map_points(&self, only: Option<Triage>) -> Result<Vec<MapPoint>, StateError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT r.id, r.lat, r.lon, s.triage, r.same_photo FROM reports r
-             JOIN sightings s ON s.id = r.id
-             WHERE r.lat IS NOT NULL AND r.lon IS NOT NULL AND (?1 IS NULL OR s.triage = ?1)
-             ORDER BY s.captured_at_ms IS NULL, s.captured_at_ms DESC, r.id",
-        )?;
-        let rows = stmt.query_map([only.map(Triage::as_str)], |r| {
-            let triage: String = r.get(3)?;
-            let group: Option<i64> = r.get(4)?;
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, triage, group))
-        })?;
-        let mut points = Vec::new();
-        for row in rows {
-            let (id, lat, lon, triage, group) = row?;
-            let triage = triage
-                .parse::<Triage>()
-                .map_err(|e| StateError::Corrupt(e.to_string()))?;
-            points.push(MapPoint(
-                id,
-                lat,
-                lon,
-                triage,
-                group.map(|n| format!("P{n}")),
-            ));
-        }
-        Ok(points)
     }
 
     /// Records reports as `open` found them (each replacing a failed record of the same id)

@@ -141,4 +141,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
         at_ms   INTEGER NOT NULL,
         reports INTEGER NOT NULL
     );",
+    // 8: the list searched by the map's area (`search`).
+    "CREATE INDEX reports_by_place ON reports (lat, lon);",
 ];
