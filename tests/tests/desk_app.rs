@@ -287,7 +287,9 @@ async fn reviewers_triage_sightings_behind_a_login_and_every_change_is_audited()
             (Value::Null, json!("opened"), json!("verified")),
             (json!("ana"), json!("triage"), json!("in_review")),
             (json!("bo"), json!("triage"), json!("forwarded_to_police")),
-            (json!("ana"), json!("lead_package"), Value::Null),
+            // The override with its reason, then the package by name, once it exists.
+            (json!("bo"), json!("lead_override"), Value::Null),
+            (json!("bo"), json!("lead_package"), json!(name)),
         ]
     );
     for method in [Method::PUT, Method::DELETE, Method::PATCH] {
