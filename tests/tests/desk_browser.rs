@@ -27,6 +27,10 @@ use support::{phone, server_key, syncer, Server, NOW};
 use test_support as support;
 
 const PASSWORD: &str = "a long desk password";
+
+/// The list searched, narrowed and downloaded.
+#[path = "desk_browser/search.rs"]
+mod search;
 /// Who the case manager's package goes to, and why it goes without confirmed links.
 const RECIPIENT: &str = "锡耶纳警察局 Rossi 警官";
 const OVERRIDE_REASON: &str = "警官要求提供车站附近的全部目击";

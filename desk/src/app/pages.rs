@@ -31,6 +31,7 @@ const JSON: &str = "application/json";
 const ASSETS: &[Asset] = &[
     asset!("desk.js", JS, "pages/desk.js"),
     asset!("map.js", JS, "pages/map.js"),
+    asset!("search.js", JS, "pages/search.js"),
     asset!("lead.js", JS, "pages/lead.js"),
     asset!("cases.js", JS, "pages/cases.js"),
     asset!("candidates.js", JS, "pages/candidates.js"),
@@ -222,6 +223,7 @@ mod tests {
             "link_confirmed",
             "link_rejected",
             "lead_override",
+            "export",
         ]
         .map(|a| format!("action_{a}"));
         let outcomes = ["verified", "failed"].map(|o| format!("outcome_{o}"));

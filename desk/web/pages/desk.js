@@ -2,8 +2,8 @@
 // The review desk's page: log in, the sightings in a list (filtered and paged by the server)
 // and on the map (map.js), one sighting's photo, times, place and history, the triage
 // decision, the tabs; in Chinese or English. What the other scripts use of it is in
-// window.SightingDesk: cases.js, candidates.js, map.js, lead.js (the lead package export) and
-// admin.js (accounts, the audit log).
+// window.SightingDesk: cases.js, candidates.js, map.js, search.js (searching the list, its
+// downloads), lead.js (the lead package export) and admin.js (accounts, the audit log).
 //
 // Every string in a report was written by a stranger: it enters the page only as text
 // (textContent, attribute values), never as markup. The Content-Security-Policy forbids
@@ -157,15 +157,24 @@
     select.value = chosen;
   }
 
-  async function refresh() {
-    const filter = $("filter-triage").value;
-    const query = new URLSearchParams({ offset, limit: PAGE });
-    if (filter) query.set("triage", filter);
-    const page = await (await api("GET", `/api/sightings?${query}`)).json();
+  // The list and the map under the search (search.js); `first`: from its first page.
+  async function refresh(first = false) {
+    if (first) offset = 0;
+    const search = window.SightingDesk.search;
+    const query = search.query();
+    const paged = new URLSearchParams(query);
+    paged.set("offset", offset);
+    paged.set("limit", PAGE);
+    const response = await api("GET", `/api/sightings?${paged}`);
+    if (!response.ok) return search.refused(await response.json().catch(() => null));
+    const page = await response.json();
+    search.shown(query);
     items = page.items;
     total = page.total;
     renderList();
-    await map().draw(filter, !current);
+    // The map shows every match, and keeps still while the list follows it.
+    const onMap = $("search-area").checked;
+    await map().draw(search.query({ area: false }), !current && !onMap);
   }
 
   function renderList() {
@@ -406,7 +415,8 @@
     });
     $("login-form").addEventListener("submit", login);
     $("logout").addEventListener("click", logout);
-    $("filter-triage").addEventListener("change", () => { offset = 0; refresh(); });
+    $("filter-triage").addEventListener("change", () => refresh(true));
+    window.SightingDesk.search.start();
     $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
     $("next").addEventListener("click", () => { offset += PAGE; refresh(); });
     $("triage-form").addEventListener("submit", changeTriage);

@@ -24,6 +24,8 @@
   let selectedRing = null;
   let countries = [];
   let tilesFailed = false;
+  // Called when the view has moved (search.js: only what is on the map).
+  let moved = null;
 
   // Which country's outline holds a point (Natural Earth 1:110m: coarse at coasts and borders).
   function inRing(lon, lat, ring) {
@@ -102,6 +104,7 @@
     map = L.map("map", { zoomControl: false, worldCopyJump: true, maxZoom: MAX_ZOOM }).setView([20, 10], 2);
     map.attributionControl.setPrefix(false);
     map.on("zoomend", showMapStatus);
+    map.on("moveend", () => { if (moved) moved(); });
     resetZoomControl();
     // Country outlines under everything: all the map there is when no tile server answers.
     map.createPane("outlines").style.zIndex = 150;
@@ -130,10 +133,11 @@
     map.addLayer(markers).addLayer(samePhotos);
   }
 
-  // The sightings with status `filter` (all when empty); `fit`: the view moves to hold them.
-  async function draw(filter, fit) {
-    const query = filter ? `?triage=${encodeURIComponent(filter)}` : "";
-    const { points } = await (await api("GET", `/api/map${query}`)).json();
+  // The sightings a search finds (URLSearchParams, search.js); `fit`: the view moves to hold them.
+  async function draw(search, fit) {
+    const response = await api("GET", `/api/map?${search}`);
+    if (!response.ok) return;
+    const { points } = await response.json();
     markers.clearLayers();
     samePhotos.clearLayers();
     const groups = new Map();
@@ -156,5 +160,9 @@
     if (map) map.invalidateSize();
   }
 
-  D.map = { init, draw, focus, highlight, applyWords, shown, countryAt };
+  // What the map shows now (`null` before it is made).
+  const bounds = () => (map ? map.getBounds() : null);
+  const onMove = (then) => { moved = then; };
+
+  D.map = { init, draw, focus, highlight, applyWords, shown, countryAt, bounds, onMove };
 })();
