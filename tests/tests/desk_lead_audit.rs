@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sighting_desk::app::{self, Desk, DeskConfig};
-use sighting_desk::state::Role;
+use sighting_desk::state::{Decision, LinkReview, Role};
 use sighting_desk::{self as desk, keygen};
 
 use support::{phone, server_key, submit, syncer, DeskSession, Server, NOW};
@@ -52,7 +52,7 @@ async fn a_lead_package_is_audited_once_per_sighting_and_only_when_made() {
         .unwrap();
     let details = support::cases::case_details(43.47, 11.88);
     desk.state.create_case(&chen, "C-1", &details).unwrap();
-    let app = support::DeskApp::start(desk).await;
+    let app = support::DeskApp::start(desk.clone()).await;
     let ana = DeskSession::login(&app.base, PASSWORD, "ana").await;
     let mut total = Value::Null;
     for _ in 0..100 {
@@ -63,6 +63,26 @@ async fn a_lead_package_is_audited_once_per_sighting_and_only_when_made() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(total, 1);
+    // What normally goes out: a possible match a second reviewer confirmed.
+    let ana_reviewer = desk.state.reviewer("ana").unwrap().unwrap();
+    desk.state
+        .decide_candidate(
+            &ana_reviewer,
+            "C-1",
+            &good.to_string(),
+            Decision::PossibleMatch,
+            Some("same coat"),
+        )
+        .unwrap();
+    desk.state
+        .review_link(
+            &chen,
+            "C-1",
+            &good.to_string(),
+            LinkReview::Confirmed,
+            "the same child",
+        )
+        .unwrap();
     let lead_lines = || async {
         let (_, detail) = ana.get(&format!("/api/sightings/{good}")).await;
         detail["audit"]
