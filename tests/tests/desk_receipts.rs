@@ -43,22 +43,47 @@ fn forge_receipt(data: &std::path::Path, id: uuid::Uuid) -> String {
     back_dated
 }
 
-/// The lead package's `index.html` for `id`.
-async fn lead_page(session: &DeskSession, id: uuid::Uuid) -> String {
+/// The text of the lead package's PDF for `id` (both languages), as the officer reads it
+/// (`pdftotext`); sent by a case manager, whose written reason stands in for a confirmed link.
+async fn lead_text(session: &DeskSession, id: uuid::Uuid, dir: &std::path::Path) -> String {
     let response = support::client()
         .post(format!("{}/api/leads", session.base))
         .header("cookie", &session.cookie)
         .header("x-csrf-token", &session.csrf)
-        .json(&json!({ "ids": [id.to_string()] }))
+        .json(&json!({
+            "ids": [id.to_string()], "case": "C-1", "lang": "both",
+            "recipient": "the officer on the case",
+            "override_reason": "the officer asked for every sighting of the day",
+        }))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let bytes = response.bytes().await.unwrap();
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    let mut page = String::new();
-    std::io::Read::read_to_string(&mut archive.by_name("index.html").unwrap(), &mut page).unwrap();
-    page
+    let made: Value = response.json().await.unwrap();
+    let name = made["name"].as_str().unwrap();
+    let zip = support::client()
+        .get(format!("{}/api/leads/{name}", session.base))
+        .header("cookie", &session.cookie)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let pdf_name = name.replace(".zip", ".pdf");
+    let mut pdf = Vec::new();
+    std::io::Read::read_to_end(&mut archive.by_name(&pdf_name).unwrap(), &mut pdf).unwrap();
+    let path = dir.join(&pdf_name);
+    std::fs::write(&path, pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(text.status.success());
+    String::from_utf8(text.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,8 +124,23 @@ async fn a_receipt_signed_by_another_key_and_back_dated_is_flagged_and_never_vou
     desk.state
         .add_reviewer("ana", PASSWORD, Role::Reviewer)
         .unwrap();
+    let chen = desk
+        .state
+        .add_reviewer("chen", PASSWORD, Role::CaseManager)
+        .unwrap();
+    let details = support::cases::case_details(43.47, 11.88);
+    desk.state.create_case(&chen, "C-1", &details).unwrap();
+    desk::lead::LeadConfig {
+        contact: Some("the duty desk".into()),
+        time_zone: Some("Europe/Rome".into()),
+        key: Some(org_dir.join(keygen::LEAD_KEY_FILE)),
+        font: None,
+    }
+    .save(&state)
+    .unwrap();
     let app = support::DeskApp::start(desk).await;
     let ana = DeskSession::login(&app.base, PASSWORD, "ana").await;
+    let chen = DeskSession::login(&app.base, PASSWORD, "chen").await;
     for _ in 0..100 {
         if ana.get("/api/sightings").await.1["total"] == 2 {
             break;
@@ -108,24 +148,27 @@ async fn a_receipt_signed_by_another_key_and_back_dated_is_flagged_and_never_vou
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // What the police are told.
-    let page = lead_page(&ana, forged).await;
-    assert!(!page.contains("Receipt signed by"), "{page}");
+    // What the police are told: the forged receipt does not verify, in both languages, and
+    // its claimed time is not passed on as the time of receipt.
+    let text = lead_text(&chen, forged, tmp.path()).await;
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(!flat.contains("signed a receipt for it"), "{flat}");
     assert!(
-        page.contains("does NOT verify against the organisation&#39;s intake key"),
-        "{page}"
+        flat.contains("does NOT verify against the organisation's intake key"),
+        "{flat}"
     );
-    assert!(page.contains("接收收据无法通过本机构接收服务器的密钥验证"));
     assert!(
-        page.contains(&back_dated),
-        "the time it claims is shown as a claim"
+        flat.contains("接收收据未能通过机构接收密钥的验证"),
+        "{flat}"
     );
-    let page = lead_page(&ana, genuine).await;
     assert!(
-        page.contains("Receipt signed by the organisation&#39;s intake server"),
-        "{page}"
+        !flat.contains(&back_dated[..16]),
+        "the claimed time: {flat}"
     );
-    assert!(!page.contains("NOT verify"));
+    let text = lead_text(&chen, genuine, tmp.path()).await;
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("the receipt verifies"), "{flat}");
+    assert!(!flat.contains("NOT verify"));
 
     // What the reviewers see, in the list and in the detail.
     let (_, list) = ana.get("/api/sightings").await;
