@@ -226,7 +226,9 @@ def test_bulletins_nearby_offline_and_a_closed_case_vanishes(server, tmp_path):
         listed = await client.bulletins(here)
         assert [c.case_number for c in listed.cases] == ["C-1", "C-2"]
         assert listed.cases[0].distance_m < listed.cases[1].distance_m
-        assert listed.cases[0].sex == s.Sex.GIRL and listed.cases[0].photos[0][:2] == b"\xff\xd8"
+        assert listed.cases[0].sex == s.Sex.GIRL and listed.cases[0].photo_count == 1
+        # The list carries no photo: it is fetched, checked and kept when the case is opened.
+        assert (await client.case_photo("C-1", 0))[:2] == b"\xff\xd8"
         assert "approach" in listed.safety_line.en and listed.safety_line.zh
         assert isinstance(listed.status, s.BulletinStatus.CURRENT)
 

@@ -1,6 +1,7 @@
 //! `sighting bulletins`: the organisation's missing-children list on this device — refreshed
 //! for the area around `--near` (a coarse 5° block is asked for, never the point) unless
-//! `--offline`, then listed nearest first with the safety line.
+//! `--offline`, then listed nearest first with the safety line. `--photo CASE --out FILE` fetches
+//! that case's photo (the list carries none), checked against the signed list, into FILE.
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -22,6 +23,12 @@ pub struct BulletinsArgs {
     offline: bool,
     #[arg(long)]
     json: bool,
+    /// Fetch the photo of this case (from the list held) instead of listing, into `--out`.
+    #[arg(long, value_name = "CASE", requires = "out")]
+    photo: Option<String>,
+    /// Where `--photo` writes the JPEG.
+    #[arg(long, value_name = "FILE", requires = "photo")]
+    out: Option<std::path::PathBuf>,
 }
 
 fn parse_near(s: &str) -> Result<(f64, f64), String> {
@@ -38,6 +45,16 @@ fn parse_near(s: &str) -> Result<(f64, f64), String> {
 pub fn bulletins(data: &Data, args: &BulletinsArgs) -> Result<()> {
     let (device, syncer) = online(data)?;
     let runtime = tokio::runtime::Runtime::new()?;
+    if let (Some(case), Some(out)) = (&args.photo, &args.out) {
+        let jpeg = runtime.block_on(syncer.case_photo(&device, case, 0))?;
+        std::fs::write(out, &jpeg).with_context(|| format!("writing {}", out.display()))?;
+        println!(
+            "photo of case {case}: {} bytes, as the signed list gives, written to {}",
+            jpeg.len(),
+            out.display()
+        );
+        return Ok(());
+    }
     if !args.offline {
         runtime.block_on(refresh_line(&syncer, &device, args.near));
     }

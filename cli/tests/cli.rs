@@ -339,6 +339,36 @@ fn bulletins_around_the_device_and_a_capture_linked_to_a_case() {
         list(&["--offline", "--near", "52.36,4.86"])["cases"],
         fetched["cases"]
     );
+    // The list carries no photo: opening a case fetches it, the bytes the desk published.
+    let out = device.path().join("c0.jpg");
+    let opened = assert_ok(&sighting(&[
+        "--data",
+        data,
+        "bulletins",
+        "--photo",
+        "C-0",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(opened.contains("photo of case C-0"), "{opened}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        desk.case_photos("C-0").unwrap()[0]
+    );
+    let beijing = sighting(&[
+        "--data",
+        data,
+        "bulletins",
+        "--photo",
+        "C-2",
+        "--out",
+        "x.jpg",
+    ]);
+    assert!(!beijing.status.success());
+    assert!(
+        String::from_utf8_lossy(&beijing.stderr).contains("no photo 0 in the list held"),
+        "{beijing:?}"
+    );
 
     // "This may be C-0", with what the reporter saw; a word off the lists is refused.
     let photo = fixtures().join("Nikon_D70.jpg");

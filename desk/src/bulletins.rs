@@ -2,13 +2,14 @@
 //! signed with the organisation's bulletin key. Drafts and closed cases are never in it, nor
 //! anything private (full name, police reference, family consent, private notes); the last-seen
 //! place goes out rounded to 0.01° (about a kilometre), enough for a phone to sort by distance.
+//! Case photos go beside the tiles (feed v2): a tile names each by digest and size, and a phone
+//! fetches one only when the reporter opens that case.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::signature::Ed25519KeyPair;
-use sighting_core::wire::bulletin::{self, IndexBody, LastSeen, SafetyLine, TileFile};
+use sighting_core::wire::bulletin::{self, IndexBody, LastSeen, PhotoRef, SafetyLine, TileFile};
 use sighting_core::wire::region_tile::RegionTile;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -46,11 +47,12 @@ pub fn case_photo(jpeg: &[u8]) -> Result<Vec<u8>, FeedError> {
     Ok(small)
 }
 
-/// A built feed: `index.json` and the tiles, by name.
+/// A built feed: `index.json`, the tiles by name, and the case photos the tiles name.
 pub struct Feed {
     pub index: IndexBody,
     pub index_json: Vec<u8>,
     pub tiles: BTreeMap<String, Vec<u8>>,
+    pub photos: BTreeMap<PhotoRef, Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,7 @@ pub fn build(
         });
     }
     let mut by_tile: BTreeMap<RegionTile, Vec<bulletin::Case>> = BTreeMap::new();
+    let mut photos = BTreeMap::new();
     for case in state.cases()? {
         if case.publication != Publication::Published {
             continue;
@@ -96,11 +99,16 @@ pub fn build(
         let d = &case.details;
         let tile = RegionTile::at(d.last_seen_lat, d.last_seen_lon)
             .ok_or_else(|| FeedError::Place(case.number.clone()))?;
-        let photos = state.case_photos(&case.number)?;
+        let mut refs = Vec::new();
+        for jpeg in state.case_photos(&case.number)? {
+            let photo = PhotoRef::of(&jpeg);
+            refs.push(photo.clone());
+            photos.insert(photo, jpeg);
+        }
         by_tile
             .entry(tile)
             .or_default()
-            .push(published(&case, &photos, tile));
+            .push(published(&case, refs, tile));
     }
     let mut tiles = BTreeMap::new();
     let mut entries = Vec::new();
@@ -125,12 +133,13 @@ pub fn build(
         index,
         index_json,
         tiles,
+        photos,
     })
 }
 
 /// What a phone may know of a case. Rounding can carry a place just over a tile's edge; it is
 /// kept in the tile its exact place is in.
-fn published(case: &CaseRow, photos: &[Vec<u8>], tile: RegionTile) -> bulletin::Case {
+fn published(case: &CaseRow, photos: Vec<PhotoRef>, tile: RegionTile) -> bulletin::Case {
     let d = &case.details;
     let round = |v: f64| (v * 100.0).round() / 100.0;
     let (lat, lon) = (round(d.last_seen_lat), round(d.last_seen_lon));
@@ -151,19 +160,30 @@ fn published(case: &CaseRow, photos: &[Vec<u8>], tile: RegionTile) -> bulletin::
             lon,
         },
         marks: d.marks.clone(),
-        photos: photos.iter().map(|p| STANDARD.encode(p)).collect(),
+        photos,
     }
 }
 
 impl Feed {
-    /// The body that pushes this feed to the intake (`PUT /v1/bulletins`).
+    /// The body that pushes this feed to the intake (`PUT /v1/bulletins`): the index, its tiles,
+    /// then the photos in the order the tiles name them.
     pub fn push_body(&self) -> Vec<u8> {
-        let tiles = self
+        let tiles: Vec<&Vec<u8>> = self
             .index
             .tiles
             .iter()
-            .filter_map(|t| self.tiles.get(&t.tile));
-        bulletin::push_body(&self.index_json, tiles.map(Vec::as_slice))
+            .filter_map(|t| self.tiles.get(&t.tile))
+            .collect();
+        let opened: Vec<TileFile> = tiles
+            .iter()
+            .filter_map(|bytes| serde_json::from_slice(bytes).ok())
+            .collect();
+        let photos = bulletin::photo::photos_in_push_order(&self.index, &opened);
+        let photos = photos.iter().filter_map(|p| self.photos.get(p));
+        bulletin::push_body(
+            &self.index_json,
+            tiles.into_iter().chain(photos).map(Vec::as_slice),
+        )
     }
 
     /// Pushes the feed to the intake at `intake` (its base URL), authorised by the bulletin key.
@@ -223,11 +243,16 @@ impl Feed {
             .await
     }
 
-    /// Writes `index.json` and `tiles/<tile>.json` under `dir` (what the intake serves).
+    /// Writes `index.json`, `tiles/<tile>.json` and `photos/<sha256>.jpg` under `dir` (what
+    /// the intake serves).
     pub fn write(&self, dir: &Path) -> Result<(), FeedError> {
         std::fs::create_dir_all(dir.join("tiles"))?;
+        std::fs::create_dir_all(dir.join("photos"))?;
         for (name, bytes) in &self.tiles {
             std::fs::write(dir.join("tiles").join(format!("{name}.json")), bytes)?;
+        }
+        for (photo, jpeg) in &self.photos {
+            std::fs::write(dir.join(photo.file_name()), jpeg)?;
         }
         std::fs::write(dir.join("index.json"), &self.index_json)?;
         Ok(())

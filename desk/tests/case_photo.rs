@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::json;
 use sighting_core::capture::{perceptual_hash, phash_distance, CaptureOptions};
+use sighting_core::wire::bulletin::PhotoRef;
 use sighting_desk::app::{self, Desk, DeskConfig};
 use sighting_desk::sightings::PHASH_THRESHOLD;
 use sighting_desk::state::Role;
@@ -139,11 +139,12 @@ async fn a_sideways_case_photo_is_stored_served_and_published_upright() {
         time::Duration::days(7),
     )
     .unwrap();
+    // The tile names the photo (feed v2); phones fetch its bytes when the case is opened.
     let tile: serde_json::Value =
         serde_json::from_slice(feed.tiles.values().next().expect("one tile")).unwrap();
-    let in_bulletin = STANDARD
-        .decode(tile["cases"][0]["photos"][0].as_str().expect("a photo"))
-        .unwrap();
+    let named: PhotoRef = serde_json::from_value(tile["cases"][0]["photos"][0].clone()).unwrap();
+    let in_bulletin = feed.photos[&named].clone();
+    named.open(&in_bulletin).unwrap();
 
     let options = CaptureOptions::default();
     let upright_hash = perceptual_hash(&raw, &options).unwrap();

@@ -1,13 +1,16 @@
 //! The bulletin feed on the intake server: the desk pushes a new feed (`PUT /v1/bulletins`,
 //! format in `core::wire::bulletin`), which is taken only if the bulletin key signed it and it
 //! is newer than the one held, so no password guards it; phones fetch `index.json` and the tiles
-//! of their regions as static files with ETags, without cookies.
+//! of their regions as static files with ETags, without cookies, and a case photo
+//! (`photos/<sha256>.jpg`) when the reporter opens that case.
 //!
 //! A push must carry a `Bulletin-Push` header signed by the bulletin key and made in the last
 //! minutes, checked before a byte of the body is read: a stranger is refused at once and makes
 //! the server hold nothing. Then the body is read frame by frame: the index (at most 1 MiB,
-//! its digest the one the header signed) is checked before any tile is read, and each tile's
-//! length against the signed index before its bytes are.
+//! its digest the one the header signed) is checked before any tile is read, each tile's
+//! length against the signed index before its bytes are, and each photo's against the size its
+//! verified tile gives before its bytes are. Photos are kept as files of the feed, so the store
+//! holds and replaces them with the tiles.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,7 +25,7 @@ use sighting_core::wire::region_tile::RegionTile;
 
 use super::{Intake, Refusal};
 
-/// Bytes of all tiles of one feed at most.
+/// Bytes of all tiles and photos of one feed at most.
 const MAX_FEED_BYTES: u64 = 256 << 20;
 
 fn refused(e: BulletinError) -> Refusal {
@@ -149,10 +152,28 @@ async fn take_feed(intake: &Arc<Intake>, headers: &HeaderMap, body: Body) -> Res
         return Err(refused(BulletinError::TileTooLarge(total as usize)));
     }
     let mut files = vec![("index.json".to_string(), index_json)];
+    let mut tiles = Vec::new();
     for entry in &index.tiles {
         let bytes = frames.next(entry.bytes as usize).await?;
-        TileFile::open(&bytes, &index, &entry.tile).map_err(refused)?;
+        tiles.push(TileFile::open(&bytes, &index, &entry.tile).map_err(refused)?);
         files.push((format!("tiles/{}.json", entry.tile), bytes));
+    }
+    let photos = bulletin::photo::photos_in_push_order(&index, &tiles);
+    let photo_bytes: u64 = photos.iter().map(|p| p.bytes).sum();
+    if total + photo_bytes > MAX_FEED_BYTES {
+        return Err(Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bulletins",
+            format!(
+                "the feed's tiles and photos are {} bytes; the limit is {MAX_FEED_BYTES}",
+                total + photo_bytes
+            ),
+        ));
+    }
+    for photo in photos {
+        let jpeg = frames.next(photo.bytes as usize).await?;
+        photo.open(&jpeg).map_err(refused)?;
+        files.push((photo.file_name(), jpeg));
     }
     if !frames.is_done().await {
         return Err(Refusal::new(
@@ -207,6 +228,17 @@ pub(super) async fn tile(
     }
 }
 
+pub(super) async fn photo(
+    State(intake): State<Arc<Intake>>,
+    Path(file_name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match bulletin::photo::photo_file_name(&file_name) {
+        Some(name) => file(&intake, name, &headers).await,
+        None => no_feed().into_response(),
+    }
+}
+
 /// A file of the held feed, with its digest as the ETag (304 when the phone has it).
 async fn file(intake: &Arc<Intake>, name: String, headers: &HeaderMap) -> Response {
     if intake.config.bulletin_key.is_none() {
@@ -236,9 +268,11 @@ async fn file(intake: &Arc<Intake>, name: String, headers: &HeaderMap) -> Respon
     if cached {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    let json = (
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    (common, [json], bytes).into_response()
+    let kind = if name.ends_with(".jpg") {
+        "image/jpeg"
+    } else {
+        "application/json"
+    };
+    let kind = (header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    (common, [kind], bytes).into_response()
 }

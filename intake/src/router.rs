@@ -34,6 +34,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
         .route("/v1/bulletins", axum::routing::put(bulletins::put))
         .route("/v1/bulletins/index.json", get(bulletins::index))
         .route("/v1/bulletins/tiles/{file}", get(bulletins::tile))
+        .route("/v1/bulletins/photos/{file}", get(bulletins::photo))
         .merge(desk_feed(intake.clone()))
         .layer(middleware::from_fn_with_state(intake.clone(), upload_slots))
         .layer(middleware::from_fn(metadata_limit))

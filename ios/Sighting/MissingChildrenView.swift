@@ -56,7 +56,6 @@ private struct CaseRow: View {
 
     var body: some View {
         HStack {
-            CasePhoto(child: child).frame(width: 72, height: 72)
             VStack(alignment: .leading) {
                 Text(verbatim: words.title(child)).bold()
                 Text(verbatim: words.details(child))
@@ -75,7 +74,7 @@ private struct CasePage: View {
     var body: some View {
         ScrollView {
             VStack(alignment: .leading, spacing: 8) {
-                CasePhoto(child: child).frame(maxWidth: 240, maxHeight: 240)
+                if child.photoCount > 0 { CasePhoto(child: child).frame(maxWidth: 240, maxHeight: 240) }
                 Text(verbatim: words.title(child)).bold()
                 Text(verbatim: words.details(child))
                 if !child.marks.isEmpty {
@@ -92,14 +91,33 @@ private struct CasePage: View {
     }
 }
 
+/// The case's first photo, from the core (the phone's encrypted copy, or fetched now: the list
+/// carries no photos).
 private struct CasePhoto: View {
+    @EnvironmentObject var model: AppModel
     let child: MissingChild
+    @State private var image: UIImage?
+    @State private var message: String?
 
     var body: some View {
-        if let data = child.photos.first, let image = UIImage(data: data) {
-            Image(uiImage: image).resizable().scaledToFit()
-                .accessibilityLabel(Text(verbatim: String(format: String(localized: "Photo of %@ from the organisation"),
-                                                          child.firstName)))
+        Group {
+            if let image {
+                Image(uiImage: image).resizable().scaledToFit()
+                    .accessibilityLabel(Text(verbatim: String(format: String(localized: "Photo of %@ from the organisation"),
+                                                              child.firstName)))
+            } else if let message {
+                Text(verbatim: message).foregroundColor(.red)
+            }
+        }
+        .task(id: child.caseNumber) {
+            do {
+                let data = try await model.client().casePhoto(caseNumber: child.caseNumber, photo: 0)
+                image = UIImage(data: data)
+            } catch let e as SightingError {
+                message = Messages.text(e)
+            } catch {
+                message = String(localized: "Something went wrong inside the app.")
+            }
         }
     }
 }

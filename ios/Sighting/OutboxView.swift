@@ -63,6 +63,9 @@ enum Messages {
         case .BulletinsRefused:
             return say("The list of missing children from the server did not check out and was not used. The list you had is kept.",
                        "服务器发来的失踪儿童名单未通过校验，未被采用。已保留原有名单。")
+        case .CasePhotoRefused:
+            return say("The case photo from the server did not match the published list and was not shown.",
+                       "服务器发来的案件照片与发布的名单不符，未予显示。")
         case .Crypto: return say("Encryption failed. Nothing was sent. Please try again.", "加密失败，未发送任何内容。请重试。")
         case .InvalidInput(let reason): return say("That did not work: \(reason)", "操作未成功：\(reason)")
         case .Internal: return say("Something went wrong inside the app. Your reports are kept.", "应用内部出错。您的报告已保留。")

@@ -53,12 +53,15 @@ fn main() -> Result<()> {
     )?;
     let build = started.elapsed();
     let tile_bytes: usize = feed.tiles.values().map(Vec::len).sum();
+    let photo_bytes: usize = feed.photos.values().map(Vec::len).sum();
     println!(
-        "cases: {n} published; feed built and signed in {:.2} s: index {} KB, {} tiles, {:.1} MB of tiles",
+        "cases: {n} published; feed built and signed in {:.2} s: index {} KB, {} tiles, {:.2} MB of tiles, {} distinct photo(s) beside them ({} KB)",
         build.as_secs_f64(),
         feed.index_json.len() / 1000,
         feed.tiles.len(),
-        tile_bytes as f64 / 1e6
+        tile_bytes as f64 / 1e6,
+        feed.photos.len(),
+        photo_bytes / 1000
     );
 
     let runtime = tokio::runtime::Runtime::new()?;
@@ -152,13 +155,21 @@ fn phone_child(args: &[String]) -> Result<()> {
     let list =
         runtime.block_on(device.call(|d| d.bulletins(OffsetDateTime::now_utc(), Some(PHONE))))?;
     let listed = started.elapsed();
+    let unchanged = runtime.block_on(syncer.refresh_bulletins(&device, Some(PHONE)))?;
+    let nearest = list.cases.first().context("no case near Beijing")?;
+    let started = Instant::now();
+    let photo = runtime.block_on(syncer.case_photo(&device, &nearest.case.number, 0))?;
+    let opened = started.elapsed();
     println!(
-        "phone near Beijing: refresh {:.2} s for {} cases in {} tiles, {:.2} MB downloaded; the list (decrypt, sort) {:.0} ms; peak RSS {:.0} MiB",
+        "phone near Beijing: first refresh {:.2} s for {} cases in {} tiles, {:.3} MB downloaded; unchanged refresh {} bytes downloaded; the list (decrypt, sort) {:.0} ms; a case opened: its photo {} bytes in {:.0} ms; peak RSS {:.0} MiB",
         took.as_secs_f64(),
         list.cases.len(),
         refresh.tiles_downloaded,
         refresh.bytes_downloaded as f64 / 1e6,
+        unchanged.bytes_downloaded,
         listed.as_secs_f64() * 1e3,
+        photo.len(),
+        opened.as_secs_f64() * 1e3,
         test_support::peak_rss_mib()
     );
     Ok(())

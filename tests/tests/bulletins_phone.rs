@@ -8,13 +8,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{StatusCode, Uri};
-use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sighting_core::bulletins::{regions_near, FeedStatus};
 use sighting_core::handle::DeviceHandle;
 use sighting_core::queue::{AttemptError, State};
 use sighting_core::sync::{RefreshError, SyncConfig, SyncListener, Syncer};
-use sighting_core::wire::bulletin::{BulletinError, IndexBody, TileFile, MAX_INDEX_BYTES};
+use sighting_core::wire::bulletin::{
+    BulletinError, IndexBody, PhotoRef, TileFile, MAX_INDEX_BYTES,
+};
 use sighting_core::wire::region_tile::RegionTile;
 use sighting_desk::bulletins::{self, Feed};
 use sighting_desk::state::DeskState;
@@ -149,8 +150,9 @@ async fn a_phone_keeps_the_cases_around_it_encrypted_and_loses_closed_and_expire
     let again = syncer.refresh_bulletins(&phone, None).await.unwrap();
     assert_eq!((again.changed, again.bytes_downloaded), (false, 0));
 
-    // At rest: no name, place, marks or photo bytes in any file of the phone.
-    let photo = STANDARD.decode(&list.cases[0].case.photos[0]).unwrap();
+    // At rest: no name, place, marks or photo bytes in any file of the phone (the photo fetched
+    // as the case is opened).
+    let photo = syncer.case_photo(&phone, "C-0", 0).await.unwrap();
     let window = &photo[photo.len() / 2..photo.len() / 2 + 32];
     for file in files_under(&tmp.path().join("device")) {
         let bytes = std::fs::read(&file).unwrap();
@@ -244,7 +246,7 @@ fn feed_with_an_oversized_photo(feed: &Feed, key: &Ed25519KeyPair) -> (Vec<u8>, 
     let mut tile: TileFile = serde_json::from_slice(bytes).unwrap();
     let mut jpeg = vec![0xFF, 0xD8];
     jpeg.resize(100 << 10, 0);
-    tile.cases[0].photos = vec![STANDARD.encode(&jpeg)];
+    tile.cases[0].photos = vec![PhotoRef::of(&jpeg)];
     let bytes = serde_json::to_vec(&tile).unwrap();
     let mut index: IndexBody = feed.index.clone();
     index.version += 10;

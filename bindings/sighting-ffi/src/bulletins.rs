@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use sighting_core::bulletins::{FeedStatus, NearbyCase};
-use sighting_core::sync::RefreshError;
+use sighting_core::sync::{CasePhotoError, RefreshError};
 use time::OffsetDateTime;
 
 use crate::{LocationFix, SightingClient, SightingError};
@@ -39,8 +39,9 @@ pub struct MissingChild {
     pub last_seen_lon: f64,
     /// Distinguishing marks, visible injury or disability.
     pub marks: String,
-    /// Small JPEGs (a few tens of KB each).
-    pub photos: Vec<Vec<u8>>,
+    /// How many photos the case has: fetch one with `case_photo` when the case is opened (the
+    /// list carries none, so a refresh costs kilobytes).
+    pub photo_count: u32,
     /// Metres from the position given to `bulletins` (worked out on the phone).
     pub distance_m: Option<f64>,
 }
@@ -105,6 +106,21 @@ impl SightingClient {
         })
     }
 
+    /// Photo `photo` (from 0) of a case in the list held: a small JPEG, from the phone's
+    /// encrypted copy or fetched now, checked against the digest and size the signed list gives
+    /// (`CasePhotoRefused` when it does not match; nothing is kept then).
+    pub async fn case_photo(
+        &self,
+        case_number: String,
+        photo: u32,
+    ) -> Result<Vec<u8>, SightingError> {
+        let device = self.device()?;
+        Ok(self
+            .syncer
+            .case_photo(&device, &case_number, photo as usize)
+            .await?)
+    }
+
     /// The cases held on the phone, nearest to `near` first (offline; an expired feed shows
     /// none).
     pub async fn bulletins(
@@ -156,7 +172,6 @@ pub(crate) fn sex(s: sighting_core::wire::bulletin::Sex) -> Sex {
 }
 
 fn missing_child(c: NearbyCase) -> MissingChild {
-    let photos = c.case.photo_bytes();
     let case = c.case;
     MissingChild {
         case_number: case.number,
@@ -168,7 +183,7 @@ fn missing_child(c: NearbyCase) -> MissingChild {
         last_seen_lat: case.last_seen.lat,
         last_seen_lon: case.last_seen.lon,
         marks: case.marks,
-        photos,
+        photo_count: case.photos.len() as u32,
         distance_m: c.distance_m,
     }
 }
@@ -186,6 +201,21 @@ impl From<RefreshError> for SightingError {
             RefreshError::TooLarge | RefreshError::Feed(_) => {
                 SightingError::BulletinsRefused { reason }
             }
+        }
+    }
+}
+
+impl From<CasePhotoError> for SightingError {
+    fn from(e: CasePhotoError) -> Self {
+        let reason = e.to_string();
+        match e {
+            CasePhotoError::Device(h) => h.into(),
+            CasePhotoError::NotHeld { .. } => SightingError::InvalidInput { reason },
+            CasePhotoError::Url(_) => SightingError::Network { reason },
+            CasePhotoError::Network(_) | CasePhotoError::Status(_) => {
+                SightingError::Unreachable { reason }
+            }
+            CasePhotoError::Refused(_) => SightingError::CasePhotoRefused { reason },
         }
     }
 }

@@ -48,6 +48,10 @@ pub enum SightingError {
     /// format); the list held before is kept.
     #[error("bulletins refused: {reason}")]
     BulletinsRefused { reason: String },
+    /// A case photo from the server is not the one the signed list names (digest, or over its
+    /// size); it was not kept.
+    #[error("case photo refused: {reason}")]
+    CasePhotoRefused { reason: String },
     /// A bug or an unexpected state; the app should report it and carry on.
     #[error("internal: {reason}")]
     Internal { reason: String },

@@ -4,11 +4,13 @@
 //! file. A tile's name is a keyed hash of the digest the index lists for it
 //! ([`AtRestKey::file_name`]), not the digest itself: the index is public, so a public name
 //! would tell anyone who can list the folder which 5° cells, and so where, the phone is.
-//! Files are 0600 and folders 0700.
+//! Files are 0600 and folders 0700. A case photo, fetched when the reporter opens the case, is
+//! kept the same way in `bulletins/photos/<name>.sealed`, named by a keyed hash of its digest.
 //!
 //! A new feed is written tiles first, then the index (each file atomically), then tiles the new
 //! index no longer points at are deleted: after a kill at any point the index on disk points only
-//! at tiles that are there, and a closed case's photos are gone once the next feed is kept.
+//! at tiles that are there, and a closed case's photos are gone once the next feed is kept: photos
+//! no held tile names are deleted with the tiles.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -18,11 +20,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::draft::write_atomic;
 use crate::keys::{AtRestKey, KeyError};
-use crate::wire::bulletin::{IndexBody, TileFile};
+use crate::wire::bulletin::{IndexBody, PhotoRef, TileFile};
 
 const INDEX_CONTEXT: &[u8] = b"sighting-bulletin-index/1";
 const TILE_CONTEXT: &[u8] = b"sighting-bulletin-tile/1";
 const TILE_NAME_CONTEXT: &[u8] = b"sighting-bulletin-tile-name/1";
+const PHOTO_CONTEXT: &[u8] = b"sighting-bulletin-photo/1";
+const PHOTO_NAME_CONTEXT: &[u8] = b"sighting-bulletin-photo-name/1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BulletinStoreError {
@@ -63,6 +67,7 @@ impl BulletinStore {
         let dir = data_dir.join("bulletins");
         crate::private_fs::create_dir(&dir)?;
         crate::private_fs::create_dir(&dir.join("tiles"))?;
+        crate::private_fs::create_dir(&dir.join("photos"))?;
         Ok(Self { dir })
     }
 
@@ -132,17 +137,60 @@ impl BulletinStore {
             .held_tiles()
             .map(|t| key.file_name(TILE_NAME_CONTEXT, t.sha256.as_bytes()))
             .collect();
-        self.delete_tiles_except(&keep)
+        self.delete_except("tiles", &keep)?;
+        let mut photos = BTreeSet::new();
+        for entry in feed.held_tiles() {
+            for case in self.tile(key, &entry.sha256)?.cases {
+                photos.extend(case.photos.iter().map(|p| self.photo_name(key, p)));
+            }
+        }
+        self.delete_except("photos", &photos)
     }
 
-    /// Deletes every case photo on the phone (the feed expired); the index stays so the phone
-    /// can say since when, and still refuses an older feed.
+    /// Deletes every case and case photo on the phone (the feed expired); the index stays so the
+    /// phone can say since when, and still refuses an older feed.
     pub fn drop_tiles(&self) -> Result<(), BulletinStoreError> {
-        self.delete_tiles_except(&BTreeSet::new())
+        self.delete_except("tiles", &BTreeSet::new())?;
+        self.delete_except("photos", &BTreeSet::new())
     }
 
-    fn delete_tiles_except(&self, keep: &BTreeSet<String>) -> Result<(), BulletinStoreError> {
-        for entry in fs::read_dir(self.dir.join("tiles"))? {
+    /// A case photo kept on the phone, if it was fetched before; checked again against `photo`
+    /// (its name binds only the digest).
+    pub fn photo(
+        &self,
+        key: &AtRestKey,
+        photo: &PhotoRef,
+    ) -> Result<Option<Vec<u8>>, BulletinStoreError> {
+        let sealed = match fs::read(self.photo_path(key, photo)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            other => other?,
+        };
+        let jpeg = key
+            .open(&photo_context(photo), &sealed)
+            .map_err(|_| BulletinStoreError::Damaged("case photo"))?;
+        photo
+            .open(&jpeg)
+            .map_err(|_| BulletinStoreError::Damaged("case photo"))?;
+        Ok(Some(jpeg.to_vec()))
+    }
+
+    /// Keeps a case photo that was verified against `photo`.
+    pub fn keep_photo(
+        &self,
+        key: &AtRestKey,
+        photo: &PhotoRef,
+        jpeg: &[u8],
+    ) -> Result<(), BulletinStoreError> {
+        let sealed = key.seal(&photo_context(photo), jpeg)?;
+        Ok(write_atomic(&self.photo_path(key, photo), &sealed)?)
+    }
+
+    fn delete_except(
+        &self,
+        folder: &str,
+        keep: &BTreeSet<String>,
+    ) -> Result<(), BulletinStoreError> {
+        for entry in fs::read_dir(self.dir.join(folder))? {
             let entry = entry?;
             let name = entry.file_name();
             let keyed = name.to_str().and_then(|n| n.strip_suffix(".sealed"));
@@ -163,6 +211,25 @@ impl BulletinStore {
         let name = key.file_name(TILE_NAME_CONTEXT, sha256.as_bytes());
         Ok(self.dir.join("tiles").join(format!("{name}.sealed")))
     }
+
+    fn photo_name(&self, key: &AtRestKey, photo: &PhotoRef) -> String {
+        key.file_name(PHOTO_NAME_CONTEXT, photo.sha256.as_bytes())
+    }
+
+    fn photo_path(&self, key: &AtRestKey, photo: &PhotoRef) -> PathBuf {
+        let name = self.photo_name(key, photo);
+        self.dir.join("photos").join(format!("{name}.sealed"))
+    }
+}
+
+/// The digest and the size are bound into the ciphertext.
+fn photo_context(photo: &PhotoRef) -> Vec<u8> {
+    [
+        PHOTO_CONTEXT,
+        photo.sha256.as_bytes(),
+        &photo.bytes.to_be_bytes(),
+    ]
+    .concat()
 }
 
 fn tile_context(sha256: &str) -> Vec<u8> {

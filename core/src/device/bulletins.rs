@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::{Device, DeviceError};
 use crate::bulletins::{nearest_first, Bulletins, FeedStatus, HeldFeed};
-use crate::wire::bulletin::BulletinError;
+use crate::wire::bulletin::{BulletinError, PhotoRef};
 
 impl Device {
     /// The feed the phone holds, if any (what a refresh compares against).
@@ -26,6 +26,34 @@ impl Device {
     ) -> Result<(), DeviceError> {
         self.bulletins
             .replace(&self.keys.at_rest, feed, new_tiles)
+            .map_err(|e| DeviceError::from(e).full_disk_as_storage_full())
+    }
+
+    /// Photo `n` of a case the held feed shows at `now`, as its signed tile names it; `None`
+    /// when no such case or photo is held (closed, expired, or never fetched).
+    pub fn case_photo_ref(
+        &self,
+        now: OffsetDateTime,
+        case_number: &str,
+        n: usize,
+    ) -> Result<Option<PhotoRef>, DeviceError> {
+        let list = self.bulletins(now, None)?;
+        Ok(list
+            .cases
+            .into_iter()
+            .find(|c| c.case.number == case_number)
+            .and_then(|c| c.case.photos.into_iter().nth(n)))
+    }
+
+    /// A case photo fetched before, read back from its encrypted copy.
+    pub fn cached_case_photo(&self, photo: &PhotoRef) -> Result<Option<Vec<u8>>, DeviceError> {
+        Ok(self.bulletins.photo(&self.keys.at_rest, photo)?)
+    }
+
+    /// Keeps a case photo the sync engine verified, encrypted like the tiles.
+    pub fn keep_case_photo(&self, photo: &PhotoRef, jpeg: &[u8]) -> Result<(), DeviceError> {
+        self.bulletins
+            .keep_photo(&self.keys.at_rest, photo, jpeg)
             .map_err(|e| DeviceError::from(e).full_disk_as_storage_full())
     }
 

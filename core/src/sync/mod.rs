@@ -19,6 +19,7 @@
 
 mod body;
 mod bulletins;
+mod case_photo;
 mod config;
 mod outcome;
 mod run;
@@ -40,6 +41,7 @@ use crate::device::{AttemptOutcome, DeviceError};
 use crate::handle::{DeviceHandle, HandleError};
 use crate::queue::{AttemptError, AttemptFailure, PendingUpload, State};
 pub use bulletins::{BulletinRefresh, RefreshError};
+pub use case_photo::CasePhotoError;
 pub use config::{SyncBudget, SyncConfig};
 use outcome::Outcome;
 use run::Run;

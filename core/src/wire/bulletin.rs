@@ -2,20 +2,21 @@
 //! its bulletin key (Ed25519; the public half is in the app's configuration), served by the
 //! intake server as static files.
 //!
-//! Format (bulletin feed v1):
+//! Format (bulletin feed v2; v1 carried each photo as base64 inside its tile, and signed under
+//! `"sighting-bulletin/1\n"`, so a v1 reader refuses a v2 feed whole rather than misread it):
 //!
 //! > The feed is `index.json` and one `tiles/<tile>.json` per region tile holding cases (see
 //! > [`super::region_tile`]). `index.json` is `{"body": B, "sig": S}`: `B` the base64 of the
 //! > index body's JSON bytes, `S` the base64 Ed25519 signature by the bulletin key over
-//! > `"sighting-bulletin/1\n" || bytes(B)`. The body is `{"version": n, "issued_at": t,
+//! > `"sighting-bulletin/2\n" || bytes(B)`. The body is `{"version": n, "issued_at": t,
 //! > "expires_at": t, "safety_line": {"en": …, "zh": …}, "tiles": [{"tile": name, "sha256":
 //! > hex, "bytes": n, "cases": [number, …]}]}` with times in RFC 3339 UTC and `version`
 //! > strictly increasing from feed to feed. A tile file is `{"tile": name, "cases": [case, …]}`
 //! > and is valid only if its bytes hash to the `sha256` the index lists for it: the one
 //! > signature covers every tile. A case is `{"number", "first_name", "sex": "boy" | "girl" |
 //! > "unknown", "age_when_missing": years, "missing_since": "YYYY-MM-DD", "last_seen":
-//! > {"district", "lat", "lon"}, "marks", "photos": [base64 JPEG, …]}`. Readers ignore fields
-//! > they do not know.
+//! > {"district", "lat", "lon"}, "marks", "photos": [{"sha256", "bytes"}, …]}`, the photos'
+//! > JPEG bytes served apart (see [`photo`]). Readers ignore fields they do not know.
 //!
 //! Pushing a feed (desk → intake, `PUT /v1/bulletins`):
 //!
@@ -25,12 +26,13 @@
 //! > by the bulletin key over `"sighting-bulletin-push/1\n" || t || "\n" || sha256`. The intake
 //! > checks that header (signature, and `t` within 5 minutes of its clock) before it reads a
 //! > byte of the body, then the index's digest against it, its signature and version before it
-//! > reads a tile, each tile's length against the index before reading it, and refuses trailing
-//! > bytes.
+//! > reads a tile, each tile's length against the index before reading it, then each photo's
+//! > length against its tile before reading it (see [`photo`]), and refuses trailing bytes.
 //!
 //! A reader refuses, whole: a bad signature, an older version than the one it has, an index past
 //! its expiry, a tile that does not hash to the index's digest or that holds a case the index
-//! does not list under it, and anything over the limits below.
+//! does not list under it, a photo that is not the one its tile names, and anything over the
+//! limits below.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::signature::{Ed25519KeyPair, UnparsedPublicKey, ED25519};
@@ -40,7 +42,10 @@ use time::OffsetDateTime;
 
 use super::region_tile::RegionTile;
 
-const CONTEXT: &[u8] = b"sighting-bulletin/1\n";
+pub mod photo;
+pub use photo::PhotoRef;
+
+const CONTEXT: &[u8] = b"sighting-bulletin/2\n";
 const PUSH_CONTEXT: &[u8] = b"sighting-bulletin-push/1\n";
 /// The header that authorises a push.
 pub const PUSH_HEADER: &str = "bulletin-push";
@@ -113,8 +118,8 @@ pub struct Case {
     pub missing_since: String,
     pub last_seen: LastSeen,
     pub marks: String,
-    /// Base64 JPEGs.
-    pub photos: Vec<String>,
+    /// The photos, fetched apart when the case is opened.
+    pub photos: Vec<PhotoRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +150,10 @@ pub enum BulletinError {
     Expired(String),
     #[error("bulletin tile {0} does not match the index")]
     TileMismatch(String),
+    #[error("case photo {0:.12}… does not match the digest its signed bulletin gives")]
+    PhotoMismatch(String),
+    #[error("a case photo of {got} bytes or more came where its signed bulletin gives {signed}")]
+    PhotoTooLarge { signed: u64, got: u64 },
     #[error("the push is not authorised by the bulletin key: {0}")]
     PushNotAuthorised(&'static str),
 }
@@ -309,14 +318,6 @@ impl TileFile {
 }
 
 impl Case {
-    /// The photos' JPEG bytes (checked when the feed was read: base64, under the size limit).
-    pub fn photo_bytes(&self) -> Vec<Vec<u8>> {
-        self.photos
-            .iter()
-            .filter_map(|p| STANDARD.decode(p).ok())
-            .collect()
-    }
-
     fn check(&self) -> Result<(), BulletinError> {
         let texts = [
             &self.number,
@@ -337,25 +338,7 @@ impl Case {
                 self.photos.len()
             )));
         }
-        for photo in &self.photos {
-            // Base64 is 4/3 of the bytes: check the text's length before decoding it.
-            if photo.len() > MAX_PHOTO_BYTES.div_ceil(3) * 4 {
-                return Err(malformed(format!(
-                    "case {}: a photo over {MAX_PHOTO_BYTES} bytes",
-                    self.number
-                )));
-            }
-            let jpeg = STANDARD
-                .decode(photo)
-                .map_err(|_| malformed("a photo is not base64"))?;
-            if !jpeg.starts_with(&[0xFF, 0xD8]) {
-                return Err(malformed(format!(
-                    "case {}: a photo is not a JPEG",
-                    self.number
-                )));
-            }
-        }
-        Ok(())
+        self.photos.iter().try_for_each(PhotoRef::check)
     }
 }
 

@@ -14,8 +14,10 @@ fn public(key: &Ed25519KeyPair) -> [u8; 32] {
 }
 
 /// The smallest JPEG-looking photo: SOI, EOI.
-fn photo() -> String {
-    STANDARD.encode([0xFF, 0xD8, 0xFF, 0xD9])
+const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xD9];
+
+fn photo() -> PhotoRef {
+    PhotoRef::of(JPEG)
 }
 
 fn case(number: &str, lat: f64, lon: f64) -> Case {
@@ -70,8 +72,8 @@ fn a_signed_feed_opens_and_its_bytes_are_the_vector() {
     assert_eq!(
         (digest(&index), digest(&tile)),
         (
-            "aed79dde3ac91f1099339cd53fef5c235f8f36cb022c59bd6eaff25dc1386a34".to_string(),
-            "17c5f18eb79d58d4b05c2e4526ac2bba0accc196c9d5b233ddf648a22ed99e4f".to_string()
+            "f28895325f0959737d6f905f3c3f51c0a0a3ae754ad1a8b351135e171716ba2a".to_string(),
+            "4814743fd08e9dbccab1820e6e5e7fc5e40839fa693e84b0deb21c9b276a8cfe".to_string()
         )
     );
 }
@@ -170,11 +172,15 @@ fn bad_cases_are_refused_before_signing_or_reading() {
         .unwrap_err()
     };
     assert!(matches!(
-        bad(|c| c.photos = vec![STANDARD.encode(vec![0xFF; MAX_PHOTO_BYTES + 10])]),
+        bad(|c| c.photos = vec![PhotoRef::of(&vec![0xFF; MAX_PHOTO_BYTES + 10])]),
         BulletinError::Malformed(_)
     ));
     assert!(matches!(
-        bad(|c| c.photos = vec![STANDARD.encode(b"GIF89a")]),
+        bad(|c| c.photos[0].sha256 = c.photos[0].sha256.to_uppercase()),
+        BulletinError::Malformed(_)
+    ));
+    assert!(matches!(
+        bad(|c| c.photos[0].bytes = 0),
         BulletinError::Malformed(_)
     ));
     assert!(matches!(
@@ -195,6 +201,59 @@ fn bad_cases_are_refused_before_signing_or_reading() {
             BulletinError::Malformed(_)
         ),
         "not in its tile"
+    );
+}
+
+#[test]
+fn a_photo_opens_only_as_its_tile_names_it() {
+    let (index, tile, _) = feed(3);
+    let body = IndexBody::open(&index, &public(&key()), None, NOW).unwrap();
+    let tile = TileFile::open(&tile, &body, "25-59").unwrap();
+    let signed = &tile.cases[0].photos[0];
+    // The vector: the digest and size of the four bytes, and where the intake serves them.
+    assert_eq!(
+        (signed.sha256.as_str(), signed.bytes, signed.file_name()),
+        (
+            "32461d5bd1773012acef0ba15636752949bd7c2ce50f9172159d9f56cf0dd9af",
+            4,
+            format!("photos/{}.jpg", signed.sha256)
+        )
+    );
+    assert_eq!(signed.open(JPEG), Ok(()));
+    assert_eq!(
+        signed.open(&[0xFF, 0xD8, 0xFF, 0xDA]),
+        Err(BulletinError::PhotoMismatch(signed.sha256.clone()))
+    );
+    assert_eq!(
+        signed.open(&[0xFF, 0xD8, 0xFF]),
+        Err(BulletinError::PhotoMismatch(signed.sha256.clone()))
+    );
+    assert_eq!(
+        signed.open(&[0xFF, 0xD8, 0xFF, 0xD9, 0]),
+        Err(BulletinError::PhotoTooLarge { signed: 4, got: 5 })
+    );
+    let gif = PhotoRef::of(b"GIF89a");
+    assert!(matches!(
+        gif.open(b"GIF89a"),
+        Err(BulletinError::Malformed(_))
+    ));
+    // Only canonical names reach a store.
+    assert_eq!(
+        photo::photo_file_name(&format!("{}.jpg", signed.sha256)),
+        Some(signed.file_name())
+    );
+    for bad in ["x.jpg", "../index.json", &signed.sha256.to_uppercase()] {
+        assert_eq!(photo::photo_file_name(bad), None, "{bad:?}");
+    }
+    // A push carries each distinct photo once, in the order the tiles first list it.
+    let mut two = tile.clone();
+    two.cases.push(case("C-2026-002", 39.93, 116.45));
+    two.cases[1]
+        .photos
+        .insert(0, PhotoRef::of(&[0xFF, 0xD8, 1]));
+    assert_eq!(
+        photo::photos_in_push_order(&body, [&two]),
+        vec![photo(), PhotoRef::of(&[0xFF, 0xD8, 1])]
     );
 }
 

@@ -63,6 +63,9 @@ class BulletinsTest {
             assertEquals(listOf("C-1", "C-2"), list.cases.map { it.caseNumber }, "nearest first, Beijing not fetched")
             assertTrue(list.cases[0].distanceM!! < list.cases[1].distanceM!!)
             assertEquals(Sex.BOY, list.cases[0].sex)
+            // The list carries no photo: it is fetched, checked and kept when the case is opened.
+            assertEquals(1u, list.cases[0].photoCount)
+            assertEquals(listOf<Byte>(-1, -40), client.casePhoto("C-1", 0u).take(2))
             assertTrue(list.safetyLine!!.en.contains("approach") && list.safetyLine!!.zh.isNotEmpty())
             assertTrue(list.status is BulletinStatus.Current)
 

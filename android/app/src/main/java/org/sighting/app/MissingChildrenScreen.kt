@@ -22,6 +22,7 @@ import androidx.compose.runtime.remember
 import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.graphics.ImageBitmap
 import androidx.compose.ui.graphics.asImageBitmap
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.text.font.FontWeight
@@ -38,8 +39,9 @@ import org.sighting.shell.userMessage
 
 /**
  * The organisation's published cases near the phone, offline, nearest first; a case page with
- * the safety line and "I may have seen this child", which links the next capture to the case.
- * Only a coarse area is ever asked for (the core picks 5° cells around the fix).
+ * the photo, the safety line and "I may have seen this child", which links the next capture to
+ * the case. Only a coarse area is ever asked for (the core picks 5° cells around the fix); the
+ * list carries no photos, so a case's photo is fetched (and checked, and kept) when it is opened.
  */
 @Composable
 internal fun MissingChildrenScreen(activity: ComponentActivity, mayBe: (String) -> Unit) {
@@ -93,8 +95,7 @@ internal fun MissingChildrenScreen(activity: ComponentActivity, mayBe: (String) 
                 LazyColumn {
                     items(shell.rows(current), key = { it.caseNumber }) { row ->
                         Row(Modifier.fillMaxWidth().clickable { open = row }.padding(vertical = 8.dp)) {
-                            Photo(row, Modifier.size(72.dp))
-                            Column(Modifier.padding(start = 8.dp)) {
+                            Column {
                                 Text(row.title, fontWeight = FontWeight.Bold)
                                 Text(row.details)
                                 row.distance?.let { Text(it) }
@@ -103,7 +104,7 @@ internal fun MissingChildrenScreen(activity: ComponentActivity, mayBe: (String) 
                     }
                 }
             } else {
-                Photo(shown, Modifier.size(240.dp))
+                if (shown.hasPhoto) Photo(activity, shown, Modifier.size(240.dp))
                 Text(shown.title, fontWeight = FontWeight.Bold)
                 Text(shown.details)
                 if (case.marks.isNotBlank()) Text(stringResource(R.string.case_marks, case.marks))
@@ -115,10 +116,19 @@ internal fun MissingChildrenScreen(activity: ComponentActivity, mayBe: (String) 
     }
 }
 
+/** The case's first photo, from the core (the phone's encrypted copy, or fetched now). */
 @Composable
-private fun Photo(row: MissingChildRow, modifier: Modifier) {
-    val bitmap = remember(row.caseNumber) {
-        row.photo?.let { BitmapFactory.decodeByteArray(it, 0, it.size)?.asImageBitmap() }
-    } ?: return
-    Image(bitmap, stringResource(R.string.case_photo_description, row.title), modifier)
+private fun Photo(activity: ComponentActivity, row: MissingChildRow, modifier: Modifier) {
+    var bitmap by remember(row.caseNumber) { mutableStateOf<ImageBitmap?>(null) }
+    var failed by remember(row.caseNumber) { mutableStateOf<String?>(null) }
+    LaunchedEffect(row.caseNumber) {
+        try {
+            val jpeg = withContext(Dispatchers.IO) { activity.sighting.client().casePhoto(row.caseNumber, 0u) }
+            bitmap = BitmapFactory.decodeByteArray(jpeg, 0, jpeg.size)?.asImageBitmap()
+        } catch (e: SightingException) {
+            failed = userMessage(e)
+        }
+    }
+    failed?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+    bitmap?.let { Image(it, stringResource(R.string.case_photo_description, row.title), modifier) }
 }

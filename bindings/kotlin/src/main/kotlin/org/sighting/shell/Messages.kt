@@ -35,6 +35,10 @@ fun userMessage(e: SightingException, language: Language = Language.of()): Strin
             "The list of missing children from the server did not check out and was not used. The list you had is kept.",
             "服务器发来的失踪儿童名单未通过校验，未被采用。已保留原有名单。",
         )
+        is SightingException.CasePhotoRefused -> say(
+            "The case photo from the server did not match the published list and was not shown.",
+            "服务器发来的案件照片与发布的名单不符，未予显示。",
+        )
         is SightingException.Crypto -> say("Encryption failed. Nothing was sent. Please try again.", "加密失败，未发送任何内容。请重试。")
         is SightingException.InvalidInput -> say("That did not work: ${e.reason}", "操作未成功：${e.reason}")
         is SightingException.Internal -> say(

@@ -15,8 +15,8 @@ data class MissingChildRow(
     val details: String,
     /** "1.8 km away", or null without a position. */
     val distance: String?,
-    /** The first case photo (a small JPEG), shown beside the line. */
-    val photo: ByteArray?,
+    /** The case has a photo: fetched (`SightingClient.casePhoto`) when the case is opened. */
+    val hasPhoto: Boolean,
 )
 
 /**
@@ -61,7 +61,7 @@ class MissingChildren(
             "${c.missingSince} 失踪，当时 ${c.ageWhenMissing} 岁；最后出现在${c.lastSeenDistrict}",
         ),
         distance = c.distanceM?.let { distance(it) },
-        photo = c.photos.firstOrNull(),
+        hasPhoto = c.photoCount > 0u,
     )
 
     private fun sex(s: Sex) = when (s) {

@@ -19,7 +19,7 @@ class MissingChildrenTest {
     private fun child(distance: Double?) = MissingChild(
         caseNumber = "C-7", firstName = "Lin", sex = Sex.GIRL, ageWhenMissing = 8u,
         missingSince = "2026-05-20", lastSeenDistrict = "Haidian", lastSeenLat = 39.96, lastSeenLon = 116.30,
-        marks = "scar", photos = listOf(byteArrayOf(-1, -40)), distanceM = distance,
+        marks = "scar", photoCount = 1u, distanceM = distance,
     )
 
     @Test
