@@ -279,14 +279,8 @@ fn a_candidate_decision_is_kept_and_audited_with_case_and_sighting() {
     desk.record_opened(&[opened]).unwrap();
 
     // A decision may be changed until it is a possible match (then a second reviewer decides).
-    desk.decide_candidate(
-        &ana,
-        "C-1",
-        "r1",
-        Decision::NotThisChild,
-        Some("no scar"),
-    )
-    .unwrap();
+    desk.decide_candidate(&ana, "C-1", "r1", Decision::NotThisChild, Some("no scar"))
+        .unwrap();
     desk.decide_candidate(&cm, "C-1", "r1", Decision::PossibleMatch, None)
         .unwrap();
     let kept = desk.candidate_decisions("C-1").unwrap();
