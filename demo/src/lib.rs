@@ -90,10 +90,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let dir = root.display();
         println!("Review these sightings in the desk app (a reviewer first, then the desk):");
         println!(
-            "   sighting-server desk-user add --state {dir}/desk --name you   (then type a passphrase of 12+ characters)"
+            "   cargo run --release -p sighting-server -- desk-user add --state {dir}/desk --name you   (then type a passphrase of 12+ characters)"
         );
         println!(
-            "   sighting-server desk --identity {dir}/org/identity.txt --state {dir}/desk --data {dir}/server"
+            "   cargo run --release -p sighting-server -- desk --identity {dir}/org/identity.txt --state {dir}/desk --data {dir}/server"
         );
         println!("   then open http://127.0.0.1:8090/ in a browser and log in.");
     } else {

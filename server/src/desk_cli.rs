@@ -62,7 +62,8 @@ pub struct DeskArgs {
     /// Where to push the feed, when it is not the --intake the desk pulls from.
     #[arg(long, requires = "bulletin_key")]
     bulletin_intake: Option<String>,
-    /// Lead packages: kept with the state for the app and for `sighting-server lead`.
+    /// Lead packages: kept with the state for the app and for `sighting-server lead` (the
+    /// lead key defaults to lead.key beside --identity).
     #[command(flatten)]
     lead: crate::lead_cli::SettingsArgs,
 }
@@ -188,7 +189,7 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
         args.listen
     );
     tracing_subscriber::fmt().with_target(false).init();
-    args.lead.keep(&args.state)?;
+    args.lead.keep_beside(&args.state, &args.identity)?;
     let ca = args.ca.map(std::fs::read).transpose().context("--ca")?;
     let bulletins = match (
         &args.bulletin_key,

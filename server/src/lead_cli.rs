@@ -82,6 +82,23 @@ impl SettingsArgs {
         }
         LeadConfig::load(state)?.merged(given).save(state)
     }
+
+    /// As [`SettingsArgs::keep`]; with no lead key given or kept yet, `lead.key` beside the
+    /// identity where keygen put it (as `server.pub` is found).
+    pub fn keep_beside(
+        mut self,
+        state: &std::path::Path,
+        identity: &std::path::Path,
+    ) -> anyhow::Result<()> {
+        if self.lead_key.is_none() && LeadConfig::load(state)?.key.is_none() {
+            let beside = identity
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(sighting_desk::keygen::LEAD_KEY_FILE);
+            self.lead_key = beside.is_file().then_some(beside);
+        }
+        self.keep(state)
+    }
 }
 
 /// A path kept in the settings is read later from another directory.

@@ -30,10 +30,13 @@ fn sighting_binary() -> PathBuf {
     profile_dir.join("sighting")
 }
 
-/// A printed command line, with `sighting-server` the binary under test.
+/// A printed command line, `cargo run --release -p sighting-server -- …`: the binary under test
+/// is the one that command builds and runs.
 fn as_printed(line: &str) -> Command {
-    let mut words = line.split_whitespace();
-    assert_eq!(words.next(), Some("sighting-server"), "{line}");
+    let rest = line
+        .strip_prefix("cargo run --release -p sighting-server -- ")
+        .unwrap_or_else(|| panic!("not a sighting-server command: {line}"));
+    let words = rest.split_whitespace();
     let mut command = Command::new(SERVER);
     command.args(words.take_while(|w| !w.starts_with('(')));
     command
@@ -80,16 +83,20 @@ fn the_desk_started_as_the_demo_prints_it_shows_the_demos_sightings() {
             .to_string()
     };
 
-    let mut add = as_printed(&line("sighting-server desk-user add"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut add = as_printed(&line(
+        "cargo run --release -p sighting-server -- desk-user add",
+    ))
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     let added = add.wait_with_output().unwrap();
     assert!(added.status.success(), "desk-user add failed");
 
-    let mut desk = as_printed(&line("sighting-server desk --identity"));
+    let mut desk = as_printed(&line(
+        "cargo run --release -p sighting-server -- desk --identity",
+    ));
     let desk = desk
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -130,4 +137,14 @@ fn the_desk_started_as_the_demo_prints_it_shows_the_demos_sightings() {
         String::from_utf8_lossy(&clicked.stderr)
     );
     assert!(desk.0.try_wait().unwrap().is_none(), "the desk still runs");
+    // Started as printed, the desk signs lead packages with the key keygen put beside the
+    // identity: nothing more to give.
+    let kept_settings: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(kept.join("desk").join("lead-settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        kept_settings["key"],
+        kept.join("org").join("lead.key").to_str().unwrap()
+    );
 }

@@ -291,7 +291,9 @@ await axeCheck(page, "a case's candidates");
 if (process.env.DESK_SCREENSHOTS) await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/case-zh.png`, fullPage: true });
 // From the candidate: the sighting's place in km, the reporter's note isolated, both photos
 // enlarged side by side.
-assert.ok((await text(page, "#candidates tbody tr:first-child .km")).includes(" 公里"));
+// The distance once, as the first reason, to a tenth of a kilometre.
+const distance = await text(page, '#candidates tbody tr:first-child li[data-kind="from_last_seen"]');
+assert.match(distance, /距孩子最后出现地点 \d+(\.\d)? 公里/);
 assert.equal(await first.locator(".reporter-note bdi").innerText(), "she looked like the girl on the poster");
 await first.locator("button.enlarge").click();
 await page.waitForSelector("#compare-dialog[open]");

@@ -261,10 +261,7 @@ fn sighting_blocks(f: &Facts<'_>, lang: Lang, i: usize) -> Vec<Block> {
         let off = s.clock_skew_s.unwrap_or(0);
         rows.push((
             w("The phone's clock", "手机时钟"),
-            Text::Desk(match lang {
-                Lang::En => format!("off by {off} s: trust the corrected time"),
-                Lang::Zh => format!("偏差 {off} 秒：请以校正后的时间为准"),
-            }),
+            Text::Desk(words::clock_off(lang, off)),
         ));
     }
     rows.extend(place_rows(f, lang, s));

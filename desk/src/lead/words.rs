@@ -188,8 +188,44 @@ pub(super) fn direction(lang: Lang, from: (f64, f64), to: (f64, f64)) -> String 
     pick(lang, en[step], zh[step])
 }
 
+/// How far off the phone's clock was (seconds, positive: ahead of the server's), in the unit
+/// a person reads it in: "19 years" means more than "-571615573 s".
+pub(super) fn clock_off(lang: Lang, skew_s: i64) -> String {
+    let s = skew_s.unsigned_abs();
+    let (n, en, zh) = match s {
+        s if s >= 2 * 365 * 86_400 => (s / (365 * 86_400), "years", "年"),
+        s if s >= 2 * 86_400 => (s / 86_400, "days", "天"),
+        s if s >= 2 * 3_600 => (s / 3_600, "hours", "小时"),
+        s if s >= 120 => (s / 60, "minutes", "分钟"),
+        s => (s, "seconds", "秒"),
+    };
+    match (lang, skew_s >= 0) {
+        (Lang::En, true) => format!("{n} {en} ahead of the server's: trust the corrected time"),
+        (Lang::En, false) => format!("{n} {en} behind the server's: trust the corrected time"),
+        (Lang::Zh, true) => format!("比服务器快约 {n} {zh}：请以校正后的时间为准"),
+        (Lang::Zh, false) => format!("比服务器慢约 {n} {zh}：请以校正后的时间为准"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_clock_far_off_is_said_in_years_and_a_near_one_in_minutes() {
+        use super::{clock_off, Lang};
+        assert_eq!(
+            clock_off(Lang::En, -571_615_573),
+            "18 years behind the server's: trust the corrected time"
+        );
+        assert_eq!(
+            clock_off(Lang::Zh, 300),
+            "比服务器快约 5 分钟：请以校正后的时间为准"
+        );
+        assert_eq!(
+            clock_off(Lang::En, 3 * 86_400 + 5),
+            "3 days ahead of the server's: trust the corrected time"
+        );
+    }
+
     use super::*;
 
     #[test]

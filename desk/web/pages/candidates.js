@@ -57,7 +57,8 @@
     open.addEventListener("click", () => D.openSighting(id));
     about.append(open);
     if (report.captured_at) about.append(el("br"), D.time(report.captured_at));
-    about.append(el("p", report.km == null ? t("distance_unknown") : t("distance_km", { km: report.km }), { class: "km" }));
+    // Where it is known, the distance is the first reason (one figure, not two roundings).
+    if (report.km == null) about.append(el("p", t("distance_unknown"), { class: "km" }));
     if (report.note) {
       const note = el("p", null, { class: "stranger reporter-note", dir: "auto" });
       note.append(el("span", t("reporter_note") + " "), el("bdi", report.note));
@@ -65,7 +66,7 @@
     }
 
     const reasons = el("ul", null, { class: "reasons" });
-    for (const r of candidate.reasons) reasons.append(el("li", reason(r), { "data-kind": r.kind }));
+    for (const r of candidate.reasons) reasons.append(el("li", reason(r, report.km), { "data-kind": r.kind }));
     if (candidate.same_photo.length) {
       reasons.append(el("li", t("same_photo_merged", { n: candidate.same_photo.length })));
     }
@@ -77,13 +78,13 @@
   }
 
   // A reason in words, its values filled in (a sex or age band in words too).
-  function reason(r) {
+  function reason(r, km) {
     const vars = { ...r };
     if (r.seen && typeof r.seen === "string") {
       vars.seen = r.kind.startsWith("sex_") ? t("sex_" + r.seen) : t("age_" + r.seen);
     }
-    // Whole kilometres in the ranking: under one is "< 1", not a misleading 0.
-    if (r.km === 0) vars.km = "< 1";
+    // The distance to a tenth of a kilometre, as the desk measured it for this row.
+    if (r.km !== undefined && km != null) vars.km = km < 10 ? km.toFixed(1) : String(Math.round(km));
     return t("reason_" + r.kind, vars);
   }
 

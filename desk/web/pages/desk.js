@@ -222,6 +222,8 @@
     current = await response.json();
     meanwhile = since === null ? [] : current.audit.filter((e) => e.seq > since);
     renderDetail(current);
+    // A message answers the save it came from, not this sighting.
+    $("triage-message").textContent = "";
     // Never anyone else's words in this reviewer's box: theirs are in the history.
     $("triage-note").value = typed ? typed.note : "";
     $("triage-to").value = typed && current.next.includes(typed.to) ? typed.to : "";
@@ -288,7 +290,10 @@
     $("detail-tags-heading").hidden = tags.length === 0;
     definitions($("detail-tags"), tags.map(([k, v]) => [visible(k), visible(typeof v === "string" ? v : JSON.stringify(v))]));
 
-    definitions($("detail-observations"), observations(report && report.observations, current.case_known));
+    // What the reporter saw: the heading only when they said something.
+    const seen = observations(report && report.observations, current.case_known);
+    $("detail-observations-heading").hidden = seen.length === 0;
+    definitions($("detail-observations"), seen);
     $("detail-triage").textContent = t("triage_" + triage.triage);
     // Keeping the status is the default: a note alone is a comment.
     const chosen = $("triage-to").value;

@@ -152,7 +152,9 @@
     for (const [group, at] of groups) {
       if (at.length > 1) L.polyline(at, { color: "#0d47a1", weight: 2, dashArray: "6 6", className: `same-photo same-photo-${group}` }).addTo(samePhotos);
     }
-    if (points.length && fit) map.fitBounds(points.map((p) => [p[1], p[2]]), { maxZoom: 12, padding: [30, 30] });
+    // With no street map, not past the zoom where the country outlines still say where it is.
+    const maxZoom = D.config().tiles ? 12 : CITY_ZOOM - 1;
+    if (points.length && fit) map.fitBounds(points.map((p) => [p[1], p[2]]), { maxZoom, padding: [30, 30] });
   }
 
   // The map's pane shown again: Leaflet measures it anew.
