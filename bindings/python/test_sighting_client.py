@@ -195,7 +195,11 @@ def desk_publishes(server, state, cases, close=()):
     if not state.exists():
         run("desk-user", "add", "--state", state, "--name", "chen", "--role", "case_manager",
             input=b"a long desk password\n")
-    case = ("case", "--state", state, "--as", "chen")
+    # Acting as chen takes chen's passphrase (in a file, as a script gives it).
+    passphrase = state.parent / "chen.pass"
+    passphrase.write_text("a long desk password\n")
+    passphrase.chmod(0o600)
+    case = ("case", "--state", state, "--as", "chen", "--passphrase-file", passphrase)
     for number, lat, lon in cases:
         run(*case, "add", "--number", number, "--first-name", "Lin", "--sex", "girl",
             "--age-when-missing", "8", "--missing-since", "2026-05-20", "--district", "Centrum",

@@ -60,7 +60,11 @@ class IntakeServer : AutoCloseable {
             add.inputStream.readBytes()
             check(add.waitFor() == 0) { "desk-user add failed" }
         }
-        val case = arrayOf(binary, "case", "--state", desk.path, "--as", "chen")
+        // Acting as chen takes chen's passphrase (in a file, as a script gives it).
+        val passphrase = File(dir, "chen.pass").apply { writeText("a long desk password\n") }
+        val case = arrayOf(
+            binary, "case", "--state", desk.path, "--as", "chen", "--passphrase-file", passphrase.path,
+        )
         for ((number, lat, lon) in cases) {
             run(
                 *case, "add", "--number", number, "--first-name", "Lin", "--sex", "boy",
