@@ -237,6 +237,15 @@ async fn desk_app(
         opened as f64 / took,
         test_support::peak_rss_mib()
     );
+    // What every later poll costs the desk when nothing arrived (the directory listed, every
+    // report's state looked up, the same-photo groups recomputed).
+    let started = Instant::now();
+    let d = desk.clone();
+    let again = tokio::task::spawn_blocking(move || d.open_new()).await??;
+    println!(
+        "desk app: a poll with nothing new ({again} opened) took {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let ana = desk
         .state
         .add_reviewer("ana", "bench password", Role::Reviewer)?;

@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sighting_core::bulletins::distance_m;
-use sighting_core::capture::phash_distance;
 use sighting_core::report::{Manifest, ManifestLocation, Observations};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -16,6 +14,9 @@ use time::OffsetDateTime;
 use super::receipts::ReceiptCheck;
 use super::state::reports::FailureReason;
 use sighting_core::wire::desk_feed::IntakeRecord;
+
+mod groups;
+pub use groups::same_photo_groups;
 
 /// Two photos whose dHashes differ in at most this many of 64 bits show the same picture.
 /// Tuned on the shared fixtures (`tests/desk.rs` prints the figures): the same photo
@@ -238,43 +239,6 @@ impl PhotoFacts {
     }
 }
 
-/// Groups [`group_same_photos`]'s way over [`PhotoFacts`]: each report's group
-/// number (1, 2, …, by each group's first capture), `None` when no other report has its photo.
-pub fn same_photo_groups(facts: &[PhotoFacts]) -> Vec<Option<u32>> {
-    let n = facts.len();
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for i in 0..n {
-        let Some(a) = facts[i].hash else { continue };
-        for j in i + 1..n {
-            let Some(b) = facts[j].hash else { continue };
-            if phash_distance(a, b) <= PHASH_THRESHOLD && plausible(&facts[i], &facts[j]) {
-                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
-                parent[ri] = rj;
-            }
-        }
-    }
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..n {
-        groups.entry(root(&mut parent, i)).or_default().push(i);
-    }
-    let mut same: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
-    same.sort_by_key(|g| g.iter().filter_map(|&i| facts[i].time_ms).min());
-    let mut numbers = vec![None; n];
-    for (k, group) in same.iter().enumerate() {
-        for &i in group {
-            numbers[i] = Some(k as u32 + 1);
-        }
-    }
-    numbers
-}
-
 /// Groups verified reports that carry the same photo (dHash within [`PHASH_THRESHOLD`]: sent
 /// twice, or re-encoded on the way) at a place and time one child could have moved between;
 /// numbers the groups `P1`, `P2`, … by their first report. Reports without a location group on
@@ -284,22 +248,6 @@ pub fn group_same_photos(sightings: &mut [Sighting]) {
     for (s, group) in sightings.iter_mut().zip(same_photo_groups(&facts)) {
         s.same_photo = group.map(|k| format!("P{k}"));
     }
-}
-
-/// Whether one child could have been at both places at those times.
-fn plausible(a: &PhotoFacts, b: &PhotoFacts) -> bool {
-    let (Some(lat1), Some(lon1), Some(lat2), Some(lon2)) = (a.lat, a.lon, b.lat, b.lon) else {
-        return true;
-    };
-    let elapsed = match (a.time_ms, b.time_ms) {
-        (Some(t1), Some(t2)) => (t1 - t2).abs() as f64 / 1000.0,
-        _ => return true,
-    };
-    let reach = PLACE_MARGIN_M
-        + a.accuracy_m.unwrap_or(0.0)
-        + b.accuracy_m.unwrap_or(0.0)
-        + WALK_M_PER_S * elapsed;
-    distance_m((lat1, lon1), (lat2, lon2)) <= reach
 }
 
 #[cfg(test)]
