@@ -1,6 +1,9 @@
 package org.sighting.app
 
 import androidx.activity.ComponentActivity
+import androidx.compose.ui.semantics.SemanticsProperties
+import androidx.compose.ui.semantics.getOrNull
+import androidx.compose.ui.test.SemanticsMatcher
 import androidx.compose.ui.test.junit4.createAndroidComposeRule
 import androidx.compose.ui.test.onAllNodesWithText
 import androidx.compose.ui.test.onNodeWithText
@@ -54,9 +57,18 @@ class OutboxScreenTest {
         compose.setContent { OutboxScreen(compose.activity) }
     }
 
+    // A loaded machine takes a while to compose the first screen.
     private fun waitForText(text: String) {
-        compose.waitUntil(10_000) { compose.onAllNodesWithText(text).fetchSemanticsNodes().isNotEmpty() }
+        compose.waitUntil(30_000) { compose.onAllNodesWithText(text).fetchSemanticsNodes().isNotEmpty() }
         compose.onNodeWithText(text).assertExists()
+    }
+
+    /** A text the screen shows that matches `pattern` (the minutes waited depend on the clock). */
+    private fun waitForMatch(pattern: Regex) {
+        val matches = SemanticsMatcher("text matches $pattern") { node ->
+            node.config.getOrNull(SemanticsProperties.Text)?.any { pattern.matches(it.text) } == true
+        }
+        compose.waitUntil(30_000) { compose.onAllNodes(matches).fetchSemanticsNodes().isNotEmpty() }
     }
 
     @Test
@@ -64,7 +76,7 @@ class OutboxScreenTest {
     fun aQueuedReportShowsItsStateAndWaitInEnglish() {
         outboxWithOneReport()
         waitForText("Waiting for a connection")
-        waitForText("Waiting 0 min")
+        waitForMatch(Regex("Waiting \\d+ min"))
     }
 
     @Test
@@ -72,6 +84,6 @@ class OutboxScreenTest {
     fun aQueuedReportShowsItsStateAndWaitInChinese() {
         outboxWithOneReport()
         waitForText("等待网络连接")
-        waitForText("已等待 0 分钟")
+        waitForMatch(Regex("已等待 \\d+ 分钟"))
     }
 }
