@@ -337,3 +337,20 @@ pub fn server_key() -> (Vec<u8>, [u8; 32]) {
         .unwrap();
     (pkcs8, public)
 }
+
+/// Runs a stock tool (minisign, unzip, sha256sum, pdftotext) in `dir` as an officer would; it
+/// must succeed. Returns what it printed.
+pub fn tool(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{program} {args:?}: {text}");
+    text
+}

@@ -12,6 +12,7 @@ use sighting_desk::app::{self, Desk, DeskConfig};
 use sighting_desk::state::Role;
 use sighting_desk::{self as desk, keygen};
 
+use support::tool;
 use support::{phone, server_key, submit, syncer, DeskSession as Browser, Server, NOW};
 use test_support as support;
 
@@ -419,22 +420,6 @@ async fn lead_package(browser: &Browser, ids: &[String], lang: &str, into: &Path
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     name
-}
-
-/// Runs a stock tool in `dir`; it must succeed. Returns what it printed.
-fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{program} {args:?}: {text}");
-    text
 }
 
 /// Everything the desk wrote is its user's alone.

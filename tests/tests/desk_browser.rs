@@ -23,6 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
+use support::tool;
 use support::{phone, server_key, syncer, Server, NOW};
 use test_support as support;
 
@@ -434,20 +435,4 @@ async fn click_through(tiles: Tiles) {
     // Never reviewed, it went to the police on the case manager's word: forwarded now.
     let other = desk.state.sighting(&lead[1]).unwrap();
     assert_eq!(other.triage, desk::state::Triage::ForwardedToPolice);
-}
-
-/// Runs a stock tool in `dir`; it must succeed. Returns what it printed.
-fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{program} {args:?}: {text}");
-    text
 }

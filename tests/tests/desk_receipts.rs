@@ -75,15 +75,8 @@ async fn lead_text(session: &DeskSession, id: uuid::Uuid, dir: &std::path::Path)
     let pdf_name = name.replace(".zip", ".pdf");
     let mut pdf = Vec::new();
     std::io::Read::read_to_end(&mut archive.by_name(&pdf_name).unwrap(), &mut pdf).unwrap();
-    let path = dir.join(&pdf_name);
-    std::fs::write(&path, pdf).unwrap();
-    let text = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) is installed");
-    assert!(text.status.success());
-    String::from_utf8(text.stdout).unwrap()
+    std::fs::write(dir.join(&pdf_name), pdf).unwrap();
+    support::tool(dir, "pdftotext", &[&pdf_name, "-"])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
