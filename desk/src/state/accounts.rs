@@ -14,7 +14,8 @@ use rusqlite::{params, OptionalExtension};
 use sighting_core::millis;
 use sighting_core::wire::hex;
 
-use super::{audit, DeskState, StateError};
+use super::audit_log::AuditLine;
+use super::{DeskState, StateError};
 
 /// How long a session lasts without logging in again: one working day.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
@@ -119,15 +120,10 @@ impl DeskState {
             return Err(StateError::Account(format!("{name:?} exists already")));
         }
         let id = tx.last_insert_rowid();
-        audit(
-            &tx,
-            by,
-            None,
-            "reviewer_added",
-            None,
-            Some(name),
-            Some(role.as_str()),
-        )?;
+        AuditLine::admin(by, "reviewer_added")
+            .change(None, Some(name))
+            .note(Some(role.as_str()))
+            .write(&tx)?;
         tx.commit()?;
         Ok(Reviewer {
             id,

@@ -5,14 +5,16 @@
 //! reference, the family's consent recorded, and a photo: only vetted cases reach phones.
 //! Closing a case takes it off every phone at the next feed, with no "found" notice.
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use sighting_core::millis;
 use sighting_core::wire::bulletin::Sex;
 
+use super::audit_log::AuditLine;
 use super::contact::Contact;
 use super::gate::{gate, words, GateItem, PUBLISHED_FIELDS};
-use super::{audit_case, DeskState, Reviewer};
+use super::versioned::Versioned;
+use super::{DeskState, Reviewer};
 
 /// Case photos kept at most; each is re-encoded small (long edge ≤ 480 px) before it is kept.
 pub const MAX_CASE_PHOTOS: usize = 3;
@@ -229,7 +231,10 @@ impl DeskState {
         if added == 0 {
             return Err(CaseError::Exists(number.to_string()));
         }
-        audit_case(&tx, by.id, number, "case_created", None, Some("draft"))?;
+        AuditLine::reviewer(by.id, "case_created")
+            .case(number)
+            .change(None, Some("draft"))
+            .write(&tx)?;
         let row = case_row(&tx, number)?;
         tx.commit()?;
         Ok(row)
@@ -279,14 +284,10 @@ impl DeskState {
                     .concat()
                     .as_slice(),
             )?;
-            audit_case(
-                tx,
-                by.id,
-                number,
-                "case_edited",
-                None,
-                Some(&changed.join(",")),
-            )?;
+            AuditLine::reviewer(by.id, "case_edited")
+                .case(number)
+                .change(None, Some(&changed.join(",")))
+                .write(tx)?;
             Ok(())
         })
     }
@@ -312,7 +313,9 @@ impl DeskState {
                 "INSERT INTO case_photos (case_number, position, jpeg) VALUES (?1, ?2, ?3)",
                 params![number, current.photos as i64, jpeg],
             )?;
-            audit_case(tx, by.id, number, "case_photo_added", None, None)?;
+            AuditLine::reviewer(by.id, "case_photo_added")
+                .case(number)
+                .write(tx)?;
             Ok(())
         })
     }
@@ -341,7 +344,9 @@ impl DeskState {
                 "UPDATE cases SET consent_at_ms = ?2, consent_by = ?3 WHERE number = ?1",
                 params![number, millis::now(), by.id],
             )?;
-            audit_case(tx, by.id, number, "case_consent", None, None)?;
+            AuditLine::reviewer(by.id, "case_consent")
+                .case(number)
+                .write(tx)?;
             Ok(())
         })
     }
@@ -390,30 +395,32 @@ impl DeskState {
         apply: impl FnOnce(&rusqlite::Transaction<'_>, &CaseRow) -> Result<(), CaseError>,
     ) -> Result<CaseRow, CaseError> {
         may_manage(by)?;
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = case_row(&tx, number)?;
-        if current.version != seen_version {
-            return Err(CaseError::Conflict {
-                current: current.version,
-            });
-        }
-        apply(&tx, &current)?;
-        tx.execute(
-            "UPDATE cases SET version = version + 1 WHERE number = ?1",
-            [number],
-        )?;
-        let changed = case_row(&tx, number)?;
-        tx.commit()?;
-        Ok(changed)
+        self.change_versioned(number, seen_version, apply)
     }
 }
 
-fn case_row(conn: &rusqlite::Connection, number: &str) -> Result<CaseRow, CaseError> {
+fn case_row(conn: &Connection, number: &str) -> Result<CaseRow, CaseError> {
     conn.prepare_cached(&format!("{SELECT_CASE} WHERE c.number = ?1"))?
         .query_row([number], read_case)
         .optional()?
         .ok_or_else(|| CaseError::NotFound(number.chars().take(40).collect()))
+}
+
+impl Versioned for CaseRow {
+    type Error = CaseError;
+    const BUMP_VERSION: &'static str = "UPDATE cases SET version = version + 1 WHERE number = ?1";
+
+    fn read(conn: &Connection, number: &str) -> Result<Self, CaseError> {
+        case_row(conn, number)
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn conflict(current: i64) -> CaseError {
+        CaseError::Conflict { current }
+    }
 }
 
 fn set_publication(
@@ -427,14 +434,10 @@ fn set_publication(
         "UPDATE cases SET publication = ?2 WHERE number = ?1",
         params![number, to.as_str()],
     )?;
-    audit_case(
-        tx,
-        by.id,
-        number,
-        "case_publication",
-        Some(from.as_str()),
-        Some(to.as_str()),
-    )?;
+    AuditLine::reviewer(by.id, "case_publication")
+        .case(number)
+        .change(Some(from.as_str()), Some(to.as_str()))
+        .write(tx)?;
     Ok(())
 }
 

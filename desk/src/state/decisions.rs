@@ -10,6 +10,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use sighting_core::millis;
 
+use super::audit_log::AuditLine;
 use super::links::{LinkError, LinkReview};
 use super::{row, DeskState, Reviewer, StateError, Triage, MAX_NOTE_BYTES};
 
@@ -128,21 +129,15 @@ impl DeskState {
                 reviewed_by = NULL, reviewed_at_ms = NULL, review_note = NULL",
             params![case_number, sighting, decision.as_str(), by.id, now, note],
         )?;
-        let before = before.map(|(decision, _)| decision);
-        tx.execute(
-            "INSERT INTO audit
-                (at_ms, reviewer_id, sighting_id, case_number, action, from_value, to_value, note)
-             VALUES (?1, ?2, ?3, ?4, 'candidate_decision', ?5, ?6, ?7)",
-            params![
-                now,
-                by.id,
-                sighting,
-                case_number,
-                before,
-                decision.as_str(),
-                note
-            ],
-        )?;
+        let before = before.as_ref().map(|(decision, _)| decision.as_str());
+        // The same time as the decision's row.
+        AuditLine::reviewer(by.id, "candidate_decision")
+            .sighting(sighting)
+            .case(case_number)
+            .change(before, Some(decision.as_str()))
+            .note(note)
+            .at(now)
+            .write(&tx)?;
         if let Some(to) = move_to {
             let from = current.triage;
             super::links::move_triage(&tx, by, case_number, sighting, from, to, note)?;

@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use sighting_core::millis;
 
+use super::audit_log::AuditLine;
 use super::{row, DeskState, Reviewer, StateError, Triage, TriageRow, MAX_NOTE_BYTES};
 
 /// A second reviewer's answer to a possible match.
@@ -170,16 +171,10 @@ impl DeskState {
             LinkReview::Rejected => "link_rejected",
         };
         let after = row(&tx, sighting)?.ok_or_else(|| StateError::NotFound(sighting.into()))?;
-        audit_link(
-            &tx,
-            by.id,
-            sighting,
-            case_number,
-            action,
-            Some(from.as_str()),
-            Some(after.triage.as_str()),
-            Some(note),
-        )?;
+        link_line(by, sighting, case_number, action)
+            .change(Some(from.as_str()), Some(after.triage.as_str()))
+            .note(Some(note))
+            .write(&tx)?;
         tx.commit()?;
         Ok(after)
     }
@@ -218,42 +213,21 @@ impl DeskState {
         for id in ids.iter().filter(|id| recorded.insert(id.as_str())) {
             let current = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.clone()))?;
             if overridden.contains(id.as_str()) {
-                let reason = gate.override_reason;
-                audit_link(
-                    &tx,
-                    by.id,
-                    id,
-                    case_number,
-                    "lead_override",
-                    None,
-                    None,
-                    reason,
-                )?;
+                link_line(by, id, case_number, "lead_override")
+                    .note(gate.override_reason)
+                    .write(&tx)?;
             }
-            audit_link(
-                &tx,
-                by.id,
-                id,
-                case_number,
-                "lead_package",
-                None,
-                Some(package),
-                gate.recipient,
-            )?;
+            link_line(by, id, case_number, "lead_package")
+                .change(None, Some(package))
+                .note(gate.recipient)
+                .write(&tx)?;
             // However it stood: the package is what went to the police.
             let forwarded = Triage::ForwardedToPolice;
             if current.triage != forwarded {
                 set_triage(&tx, id, forwarded)?;
-                audit_link(
-                    &tx,
-                    by.id,
-                    id,
-                    case_number,
-                    "triage",
-                    Some(current.triage.as_str()),
-                    Some(forwarded.as_str()),
-                    None,
-                )?;
+                link_line(by, id, case_number, "triage")
+                    .change(Some(current.triage.as_str()), Some(forwarded.as_str()))
+                    .write(&tx)?;
             }
         }
         tx.commit()?;
@@ -314,16 +288,11 @@ pub(super) fn move_triage(
     note: Option<&str>,
 ) -> Result<(), StateError> {
     set_triage(conn, sighting, to)?;
-    audit_link(
-        conn,
-        by.id,
-        sighting,
-        case_number,
-        "triage",
-        Some(from.as_str()),
-        Some(to.as_str()),
-        note,
-    )
+    link_line(by, sighting, case_number, "triage")
+        .change(Some(from.as_str()), Some(to.as_str()))
+        .note(note)
+        .write(conn)?;
+    Ok(())
 }
 
 /// A new status, and a new version: a reviewer's form made from the old one is a conflict.
@@ -335,32 +304,14 @@ fn set_triage(conn: &Connection, sighting: &str, to: Triage) -> Result<(), State
     Ok(())
 }
 
-/// One audit line about a sighting and a case.
-#[allow(clippy::too_many_arguments)]
-fn audit_link(
-    conn: &Connection,
-    reviewer: i64,
-    sighting: &str,
-    case_number: &str,
-    action: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    note: Option<&str>,
-) -> Result<(), StateError> {
-    conn.execute(
-        "INSERT INTO audit
-            (at_ms, reviewer_id, sighting_id, case_number, action, from_value, to_value, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            millis::now(),
-            reviewer,
-            sighting,
-            case_number,
-            action,
-            from,
-            to,
-            note
-        ],
-    )?;
-    Ok(())
+/// An audit line about a sighting and a case, by a reviewer.
+fn link_line<'a>(
+    by: &Reviewer,
+    sighting: &'a str,
+    case_number: &'a str,
+    action: &'a str,
+) -> AuditLine<'a> {
+    AuditLine::reviewer(by.id, action)
+        .sighting(sighting)
+        .case(case_number)
 }

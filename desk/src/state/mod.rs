@@ -21,6 +21,7 @@ pub mod search;
 pub mod tokens;
 pub mod triage;
 mod upkeep;
+mod versioned;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -29,8 +30,11 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sighting_core::millis;
 
+use audit_log::AuditLine;
+use versioned::Versioned;
+
 pub use accounts::{Reviewer, Role, Session};
-pub use audit_log::{AuditFilter, MAX_AUDIT_PAGE};
+pub use audit_log::{AuditEntry, AuditFilter, MAX_AUDIT_PAGE};
 pub use cases::{CaseDetails, CaseError, CaseRow, Publication};
 pub use decisions::{Decision, DecisionRow};
 pub use gate::{GateItem, PUBLISHED_FIELDS};
@@ -99,21 +103,6 @@ pub struct OpenedReport<'a> {
     pub received_at_ms: Option<i64>,
 }
 
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub at_ms: i64,
-    /// `None`: the desk itself (opening a report).
-    pub reviewer: Option<String>,
-    pub sighting_id: Option<String>,
-    pub case_number: Option<String>,
-    pub action: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub note: Option<String>,
-}
-
 pub struct DeskState {
     conn: Mutex<Connection>,
 }
@@ -166,15 +155,11 @@ impl DeskState {
             )? == 1
             {
                 let outcome = if r.verified { "verified" } else { "failed" };
-                audit(
-                    &tx,
-                    None,
-                    Some(r.id),
-                    "opened",
-                    None,
-                    Some(outcome),
-                    r.failure,
-                )?;
+                AuditLine::desk("opened")
+                    .sighting(r.id)
+                    .change(None, Some(outcome))
+                    .note(r.failure)
+                    .write(&tx)?;
                 added += 1;
             } else if r.verified
                 && tx.execute(
@@ -184,15 +169,10 @@ impl DeskState {
                 )? == 1
             {
                 // Failed before (another key, say), opened now.
-                audit(
-                    &tx,
-                    None,
-                    Some(r.id),
-                    "opened",
-                    Some("failed"),
-                    Some("verified"),
-                    None,
-                )?;
+                AuditLine::desk("opened")
+                    .sighting(r.id)
+                    .change(Some("failed"), Some("verified"))
+                    .write(&tx)?;
             } else if !r.verified {
                 tx.execute(
                     "UPDATE sightings SET failure = ?2 WHERE id = ?1 AND verified = 0",
@@ -240,7 +220,7 @@ impl DeskState {
         if note.is_some_and(|n| n.len() > MAX_NOTE_BYTES) {
             return Err(StateError::NoteTooLong);
         }
-        self.change(id, seen_version, |tx, current| {
+        self.change_versioned(id, seen_version, |tx, current: &TriageRow| {
             // A case's link is proposed, confirmed or rejected on the case's page.
             if !current.triage.can_become(to)
                 || to.needs_case()
@@ -259,15 +239,12 @@ impl DeskState {
                 params![id, to.as_str(), note],
             )?;
             let from = current.triage.as_str();
-            audit(
-                tx,
-                Some(by.id),
-                Some(id),
-                "triage",
-                Some(from),
-                Some(to.as_str()),
-                note,
-            )
+            AuditLine::reviewer(by.id, "triage")
+                .sighting(id)
+                .change(Some(from), Some(to.as_str()))
+                .note(note)
+                .write(tx)?;
+            Ok(())
         })
     }
 
@@ -284,12 +261,16 @@ impl DeskState {
         if note.len() > MAX_NOTE_BYTES {
             return Err(StateError::NoteTooLong);
         }
-        self.change(id, seen_version, |tx, _| {
+        self.change_versioned(id, seen_version, |tx, _: &TriageRow| {
             tx.execute(
                 "UPDATE sightings SET note = ?2 WHERE id = ?1",
                 params![id, note],
             )?;
-            audit(tx, Some(by.id), Some(id), "comment", None, None, Some(note))
+            AuditLine::reviewer(by.id, "comment")
+                .sighting(id)
+                .note(Some(note))
+                .write(tx)?;
+            Ok(())
         })
     }
 
@@ -308,67 +289,18 @@ impl DeskState {
                     .ok_or_else(|| StateError::Account(format!("no reviewer {name:?}")))?,
             ),
         };
-        self.change(id, seen_version, |tx, current| {
+        self.change_versioned(id, seen_version, |tx, current: &TriageRow| {
             tx.execute(
                 "UPDATE sightings SET assignee = ?2 WHERE id = ?1",
                 params![id, assignee_id],
             )?;
             let from = current.assignee.as_deref();
-            audit(tx, Some(by.id), Some(id), "assign", from, assignee, None)
+            AuditLine::reviewer(by.id, "assign")
+                .sighting(id)
+                .change(from, assignee)
+                .write(tx)?;
+            Ok(())
         })
-    }
-
-    /// One change to a sighting, in one transaction: checked against the version the reviewer
-    /// saw, applied by `apply`, and the version moved on.
-    fn change(
-        &self,
-        id: &str,
-        seen_version: i64,
-        apply: impl FnOnce(&rusqlite::Transaction<'_>, &TriageRow) -> Result<(), StateError>,
-    ) -> Result<TriageRow, StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.to_string()))?;
-        if current.version != seen_version {
-            return Err(StateError::Conflict {
-                current: current.version,
-            });
-        }
-        apply(&tx, &current)?;
-        tx.execute(
-            "UPDATE sightings SET version = version + 1 WHERE id = ?1",
-            [id],
-        )?;
-        let changed = row(&tx, id)?.ok_or_else(|| StateError::NotFound(id.to_string()))?;
-        tx.commit()?;
-        Ok(changed)
-    }
-
-    /// The audit log, oldest first: all of it, or one sighting's.
-    pub fn audit(&self, sighting: Option<&str>) -> Result<Vec<AuditEntry>, StateError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT a.seq, a.at_ms, r.name, a.sighting_id, a.action, a.from_value, a.to_value, a.note,
-                    a.case_number
-             FROM audit a LEFT JOIN reviewers r ON r.id = a.reviewer_id
-             WHERE ?1 IS NULL OR a.sighting_id = ?1 ORDER BY a.seq",
-        )?;
-        let entries = stmt
-            .query_map([sighting], |r| {
-                Ok(AuditEntry {
-                    seq: r.get(0)?,
-                    at_ms: r.get(1)?,
-                    reviewer: r.get(2)?,
-                    sighting_id: r.get(3)?,
-                    action: r.get(4)?,
-                    from: r.get(5)?,
-                    to: r.get(6)?,
-                    note: r.get(7)?,
-                    case_number: r.get(8)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(entries)
     }
 
     fn reviewer_id(&self, name: &str) -> Result<Option<i64>, StateError> {
@@ -391,6 +323,23 @@ fn row(conn: &Connection, id: &str) -> Result<Option<TriageRow>, StateError> {
         .transpose()
 }
 
+impl Versioned for TriageRow {
+    type Error = StateError;
+    const BUMP_VERSION: &'static str = "UPDATE sightings SET version = version + 1 WHERE id = ?1";
+
+    fn read(conn: &Connection, id: &str) -> Result<Self, StateError> {
+        row(conn, id)?.ok_or_else(|| StateError::NotFound(id.to_string()))
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn conflict(current: i64) -> StateError {
+        StateError::Conflict { current }
+    }
+}
+
 /// A row, or why it is damaged (the outer error is SQLite's).
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TriageRow, StateError>> {
     let triage: String = r.get(3)?;
@@ -407,39 +356,4 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TriageRow, StateEr
             opened_at_ms: r.get(7)?,
         }),
     })
-}
-
-/// Appends one line about a case to the audit log, inside the caller's transaction.
-fn audit_case(
-    conn: &Connection,
-    reviewer: i64,
-    case_number: &str,
-    action: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(), rusqlite::Error> {
-    conn.execute(
-        "INSERT INTO audit (at_ms, reviewer_id, case_number, action, from_value, to_value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![millis::now(), reviewer, case_number, action, from, to],
-    )?;
-    Ok(())
-}
-
-/// Appends one line to the audit log, inside the caller's transaction.
-fn audit(
-    conn: &Connection,
-    reviewer: Option<i64>,
-    sighting: Option<&str>,
-    action: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    note: Option<&str>,
-) -> Result<(), StateError> {
-    conn.execute(
-        "INSERT INTO audit (at_ms, reviewer_id, sighting_id, action, from_value, to_value, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![millis::now(), reviewer, sighting, action, from, to, note],
-    )?;
-    Ok(())
 }

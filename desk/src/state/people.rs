@@ -6,7 +6,8 @@
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::accounts::hash_password;
-use super::{audit, DeskState, Reviewer, Role, StateError};
+use super::audit_log::AuditLine;
+use super::{DeskState, Reviewer, Role, StateError};
 
 /// A person as the admin view lists them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -101,7 +102,9 @@ impl DeskState {
             true => "reviewer_disabled",
             false => "reviewer_enabled",
         };
-        audit(&tx, by.map(|b| b.id), None, action, None, Some(name), None)?;
+        AuditLine::admin(by.map(|b| b.id), action)
+            .change(None, Some(name))
+            .write(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -122,15 +125,9 @@ impl DeskState {
             params![id, hash],
         )?;
         tx.execute("DELETE FROM sessions WHERE reviewer_id = ?1", [id])?;
-        audit(
-            &tx,
-            by.map(|b| b.id),
-            None,
-            "password_reset",
-            None,
-            Some(name),
-            None,
-        )?;
+        AuditLine::admin(by.map(|b| b.id), "password_reset")
+            .change(None, Some(name))
+            .write(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -145,15 +142,9 @@ impl DeskState {
             "UPDATE reviewers SET unlocks = unlocks + 1 WHERE id = ?1",
             [id],
         )?;
-        audit(
-            &tx,
-            by.map(|b| b.id),
-            None,
-            "logins_unlocked",
-            None,
-            Some(name),
-            None,
-        )?;
+        AuditLine::admin(by.map(|b| b.id), "logins_unlocked")
+            .change(None, Some(name))
+            .write(&tx)?;
         tx.commit()?;
         Ok(())
     }

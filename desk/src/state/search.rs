@@ -15,8 +15,9 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 use serde::Deserialize;
 
+use super::audit_log::AuditLine;
 use super::reports::{read_sighting, MapPoint, COLUMNS};
-use super::{audit, read_row, DeskState, Reviewer, StateError, Triage, TriageRow};
+use super::{read_row, DeskState, Reviewer, StateError, Triage, TriageRow};
 use crate::sightings::Sighting;
 
 /// Characters of note text searched for at most.
@@ -408,15 +409,11 @@ impl DeskState {
         filter: &SightingFilter,
     ) -> Result<(), StateError> {
         let search = Some(filter.describe()).filter(|d| !d.is_empty());
-        audit(
-            &self.conn(),
-            Some(by.id),
-            None,
-            "export",
-            None,
-            Some(format),
-            search,
-        )
+        AuditLine::reviewer(by.id, "export")
+            .change(None, Some(format))
+            .note(search)
+            .write(&self.conn())?;
+        Ok(())
     }
 
     /// A read-only connection of its own to `desk.sqlite3` (WAL: it reads one snapshot while

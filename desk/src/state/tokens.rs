@@ -7,7 +7,8 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use sighting_core::millis;
 
 use super::accounts::{dummy_hash, random_token, token_hash, verify_password, MAX_PASSWORD};
-use super::{audit, DeskState, Reviewer, Role, StateError};
+use super::audit_log::AuditLine;
+use super::{DeskState, Reviewer, Role, StateError};
 
 /// What every token starts with, so one pasted in the wrong place is recognised.
 pub const TOKEN_PREFIX: &str = "sgt_";
@@ -48,15 +49,9 @@ impl DeskState {
             params![by.id, label, token_hash(&token), now],
         )?;
         let id = tx.last_insert_rowid();
-        audit(
-            &tx,
-            Some(by.id),
-            None,
-            "token_made",
-            None,
-            Some(label),
-            None,
-        )?;
+        AuditLine::reviewer(by.id, "token_made")
+            .change(None, Some(label))
+            .write(&tx)?;
         tx.commit()?;
         let row = TokenRow {
             id,
@@ -106,15 +101,9 @@ impl DeskState {
             "UPDATE api_tokens SET revoked_at_ms = ?2 WHERE id = ?1",
             params![id, millis::now()],
         )?;
-        audit(
-            &tx,
-            Some(by.id),
-            None,
-            "token_revoked",
-            None,
-            Some(&label),
-            None,
-        )?;
+        AuditLine::reviewer(by.id, "token_revoked")
+            .change(None, Some(&label))
+            .write(&tx)?;
         tx.commit()?;
         Ok(())
     }
