@@ -7,51 +7,44 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::auth::{refuse, state_error};
+use super::error::ApiError;
 use super::Desk;
-use crate::state::{AuditFilter, Reviewer, Role, StateError};
+use crate::state::{Account, AuditEntry, AuditFilter, Reviewer, Role, TokenRow};
 
 /// Audit lines per page when the page does not say.
 const AUDIT_PAGE: u64 = 50;
 
-/// The refusal for anyone but an admin.
-fn unless_admin(by: &Reviewer) -> Option<Response> {
-    (by.role != Role::Admin).then(|| {
-        refuse(
+/// Refused to anyone but an admin.
+fn admin_only(by: &Reviewer) -> Result<(), ApiError> {
+    match by.role {
+        Role::Admin => Ok(()),
+        _ => Err(ApiError::refused(
             StatusCode::FORBIDDEN,
             "admin",
             "only an admin manages the desk's people",
-        )
-    })
+        )),
+    }
 }
 
-fn done(result: Result<(), StateError>) -> Response {
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => state_error(e),
-    }
+#[derive(Serialize)]
+pub(super) struct People {
+    people: Vec<Account>,
 }
 
 /// The desk's people: an admin sees everyone, the others who is active (to assign).
 pub(super) async fn people(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
-) -> Response {
-    match desk.state.accounts() {
-        Ok(accounts) => {
-            let shown: Vec<_> = accounts
-                .into_iter()
-                .filter(|a| by.role == Role::Admin || !a.disabled)
-                .collect();
-            Json(json!({ "people": shown })).into_response()
-        }
-        Err(e) => state_error(e),
-    }
+) -> Result<Json<People>, ApiError> {
+    let accounts = desk.blocking(|d| d.state.accounts()).await?;
+    let people = accounts
+        .into_iter()
+        .filter(|a| by.role == Role::Admin || !a.disabled)
+        .collect();
+    Ok(Json(People { people }))
 }
 
 #[derive(Deserialize)]
@@ -61,33 +54,23 @@ pub(super) struct NewPerson {
     role: String,
 }
 
+#[derive(Serialize)]
+pub(super) struct Added {
+    person: Reviewer,
+}
+
 pub(super) async fn add(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
     Json(new): Json<NewPerson>,
-) -> Response {
-    if let Some(refused) = unless_admin(&by) {
-        return refused;
-    }
-    let role = match new.role.parse::<Role>() {
-        Ok(role) => role,
-        Err(e) => return state_error(e),
-    };
-    // argon2id takes tens of milliseconds: off the async threads.
-    let added = tokio::task::spawn_blocking(move || {
-        desk.state
-            .add_reviewer_as(&by, &new.name, &new.password, role)
-    })
-    .await;
-    match added {
-        Ok(Ok(person)) => (StatusCode::CREATED, Json(json!({ "person": person }))).into_response(),
-        Ok(Err(e)) => state_error(e),
-        Err(_) => refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the desk failed",
-        ),
-    }
+) -> Result<(StatusCode, Json<Added>), ApiError> {
+    admin_only(&by)?;
+    let role = new.role.parse::<Role>()?;
+    // argon2id takes tens of milliseconds: off the async threads with the rest.
+    let person = desk
+        .blocking(move |d| d.state.add_reviewer_as(&by, &new.name, &new.password, role))
+        .await?;
+    Ok((StatusCode::CREATED, Json(Added { person })))
 }
 
 #[derive(Deserialize)]
@@ -100,16 +83,28 @@ pub(super) async fn change(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
     Path((name, what)): Path<(String, String)>,
-) -> Response {
-    if let Some(refused) = unless_admin(&by) {
-        return refused;
-    }
+) -> Result<StatusCode, ApiError> {
+    admin_only(&by)?;
+    let by = Some(by);
     match what.as_str() {
-        "disable" => done(desk.state.set_disabled(Some(&by), &name, true)),
-        "enable" => done(desk.state.set_disabled(Some(&by), &name, false)),
-        "unlock" => done(desk.state.unlock(Some(&by), &name)),
-        _ => refuse(StatusCode::NOT_FOUND, "not_found", "no such change"),
+        "disable" => {
+            desk.blocking(move |d| d.state.set_disabled(by.as_ref(), &name, true))
+                .await?
+        }
+        "enable" => {
+            desk.blocking(move |d| d.state.set_disabled(by.as_ref(), &name, false))
+                .await?
+        }
+        "unlock" => {
+            desk.blocking(move |d| d.state.unlock(by.as_ref(), &name))
+                .await?
+        }
+        _ => {
+            let refused = ApiError::refused(StatusCode::NOT_FOUND, "not_found", "no such change");
+            return Err(refused);
+        }
     }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// An admin gives a person a new passphrase; their sessions end.
@@ -118,33 +113,25 @@ pub(super) async fn reset(
     Extension(by): Extension<Reviewer>,
     Path(name): Path<String>,
     Json(new): Json<NewPassphrase>,
-) -> Response {
-    if let Some(refused) = unless_admin(&by) {
-        return refused;
-    }
-    let reset = tokio::task::spawn_blocking(move || {
-        desk.state.reset_password(Some(&by), &name, &new.password)
-    })
-    .await;
-    match reset {
-        Ok(result) => done(result),
-        Err(_) => refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the desk failed",
-        ),
-    }
+) -> Result<StatusCode, ApiError> {
+    admin_only(&by)?;
+    desk.blocking(move |d| d.state.reset_password(Some(&by), &name, &new.password))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub(super) struct Tokens {
+    tokens: Vec<TokenRow>,
 }
 
 /// The logged-in person's API tokens (never the tokens themselves).
 pub(super) async fn tokens(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
-) -> Response {
-    match desk.state.tokens(&by) {
-        Ok(tokens) => Json(json!({ "tokens": tokens })).into_response(),
-        Err(e) => state_error(e),
-    }
+) -> Result<Json<Tokens>, ApiError> {
+    let tokens = desk.blocking(move |d| d.state.tokens(&by)).await?;
+    Ok(Json(Tokens { tokens }))
 }
 
 #[derive(Deserialize)]
@@ -152,28 +139,32 @@ pub(super) struct NewToken {
     label: String,
 }
 
-/// A new token for the logged-in person: in this answer only, never again.
+/// A token made: the token itself in this answer only, never again.
+#[derive(Serialize)]
+pub(super) struct TokenMade {
+    row: TokenRow,
+    token: String,
+}
+
 pub(super) async fn make_token(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
     Json(new): Json<NewToken>,
-) -> Response {
-    match desk.state.make_token(&by, &new.label) {
-        Ok((row, token)) => (
-            StatusCode::CREATED,
-            Json(json!({ "token": token, "row": row })),
-        )
-            .into_response(),
-        Err(e) => state_error(e),
-    }
+) -> Result<(StatusCode, Json<TokenMade>), ApiError> {
+    let (row, token) = desk
+        .blocking(move |d| d.state.make_token(&by, &new.label))
+        .await?;
+    Ok((StatusCode::CREATED, Json(TokenMade { row, token })))
 }
 
 pub(super) async fn revoke_token(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
     Path(id): Path<i64>,
-) -> Response {
-    done(desk.state.revoke_token(&by, id))
+) -> Result<StatusCode, ApiError> {
+    desk.blocking(move |d| d.state.revoke_token(&by, id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]
@@ -188,7 +179,18 @@ pub(super) struct AuditQuery {
 }
 
 /// A page of the audit log, newest first, with the actions it holds for the filter.
-pub(super) async fn audit(State(desk): State<Arc<Desk>>, Query(q): Query<AuditQuery>) -> Response {
+#[derive(Serialize)]
+pub(super) struct AuditPage {
+    actions: Vec<String>,
+    entries: Vec<AuditEntry>,
+    offset: u64,
+    total: u64,
+}
+
+pub(super) async fn audit(
+    State(desk): State<Arc<Desk>>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
     let filter = AuditFilter {
         person: q.person,
         action: q.action,
@@ -198,17 +200,15 @@ pub(super) async fn audit(State(desk): State<Arc<Desk>>, Query(q): Query<AuditQu
         limit: q.limit.unwrap_or(AUDIT_PAGE),
     };
     let page = desk
-        .state
-        .audit_page(&filter)
-        .and_then(|page| Ok((page, desk.state.audit_actions()?)));
-    match page {
-        Ok(((entries, total), actions)) => Json(json!({
-            "entries": entries,
-            "total": total,
-            "offset": filter.offset,
-            "actions": actions,
-        }))
-        .into_response(),
-        Err(e) => state_error(e),
-    }
+        .blocking(move |d| {
+            let (entries, total) = d.state.audit_page(&filter)?;
+            Ok::<_, ApiError>(AuditPage {
+                actions: d.state.audit_actions()?,
+                entries,
+                offset: filter.offset,
+                total,
+            })
+        })
+        .await?;
+    Ok(Json(page))
 }

@@ -2,19 +2,19 @@
 //! audit trail, its photo, and the changes (triage with a note, assignment), each naming the
 //! version it was made from.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::auth::{refuse, state_error};
+use super::error::ApiError;
 use super::search;
 use super::views::{Detail, MapPoints, Page, SightingView};
-use super::Desk;
+use super::{Desk, MapTiles};
 use crate::lead;
 use crate::state::{LeadGate, Reviewer, SearchQuery, StateError, Triage, TriageRow};
 
@@ -36,10 +36,23 @@ fn view(desk: &Desk, row: TriageRow) -> SightingView {
 }
 
 /// What the page needs to draw the map and show times in the desk's zone.
-pub(super) async fn config(State(desk): State<Arc<Desk>>) -> Response {
-    let time_zone = desk.zone_name();
-    Json(json!({ "tiles": desk.config.tiles, "max_page": MAX_PAGE, "time_zone": time_zone }))
-        .into_response()
+#[derive(Serialize)]
+pub(super) struct Config {
+    max_page: u64,
+    tiles: Option<MapTiles>,
+    time_zone: String,
+}
+
+pub(super) async fn config(State(desk): State<Arc<Desk>>) -> Result<Json<Config>, ApiError> {
+    // The zone is in the lead settings, a file.
+    let time_zone = desk
+        .blocking(|d| Ok::<_, Infallible>(d.zone_name()))
+        .await?;
+    Ok(Json(Config {
+        max_page: MAX_PAGE,
+        tiles: desk.config.tiles.clone(),
+        time_zone,
+    }))
 }
 
 /// Every located sighting under a search, compactly: `[id, lat, lon, triage, same_photo]`.
@@ -47,45 +60,41 @@ pub(super) async fn config(State(desk): State<Arc<Desk>>) -> Response {
 pub(super) async fn map(
     State(desk): State<Arc<Desk>>,
     Query(search): Query<SearchQuery>,
-) -> Response {
-    let filter = match search::filter(&desk, &search) {
-        Ok(filter) => filter,
-        Err(e) => return e.into_response(),
-    };
-    match desk.blocking(move |d| d.state.map_points(&filter)).await {
-        Ok(points) => Json(MapPoints { points }).into_response(),
-        Err(e) => e.into_response(),
-    }
+) -> Result<Json<MapPoints>, ApiError> {
+    let points = desk
+        .blocking(move |d| {
+            let filter = search::filter(d, &search)?;
+            Ok::<_, ApiError>(d.state.map_points(&filter)?)
+        })
+        .await?;
+    Ok(Json(MapPoints { points }))
 }
 
 pub(super) async fn list(
     State(desk): State<Arc<Desk>>,
     Query(q): Query<PageQuery>,
     Query(search): Query<SearchQuery>,
-) -> Response {
-    let filter = match search::filter(&desk, &search) {
-        Ok(filter) => filter,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Json<Page>, ApiError> {
     let (offset, limit) = (q.offset, q.limit.unwrap_or(100).min(MAX_PAGE));
     let page = desk
         .blocking(move |d| {
+            let filter = search::filter(d, &search)?;
             let (rows, total) = d.state.search(&filter, offset, limit)?;
             let items = rows.into_iter().map(|r| view(d, r)).collect();
-            Ok::<_, StateError>(Page {
+            Ok::<_, ApiError>(Page {
                 total,
                 offset,
                 items,
             })
         })
-        .await;
-    match page {
-        Ok(page) => Json(page).into_response(),
-        Err(e) => e.into_response(),
-    }
+        .await?;
+    Ok(Json(page))
 }
 
-pub(super) async fn detail(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
+pub(super) async fn detail(
+    State(desk): State<Arc<Desk>>,
+    Path(id): Path<String>,
+) -> Result<Json<Detail>, ApiError> {
     let detail = desk
         .blocking(move |d| {
             let view = view(d, d.state.sighting(&id)?);
@@ -100,63 +109,66 @@ pub(super) async fn detail(State(desk): State<Arc<Desk>>, Path(id): Path<String>
                 case_known,
             })
         })
-        .await;
-    match detail {
-        Ok(detail) => Json(detail).into_response(),
-        Err(e) => e.into_response(),
-    }
+        .await?;
+    Ok(Json(detail))
 }
 
-pub(super) async fn photo(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
-    let Some(path) = desk.photo_path(&id) else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no verified photo for that id",
-        );
-    };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response(),
-        Err(_) => refuse(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "the photo is not on this desk",
-        ),
-    }
+fn not_found(detail: &str) -> ApiError {
+    ApiError::refused(StatusCode::NOT_FOUND, "not_found", detail)
+}
+
+/// A photo the desk keeps, as a JPEG answer.
+fn jpeg(bytes: Vec<u8>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/jpeg")], bytes)
+}
+
+pub(super) async fn photo(
+    State(desk): State<Arc<Desk>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let bytes = desk
+        .blocking(move |d| {
+            let path = d
+                .photo_path(&id)
+                .ok_or_else(|| not_found("no verified photo for that id"))?;
+            std::fs::read(path).map_err(|_| not_found("the photo is not on this desk"))
+        })
+        .await?;
+    Ok(jpeg(bytes))
 }
 
 /// Long edge of the list's thumbnails, in pixels.
 const THUMB_EDGE: u32 = 240;
 
 /// A small copy of the photo, made on first request and kept (0600) beside the photo.
-pub(super) async fn thumb(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
-    let Some(photo) = desk.photo_path(&id) else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no verified photo for that id",
-        );
-    };
-    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
-        let kept = photo.with_file_name("thumb.jpg");
-        if let Ok(bytes) = std::fs::read(&kept) {
-            return Ok(bytes);
-        }
-        let options = sighting_core::capture::CaptureOptions::default();
-        let small =
-            sighting_core::capture::small_copy(&std::fs::read(&photo)?, THUMB_EDGE, &options)?;
-        crate::write_private(&kept, &small)?;
-        Ok(small)
-    })
-    .await;
-    match made {
-        Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response(),
-        _ => refuse(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no thumbnail for that photo",
-        ),
+pub(super) async fn thumb(
+    State(desk): State<Arc<Desk>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let bytes = desk
+        .blocking(move |d| {
+            let photo = d
+                .photo_path(&id)
+                .ok_or_else(|| not_found("no verified photo for that id"))?;
+            small_copy(&photo).map_err(|e| {
+                tracing::warn!(error = %e, "making a thumbnail");
+                not_found("no thumbnail for that photo")
+            })
+        })
+        .await?;
+    Ok(jpeg(bytes))
+}
+
+/// The thumbnail kept beside `photo`, made first if it is not there yet.
+fn small_copy(photo: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let kept = photo.with_file_name("thumb.jpg");
+    if let Ok(bytes) = std::fs::read(&kept) {
+        return Ok(bytes);
     }
+    let options = sighting_core::capture::CaptureOptions::default();
+    let small = sighting_core::capture::small_copy(&std::fs::read(photo)?, THUMB_EDGE, &options)?;
+    crate::write_private(&kept, &small)?;
+    Ok(small)
 }
 
 #[derive(Deserialize)]
@@ -172,24 +184,25 @@ pub(super) async fn triage(
     Extension(by): Extension<Reviewer>,
     Path(id): Path<String>,
     Json(change): Json<TriageChange>,
-) -> Response {
-    let to = match change.to.as_deref().map(str::parse::<Triage>).transpose() {
-        Ok(to) => to,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, "triage", e.to_string()),
-    };
-    let note = change.note.as_deref().filter(|n| !n.trim().is_empty());
-    let changed = match (to, note) {
-        (Some(to), note) => desk.state.change_triage(&by, &id, change.version, to, note),
-        (None, Some(note)) => desk.state.comment(&by, &id, change.version, note),
-        (None, None) => {
-            let detail = "nothing to save: a new status, a note, or both";
-            return refuse(StatusCode::BAD_REQUEST, "triage", detail);
-        }
-    };
-    match changed {
-        Ok(row) => Json(view(&desk, row)).into_response(),
-        Err(e) => state_error(e),
-    }
+) -> Result<Json<SightingView>, ApiError> {
+    let to = change.to.as_deref().map(str::parse::<Triage>).transpose();
+    let to = to.map_err(|e| ApiError::refused(StatusCode::BAD_REQUEST, "triage", e.to_string()))?;
+    let note = change.note.filter(|n| !n.trim().is_empty());
+    let changed = desk
+        .blocking(move |d| {
+            let (by, version) = (&by, change.version);
+            let row = match (to, note.as_deref()) {
+                (Some(to), note) => d.state.change_triage(by, &id, version, to, note)?,
+                (None, Some(note)) => d.state.comment(by, &id, version, note)?,
+                (None, None) => {
+                    let detail = "nothing to save: a new status, a note, or both";
+                    return Err(ApiError::refused(StatusCode::BAD_REQUEST, "triage", detail));
+                }
+            };
+            Ok(view(d, row))
+        })
+        .await?;
+    Ok(Json(changed))
 }
 
 #[derive(Deserialize)]
@@ -203,14 +216,15 @@ pub(super) async fn assign(
     Extension(by): Extension<Reviewer>,
     Path(id): Path<String>,
     Json(change): Json<Assignment>,
-) -> Response {
-    match desk
-        .state
-        .assign(&by, &id, change.version, change.assignee.as_deref())
-    {
-        Ok(row) => Json(view(&desk, row)).into_response(),
-        Err(e) => state_error(e),
-    }
+) -> Result<Json<SightingView>, ApiError> {
+    let changed = desk
+        .blocking(move |d| {
+            let assignee = change.assignee.as_deref();
+            let row = d.state.assign(&by, &id, change.version, assignee)?;
+            Ok::<_, StateError>(view(d, row))
+        })
+        .await?;
+    Ok(Json(changed))
 }
 
 #[derive(Deserialize)]
@@ -226,6 +240,13 @@ pub(super) struct LeadRequest {
     override_reason: Option<String>,
 }
 
+/// A package made: its name and its signature's, each fetched by name ([`lead_file`]).
+#[derive(Serialize)]
+pub(super) struct LeadMade {
+    name: String,
+    signature: String,
+}
+
 /// A signed lead package of verified sightings for a case, each once however often it is
 /// named, made as `sighting-server lead` makes it with the settings the desk keeps. It is kept
 /// under `leads/` with its signature, both fetched by name ([`lead_file`]); audited only once
@@ -234,54 +255,44 @@ pub(super) async fn lead_package(
     State(desk): State<Arc<Desk>>,
     Extension(by): Extension<Reviewer>,
     Json(request): Json<LeadRequest>,
-) -> Response {
-    let langs = match lead::languages(request.lang.as_deref().unwrap_or("both")) {
-        Ok(langs) => langs,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, "lead", e),
-    };
-    // A desk not set up for packages says so, and how, before anything is made or recorded.
-    let config = match lead::LeadConfig::load(&desk.config.state) {
-        Ok(config) => config,
-        Err(e) => return refuse(StatusCode::CONFLICT, "lead_settings", format!("{e:#}")),
-    };
-    if config.key.as_deref().is_none_or(|key| !key.is_file()) {
-        return refuse(StatusCode::CONFLICT, "lead_key_missing", NO_LEAD_KEY);
-    }
-    let made = tokio::task::spawn_blocking(move || {
-        let settings = config.settings().map_err(Made::Settings)?;
-        let export = lead::Export {
-            desk: &desk.state,
-            state: &desk.config.state,
-            data: desk.data_dir(),
-            by: &by,
-            case: &request.case,
-            ids: &request.ids,
-            langs: &langs,
-            now_ms: sighting_core::millis::now(),
-            gate: LeadGate {
-                recipient: text(&request.recipient),
-                override_reason: text(&request.override_reason),
-            },
-        };
-        lead::issue(&export, &settings, |id| desk.report(id)).map_err(Made::Export)
-    })
-    .await;
-    match made {
-        Ok(Ok((package, _))) => Json(json!({
-            "name": package.name,
-            "signature": format!("{}.minisig", package.name),
-        }))
-        .into_response(),
-        Ok(Err(Made::Settings(e))) => {
-            refuse(StatusCode::CONFLICT, "lead_settings", format!("{e:#}"))
-        }
-        Ok(Err(Made::Export(e))) => export_error(e),
-        Err(_) => refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "lead",
-            "the package could not be made",
-        ),
-    }
+) -> Result<Json<LeadMade>, ApiError> {
+    let langs = lead::languages(request.lang.as_deref().unwrap_or("both"))
+        .map_err(|e| ApiError::refused(StatusCode::BAD_REQUEST, "lead", e))?;
+    let (package, _) = desk
+        .blocking(move |d| {
+            // A desk not set up for packages says so, and how, before anything is made or
+            // recorded.
+            let unset = |e: anyhow::Error| {
+                ApiError::refused(StatusCode::CONFLICT, "lead_settings", format!("{e:#}"))
+            };
+            let config = lead::LeadConfig::load(&d.config.state).map_err(unset)?;
+            if config.key.as_deref().is_none_or(|key| !key.is_file()) {
+                let refused =
+                    ApiError::refused(StatusCode::CONFLICT, "lead_key_missing", NO_LEAD_KEY);
+                return Err(refused);
+            }
+            let settings = config.settings().map_err(unset)?;
+            let export = lead::Export {
+                desk: &d.state,
+                state: &d.config.state,
+                data: d.data_dir(),
+                by: &by,
+                case: &request.case,
+                ids: &request.ids,
+                langs: &langs,
+                now_ms: sighting_core::millis::now(),
+                gate: LeadGate {
+                    recipient: text(&request.recipient),
+                    override_reason: text(&request.override_reason),
+                },
+            };
+            Ok(lead::issue(&export, &settings, |id| d.report(id))?)
+        })
+        .await?;
+    Ok(Json(LeadMade {
+        signature: format!("{}.minisig", package.name),
+        name: package.name,
+    }))
 }
 
 /// What the page shows a desk without a lead-signing key.
@@ -294,60 +305,46 @@ fn text(field: &Option<String>) -> Option<&str> {
     field.as_deref().filter(|t| !t.trim().is_empty())
 }
 
-/// Why a package was not made.
-enum Made {
-    Settings(anyhow::Error),
-    Export(lead::ExportError),
-}
-
-fn export_error(e: lead::ExportError) -> Response {
-    use lead::ExportError as E;
-    let detail = e.to_string();
-    match e {
-        E::Count => refuse(StatusCode::BAD_REQUEST, "lead", detail),
-        E::Case(_) | E::NotOpened(_) => refuse(StatusCode::NOT_FOUND, "not_found", detail),
-        E::State(StateError::Link(e)) => super::cases::link_error(e),
-        E::State(e) => state_error(e),
-        E::Package(lead::PackageError::NotVerified(_)) => {
-            refuse(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
-        }
-        E::Read { .. } | E::Package(_) => {
-            tracing::error!(error = %detail, "lead package");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "lead",
-                "the package could not be made",
-            )
+/// Why a package was not made, as the API answers it.
+impl From<lead::ExportError> for ApiError {
+    fn from(e: lead::ExportError) -> Self {
+        use lead::ExportError as E;
+        let detail = e.to_string();
+        match e {
+            E::Count => ApiError::refused(StatusCode::BAD_REQUEST, "lead", detail),
+            E::Case(_) | E::NotOpened(_) => not_found(&detail),
+            E::State(e) => e.into(),
+            E::Package(lead::PackageError::NotVerified(_)) => {
+                ApiError::refused(StatusCode::UNPROCESSABLE_ENTITY, "refused", detail)
+            }
+            E::Read { .. } | E::Package(_) => ApiError::Internal(format!("lead package: {detail}")),
         }
     }
 }
 
 /// A package the desk made, or its signature, by the name the desk gave it.
-pub(super) async fn lead_file(State(desk): State<Arc<Desk>>, Path(name): Path<String>) -> Response {
+pub(super) async fn lead_file(
+    State(desk): State<Arc<Desk>>,
+    Path(name): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     // Only names the desk gives: never a path from the request.
-    let bytes = match lead::is_kept_name(&name) {
-        true => {
-            let path = desk.config.state.join(lead::LEADS_DIR).join(&name);
-            tokio::fs::read(path).await.ok()
-        }
-        false => None,
-    };
-    let Some(bytes) = bytes else {
-        return refuse(StatusCode::NOT_FOUND, "not_found", "no such lead package");
-    };
+    if !lead::is_kept_name(&name) {
+        return Err(not_found("no such lead package"));
+    }
+    let path = desk.config.state.join(lead::LEADS_DIR).join(&name);
+    let bytes = desk
+        .blocking(move |_| std::fs::read(path).map_err(|_| not_found("no such lead package")))
+        .await?;
     let kind = match name.ends_with(".zip") {
         true => "application/zip",
         false => "text/plain; charset=utf-8",
     };
-    (
-        [
-            (header::CONTENT_TYPE, kind.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    let headers = [
+        (header::CONTENT_TYPE, kind.to_string()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ),
+    ];
+    Ok((headers, bytes))
 }

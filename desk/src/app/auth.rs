@@ -12,9 +12,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::error::ApiError;
 use super::Desk;
 use crate::state::{Reviewer, StateError};
 
@@ -26,18 +26,14 @@ pub(super) struct Login {
     password: String,
 }
 
-/// A JSON error with its status.
-pub(super) fn refuse(status: StatusCode, error: &str, detail: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({ "error": error, "detail": detail.into() })),
-    )
-        .into_response()
-}
+/// The API's JSON refusal, for the gates in front of the handlers (this one and the host check).
+pub(super) use super::error::refuse;
 
-/// A state error as the API answers it ([`super::error::ApiError`]).
-pub(super) fn state_error(e: StateError) -> Response {
-    super::error::ApiError::from(e).into_response()
+/// Who is logged in, and the CSRF token the page sends back with every change.
+#[derive(Serialize)]
+pub(super) struct LoggedIn {
+    csrf: String,
+    reviewer: Reviewer,
 }
 
 /// Password checks run at once at most: each is argon2id with 19 MiB of its own, so this bounds
@@ -67,9 +63,10 @@ pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>
         );
     };
     // An admin's unlock, from the app or the command line, is in the database.
-    let unlocks = match desk.state.unlocks(&form.name) {
+    let name = form.name.clone();
+    let unlocks = match desk.blocking(move |d| d.state.unlocks(&name)).await {
         Ok(unlocks) => unlocks,
-        Err(e) => return state_error(e),
+        Err(e) => return e.into_response(),
     };
     if let Err(wait) = desk.logins.begin(&form.name, Instant::now(), unlocks) {
         return too_many(
@@ -78,34 +75,26 @@ pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>
             wait,
         );
     }
-    let (d, name) = (desk.clone(), form.name.clone());
+    let name = form.name.clone();
     // The permit goes with the check: a client that hangs up does not free it before the hash
     // is done.
-    let session = match tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        d.state.login(&form.name, &form.password)
-    })
-    .await
-    {
-        Ok(Ok(session)) => {
+    let checked = desk
+        .blocking(move |d| {
+            let _permit = permit;
+            d.state.login(&form.name, &form.password)
+        })
+        .await;
+    let session = match checked {
+        Ok(session) => {
             desk.logins.succeeded(&name);
             session
         }
-        Ok(Err(StateError::Credentials)) => {
-            desk.logins.failed(Instant::now());
-            return state_error(StateError::Credentials);
-        }
-        Ok(Err(e)) => {
-            desk.logins.unchecked(&name);
-            return state_error(e);
-        }
-        Err(_) => {
-            desk.logins.unchecked(&name);
-            return refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "login failed",
-            );
+        Err(e) => {
+            match e {
+                ApiError::State(StateError::Credentials) => desk.logins.failed(Instant::now()),
+                _ => desk.logins.unchecked(&name),
+            }
+            return e.into_response();
         }
     };
     let secure = if desk.config.lan { "; Secure" } else { "" };
@@ -113,34 +102,38 @@ pub(super) async fn login(State(desk): State<Arc<Desk>>, Json(form): Json<Login>
         "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}",
         session.token
     );
-    let mut response =
-        Json(json!({ "reviewer": session.reviewer, "csrf": session.csrf })).into_response();
+    let mut response = Json(LoggedIn {
+        csrf: session.csrf,
+        reviewer: session.reviewer,
+    })
+    .into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
 }
 
-pub(super) async fn logout(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
+pub(super) async fn logout(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
-        if let Err(e) = desk.state.logout(&token) {
-            return state_error(e);
-        }
+        desk.blocking(move |d| d.state.logout(&token)).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(value) = HeaderValue::from_str(&expired) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
-    response
+    Ok(response)
 }
 
 /// Who is logged in, and the CSRF token the page sends back.
 pub(super) async fn me(
     Extension(reviewer): Extension<Reviewer>,
     Extension(Csrf(csrf)): Extension<Csrf>,
-) -> Response {
-    Json(json!({ "reviewer": reviewer, "csrf": csrf })).into_response()
+) -> Json<LoggedIn> {
+    Json(LoggedIn { csrf, reviewer })
 }
 
 /// The session's CSRF token, for handlers that hand it to the page.

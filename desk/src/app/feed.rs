@@ -5,11 +5,13 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
+use axum::http::StatusCode;
 use ring::signature::Ed25519KeyPair;
+use serde::Serialize;
 
+use super::error::ApiError;
 use super::Desk;
-use crate::bulletins;
+use crate::bulletins::{self, FeedError};
 
 /// How long phones keep showing a feed the desk pushed (they hide it after).
 const FEED_VALID_FOR: time::Duration = time::Duration::days(14);
@@ -24,6 +26,15 @@ pub struct FeedPusher {
     running: tokio::sync::Mutex<()>,
 }
 
+/// How a push went, as the case page shows it: `{"version": n}` when pushed, `{"error": "…"}`
+/// when not.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(super) enum FeedOutcome {
+    Pushed { version: u64 },
+    NotPushed { error: String },
+}
+
 impl FeedPusher {
     /// `intake`: `https://…` (plain `http://` only to loopback); `ca`: trust only this CA.
     pub fn new(key: Ed25519KeyPair, intake: &str, ca: Option<&[u8]>) -> anyhow::Result<Self> {
@@ -36,21 +47,51 @@ impl FeedPusher {
         })
     }
 
-    /// Builds the feed of every published case and pushes it; returns its version.
-    pub async fn push(&self, desk: &Arc<Desk>) -> anyhow::Result<u64> {
+    /// Builds the feed of every published case and pushes it.
+    pub(super) async fn push(&self, desk: &Arc<Desk>) -> FeedOutcome {
         let _one = self.running.lock().await;
         // Milliseconds since the epoch: newer than any feed this desk pushed before.
-        let version = u64::try_from(sighting_core::millis::now())?;
+        let Ok(version) = u64::try_from(sighting_core::millis::now()) else {
+            let error = "this machine's clock is before 1970".to_string();
+            return FeedOutcome::NotPushed { error };
+        };
         let now = time::OffsetDateTime::now_utc();
-        let (building, key) = (desk.clone(), self.key.clone());
-        let feed = tokio::task::spawn_blocking(move || {
-            bulletins::build(&building.state, &key, version, now, FEED_VALID_FOR)
-        })
-        .await??;
-        feed.push_or_reason(&self.client, &self.intake, &self.key)
-            .await
-            .with_context(|| format!("pushing to {}", self.intake))?;
-        tracing::info!(version, "bulletin feed pushed");
-        Ok(version)
+        let key = self.key.clone();
+        let built = desk
+            .blocking(move |d| bulletins::build(&d.state, &key, version, now, FEED_VALID_FOR))
+            .await;
+        let feed = match built {
+            Ok(feed) => feed,
+            // What the browser may see of it, and no more: an internal failure is logged.
+            Err(e) => {
+                let (_, body) = e.answer();
+                let error = body["detail"].as_str().unwrap_or_default().to_string();
+                return FeedOutcome::NotPushed { error };
+            }
+        };
+        let pushed = feed
+            .push_or_reason(&self.client, &self.intake, &self.key)
+            .await;
+        match pushed {
+            Ok(()) => {
+                tracing::info!(version, "bulletin feed pushed");
+                FeedOutcome::Pushed { version }
+            }
+            Err(e) => FeedOutcome::NotPushed {
+                error: format!("pushing to {}: {e:#}", self.intake),
+            },
+        }
+    }
+}
+
+/// A feed not built: what a case manager can act on (a case's place or photo, the clock)
+/// said; the database or a file failing stays in the log.
+impl From<FeedError> for ApiError {
+    fn from(e: FeedError) -> Self {
+        match e {
+            FeedError::Cases(e) => e.into(),
+            FeedError::Io(e) => ApiError::Internal(format!("writing the feed: {e}")),
+            other => ApiError::refused(StatusCode::UNPROCESSABLE_ENTITY, "feed", other.to_string()),
+        }
     }
 }

@@ -195,11 +195,15 @@ impl Puller {
                 MAX_RECORD,
             )
             .await?;
-        // The record first: `open` looks for `.age` files, each with its record beside it.
-        write_private(&reports.join(format!("{id}.intake.json")), &record)?;
-        part.as_file().sync_all()?;
-        part.persist(&target)?;
-        Ok(())
+        // The record first: `open` looks for `.age` files, each with its record beside it. The
+        // fsync waits on the disk: on a blocking thread, not the one serving reviewers.
+        let keep = move || -> Result<()> {
+            write_private(&reports.join(format!("{id}.intake.json")), &record)?;
+            part.as_file().sync_all()?;
+            part.persist(&target)?;
+            Ok(())
+        };
+        tokio::task::spawn_blocking(keep).await?
     }
 
     /// A GET with the desk token, answered with success.

@@ -39,7 +39,8 @@ impl Desk {
     }
 }
 
-/// The search a request names, checked; dates are days in the desk's zone.
+/// The search a request names, checked; dates are days in the desk's zone (read from the lead
+/// settings: on a blocking thread).
 pub(super) fn filter(desk: &Desk, query: &SearchQuery) -> Result<SightingFilter, ApiError> {
     SightingFilter::parse(query, &desk.zone_name()).map_err(|e| ApiError::Refused {
         status: StatusCode::BAD_REQUEST,
@@ -71,23 +72,24 @@ pub(super) async fn export_geojson(
 }
 
 async fn export(desk: Arc<Desk>, by: Reviewer, search: SearchQuery, format: Format) -> Response {
-    let filter = match filter(&desk, &search) {
-        Ok(filter) => filter,
-        Err(e) => return e.into_response(),
-    };
     let (name, kind, file) = match format {
         Format::Csv => ("csv", "text/csv; charset=utf-8", "sightings.csv"),
         // RFC 7946 §12: GeoJSON's media type.
         Format::GeoJson => ("geojson", "application/geo+json", "sightings.geojson"),
     };
-    let audited = {
-        let filter = filter.clone();
-        desk.blocking(move |d| d.state.audit_export(&by, name, &filter))
-            .await
+    let audited = desk
+        .blocking(move |d| {
+            let filter = filter(d, &search)?;
+            d.state.audit_export(&by, name, &filter)?;
+            Ok::<_, ApiError>(filter)
+        })
+        .await;
+    let filter = match audited {
+        Ok(filter) => filter,
+        Err(e) => return e.into_response(),
     };
-    if let Err(e) = audited {
-        return e.into_response();
-    }
+    // The rows are read as the download takes them: a blocking task of its own that outlives
+    // this handler, its failures logged and sent down the stream (the answer has begun).
     let (chunks, mut received) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
     tokio::task::spawn_blocking(move || {
         let mut writer = None;
