@@ -218,38 +218,44 @@ pub fn open_dir_checked(
     make_private_dir(out)?;
     keep::check_organisation(identities, out)?;
     let state = state::DeskState::open(out)?;
-    open_into(&state, identities, intake_key, data, out)
+    let mut outcomes = Vec::new();
+    open_into(&state, identities, intake_key, data, out, &mut |o| {
+        outcomes.push(o)
+    })?;
+    Ok(outcomes)
 }
 
-/// Reports recorded per transaction while opening.
+/// How many reports one run recorded, and how many of them failed to open.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OpenCounts {
+    pub recorded: usize,
+    pub failed: usize,
+}
+
+/// Reports opened and recorded per transaction.
 const RECORD_BATCH: usize = 256;
 
-/// [`open_dir_checked`] into a desk state already open (the desk app's).
+/// [`open_dir_checked`] into a desk state already open (the desk app's), each outcome handed
+/// to `on_outcome` as it is recorded. Nothing grows with the number of reports: the files are
+/// listed one directory at a time and opened a batch at a time, and an outcome is not kept
+/// (a desk holding 100,000 reports polls in the memory of one batch).
 pub fn open_into(
     state: &state::DeskState,
     identities: &[age::x25519::Identity],
     intake_key: Option<&[u8; 32]>,
     data: &Path,
     out: &Path,
-) -> anyhow::Result<Vec<Outcome>> {
-    let mut files = Vec::new();
-    collect_sealed(data, &mut files)?;
-    files.sort();
+    on_outcome: &mut dyn FnMut(Outcome),
+) -> anyhow::Result<OpenCounts> {
     let rechecked = state.recheck_receipts(data, intake_key)?;
-    // Opened reports are done; one that failed is tried again (a wrong key today, the right
-    // one tomorrow) and its old record replaced by the new outcome.
-    let mut new = Vec::new();
-    for file in files {
-        if !state.is_opened(&relative_name(data, &file))? {
-            new.push(file);
-        }
-    }
-    let progress = indicatif::ProgressBar::new(new.len() as u64);
-    let mut outcomes = Vec::new();
-    // Ids claimed in this run: a second report under one of them is refused.
-    let claimed = Mutex::new(HashSet::new());
+    let progress = indicatif::ProgressBar::new_spinner();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    for chunk in new.chunks(RECORD_BATCH) {
+    let mut counts = OpenCounts::default();
+    let mut any_opened = false;
+    let mut open_batch = |batch: Vec<PathBuf>| -> anyhow::Result<()> {
+        // Ids claimed in this batch: a second report under one of them is refused (those of
+        // earlier batches are recorded by now, and refused through the state).
+        let claimed = Mutex::new(HashSet::new());
         let open = |file: &PathBuf| {
             open_one(
                 state,
@@ -261,28 +267,52 @@ pub fn open_into(
                 file.clone(),
             )
         };
-        let opened = in_parallel(chunk, workers, open);
-        let (batch, opened): (Vec<sightings::Sighting>, Vec<_>) = opened.into_iter().unzip();
+        let opened = in_parallel(&batch, workers, open);
+        let (sightings, outcomes): (Vec<sightings::Sighting>, Vec<_>) = opened.into_iter().unzip();
         // A file not named by a report id (`<id>.age`, as the intake names them) is no report
         // of the intake's: its outcome is said, and it is tried again on every run.
-        let batch: Vec<_> = batch
+        let sightings: Vec<_> = sightings
             .into_iter()
             .filter(|s| s.id.parse::<uuid::Uuid>().is_ok())
             .collect();
-        state.record_reports(&batch)?;
-        progress.inc(opened.len() as u64);
-        outcomes.extend(opened);
+        state.record_reports(&sightings)?;
+        progress.inc(outcomes.len() as u64);
+        for outcome in outcomes {
+            counts.recorded += 1;
+            match outcome.result {
+                Ok(_) => any_opened = true,
+                Err(_) => counts.failed += 1,
+            }
+            on_outcome(outcome);
+        }
+        Ok(())
+    };
+    // Opened reports are done; one that failed is tried again (a wrong key today, the right
+    // one tomorrow) and its old record replaced by the new outcome.
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    each_sealed(data, &mut |file| {
+        if !state.is_opened(&relative_name(data, &file))? {
+            batch.push(file);
+            if batch.len() == RECORD_BATCH {
+                open_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        Ok(())
+    })?;
+    if !batch.is_empty() {
+        open_batch(batch)?;
     }
     progress.finish_and_clear();
-    if outcomes.iter().any(|o| o.result.is_ok()) {
+    if any_opened {
         keep::record_organisation(identities, out)?;
     }
-    let regrouped = state.regroup_same_photos()?;
+    // The groups change only with what was recorded: a poll with nothing new regroups nothing.
+    let regrouped = counts.recorded > 0 && state.regroup_same_photos()?;
     let exports_missing = !out.join("sightings.json").is_file();
-    if !outcomes.is_empty() || rechecked || regrouped || exports_missing {
+    if counts.recorded > 0 || rechecked || regrouped || exports_missing {
         export::write_from(out, state)?;
     }
-    Ok(outcomes)
+    Ok(counts)
 }
 
 /// `work` over `items` on `workers` threads, the results in the items' order.
@@ -463,15 +493,31 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::rename(temp, path)
 }
 
-fn collect_sealed(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    for entry in
-        fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
-    {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_sealed(&path, out)?;
+/// Hands every `*.age` file under `dir` to `each`, each directory's names in order. Lists one
+/// directory's names at a time, never every path under `dir`.
+fn each_sealed(
+    dir: &Path,
+    each: &mut dyn FnMut(PathBuf) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let listing =
+        fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
+    let mut names = Vec::new();
+    for entry in listing {
+        let entry = entry?;
+        // A symbolic link is followed, as the path it names.
+        let is_dir = match entry.file_type()? {
+            kind if kind.is_symlink() => entry.path().is_dir(),
+            kind => kind.is_dir(),
+        };
+        names.push((entry.file_name(), is_dir));
+    }
+    names.sort();
+    for (name, is_dir) in names {
+        let path = dir.join(name);
+        if is_dir {
+            each_sealed(&path, each)?;
         } else if path.extension().is_some_and(|e| e == "age") {
-            out.push(path);
+            each(path)?;
         }
     }
     Ok(())

@@ -179,6 +179,7 @@ fn a_desk_database_from_before_cases_upgrades_in_place() {
          DROP TABLE candidate_decisions; DROP TABLE case_photos; DROP TABLE cases;
          DROP INDEX audit_by_case;
          ALTER TABLE audit DROP COLUMN case_number; DROP INDEX sightings_newest_first;
+         DROP INDEX sightings_by_triage_newest_first;
          ALTER TABLE sightings DROP COLUMN captured_at_ms;
          ALTER TABLE sightings DROP COLUMN received_at_ms; PRAGMA user_version = 1;",
     )

@@ -143,4 +143,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );",
     // 8: the list searched by the map's area (`search`).
     "CREATE INDEX reports_by_place ON reports (lat, lon);",
+    // 9: the list's whole order in its indexes (all, and one status), so a page is read in
+    // order rather than every matching row sorted for it (`search::NEWEST_FIRST`); the map's
+    // points in one index.
+    "DROP INDEX sightings_newest_first;
+    CREATE INDEX sightings_newest_first
+        ON sightings (captured_at_ms DESC, received_at_ms DESC, opened_at_ms DESC, id);
+    CREATE INDEX sightings_by_triage_newest_first
+        ON sightings (triage, captured_at_ms DESC, received_at_ms DESC, opened_at_ms DESC, id);
+    -- The map's points without the rest of each report's row (its manifest, mostly).
+    CREATE INDEX reports_on_the_map ON reports (id, lat, lon, same_photo);",
 ];
