@@ -39,6 +39,7 @@ fn workspace_root() -> PathBuf {
 
 fn test(root: &Path, long: bool) -> Result<()> {
     shipped_features(root)?;
+    trust_line(root)?;
     let python = python_env(root)?;
     let peers = go_peers(root)?;
     // The desk's browser tests: playwright-core and axe-core (Debian's Chromium, no download).
@@ -96,6 +97,52 @@ fn shipped_features(root: &Path) -> Result<()> {
         "the shipped sighting-server has no HTTP transport for object_store: add the `reqwest` \
          feature to its object_store dependency (server/Cargo.toml)"
     );
+    Ok(())
+}
+
+/// The trust line, as built: the intake (internet-facing, ciphertext only) and the desk (the
+/// organisation's identity, reviewers' data) share only the core, and the phone's CLI without
+/// its desktop demo links the core alone (no server, database, object store, argon2 or zip).
+fn trust_line(root: &Path) -> Result<()> {
+    let crates_of = |args: &[&str]| -> Result<String> {
+        let out = Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args([
+                "tree", "-e", "normal", "--prefix", "none", "--format", "{p}",
+            ])
+            .args(args)
+            .output()?;
+        anyhow::ensure!(out.status.success(), "cargo tree {args:?} failed");
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let depends =
+        |tree: &str, name: &str| tree.lines().any(|l| l.starts_with(&format!("{name} v")));
+    let checks: [(&[&str], &[&str]); 3] = [
+        (&["-p", "sighting-intake"], &["sighting-desk"]),
+        (&["-p", "sighting-desk"], &["sighting-intake"]),
+        (
+            &["-p", "sighting-cli", "--no-default-features"],
+            &[
+                "sighting-server",
+                "sighting-intake",
+                "sighting-desk",
+                "tokio-postgres",
+                "object_store",
+                "argon2",
+                "zip",
+            ],
+        ),
+    ];
+    for (args, forbidden) in checks {
+        let tree = crates_of(args)?;
+        for name in forbidden {
+            anyhow::ensure!(
+                !depends(&tree, name),
+                "{} depends on {name}: that crosses the trust line (docs/architecture.md)",
+                args[1]
+            );
+        }
+    }
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 //! - queue cold open with 0 and 1,000 reports, submit throughput (`core/benches/queue.rs`)
 //! - the intake under 200 concurrent loopback clients, side by side: the SQLite store, the shared
 //!   store (PostgreSQL + versitygw) with one and two nodes, and tusd's file store
-//!   (`server/examples/intake_load.rs`)
+//!   (`server/examples/intake_load/`)
 //! - the phone's sync: reports/s and MB/s to a loopback intake, bytes on the wire at 0/10/30 %
 //!   failed requests, peak RSS syncing a ~0.5 MB and a ~20 MB report (a 99 MP photo)
 //!   (`server/examples/sync_bench.rs`)
