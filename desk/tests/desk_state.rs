@@ -235,3 +235,30 @@ fn a_note_alone_is_a_comment_and_changes_no_status() {
         (Some("ana"), "comment", None, None, Some("I take this one"))
     );
 }
+
+#[test]
+fn an_assignment_that_changes_nothing_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = DeskState::open(dir.path()).unwrap();
+    let ana = desk.add_reviewer("ana", PASSWORD, Role::Reviewer).unwrap();
+    desk.record_opened(&[opened("r1", true, None)]).unwrap();
+    // "Save the assignment" with the dropdown left at Nobody: the row as it was.
+    let same = desk.assign(&ana, "r1", 1, None).unwrap();
+    assert_eq!((same.assignee, same.version), (None, 1));
+    let to_ana = desk.assign(&ana, "r1", 1, Some("ana")).unwrap();
+    assert_eq!(to_ana.version, 2);
+    let again = desk.assign(&ana, "r1", 2, Some("ana")).unwrap();
+    assert_eq!((again.assignee.as_deref(), again.version), (Some("ana"), 2));
+    // From a page loaded before a change it is still a conflict, as every change is.
+    assert!(matches!(
+        desk.assign(&ana, "r1", 1, Some("ana")),
+        Err(StateError::Conflict { current: 2 })
+    ));
+    let actions: Vec<_> = desk
+        .audit(Some("r1"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["opened", "assign"], "one line for the one change");
+}

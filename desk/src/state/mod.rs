@@ -289,6 +289,11 @@ impl DeskState {
                     .ok_or_else(|| StateError::Account(format!("no reviewer {name:?}")))?,
             ),
         };
+        // Saving the assignment as it stands changes nothing: no new version, no history line.
+        let current = self.sighting(id)?;
+        if current.version == seen_version && current.assignee.as_deref() == assignee {
+            return Ok(current);
+        }
         self.change_versioned(id, seen_version, |tx, current: &TriageRow| {
             tx.execute(
                 "UPDATE sightings SET assignee = ?2 WHERE id = ?1",
