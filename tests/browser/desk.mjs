@@ -247,8 +247,12 @@ const offered = await page.locator("#triage-to option").evaluateAll((os) => os.m
 assert.ok(!offered.includes("forwarded_to_police") && !offered.includes("linked_to_case"), `${offered}`);
 
 // 8. A lead package of two sightings for case C-7 in the officer's language, downloaded with its
-// signature as the officer needs both.
+// signature as the officer needs both. Nothing selected yet: said above the tabs, and gone
+// once the reviewer selects a sighting.
+await page.click("#export-lead");
+assert.equal(await text(page, "#flash"), zh.lead_none_selected);
 for (const id of facts.lead) await page.check(`#list tr[data-id="${id}"] input[type=checkbox]`);
+assert.equal(await text(page, "#flash"), "", "the message answered the click before");
 await page.click("#export-lead");
 await page.waitForSelector("#lead-dialog[open]");
 assert.equal(await text(page, "#lead-title"), zh.lead_title);

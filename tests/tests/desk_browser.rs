@@ -29,6 +29,9 @@ use test_support as support;
 
 const PASSWORD: &str = "a long desk password";
 
+/// What a newcomer walking the desk hit, in Chinese and English.
+#[path = "desk_browser/newcomer.rs"]
+mod newcomer;
 /// The list searched, narrowed and downloaded.
 #[path = "desk_browser/search.rs"]
 mod search;

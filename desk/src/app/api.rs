@@ -37,24 +37,41 @@ fn view(desk: &Desk, row: TriageRow) -> SightingView {
     SightingView::new(row, report)
 }
 
-/// What the page needs to draw the map and show times in the desk's zone.
+/// What the page needs to draw the map and show times in the desk's zone, and whether it can
+/// offer lead packages.
 #[derive(Serialize)]
 pub(super) struct Config {
     max_page: u64,
     tiles: Option<MapTiles>,
     time_zone: String,
+    /// Why this desk cannot make lead packages yet ([`lead_unready`]), so the page says so
+    /// before a reviewer fills the form.
+    lead_unready: Option<&'static str>,
 }
 
 pub(super) async fn config(State(desk): State<Arc<Desk>>) -> Result<Json<Config>, ApiError> {
     // The zone is in the lead settings, a file.
-    let time_zone = desk
-        .blocking(|d| Ok::<_, Infallible>(d.zone_name()))
+    let (time_zone, lead_unready) = desk
+        .blocking(|d| Ok::<_, Infallible>((d.zone_name(), lead_unready(&d.config.state))))
         .await?;
     Ok(Json(Config {
         max_page: MAX_PAGE,
         tiles: desk.config.tiles.clone(),
         time_zone,
+        lead_unready,
     }))
+}
+
+/// The first piece a desk lacks for lead packages, as a code the page puts in the reader's
+/// words (what only the desk's operator can give): the signing key, the organisation's
+/// contact, or settings it cannot read.
+fn lead_unready(state: &std::path::Path) -> Option<&'static str> {
+    match lead::LeadConfig::load(state) {
+        Err(_) => Some("lead_settings"),
+        Ok(c) if c.key.as_deref().is_none_or(|key| !key.is_file()) => Some("lead_key_missing"),
+        Ok(c) if c.contact.is_none() => Some("lead_contact_missing"),
+        Ok(_) => None,
+    }
 }
 
 /// Every located sighting under a search, compactly: `[id, lat, lon, triage, same_photo]`.
@@ -273,17 +290,21 @@ pub(super) async fn lead_package(
         .map_err(|e| ApiError::refused(StatusCode::BAD_REQUEST, "lead", e))?;
     let (package, _) = desk
         .blocking(move |d| {
-            // A desk not set up for packages says so, and how, before anything is made or
-            // recorded.
+            // A desk not set up for packages says so before anything is made or recorded (the
+            // page knew from /api/config: this is the safety net), as a code the page words;
+            // the detail is for the operator's scripts and the log.
+            if let Some(code) = lead_unready(&d.config.state) {
+                let detail = match code {
+                    "lead_key_missing" => NO_LEAD_KEY,
+                    "lead_contact_missing" => NO_CONTACT,
+                    _ => "lead-settings.json is not readable",
+                };
+                return Err(ApiError::refused(StatusCode::CONFLICT, code, detail));
+            }
             let unset = |e: anyhow::Error| {
                 ApiError::refused(StatusCode::CONFLICT, "lead_settings", format!("{e:#}"))
             };
             let config = lead::LeadConfig::load(&d.config.state).map_err(unset)?;
-            if config.key.as_deref().is_none_or(|key| !key.is_file()) {
-                let refused =
-                    ApiError::refused(StatusCode::CONFLICT, "lead_key_missing", NO_LEAD_KEY);
-                return Err(refused);
-            }
             let settings = config.settings().map_err(unset)?;
             let export = lead::Export {
                 desk: &d.state,
@@ -312,6 +333,9 @@ pub(super) async fn lead_package(
 const NO_LEAD_KEY: &str = "this desk has no lead-signing key: make one with `sighting-server \
      keygen --lead-only --out ORG` (ORG: the organisation's key directory), publish ORG/lead.pub \
      beside recipient.txt, and start the desk once with --lead-key ORG/lead.key";
+/// What a script is told of a desk without the organisation's contact.
+const NO_CONTACT: &str =
+    "this desk has no organisation contact for lead packages: start it once with --contact";
 
 /// A field left empty is not given.
 fn text(field: &Option<String>) -> Option<&str> {

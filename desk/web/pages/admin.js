@@ -73,7 +73,7 @@
       if (v) q.set(name, v);
     }
     const response = await desk().api("GET", `/api/audit?${q}`);
-    if (!response.ok) return desk().flash(t("error"));
+    if (!response.ok) return desk().flash("error");
     const { entries, total, actions } = await response.json();
     fillActions(actions);
     $("audit").tBodies[0].replaceChildren(...entries.map(auditRow));
@@ -85,7 +85,7 @@
 
   function fillActions(actions) {
     const chosen = $("audit-action").value;
-    $("audit-action").replaceChildren(el("option", t("all"), { value: "" }),
+    $("audit-action").replaceChildren(el("option", t("all"), { value: "", "data-i18n": "all" }),
       ...actions.map((a) => el("option", describeAction(a), { value: a })));
     $("audit-action").value = actions.includes(chosen) ? chosen : "";
   }
@@ -97,10 +97,11 @@
     const response = await desk().api("GET", "/api/people");
     const { people } = response.ok ? await response.json() : { people: [] };
     const person = $("audit-person").value;
-    $("audit-person").replaceChildren(el("option", t("all"), { value: "" }), ...people.map((p) => el("option", p.name, { value: p.name })));
+    $("audit-person").replaceChildren(el("option", t("all"), { value: "", "data-i18n": "all" }), ...people.map((p) => el("option", p.name, { value: p.name })));
     $("audit-person").value = person;
     const assignee = $("assign-to").value;
-    $("assign-to").replaceChildren(el("option", t("nobody"), { value: "" }),
+    // Keyed options follow a language switch (desk.js applyWords).
+    $("assign-to").replaceChildren(el("option", t("nobody"), { value: "", "data-i18n": "nobody" }),
       ...people.filter((p) => !p.disabled).map((p) => el("option", p.name, { value: p.name })));
     $("assign-to").value = assignee;
     return people;
@@ -118,6 +119,9 @@
   async function showTokens() {
     const response = await desk().api("GET", "/api/tokens");
     const { tokens } = response.ok ? await response.json() : { tokens: [] };
+    // None yet: how to make one, not bare headers.
+    $("tokens").hidden = tokens.length === 0;
+    $("tokens-empty").hidden = tokens.length !== 0;
     $("tokens").tBodies[0].replaceChildren(...tokens.map((k) => {
       const row = el("tr");
       const made = el("td");

@@ -52,7 +52,7 @@
     enlarge.addEventListener("click", () => compare(c, id));
     photos.append(enlarge);
 
-    const about = el("td");
+    const about = el("td", null, { class: "about" });
     const open = el("button", t("open_sighting", { id: id.slice(0, 8) }), { type: "button", class: "open-sighting" });
     open.addEventListener("click", () => D.openSighting(id));
     about.append(open);
@@ -135,7 +135,7 @@
               : response.status === 422 ? t("refused") : t("error");
           return;
         }
-        D.flash(t("saved"));
+        D.flash("saved");
         await shown.reload();
       });
       cell.append(button);

@@ -38,7 +38,7 @@
   async function openCase(number) {
     open = number;
     const response = await api("GET", `/api/cases/${encodeURIComponent(number)}/candidates`);
-    if (!response.ok) return D.flash(t("error"));
+    if (!response.ok) return D.flash("error");
     const { case: c, candidates } = await response.json();
     shown = c;
     $("case-detail").hidden = false;

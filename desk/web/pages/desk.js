@@ -28,15 +28,21 @@
   // The map (map.js), once its script has run.
   const map = () => window.SightingDesk.map;
 
-  // Words: `{name}` in a word is filled from `vars`.
+  // Words: `{name}` in a word is filled from `vars`; a count (`n`, else `days`) picks the
+  // word's plural form where the language has one ("count_one": "1 sighting").
   function t(key, vars = {}) {
-    const word = (words[lang] && words[lang][key]) || key;
+    const table = words[lang] || {};
+    const count = vars.n ?? vars.days;
+    const form = typeof count === "number" && new Intl.PluralRules(lang).select(count);
+    const word = (form && table[`${key}_${form}`]) || table[key] || key;
     return word.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
   }
 
   function applyWords() {
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of document.querySelectorAll("[data-i18n]")) {
+      el.textContent = t(el.dataset.i18n, el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : {});
+    }
     for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
     $("lang").value = lang;
     fillFilter();
@@ -59,8 +65,24 @@
     return String(text).replace(BIDI_CONTROLS, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
   }
 
-  function flash(text) {
-    $("flash").textContent = text;
+  // A message in words, kept as its key so a language switch says it again in the other
+  // language; no key clears it.
+  function say(node, key = "", vars = {}) {
+    const target = typeof node === "string" ? $(node) : node;
+    if (!key) {
+      delete target.dataset.i18n;
+      delete target.dataset.i18nVars;
+      target.textContent = "";
+      return;
+    }
+    target.dataset.i18n = key;
+    target.dataset.i18nVars = JSON.stringify(vars);
+    target.textContent = t(key, vars);
+  }
+
+  // The page's message (the key of a word), above the tabs.
+  function flash(key, vars) {
+    say("flash", key, vars);
   }
 
   async function api(method, path, body) {
@@ -126,6 +148,7 @@
     $("logout").hidden = false;
     applyWords();
     config = await (await api("GET", "/api/config")).json();
+    window.SightingDesk.leadReadiness();
     map().init(() => {
       renderList();
       if (current) renderDetail(current);
@@ -205,6 +228,12 @@
       return row;
     });
     $("list").tBodies[0].replaceChildren(...rows);
+    // Nothing listed: a line that says why, not bare headers.
+    $("list").hidden = total === 0;
+    $("list-empty").hidden = total !== 0;
+    const filters = [...window.SightingDesk.search.query().keys()];
+    const why = filters.some((f) => f !== "triage") ? "list_none_match" : filters.length ? "list_none_status" : "list_none";
+    say("list-empty", total === 0 ? why : "", { clear: t("search_clear") });
     const pages = Math.max(1, Math.ceil(total / PAGE));
     $("count").textContent = t("count", { n: total });
     $("page").textContent = t("page_of", { page: Math.floor(offset / PAGE) + 1, pages });
@@ -218,12 +247,12 @@
   // `since`: the last audit line they had seen, when someone else changed it meanwhile.
   async function openDetail(id, typed = null, since = null) {
     const response = await api("GET", `/api/sightings/${encodeURIComponent(id)}`);
-    if (!response.ok) return flash(t("error"));
+    if (!response.ok) return flash("error");
     current = await response.json();
     meanwhile = since === null ? [] : current.audit.filter((e) => e.seq > since);
     renderDetail(current);
     // A message answers the save it came from, not this sighting.
-    $("triage-message").textContent = "";
+    say("triage-message");
     // Never anyone else's words in this reviewer's box: theirs are in the history.
     $("triage-note").value = typed ? typed.note : "";
     $("triage-to").value = typed && current.next.includes(typed.to) ? typed.to : "";
@@ -252,7 +281,7 @@
     } else photo.removeAttribute("src");
     const verification = $("detail-verification");
     verification.className = triage.verified ? "verified" : "failed";
-    verification.textContent = triage.verified ? t("verified") : `${t("failed")}: ${triage.failure || ""} ${t("failed_never_lead")}`;
+    verification.textContent = triage.verified ? t("verified") : `${t("failed")}${t("colon")}${triage.failure || ""} ${t("failed_never_lead")}`;
 
     $("detail-zone").textContent = t("time_zone", { zone: config.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone });
     definitions($("detail-times"), [
@@ -352,7 +381,7 @@
     const { triage } = current;
     const typed = typedNow();
     if (!typed.to && !typed.note.trim()) {
-      $("triage-message").textContent = t("nothing_to_save");
+      say("triage-message", "nothing_to_save");
       $("triage-message").className = "problem";
       return;
     }
@@ -373,12 +402,12 @@
   // The sighting as it is now; on a conflict the reviewer's choice and note stay, and what
   // changed since they opened it is shown beside them.
   async function afterChange(response, id, typed) {
-    const message = response.ok ? t("saved")
-      : response.status === 409 ? t("conflict")
-        : response.status === 422 ? t("refused") : t("error");
+    const message = response.ok ? "saved"
+      : response.status === 409 ? "conflict"
+        : response.status === 422 ? "refused" : "error";
     const seen = Math.max(0, ...current.audit.map((e) => e.seq));
     await openDetail(id, typed, response.status === 409 ? seen : null);
-    $("triage-message").textContent = message;
+    say("triage-message", message);
     $("triage-message").className = response.ok ? "ok" : "problem";
     await refresh();
   }
@@ -393,8 +422,8 @@
       $(`${tab}-pane`).hidden = tab !== name;
     }
     // A message belongs to the view it answered: none carries over to another tab.
-    flash("");
-    for (const message of document.querySelectorAll("#desk-view [role=alert]")) message.textContent = "";
+    flash();
+    for (const message of document.querySelectorAll("#desk-view [role=alert]")) say(message);
     if (name === "sightings") return map().shown();
     if (name === "cases") return window.SightingDesk.showCases();
     if (name === "audit") return window.SightingAdmin.showAudit();
@@ -422,6 +451,17 @@
     $("logout").addEventListener("click", logout);
     $("filter-triage").addEventListener("change", () => refresh(true));
     window.SightingDesk.search.start();
+    // A page message answers the last thing done: the next click on a control, choice or
+    // search clears it (before that action's own answer). A dialog's controls do not: the
+    // message is behind the dialog, for after it.
+    for (const type of ["click", "change", "submit"]) {
+      document.addEventListener(type, (event) => {
+        const target = event.target;
+        if (target.closest("dialog")) return;
+        if (type === "click" && !target.closest("button, a, input, select, label")) return;
+        flash();
+      }, true);
+    }
     $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); refresh(); });
     $("next").addEventListener("click", () => { offset += PAGE; refresh(); });
     $("triage-form").addEventListener("submit", changeTriage);
@@ -443,7 +483,7 @@
   }
 
   window.SightingDesk = {
-    t, el, api, flash, time, visible, openSighting, openDetail, refresh, selected,
+    t, el, api, say, flash, time, visible, openSighting, openDetail, refresh, selected,
     me: () => me, csrf: () => csrf, lang: () => lang, config: () => config, items: () => items,
   };
 

@@ -5,12 +5,23 @@
 // needs both to check it). Uses what desk.js shares (window.SightingDesk).
 (() => {
   const D = window.SightingDesk;
-  const { t, el, api, flash } = D;
+  const { t, el, api, flash, say } = D;
   const $ = (id) => document.getElementById(id);
+  // Why the desk cannot make packages yet (the desk's /api/config and the server's refusals
+  // say it as one of these codes): each word says who must do what.
+  const UNREADY = ["lead_key_missing", "lead_contact_missing", "lead_settings"];
+
+  // Known before any form is filled: the export button is off, and says why beside it.
+  function readiness() {
+    const why = D.config().lead_unready;
+    $("export-lead").disabled = Boolean(why);
+    $("export-lead-why").hidden = !why;
+    say("export-lead-why", why || "");
+  }
 
   async function openLeadDialog() {
     const selected = D.selected;
-    if (selected.size === 0) return flash(t("lead_none_selected"));
+    if (selected.size === 0) return flash("lead_none_selected");
     $("lead-count").textContent = t("lead_count", { n: selected.size });
     $("lead-message").textContent = "";
     $("lead-made").hidden = true;
@@ -37,10 +48,9 @@
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
-      $("lead-message").textContent = answer.error === "lead_key_missing" ? t("lead_key_missing")
-        : answer.error === "lead_settings" ? t("lead_settings", { detail: answer.detail })
-          : answer.error === "not_confirmed" ? t("lead_not_confirmed")
-            : response.status === 422 ? t("lead_refused") : t("error");
+      $("lead-message").textContent = UNREADY.includes(answer.error) ? t(answer.error)
+        : answer.error === "not_confirmed" ? t("lead_not_confirmed")
+          : response.status === 422 ? t("lead_refused") : t("error");
       return;
     }
     for (const [id, name] of [["lead-zip", answer.name], ["lead-sig", answer.signature]]) {
@@ -50,11 +60,12 @@
     }
     $("lead-made").hidden = false;
     $("lead-message").textContent = "";
-    flash(t("lead_exported", { n: ids.length, name: answer.name }));
+    flash("lead_exported", { n: ids.length, name: answer.name });
     await D.refresh();
   }
 
   function start() {
+    D.leadReadiness = readiness;
     $("export-lead").addEventListener("click", openLeadDialog);
     $("lead-form").addEventListener("submit", makeLead);
     $("lead-close").addEventListener("click", () => $("lead-dialog").close());
