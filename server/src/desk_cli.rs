@@ -70,7 +70,8 @@ pub struct DeskArgs {
 
 #[derive(clap::Subcommand)]
 pub enum DeskUser {
-    /// Add a person; the passphrase is read from the first line of standard input.
+    /// Add a person; the passphrase is asked for twice at a terminal, else read from the first
+    /// line of standard input.
     Add {
         #[arg(long)]
         state: PathBuf,
@@ -99,7 +100,7 @@ pub enum DeskUser {
         #[arg(long)]
         name: String,
     },
-    /// A new passphrase, read from the first line of standard input; their sessions end.
+    /// A new passphrase (asked for as `add` does); their sessions end.
     Reset {
         #[arg(long)]
         state: PathBuf,
@@ -163,8 +164,8 @@ impl ProofArgs {
         };
         anyhow::ensure!(
             !given.is_empty(),
-            "--as {name} acts as {name}: prove it with {name}'s passphrase (--passphrase-file \
-             FILE, or on standard input) or an API token {name} made in the desk app \
+            "--as {name}: acting as “{name}” needs their passphrase (--passphrase-file \
+             FILE, or on standard input) or an API token they made in the desk app \
              (--token-file FILE). Nothing was done."
         );
         let proof = match is_token {
@@ -174,8 +175,8 @@ impl ProofArgs {
         match desk.prove(name, proof) {
             Ok(person) => Ok(person),
             Err(state::StateError::Credentials) => anyhow::bail!(
-                "--as {name}: that is not {name}'s passphrase or a live token of theirs, or \
-                 {name} has no active account. Nothing was done."
+                "--as {name}: that is not the passphrase or a live token of “{name}”, or \
+                 “{name}” has no active account. Nothing was done."
             ),
             Err(e) => Err(e.into()),
         }
@@ -242,18 +243,40 @@ pub fn desk(args: DeskArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The first line of standard input: a passphrase.
-fn passphrase_from_stdin() -> anyhow::Result<String> {
-    let mut password = String::new();
-    std::io::stdin().lock().read_line(&mut password)?;
-    Ok(password.trim_end_matches(['\n', '\r']).to_string())
+/// A new passphrase: at a terminal, asked for twice without echo; from a script, the first
+/// line of standard input.
+fn new_passphrase() -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        let mut password = String::new();
+        std::io::stdin().lock().read_line(&mut password)?;
+        return Ok(password.trim_end_matches(['\n', '\r']).to_string());
+    }
+    // The prompts go to standard error, so standard output stays the command's answer.
+    let ask = |prompt: &str| {
+        let config = rpassword::ConfigBuilder::new()
+            .output_writer(std::io::stderr())
+            .build();
+        rpassword::prompt_password_with_config(prompt, config)
+    };
+    let first = ask("Passphrase (12 or more characters): ")?;
+    let again = ask("The same passphrase again: ")?;
+    confirmed(first, &again)
+}
+
+/// The passphrase, when it was typed the same both times.
+fn confirmed(first: String, again: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        first == again,
+        "the two passphrases typed differ. Nothing was changed: run the command again."
+    );
+    Ok(first)
 }
 
 pub fn desk_user(action: DeskUser) -> anyhow::Result<()> {
     match action {
         DeskUser::Add { state, name, role } => {
             let role: state::Role = role.parse()?;
-            let password = passphrase_from_stdin()?;
+            let password = new_passphrase()?;
             let reviewer = state::DeskState::open(&state)?.add_reviewer(&name, &password, role)?;
             println!("added {} ({})", reviewer.name, reviewer.role);
         }
@@ -275,7 +298,7 @@ pub fn desk_user(action: DeskUser) -> anyhow::Result<()> {
             println!("enabled {name}");
         }
         DeskUser::Reset { state, name } => {
-            let password = passphrase_from_stdin()?;
+            let password = new_passphrase()?;
             state::DeskState::open(&state)?.reset_password(None, &name, &password)?;
             println!("new passphrase for {name}: their sessions have ended");
         }
@@ -285,4 +308,21 @@ pub fn desk_user(action: DeskUser) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::confirmed;
+
+    #[test]
+    fn a_passphrase_typed_differently_twice_is_refused() {
+        let same = confirmed("a long desk passphrase".into(), "a long desk passphrase");
+        assert_eq!(same.unwrap(), "a long desk passphrase");
+        let differ = confirmed("a long desk passphrase".into(), "a long desk passphrasf");
+        let said = differ.unwrap_err().to_string();
+        assert!(
+            said.contains("differ") && said.contains("Nothing was changed"),
+            "{said}"
+        );
+    }
 }
