@@ -74,7 +74,8 @@ const VISIBLE_MARKS: &[&str] = &[
     "缺",
 ];
 
-/// Why a candidate is where it is. The page words each kind in Chinese and English.
+/// Why a candidate is where it is. The page words each kind in Chinese and English, and so
+/// does [`Reason::words`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
@@ -347,3 +348,4 @@ fn band_years(band: AgeBand) -> (i64, i64) {
 mod properties;
 #[cfg(test)]
 mod tests;
+mod words;
