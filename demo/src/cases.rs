@@ -11,10 +11,13 @@ use sighting_core::handle::DeviceHandle;
 use sighting_core::report::{AgeBand, CaptureClock, Details, Observations, Sex};
 use sighting_core::sync::Syncer;
 use sighting_desk::keygen;
+use sighting_desk::lead::Lang;
 use sighting_desk::state::{CaseDetails, DeskState, Role};
 use sighting_desk::{bulletins, ranking, sightings};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use super::summary::{count, Row};
 
 /// The case the demo's reporter recognises.
 pub const LINKED_CASE: &str = "C-1";
@@ -81,8 +84,8 @@ pub async fn push_feed(desk: &DeskState, org: &Path, intake_url: &str) -> Result
     let status = feed.push(&client, intake_url, &key).await?;
     anyhow::ensure!(status.is_success(), "the intake refused the feed: {status}");
     println!(
-        "   the desk signed bulletin feed version {version} and pushed it to the intake ({} tile(s))",
-        feed.tiles.len()
+        "   the desk signed bulletin feed version {version} and pushed it to the intake ({})",
+        count(feed.tiles.len(), "tile", "tiles")
     );
     Ok(())
 }
@@ -95,8 +98,9 @@ pub async fn fetch_bulletins(
 ) -> Result<()> {
     let refresh = syncer.refresh_bulletins(device, Some(here)).await?;
     println!(
-        "   fetched {} bytes for the 5° cells around it (never its position): {} case(s)",
-        refresh.bytes_downloaded, refresh.cases
+        "   fetched {} bytes for the 5° cells around it (never its position): {}",
+        refresh.bytes_downloaded,
+        count(refresh.cases, "case", "cases")
     );
     let list = device
         .call(move |d| d.bulletins(OffsetDateTime::now_utc(), Some(here)))
@@ -117,9 +121,11 @@ pub async fn fetch_bulletins(
     Ok(())
 }
 
-/// A reporter sees a girl who looks like the linked case's child and sends a photo saying so.
-pub async fn linked_capture(device: &DeviceHandle, photo: Vec<u8>, at: Location) -> Result<Uuid> {
-    device
+/// A reporter sees a girl who looks like the linked case's child and sends a photo saying so;
+/// its row in the summary.
+pub async fn linked_capture(device: &DeviceHandle, photo: Vec<u8>, at: Location) -> Result<Row> {
+    let camera_bytes = photo.len();
+    let (draft, envelope) = device
         .call(move |d| {
             let request = CaptureRequest {
                 location: at,
@@ -136,11 +142,13 @@ pub async fn linked_capture(device: &DeviceHandle, photo: Vec<u8>, at: Location)
                 }),
                 ..Default::default()
             };
-            d.submit(draft.id, details)?;
-            Ok(draft.id)
+            let envelope = d.submit(draft.id, details)?;
+            Ok((draft, envelope))
         })
         .await
-        .context("the linked capture")
+        .context("the linked capture")?;
+    let name = format!("child's photo (case {LINKED_CASE})");
+    Ok(Row::new(name, camera_bytes, &draft, &envelope))
 }
 
 /// The desk's candidates for the linked case, best first, with their reasons.
@@ -149,25 +157,15 @@ pub fn rank_linked_case(desk: &DeskState, desk_dir: &Path) -> Result<()> {
     let all = sightings::load(desk_dir)?;
     let ranked = ranking::rank(&case, &all, &Default::default());
     println!(
-        "   {} candidate(s) for {LINKED_CASE}, best first (a reviewer compares and decides in the desk app):",
-        ranked.len()
+        "   {} for {LINKED_CASE}, best first (a reviewer compares and decides in the desk app):",
+        count(ranked.len(), "candidate", "candidates")
     );
     for c in ranked.iter().take(5) {
-        let reasons: Vec<String> = c
-            .reasons
-            .iter()
-            .map(|r| {
-                serde_json::to_value(r)
-                    .map(|v| v.to_string())
-                    .unwrap_or_default()
-            })
-            .collect();
-        println!(
-            "   {:>4}  {}  {}",
-            c.score,
-            c.sighting_id,
-            reasons.join(" ")
-        );
+        println!("   {:>4}  {}", c.score, c.sighting_id);
+        // In the words the desk's page shows beside the candidate.
+        for reason in &c.reasons {
+            println!("           {}", reason.words(Lang::En));
+        }
     }
     Ok(())
 }

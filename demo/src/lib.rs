@@ -9,6 +9,7 @@
 //! page, and ranks the case's candidates; a summary of what was sent and stripped.
 
 mod cases;
+mod summary;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +31,8 @@ use sighting_desk::{self as desk, keygen};
 use sighting_intake::{self as intake, store::SqliteStore, Intake, IntakeConfig};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use summary::{count, print_summary, Row};
 
 /// Sample photos compiled in, so the demo needs nothing outside the repository (see
 /// `cli/samples/NOTICE.md`).
@@ -90,17 +93,21 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let dir = root.display();
         println!("Review these sightings in the desk app (a reviewer first, then the desk):");
         println!(
-            "   cargo run --release -p sighting-server -- desk-user add --state {dir}/desk --name you   (then type a passphrase of 12+ characters)"
+            "   cargo run --release -p sighting-server -- desk-user add --state {dir}/desk --name you   (it asks for a passphrase of 12 or more characters, twice)"
         );
+        // With a contact (printed on every lead package) the desk can make lead packages too.
         println!(
-            "   cargo run --release -p sighting-server -- desk --identity {dir}/org/identity.txt --state {dir}/desk --data {dir}/server"
+            "   cargo run --release -p sighting-server -- desk --identity {dir}/org/identity.txt --state {dir}/desk --data {dir}/server --contact \"{DEMO_CONTACT}\""
         );
         println!("   then open http://127.0.0.1:8090/ in a browser and log in.");
     } else {
-        println!("\n(Everything above was in a temporary directory, now removed: run with --keep DIR to keep it.)");
+        println!("\n(Everything above was in a temporary directory, now removed: run with --keep DIR to keep it and try the review desk on it.)");
     }
     Ok(())
 }
+
+/// The demo organisation's contact for lead packages: plainly not a real one.
+const DEMO_CONTACT: &str = "Sighting demo organisation, demo@example.org";
 
 /// Where the demo's phone is: Amsterdam Centraal.
 const PHONE_AT: (f64, f64) = (52.3791, 4.9003);
@@ -118,16 +125,6 @@ fn phone_fix(i: usize) -> Location {
         provider: "demo".into(),
         source: LocationSource::Device,
     })
-}
-
-/// One row of the closing summary.
-struct Row {
-    id: Uuid,
-    name: String,
-    camera_bytes: usize,
-    sealed_bytes: u64,
-    stripped: String,
-    location: String,
 }
 
 async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
@@ -156,8 +153,8 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
 
     let sightings = sightings(photos);
     println!(
-        "\n3. A reporter's device, offline, captures {} photos and seals them",
-        sightings.len()
+        "\n3. A reporter's device, offline, captures {} and seals them",
+        count(sightings.len(), "photo", "photos")
     );
     // The phone is set up for an intake address that does not answer yet: it is offline.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -172,7 +169,7 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     };
     let device = config.open_device(&FileKeyStore::open(&device_dir.join("keystore.key"))?)?;
     let syncer = config.syncer()?;
-    let (rows, mut failed) = capture_all(&device, sightings).await;
+    let (mut rows, mut failed) = capture_all(&device, sightings).await;
     syncer.sync(&device, SEND_NOW).await?;
     println!("\n   The outbox while offline (honest states):");
     print_outbox(&device).await?;
@@ -198,7 +195,11 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
         cases::LINKED_CASE
     );
     let linked = cases::linked_capture(&device, child, phone_fix(9)).await?;
-    println!("   sealed {linked} with the case number and what the reporter saw");
+    println!(
+        "   sealed {} with the case number and what the reporter saw",
+        linked.id
+    );
+    rows.push(linked);
     failed += sync_online(&device, &syncer, 0).await?;
     server.abort();
 
@@ -210,7 +211,11 @@ async fn flow(root: &Path, photos: Vec<(String, Vec<u8>)>) -> Result<()> {
     );
     cases::rank_linked_case(&desk, &desk_dir)?;
     print_summary(&rows, &desk_dir)?;
-    anyhow::ensure!(failed == 0, "{failed} photo(s) or report(s) failed");
+    anyhow::ensure!(
+        failed == 0,
+        "{} failed",
+        count(failed, "photo or report", "photos or reports")
+    );
     Ok(())
 }
 
@@ -271,19 +276,7 @@ async fn capture_all(
                 continue;
             }
         };
-        let stripped: Vec<String> = draft
-            .removed
-            .iter()
-            .map(|r| format!("{} {} B", r.what, r.bytes))
-            .collect();
-        let row = Row {
-            id: draft.id,
-            name: name.clone(),
-            camera_bytes,
-            sealed_bytes: envelope.ciphertext_bytes,
-            stripped: stripped.join(", "),
-            location: draft.location.to_string(),
-        };
+        let row = Row::new(name.clone(), camera_bytes, &draft, &envelope);
         println!(
             "   {name}: {camera_bytes} B camera file → {}×{} upload copy → {} B sealed\n      stripped: {}\n      location: {}",
             draft.width, draft.height, row.sealed_bytes, row.stripped, row.location
@@ -336,49 +329,6 @@ fn open_at_desk(org: &Path, server: &Path, desk_dir: &Path) -> Result<usize> {
         }
     }
     Ok(failed)
-}
-
-fn print_summary(rows: &[Row], desk_dir: &Path) -> Result<()> {
-    let all = desk::sightings::load(desk_dir)?;
-    let cluster_of = |id: Uuid| {
-        all.iter()
-            .find(|s| s.id == id.to_string())
-            .and_then(|s| s.same_photo.clone())
-            .unwrap_or_else(|| "-".into())
-    };
-    println!("\nSummary of this run");
-    println!(
-        "   {:<8}  {:<30} {:>9} {:>9}  {:<7}  location; stripped",
-        "report…", "photo", "camera B", "sealed B", "same photo"
-    );
-    for r in rows {
-        println!(
-            "   {:<8}  {:<30} {:>9} {:>9}  {:<7}  {}; {}",
-            // The last 8 hex digits of the (random) id: enough to tell them apart here.
-            &r.id.to_string()[28..],
-            r.name,
-            r.camera_bytes,
-            r.sealed_bytes,
-            cluster_of(r.id),
-            r.location,
-            r.stripped
-        );
-    }
-    let clusters: std::collections::BTreeSet<_> =
-        all.iter().filter_map(|s| s.same_photo.as_ref()).collect();
-    println!(
-        "   {} reports at the desk in all, {} group(s) of the same photo sent more than once",
-        all.len(),
-        clusters.len()
-    );
-    println!(
-        "   exports: {}",
-        desk_dir.join("sightings.geojson").display()
-    );
-    println!("            {}", desk_dir.join("sightings.csv").display());
-    println!("   review page (open it in a browser, it works offline):");
-    println!("            {}", desk_dir.join("index.html").display());
-    Ok(())
 }
 
 /// The sync's progress as one bar over the bytes waiting (the server's confirmed offsets).

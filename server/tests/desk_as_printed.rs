@@ -36,10 +36,37 @@ fn as_printed(line: &str) -> Command {
     let rest = line
         .strip_prefix("cargo run --release -p sighting-server -- ")
         .unwrap_or_else(|| panic!("not a sighting-server command: {line}"));
-    let words = rest.split_whitespace();
     let mut command = Command::new(SERVER);
-    command.args(words.take_while(|w| !w.starts_with('(')));
+    command.args(
+        shell_words(rest)
+            .into_iter()
+            .take_while(|w| !w.starts_with('(')),
+    );
     command
+}
+
+/// The words a shell makes of `line`: split at spaces, except within double quotes.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted, mut started) = (Vec::new(), String::new(), false, false);
+    for c in line.chars() {
+        match c {
+            '"' => (quoted, started) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
 }
 
 /// The desk process, stopped however the test ends.
@@ -146,5 +173,10 @@ fn the_desk_started_as_the_demo_prints_it_shows_the_demos_sightings() {
     assert_eq!(
         kept_settings["key"],
         kept.join("org").join("lead.key").to_str().unwrap()
+    );
+    // And with the contact the printed command gives (one argument, spaces and all).
+    assert_eq!(
+        kept_settings["contact"],
+        "Sighting demo organisation, demo@example.org"
     );
 }
