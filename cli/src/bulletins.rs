@@ -76,9 +76,9 @@ pub async fn refresh_line(syncer: &Syncer, device: &DeviceHandle, near: Option<(
     match refresh {
         Ok(r) if r.version.is_none() => println!("missing-children list: none published yet"),
         Ok(r) => println!(
-            "missing-children list version {}: {} case(s) around you, {} ({} bytes fetched)",
+            "missing-children list version {}: {} around you, {} ({} bytes fetched)",
             r.version.unwrap_or_default(),
-            r.cases,
+            crate::count(r.cases, "case", "cases"),
             if r.changed { "updated" } else { "unchanged" },
             r.bytes_downloaded
         ),
@@ -104,14 +104,14 @@ fn print(list: &Bulletins) {
             .map(|m| format!(", {:.0} km away", m / 1000.0))
             .unwrap_or_default();
         println!(
-            "  {}  {}, {}, {} years old when missing on {}; last seen in {}{distance}",
+            "  {}  {}, {}, {} old when missing on {}; last seen in {}{distance}",
             case.number,
             case.first_name,
             serde_json::to_value(case.sex)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            case.age_when_missing,
+            crate::count(case.age_when_missing.into(), "year", "years"),
             case.missing_since,
             case.last_seen.district,
         );

@@ -171,7 +171,7 @@ pub fn queue(data: &Data, args: &QueueArgs) -> Result<()> {
             r.id
         );
     }
-    println!("{} report(s)", reports.len());
+    println!("{}", crate::count(reports.len(), "report", "reports"));
     Ok(())
 }
 
@@ -233,8 +233,8 @@ pub fn sync(data: &Data, args: &SyncArgs) -> Result<()> {
         .count();
     anyhow::ensure!(
         waiting == 0 && summary.rejected.is_empty(),
-        "{waiting} report(s) not delivered yet (kept; `sighting sync` again), {} refused by the \
-         server",
+        "{} not delivered yet (kept; `sighting sync` again), {} refused by the server",
+        crate::count(waiting, "report", "reports"),
         summary.rejected.len()
     );
     Ok(())
@@ -264,7 +264,9 @@ pub fn wipe(data: &Data, args: &WipeArgs) -> Result<()> {
     let drafts = reports.iter().filter(|r| r.state == State::Draft).count();
     let waiting = reports.iter().filter(|r| is_waiting(r)).count();
     let what = format!(
-        "{waiting} report(s) not yet delivered and {drafts} draft(s), with every key and file in {}",
+        "{} not yet delivered and {}, with every key and file in {}",
+        crate::count(waiting, "report", "reports"),
+        crate::count(drafts, "draft", "drafts"),
         dir.display()
     );
     if !args.yes {

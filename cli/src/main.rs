@@ -79,6 +79,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// `n` things, in the singular for one.
+fn count(n: usize, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 /// The error and its causes, each said once. The core's errors put their cause in their own
 /// text (the apps get one sentence from them) and also return it as `source()`, so printing
 /// the whole chain repeated it: a cause whose text is already in the line is left out.

@@ -404,7 +404,7 @@ fn bulletins_around_the_device_and_a_capture_linked_to_a_case() {
     }
     let synced = assert_ok(&sighting(&["--data", data, "sync"]));
     assert!(
-        synced.contains("missing-children list version 1: 2 case(s)"),
+        synced.contains("missing-children list version 1: 2 cases around you"),
         "{synced}"
     );
 }

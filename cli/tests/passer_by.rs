@@ -233,7 +233,7 @@ fn sync_fails_while_a_report_is_not_delivered() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(
-        stderr(&out).contains("1 report(s) not delivered yet"),
+        stderr(&out).contains("1 report not delivered yet"),
         "{}",
         stderr(&out)
     );
@@ -250,7 +250,7 @@ fn wipe_says_what_it_destroys_and_asks() {
     assert!(!unanswered.status.success());
     let err = stderr(&unanswered);
     assert!(
-        err.contains("This destroys 1 report(s) not yet delivered and 1 draft(s)"),
+        err.contains("This destroys 1 report not yet delivered and 1 draft,"),
         "{err}"
     );
     assert!(err.contains("--yes"), "{err}");
@@ -259,7 +259,7 @@ fn wipe_says_what_it_destroys_and_asks() {
     assert_eq!(device.queue().len(), 2);
     // "yes" at the question, or --yes.
     let yes = sighting_with_stdin(&["--data", &device.data, "wipe"], "yes\n");
-    assert!(assert_ok(&yes).contains("destroyed 1 report(s)"));
+    assert!(assert_ok(&yes).contains("destroyed 1 report not yet delivered"));
     assert!(!Path::new(&device.data).exists());
     let other = Device::new();
     assert_ok(&other.run(&["wipe", "--yes"]));

@@ -219,8 +219,9 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<()> {
         ))?;
     }
     println!(
-        "bulletin feed version {version}: {cases} published cases in {} tiles, valid until {}",
-        feed.tiles.len(),
+        "bulletin feed version {version}: {} in {}, valid until {}",
+        crate::count(cases, "published case", "published cases"),
+        crate::count(feed.tiles.len(), "tile", "tiles"),
         feed.index.expires_at
     );
     Ok(())

@@ -11,6 +11,9 @@ use sighting_intake as intake;
 mod case_cli;
 mod desk_cli;
 mod lead_cli;
+mod plural;
+
+use plural::count;
 
 #[derive(Parser)]
 #[command(
@@ -358,12 +361,14 @@ fn prune(spec: &str, opened: &std::path::Path, failed: bool) -> anyhow::Result<(
         anyhow::Ok(intake::prune::prune(&*store, &ids).await?)
     })?;
     println!(
-        "pruned {} reports ({} bytes freed); {} were already gone",
-        pruned.reports, pruned.bytes, pruned.already_gone
+        "pruned {} ({} bytes freed); {} already gone",
+        count(pruned.reports, "report", "reports"),
+        pruned.bytes,
+        count(pruned.already_gone, "was", "were")
     );
     let kept = |what: &str, reports: &[(String, String)]| {
         if !reports.is_empty() {
-            println!("kept {} reports {what}:", reports.len());
+            println!("kept {} {what}:", count(reports.len(), "report", "reports"));
             for (id, reason) in reports {
                 println!("  {id}: {reason}");
             }
@@ -440,8 +445,10 @@ fn open(
         Ok(())
     })?;
     println!(
-        "{reports} reports in all, {} groups of the same photo sent more than once, {clocks_off} phone clocks off by over 2 minutes",
-        groups.len(),
+        "{} in all, {} of the same photo sent more than once, {} off by over 2 minutes",
+        count(reports, "report", "reports"),
+        count(groups.len(), "group", "groups"),
+        count(clocks_off, "phone clock", "phone clocks"),
     );
     println!("review page: {}", out.join("index.html").display());
     Ok(())

@@ -171,7 +171,7 @@ fn a_case_manager_publishes_a_case_and_the_feed_reaches_the_intake() {
         &base,
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains("1 published cases in 1 tiles"), "{out}");
+    assert!(out.contains("1 published case in 1 tile,"), "{out}");
     let url = format!("{base}/v1/bulletins/index.json");
     let index = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let response = test_support::client().get(&url).send().await.unwrap();
@@ -261,9 +261,17 @@ fn acting_as_a_person_needs_their_passphrase_or_their_token() {
         !ok && err.contains("--passphrase-file") && err.contains("--token-file"),
         "{err}"
     );
+    // Worded so that any name reads well (once "prove it with you's passphrase").
+    assert!(
+        err.contains("acting as “chen” needs their passphrase"),
+        "{err}"
+    );
     let wrong = file("wrong", "not chen's passphrase\n");
     let (ok, _, err) = add(&["--passphrase-file", &wrong], "C-1", None);
-    assert!(!ok && err.contains("not chen's passphrase"), "{err}");
+    assert!(
+        !ok && err.contains("not the passphrase or a live token of “chen”"),
+        "{err}"
+    );
     let (ok, _, err) = add(&[], "C-1", Some("a guess at it\n"));
     assert!(!ok && err.contains("Nothing was done"), "{err}");
     // Ana's passphrase does not make her chen.
@@ -318,7 +326,7 @@ fn acting_as_a_person_needs_their_passphrase_or_their_token() {
     }
     let (ok, _, err) = add(&["--token-file", &token_file], "C-4", None);
     assert!(
-        !ok && err.contains("not chen's passphrase or a live token"),
+        !ok && err.contains("not the passphrase or a live token of “chen”"),
         "{err}"
     );
     let (_, out, _) = listed();
