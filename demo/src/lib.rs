@@ -66,6 +66,15 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: &DemoArgs) -> Result<()> {
+    // The intake and desk run in this process: their warnings go to stderr, as `sighting-server`
+    // prints them. Linking the server's logger also gives the crates both builds share the same
+    // features, so the server command the demo prints next does not compile them again (it
+    // took ~5 minutes on 2 cores).
+    let _ = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_writer(std::io::stderr)
+        .try_init();
     let temp;
     let root = match &args.keep {
         Some(dir) => dir.clone(),
