@@ -207,7 +207,8 @@ await ana.page.waitForSelector("#desk-view:not([hidden])");
 
 // A reviewer sees no people to manage.
 await ana.page.click("#tab-account");
-await ana.page.waitForSelector("#tokens");
+// She has made no token: the tab says so instead of an empty table.
+await ana.page.waitForSelector("#tokens-empty");
 assert.equal(await ana.page.locator("#people-section").isVisible(), false);
 
 for (const p of [admin, ana]) assert.deepEqual(p.problems, []);
