@@ -282,13 +282,24 @@ impl SharedStore {
             .map(|meta| meta.map(|meta| meta.location))
             .boxed();
         let mut deleted = self.objects.delete_stream(listed);
+        let mut failed = None;
         while let Some(done) = deleted.next().await {
             match done {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => failed = failed.or(Some(e)),
             }
         }
-        Ok(())
+        drop(deleted);
+        // A key another node deleted first fails in the batch as a generic error (versitygw:
+        // `DeleteFailed { code: "NoSuchKey" }`, not `NotFound`); what matters is that nothing
+        // is left, so a failure counts only if the prefix still lists something.
+        match failed {
+            None => Ok(()),
+            Some(e) => match self.objects.list(Some(&prefix)).next().await {
+                None => Ok(()),
+                Some(_) => Err(e.into()),
+            },
+        }
     }
 
     /// What an unfinished upload left: its pieces, and a report object assembled from bytes
