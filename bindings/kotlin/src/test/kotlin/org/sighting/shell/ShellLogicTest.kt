@@ -94,15 +94,19 @@ class ShellLogicTest {
         SightingClient(settings().copy(serverKey = wrongKey).clientConfig(dataDir.path), AesKeyStore()).use { client ->
             client.setListener(outbox)
             client.report(captureLocation(here, shutter))
+            // The screen as drawn when the attempt ended: the next try (full jitter, possibly a
+            // fraction of a second away) is then still ahead. A second before the attempt
+            // began, since the queue keeps times to the second.
+            val drawnAt = Instant.now().minusSeconds(1)
             val summary = client.sync(settings().sendNowBudget(meteredNow = false))
             assertEquals(AttemptError.ReceiptRefused, summary.retrying.single().error)
             val report = client.reports().single()
             assertEquals(ReportState.SEALED, report.state)
             assertEquals(AttemptError.ReceiptRefused, report.lastError)
-            val row = outbox.rows(client.reports()).single()
+            val row = outbox.rows(client.reports(), drawnAt).single()
             assertEquals(null, row.percent, "all bytes were sent, but the report is not delivered")
             assertTrue(row.status.startsWith("Not sent yet: the server's confirmation did not check out. Next try at "), row.status)
-            val zh = Outbox(ZoneOffset.UTC, Language.ZH).rows(client.reports()).single()
+            val zh = Outbox(ZoneOffset.UTC, Language.ZH).rows(client.reports(), drawnAt).single()
             assertTrue(zh.status.startsWith("尚未发送：服务器的确认未通过验证。将于 "), zh.status)
         }
     }
