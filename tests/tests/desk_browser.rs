@@ -77,6 +77,29 @@ fn browser_tests() -> PathBuf {
     dir
 }
 
+/// Runs `tests/browser/<script>` in Node with `facts` (what the page should show) in a file
+/// under `dir`; the test fails with the script's own error if the script fails.
+async fn run_script(script: &str, facts: &serde_json::Value, dir: &Path) {
+    let facts_file = dir.join("facts.json");
+    std::fs::write(&facts_file, facts.to_string()).unwrap();
+    let script = browser_tests().join(script);
+    let clicked = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .env("DESK_FACTS", &facts_file)
+            .output()
+            .expect("node (Node.js) on PATH")
+    })
+    .await
+    .unwrap();
+    println!("{}", String::from_utf8_lossy(&clicked.stdout));
+    assert!(
+        clicked.status.success(),
+        "the browser test failed:\n{}",
+        String::from_utf8_lossy(&clicked.stderr)
+    );
+}
+
 /// A loopback port nothing listens on: the organisation's tile server, down.
 fn dead_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -107,7 +130,7 @@ enum Tiles {
 }
 
 async fn click_through(tiles: Tiles) {
-    let scripts = browser_tests();
+    browser_tests(); // fails at once when node_modules is missing
     let tmp = tempfile::tempdir().unwrap();
     let org = keygen::keygen(&tmp.path().join("org")).unwrap();
     let device = phone(tmp.path(), &org.recipient);
@@ -281,24 +304,7 @@ async fn click_through(tiles: Tiles) {
             "photo": support::fixtures().join("gps/DSCN0012.jpg"),
         },
     });
-    let facts_file = tmp.path().join("facts.json");
-    std::fs::write(&facts_file, facts.to_string()).unwrap();
-
-    let clicked = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(scripts.join("desk.mjs"))
-            .env("DESK_FACTS", &facts_file)
-            .output()
-            .expect("node (Node.js) on PATH")
-    })
-    .await
-    .unwrap();
-    println!("{}", String::from_utf8_lossy(&clicked.stdout));
-    assert!(
-        clicked.status.success(),
-        "the browser test failed:\n{}",
-        String::from_utf8_lossy(&clicked.stderr)
-    );
+    run_script("desk.mjs", &facts, tmp.path()).await;
     app.stop().await;
     if tiles == Tiles::None {
         return;

@@ -5,7 +5,6 @@
 //! messages follow a language switch and clear at the next action; the export button says up
 //! front that the desk cannot make lead packages, and the server's refusal is a code.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -15,7 +14,7 @@ use sighting_desk::sightings::Sighting;
 use sighting_desk::state::Role;
 use sighting_desk::{self as desk, keygen};
 
-use super::{browser_tests, support, PASSWORD};
+use super::{browser_tests, run_script, support, PASSWORD};
 
 const FERRY: &str = "d4d4d4d4-0000-4000-8000-000000000001";
 const CANON: &str = "e5e5e5e5-0000-4000-8000-000000000002";
@@ -34,7 +33,7 @@ fn report(id: &str, place: (f64, f64), note: &str) -> Sighting {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newcomer_walks_the_desk_in_chinese_and_english_in_chromium() {
-    let scripts = browser_tests();
+    browser_tests(); // fails at once when node_modules is missing
     let tmp = tempfile::tempdir().unwrap();
     keygen::keygen(&tmp.path().join("org")).unwrap();
     let data = tmp.path().join("intake");
@@ -112,22 +111,6 @@ async fn a_newcomer_walks_the_desk_in_chinese_and_english_in_chromium() {
         "canon": CANON,
         "case": "C-1",
     });
-    let facts_file = tmp.path().join("facts.json");
-    std::fs::write(&facts_file, facts.to_string()).unwrap();
-    let clicked = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(scripts.join("newcomer.mjs"))
-            .env("DESK_FACTS", &facts_file)
-            .output()
-            .expect("node (Node.js) on PATH")
-    })
-    .await
-    .unwrap();
-    println!("{}", String::from_utf8_lossy(&clicked.stdout));
-    assert!(
-        clicked.status.success(),
-        "the browser test failed:\n{}",
-        String::from_utf8_lossy(&clicked.stderr)
-    );
+    run_script("newcomer.mjs", &facts, tmp.path()).await;
     app.stop().await;
 }

@@ -3,7 +3,6 @@
 //! search a note's word, narrow by day, and download the CSV, which this side reads back with
 //! `csv`: only what was listed, the formula-looking note neutralised; each download audited.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -13,7 +12,7 @@ use sighting_desk::sightings::Sighting;
 use sighting_desk::state::{AuditFilter, Role};
 use sighting_desk::{self as desk, keygen};
 
-use super::{browser_tests, support, PASSWORD};
+use super::{browser_tests, run_script, support, PASSWORD};
 
 const STATION: &str = "a1a1a1a1-0000-4000-8000-000000000001";
 const GATE: &str = "b2b2b2b2-0000-4000-8000-000000000002";
@@ -32,7 +31,7 @@ fn report(id: &str, captured: &str, place: (f64, f64), note: &str) -> Sighting {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reviewer_searches_narrows_by_day_and_downloads_the_csv_in_chromium() {
-    let scripts = browser_tests();
+    browser_tests(); // fails at once when node_modules is missing
     let tmp = tempfile::tempdir().unwrap();
     keygen::keygen(&tmp.path().join("org")).unwrap();
     let data = tmp.path().join("intake");
@@ -97,23 +96,7 @@ async fn a_reviewer_searches_narrows_by_day_and_downloads_the_csv_in_chromium() 
         "day": "2026-03-05",
         "on_day": GATE,
     });
-    let facts_file = tmp.path().join("facts.json");
-    std::fs::write(&facts_file, facts.to_string()).unwrap();
-    let clicked = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(scripts.join("search.mjs"))
-            .env("DESK_FACTS", &facts_file)
-            .output()
-            .expect("node (Node.js) on PATH")
-    })
-    .await
-    .unwrap();
-    println!("{}", String::from_utf8_lossy(&clicked.stdout));
-    assert!(
-        clicked.status.success(),
-        "the browser test failed:\n{}",
-        String::from_utf8_lossy(&clicked.stderr)
-    );
+    run_script("search.mjs", &facts, tmp.path()).await;
     app.stop().await;
     if let Ok(keep) = std::env::var("SIGHTING_SCREENSHOTS") {
         for lang in ["zh", "en"] {
